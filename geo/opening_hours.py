@@ -525,19 +525,14 @@ class OpeningHours:
         Returns
         -------
         list[tuple[datetime.datetime, datetime.datetime]]
-            In time order, aware, in Europe/London; empty when ``end <= start``.
+            In time order, aware, in Europe/London; empty when ``end <= start``. Python subtracts two
+            datetimes in the same zone by wall clock, so on a clock-change night convert to UTC first
+            to get the real length: ``closes.astimezone(UTC) - opens.astimezone(UTC)``.
         """
-        window_start, window_end = _utc(start), _utc(end)
-        if window_end <= window_start:
-            return []
-        first = window_start.astimezone(LONDON).date()
-        last = window_end.astimezone(LONDON).date()
-        clipped = []
-        for opens, closes in self._merged(first, last):
-            opens, closes = max(opens, window_start), min(closes, window_end)
-            if opens < closes:
-                clipped.append((opens.astimezone(LONDON), closes.astimezone(LONDON)))
-        return clipped
+        return [
+            (opens.astimezone(LONDON), closes.astimezone(LONDON))
+            for opens, closes in self._clipped(_utc(start), _utc(end))
+        ]
 
     def open_fraction(self, start: datetime, end: datetime) -> float:
         """Share of the real (elapsed) time in ``[start, end)`` during which the place is open.
@@ -549,13 +544,30 @@ class OpeningHours:
         ValueError
             If ``end`` is not after ``start``.
         """
-        total = (_utc(end) - _utc(start)).total_seconds()
+        window_start, window_end = _utc(start), _utc(end)
+        total = (window_end - window_start).total_seconds()
         if total <= 0:
             raise ValueError("open_fraction needs end after start")
-        opened = sum((closes - opens).total_seconds() for opens, closes in self.intervals(start, end))
+        # Subtract in UTC: London-to-London subtraction would count wall-clock hours.
+        opened = sum(
+            (closes - opens).total_seconds() for opens, closes in self._clipped(window_start, window_end)
+        )
         return opened / total
 
     # -- evaluation ----------------------------------------------------------------------------------
+
+    def _clipped(self, window_start: datetime, window_end: datetime) -> list[tuple[datetime, datetime]]:
+        """Open intervals (UTC) clipped to ``[window_start, window_end)`` (both UTC)."""
+        if window_end <= window_start:
+            return []
+        first = window_start.astimezone(LONDON).date()
+        last = window_end.astimezone(LONDON).date()
+        clipped = []
+        for opens, closes in self._merged(first, last):
+            opens, closes = max(opens, window_start), min(closes, window_end)
+            if opens < closes:
+                clipped.append((opens, closes))
+        return clipped
 
     def _merged(self, first: date, last: date) -> list[tuple[datetime, datetime]]:
         """Open intervals (UTC) covering the local days ``first``..``last``, merged across midnight."""
