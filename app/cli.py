@@ -1,0 +1,224 @@
+"""The ``contextmap`` command line: set-up, demo, serving, organisations, users, retention."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.db import accounts
+from app.db.bootstrap import DATA_DIR, choose_database, ensure_database, migrate
+from app.errors import BootstrapError, ContextmapError
+from app.settings import Settings
+
+cli = typer.Typer(help="contextmap: where young people are harmed outside their homes, and where they are safe.",
+                  no_args_is_help=True, add_completion=False)
+orgs_cli = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
+users_cli = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+retention_cli = typer.Typer(help="Retention of incident records.", no_args_is_help=True)
+db_cli = typer.Typer(help="The database: find or create it, migrate it.", no_args_is_help=True)
+cli.add_typer(orgs_cli, name="orgs")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(retention_cli, name="retention")
+cli.add_typer(db_cli, name="db")
+err = Console(stderr=True)
+out = Console()
+URL_FILE = DATA_DIR / "database_url"
+
+
+def settings() -> Settings:
+    """Settings, with the database that ``contextmap db ensure`` chose when none was configured."""
+    if not os.environ.get("CONTEXTMAP_DATABASE_URL") and URL_FILE.exists():
+        return Settings(database_url=URL_FILE.read_text().strip())
+    return Settings()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@db_cli.command("ensure")
+def db_ensure(
+    name: Annotated[str | None, typer.Option(help="database name (default: from the URL, 'contextmap')")] = None,
+    recreate: Annotated[bool, typer.Option(help="drop and re-create the database first")] = False,
+    no_migrate: Annotated[bool, typer.Option("--no-migrate", help="do not apply migrations")] = False,
+) -> None:
+    """Find or start a PostgreSQL, install PostGIS if needed, create the database, migrate. Prints the URL."""
+    try:
+        choice = choose_database()
+        url = choice.url.set(database=name) if name else choice.url
+        ensure_database(url, recreate=recreate)
+        if not no_migrate:
+            migrate(url)
+    except BootstrapError as exc:
+        _fail(str(exc))
+        return
+    rendered = url.render_as_string(hide_password=False)
+    if choice.origin != "environment" and not name:
+        DATA_DIR.mkdir(exist_ok=True)
+        URL_FILE.write_text(rendered + "\n")
+    err.print(f"database ready ({choice.origin}): {url.render_as_string(hide_password=True)}")
+    print(rendered)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply the Alembic migrations to the configured database."""
+    migrate(settings().owner_url)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    table = Table(title="Demo sign-in (fictional data)")
+    for column in ("role", "e-mail", "password"):
+        table.add_column(column)
+    for row in logins:
+        table.add_row(*row)
+    out.print(table)
+
+
+@cli.command("demo")
+def demo_command(
+    reset: Annotated[bool, typer.Option(help="remove and re-load the demo organisation")] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="load only when no demo organisation exists")] = False,
+) -> None:
+    """Load the demo scenario (the fast-food outlet, the library, the youth club) as organisation demo-town."""
+    from app.db.demo_loader import demo_loaded, load_demo, remove_demo
+    from app.db.session import Database
+    from geo.demo import build_demo_scenario
+
+    config = settings()
+    database = Database(config)
+    scenario = build_demo_scenario()
+    with database.owner_session() as session:
+        if demo_loaded(session, scenario.organisation_slug):
+            if if_empty:
+                err.print("demo already loaded")
+                _print_logins([(u.role, u.email, u.password) for u in scenario.users])
+                return
+            if not reset:
+                _fail("the demo organisation already exists (use --reset to re-load it)")
+            remove_demo(session, scenario.organisation_slug)
+        logins = load_demo(session, config, scenario)
+    database.dispose()
+    err.print(f"loaded {len(scenario.places)} places, {len(scenario.incidents)} incidents")
+    _print_logins([(login.role, login.email, login.password) for login in logins])
+
+
+@cli.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    from app.main import create_app
+
+    config = settings()
+    uvicorn.run(create_app(config), host=host or config.host, port=port or config.port, proxy_headers=True)
+
+
+@cli.command("up")
+def up(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """What ``make run`` does: ensure the database, migrate, load the demo when empty, serve."""
+    db_ensure(name=None, recreate=False, no_migrate=False)
+    demo_command(reset=False, if_empty=True)
+    config = settings()
+    out.print(f"Open http://{host or config.host}:{port or config.port}/ and sign in with a demo account above.")
+    serve(host=host, port=port)
+
+
+@orgs_cli.command("add")
+def orgs_add(slug: str, name: Annotated[str, typer.Option(help="display name")]) -> None:
+    """Add an organisation (a local authority or partnership)."""
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.add_organisation(session, slug, name)
+    except ContextmapError as exc:
+        _fail(exc.detail)
+    print(f"organisation {slug} created (id {org_id})")
+
+
+@users_cli.command("add")
+def users_add(
+    org: Annotated[str, typer.Option(help="organisation slug")],
+    role: Annotated[str, typer.Option(help="admin | community_safety | youth_worker | panel")],
+    email: Annotated[str, typer.Option()],
+    password: Annotated[str | None, typer.Option(help="for browser sign-in (optional)")] = None,
+) -> None:
+    """Add a user; prints their new API token as the last line of standard output."""
+    from app.db.session import Database
+
+    config = settings()
+    database = Database(config)
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            user_id = accounts.add_user(session, org_id, email, role, password)
+            issued = accounts.issue_token(session, org_id, user_id, "api", timedelta(days=config.token_ttl_days))
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    err.print(f"user {email} ({role}) added to {org}; token expires {issued.expires_at:%Y-%m-%d}")
+    print(issued.token)
+
+
+@users_cli.command("revoke")
+def users_revoke(
+    email: Annotated[str | None, typer.Option(help="revoke all tokens and sessions of this user")] = None,
+    token: Annotated[str | None, typer.Option(help="revoke this one token")] = None,
+) -> None:
+    """Revoke API tokens and sessions."""
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            revoked = accounts.revoke_tokens(session, email=email, token=token)
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    print(f"revoked {revoked} token(s)")
+
+
+@retention_cli.command("apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
+) -> None:
+    """Delete or archive incidents older than the retention period, and report what was done."""
+    from app.db.retention import apply_retention
+    from app.db.session import Database
+
+    config = settings()
+    database = Database(config)
+    with database.owner_session() as session:
+        report = apply_retention(session, config.retention_days, config.retention_mode, dry_run=dry_run)
+    for org, count in sorted(report.per_organisation.items()):
+        print(f"{org}: {count} incident(s) {'would be ' if dry_run else ''}{report.verb}")
+    print(f"total: {report.total} incident(s) older than {report.cutoff:%Y-%m-%d} "
+          f"{'would be ' if dry_run else ''}{report.verb}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except BootstrapError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
+

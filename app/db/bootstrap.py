@@ -1,0 +1,164 @@
+"""The embedded local PostGIS: find or make a PostgreSQL with PostGIS, create the database, migrate.
+
+Order of choice (README): ``CONTEXTMAP_DATABASE_URL`` if set; else the PostgreSQL on 127.0.0.1:5432 if it
+answers; else a project-local cluster under ``.data/`` started with the machine's own PostgreSQL binaries
+(PostgreSQL refuses to run as root, so as root the cluster is run by the ``postgres`` system user).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+
+from app.errors import BootstrapError
+
+LOCAL_PORT = 54329
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_ROOT / ".data"
+
+
+@dataclass(frozen=True)
+class DatabaseChoice:
+    url: URL
+    origin: str  # "environment", "local-server" or "project-cluster"
+
+
+def _conninfo(url: URL, database: str | None = None) -> str:
+    parts = {
+        "host": url.host or "127.0.0.1",
+        "port": str(url.port or 5432),
+        "user": url.username or "postgres",
+        "dbname": database or url.database or "postgres",
+    }
+    if url.password:
+        parts["password"] = str(url.password)
+    return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _answers(url: URL) -> bool:
+    try:
+        with psycopg.connect(_conninfo(url, "postgres"), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _pg_bindir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if candidates:
+        return Path(candidates[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise BootstrapError(
+        "No PostgreSQL server answers on 127.0.0.1:5432 and no PostgreSQL binaries were found: "
+        "install PostgreSQL 15 or newer (Debian: apt-get install postgresql postgresql-15-postgis-3)."
+    )
+
+
+def _as_cluster_user(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: hand the cluster to the postgres system user.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _start_project_cluster() -> URL:
+    bindir = _pg_bindir()
+    pgdata = DATA_DIR / "pg"
+    rundir = DATA_DIR / "run"
+    DATA_DIR.mkdir(exist_ok=True)
+    rundir.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(DATA_DIR, "postgres")
+        shutil.chown(rundir, "postgres")
+    if not (pgdata / "PG_VERSION").exists():
+        subprocess.run(
+            _as_cluster_user([str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+                              "-E", "UTF8", "--no-instructions"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    url = make_url(f"postgresql+psycopg://postgres@127.0.0.1:{LOCAL_PORT}/contextmap")
+    if not _answers(url):
+        subprocess.run(
+            _as_cluster_user([str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(DATA_DIR / "postgres.log"),
+                              "-o", f"-p {LOCAL_PORT} -k {rundir} -c listen_addresses=127.0.0.1", "-w",
+                              "start"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    return url
+
+
+def choose_database(env: dict[str, str] | None = None) -> DatabaseChoice:
+    env = dict(os.environ if env is None else env)
+    if env.get("CONTEXTMAP_DATABASE_URL"):
+        return DatabaseChoice(make_url(env["CONTEXTMAP_DATABASE_URL"]), "environment")
+    local = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/contextmap")
+    if _answers(local):
+        return DatabaseChoice(local, "local-server")
+    return DatabaseChoice(_start_project_cluster(), "project-cluster")
+
+
+def _server_major(url: URL) -> int:
+    with psycopg.connect(_conninfo(url, "postgres")) as conn:
+        row = conn.execute("SHOW server_version_num").fetchone()
+    assert row is not None
+    return int(row[0]) // 10000
+
+
+def _postgis_available(url: URL) -> bool:
+    with psycopg.connect(_conninfo(url, "postgres")) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
+    return bool(row and row[0])
+
+
+def ensure_postgis_package(url: URL) -> None:
+    """Install Debian's PostGIS package for the server's major version when it is missing and we may."""
+    if _postgis_available(url):
+        return
+    major = _server_major(url)
+    package = f"postgresql-{major}-postgis-3"
+    local_server = (url.host or "127.0.0.1") in ("127.0.0.1", "localhost")
+    if os.geteuid() == 0 and shutil.which("apt-get") and local_server:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env)
+        if _postgis_available(url):
+            return
+    raise BootstrapError(
+        f"PostGIS is not installed for PostgreSQL {major}: install the package {package} "
+        f"(for example: sudo apt-get install {package}) and run the command again."
+    )
+
+
+def ensure_database(url: URL, *, recreate: bool = False) -> URL:
+    """Create the database (and its PostGIS extension) if missing; drop it first when ``recreate``."""
+    ensure_postgis_package(url)
+    name = url.database or "contextmap"
+    with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
+        if recreate:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(_conninfo(url, name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    return url
+
+
+def migrate(url: URL) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["url"] = url.render_as_string(hide_password=False)
+    command.upgrade(config, "head")

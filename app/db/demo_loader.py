@@ -1,0 +1,116 @@
+"""Write the demo scenario (``geo.demo``) into the database through the owner connection."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shapely.geometry import Point, Polygon
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db import accounts
+from app.settings import Settings
+from geo.demo import DemoScenario, build_demo_scenario
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    token: str
+
+
+def demo_loaded(session: Session, slug: str = "demo-town") -> bool:
+    return session.execute(text("SELECT 1 FROM organisations WHERE slug = :s"), {"s": slug}).first() is not None
+
+
+def remove_demo(session: Session, slug: str = "demo-town") -> None:
+    session.execute(text("DELETE FROM organisations WHERE slug = :s"), {"s": slug})
+
+
+def load_demo(session: Session, settings: Settings, scenario: DemoScenario | None = None) -> list[DemoLogin]:
+    """Load the scenario as its own organisation; returns the demo logins (with fresh API tokens)."""
+    scenario = scenario or build_demo_scenario()
+    org = accounts.add_organisation(
+        session, scenario.organisation_slug, scenario.organisation_name, Polygon(scenario.service_area).wkt
+    )
+    place_ids: dict[str, int] = {}
+    for place in scenario.places:
+        geometry = Polygon(place.polygon) if place.polygon else Point(place.lon, place.lat)
+        place_ids[place.key] = session.execute(
+            text("INSERT INTO places (organisation_id, name, kind, address, opening_hours, place_manager, geom) "
+                 "VALUES (:org, :name, :kind, :address, :hours, :manager, ST_GeomFromText(:wkt, 4326)) RETURNING id"),
+            {"org": org, "name": place.name, "kind": place.kind, "address": place.address,
+             "hours": place.opening_hours, "manager": place.place_manager, "wkt": geometry.wkt},
+        ).scalar_one()
+    for d in scenario.designations:
+        session.execute(
+            text("INSERT INTO designations (organisation_id, place_id, kind, valid_from, valid_to, level, reason, "
+                 "review_by, scheme, age_min, age_max, help_offered, accessibility, verified_on) VALUES "
+                 "(:org, :place, :kind, :vf, :vt, :level, :reason, :review, :scheme, :amin, :amax, "
+                 "CAST(:help AS text[]), :access, :verified)"),
+            {"org": org, "place": place_ids[d.place_key], "kind": d.kind, "vf": d.valid_from, "vt": d.valid_to,
+             "level": d.level, "reason": d.reason, "review": d.review_by, "scheme": d.scheme,
+             "amin": d.age_min, "amax": d.age_max, "help": list(d.help_offered),
+             "access": d.accessibility, "verified": d.verified_on},
+        )
+    for g in scenario.guardians:
+        trainings = [{"kind": kind, "completed_on": done.isoformat()} for kind, done in g.trainings]
+        session.execute(
+            text("INSERT INTO guardians (organisation_id, place_id, role, description, trainings, hours) "
+                 "VALUES (:org, :place, :role, :description, CAST(:trainings AS jsonb), :hours)"),
+            {"org": org, "place": place_ids[g.place_key], "role": g.role, "description": g.description,
+             "trainings": json.dumps(trainings), "hours": g.hours},
+        )
+    for v in scenario.interventions:
+        session.execute(
+            text("INSERT INTO interventions (organisation_id, place_id, kind, description, owning_partner, "
+                 "partners, starts_on, ends_on) VALUES (:org, :place, :kind, :description, :owner, "
+                 "CAST(:partners AS text[]), :starts, :ends)"),
+            {"org": org, "place": place_ids[v.place_key], "kind": v.kind, "description": v.description,
+             "owner": v.owning_partner, "partners": list(v.partners), "starts": v.starts_on, "ends": v.ends_on},
+        )
+    session.execute(
+        text("INSERT INTO incidents (organisation_id, occurred_from, occurred_to, harm_category, source_category, "
+             "source, source_ref, location_precision, young_people, description, place_id, place_link, geom) "
+             "VALUES (:org, :of, :ot, :harm, :scat, :source, :ref, :precision, :yp, :description, :place, "
+             ":link, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"),
+        [
+            {"org": org, "of": i.occurred_from, "ot": i.occurred_to, "harm": i.harm_category,
+             "scat": i.source_category, "source": i.source, "ref": i.source_ref,
+             "precision": i.location_precision, "yp": i.young_people, "description": i.description,
+             "place": place_ids[i.place_key] if i.place_key else None,
+             "link": "explicit" if i.place_key else None, "lon": i.lon, "lat": i.lat}
+            for i in scenario.incidents
+        ],
+    )
+    link_unlinked_incidents(session, org, settings.auto_link_distance_m)
+    logins = []
+    for user in scenario.users:
+        user_id = accounts.add_user(session, org, user.email, user.role, user.password)
+        issued = accounts.issue_token(session, org, user_id, "api", timedelta(days=settings.token_ttl_days))
+        logins.append(DemoLogin(user.role, user.email, user.password, issued.token))
+    return logins
+
+
+def link_unlinked_incidents(session: Session, organisation_id: int, distance_m: float) -> int:
+    """Link each unlinked incident to its nearest place within ``distance_m`` (one set-based UPDATE)."""
+    result = session.execute(
+        text(
+            """
+            UPDATE incidents i SET place_id = nearest.id, place_link = 'auto'
+            FROM incidents src
+            CROSS JOIN LATERAL (
+                SELECT p.id FROM places p
+                WHERE p.organisation_id = src.organisation_id AND ST_DWithin(p.geom_metric, src.geom_metric, :d)
+                ORDER BY p.geom_metric <-> src.geom_metric, p.id LIMIT 1
+            ) AS nearest
+            WHERE i.id = src.id AND src.place_id IS NULL AND src.organisation_id = :org
+            """
+        ),
+        {"org": organisation_id, "d": distance_m},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,130 @@
+"""Request dependencies with names you can read in a signature: the database session of the signed-in
+user's organisation, the principal, and the role gates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db.session import Database
+from app.errors import Forbidden, NotAuthenticated
+from app.policy import Gate
+from app.security import csrf_matches, hash_token
+from app.settings import Settings
+
+SESSION_COOKIE = "contextmap_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    organisation_id: int
+    role: str
+    email: str
+    via: str  # "token" or "cookie"
+
+    @property
+    def is_panel(self) -> bool:
+        return self.role == "panel"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def _presented_token(request: Request) -> tuple[str | None, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip(), "token"
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return cookie, "cookie"
+    return None, "none"
+
+
+def lookup_principal(database: Database, token: str, via: str) -> Principal | None:
+    with database.tenant_session(None) as session, session.begin():
+        row = session.execute(
+            text("SELECT user_id, organisation_id, role, email, kind FROM contextmap_token_user(:h)"),
+            {"h": hash_token(token)},
+        ).first()
+    if row is None:
+        return None
+    if via == "token" and row.kind != "api":
+        return None  # a session cookie value is not an API token
+    if via == "cookie" and row.kind != "session":
+        return None
+    return Principal(row.user_id, row.organisation_id, row.role, row.email, via)
+
+
+def get_principal(request: Request, database: DatabaseDep, settings: SettingsDep) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token, via = _presented_token(request)
+    if token is None:
+        raise NotAuthenticated("Sign in, or send an API token as 'Authorization: Bearer <token>'.")
+    principal = lookup_principal(database, token, via)
+    if principal is None:
+        raise NotAuthenticated("The token or session is invalid, expired or revoked.")
+    # Cookies ride along with cross-site requests: cookie-authenticated writes need the CSRF token.
+    if via == "cookie" and request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER) or request.query_params.get("csrf_token")
+        if not csrf_matches(settings.secret_key, token, presented):
+            raise Forbidden("Missing or wrong CSRF token for a cookie-authenticated change.",
+                            field=CSRF_HEADER)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class RoleGate:
+    """A route's rule from the role table; use as ``Depends(RoleGate(policy.X))``."""
+
+    def __init__(self, gate: Gate):
+        self.gate = gate
+
+    def __call__(self, request: Request, database: DatabaseDep, settings: SettingsDep) -> Principal | None:
+        if self.gate.public:
+            return None
+        principal = get_principal(request, database, settings)
+        if not self.gate.allows(principal.role):
+            raise Forbidden(f"The {principal.role} role may not do this ({self.gate.name}).")
+        return principal
+
+
+def gate(g: Gate) -> Any:
+    """``Depends`` on a role gate; returns the principal (``None`` only on public routes)."""
+    return Depends(RoleGate(g))
+
+
+def tenant_session(principal: CurrentPrincipal, database: DatabaseDep) -> Iterator[Session]:
+    session = database.tenant_session(principal.organisation_id)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(tenant_session)]

@@ -1,0 +1,124 @@
+"""Domain exceptions, mapped once to RFC 9457 problem responses (``application/problem+json``).
+
+Repositories and ``geo/`` raise these (or plain ``ValueError`` subclasses of their own); nothing below the
+routers raises ``HTTPException``. Error bodies never carry stack traces or SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("contextmap")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ContextmapError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: Sequence[dict[str, Any]] = ()):
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.errors = list(errors) or ([{"field": field, "message": detail}] if field else [])
+
+
+class InvalidInput(ContextmapError):
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(ContextmapError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ContextmapError):
+    status = 409
+    title = "Conflict"
+
+
+class NotAuthenticated(ContextmapError):
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(ContextmapError):
+    status = 403
+    title = "Forbidden"
+
+
+class TooLarge(ContextmapError):
+    status = 413
+    title = "Request body too large"
+
+
+class TooManyRequests(ContextmapError):
+    status = 429
+    title = "Too many requests"
+
+
+class BootstrapError(RuntimeError):
+    """The local database could not be prepared; the message says what to install or do."""
+
+
+def problem(
+    status: int, title: str, detail: str, *, instance: str | None = None,
+    errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = list(errors)
+        body["field"] = errors[0].get("field")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_of(loc: Sequence[Any]) -> str:
+    # FastAPI prefixes "body"/"query"/"path"; the user knows their field by name, not by that prefix.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ContextmapError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem(exc.status, exc.title, exc.detail, instance=request.url.path, errors=exc.errors,
+                   headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+              for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
+                   headers=getattr(exc, "headers", None))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Log the cause for operators; tell the client nothing about SQL or code.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal server error", "The server could not complete the request.",
+                   instance=request.url.path)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ContextmapError, _contextmap_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,65 @@
+"""The application factory: wiring only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.db.session import Database
+from app.errors import NotAuthenticated, add_exception_handlers, problem
+from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from app.routers import admin, context, incidents, web
+from app.security import SignInThrottle
+from app.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+HTML_PREFIXES = ("/maps", "/signout")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.database.dispose()
+
+    app = FastAPI(
+        title="contextmap",
+        version="0.1.0",
+        summary="Where young people are harmed outside their homes, and where they are safe.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = Database(settings)
+    app.state.sign_in_throttle = SignInThrottle(settings.sign_in_max_failures, settings.sign_in_lockout_seconds)
+    add_exception_handlers(app)
+
+    async def _browser_sign_in(request: Request, exc: Exception) -> Response:
+        # Browsers asking for a page are sent to sign in; API clients get a problem document.
+        path = request.url.path
+        if request.method == "GET" and (path == "/" or path.startswith(HTML_PREFIXES)):
+            return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+        assert isinstance(exc, NotAuthenticated)
+        return problem(401, exc.title, exc.detail, instance=path, headers={"WWW-Authenticate": "Bearer"})
+
+    app.add_exception_handler(NotAuthenticated, _browser_sign_in)
+
+    for router in (admin.health_router, web.router, context.router, incidents.router, admin.router):
+        app.include_router(router)
+
+    vendor = STATIC_DIR / "node_modules"
+    if vendor.is_dir():
+        app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
+
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,136 @@
+"""ASGI middleware: request ids, body size limits and security headers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db.audit import client_var, request_id_var
+
+# Maps embed folium's inline scripts; each page adds its own script hashes (see geo.map_assets).
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+    "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+    "object-src 'none'"
+)
+
+
+class RequestContextMiddleware:
+    """Give every request an id (echoed as ``X-Request-ID``) and remember the client for the audit log."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        presented = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = presented if presented.replace("-", "").isalnum() else uuid.uuid4().hex
+        client = scope.get("client")
+        rid_token = request_id_var.set(request_id)
+        client_token = client_var.set(client[0] if client else None)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(rid_token)
+            client_var.reset(client_token)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over the limit with 413 before they reach a handler (and before anything is written)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int, upload_prefixes: tuple[str, ...]):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes
+        self.upload_prefixes = upload_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = self.upload_max_bytes if path.startswith(self.upload_prefixes) else self.max_bytes
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(send, limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({
+        "type": "about:blank", "title": "Request body too large", "status": 413,
+        "detail": f"the request body is larger than {limit} bytes", "field": "body",
+        "errors": [{"field": "body", "message": f"larger than {limit} bytes"}],
+    }).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    """Standard security headers everywhere; a Content Security Policy on HTML unless the page set one."""
+
+    def __init__(self, app: ASGIApp, hsts: bool):
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = message.setdefault("headers", [])
+                present = {k.lower() for k, _ in headers}
+                extra: dict[bytes, bytes] = {
+                    b"x-content-type-options": b"nosniff",
+                    b"x-frame-options": b"DENY",
+                    b"referrer-policy": b"same-origin",
+                    b"permissions-policy": b"geolocation=(), camera=(), microphone=()",
+                    b"cross-origin-opener-policy": b"same-origin",
+                }
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    extra[b"content-security-policy"] = DEFAULT_CSP.encode()
+                    extra[b"cache-control"] = b"no-store"
+                if self.hsts:
+                    extra[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
+                headers.extend((k, v) for k, v in extra.items() if k not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+

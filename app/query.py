@@ -1,0 +1,94 @@
+"""Query parameters shared by list endpoints, turned into typed values (bbox, datetime, paging)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from app.errors import InvalidInput
+from app.schemas.common import Link
+from app.settings import Settings
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: {value!r} is not an RFC 3339 date-time", field=field) from exc
+    if parsed.tzinfo is None:
+        if len(text) <= 10:  # a bare date means that day in UTC
+            return parsed.replace(tzinfo=UTC)
+        raise InvalidInput(f"{field}: {value!r} needs a time zone (e.g. Z or +01:00)", field=field)
+    return parsed
+
+
+def parse_interval(value: str | None, field: str = "datetime") -> tuple[datetime | None, datetime | None] | None:
+    """An RFC 3339 instant, or an interval ``start/end`` with ``..`` (or empty) for an open end."""
+    if value is None or not value.strip():
+        return None
+    if "/" not in value:
+        instant = parse_instant(value, field)
+        return instant, instant
+    start_text, _, end_text = value.partition("/")
+    start = None if start_text.strip() in ("", "..") else parse_instant(start_text, field)
+    end = None if end_text.strip() in ("", "..") else parse_instant(end_text, field)
+    if start is None and end is None:
+        raise InvalidInput(f"{field}: an interval needs at least one end", field=field)
+    if start is not None and end is not None and end < start:
+        raise InvalidInput(f"{field}: the interval ends before it starts", field=field)
+    return start, end
+
+
+def parse_bbox(value: str | None, field: str = "bbox") -> tuple[float, float, float, float] | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: expected four numbers minLon,minLat,maxLon,maxLat", field=field) from exc
+    if len(numbers) != 4 or any(n != n for n in numbers):
+        raise InvalidInput(f"{field}: expected four numbers minLon,minLat,maxLon,maxLat", field=field)
+    x0, y0, x1, y1 = numbers
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise InvalidInput(f"{field}: coordinates out of range", field=field)
+    if x0 > x1 or y0 > y1:
+        raise InvalidInput(f"{field}: minimum is greater than maximum", field=field)
+    return x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, description="maximum number of features")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")] = 0,
+) -> Paging:
+    settings: Settings = request.app.state.settings
+    chosen = settings.page_limit_default if limit is None else min(limit, settings.page_limit_max)
+    return Paging(chosen, offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+BboxParam = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (EPSG:4326)")]
+DatetimeParam = Annotated[
+    str | None, Query(description="RFC 3339 instant or interval start/end; '..' for an open end")
+]
+
+
+def page_links(request: Request, page: Paging, has_more: bool) -> list[Link]:
+    links = [Link(href=str(request.url), rel="self")]
+    if has_more:
+        links.append(Link(href=str(request.url.include_query_params(offset=page.offset + page.limit,
+                                                                    limit=page.limit)), rel="next"))
+    if page.offset > 0:
+        links.append(Link(href=str(request.url.include_query_params(offset=max(0, page.offset - page.limit),
+                                                                    limit=page.limit)), rel="prev"))
+    return links

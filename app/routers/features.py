@@ -1,0 +1,78 @@
+"""What every feature endpoint shares: collections with links, panel redaction, audited writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Request
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from app.db import audit, repository
+from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
+from app.dependencies import Principal
+from app.errors import InvalidInput
+from app.query import Paging, page_links, parse_bbox, parse_interval
+from app.settings import Settings
+from geo.geometry import GeometryError, parse_geometry
+from geo.privacy import strip_free_text
+
+
+def redact(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """Panel members see places, designations, guardians and interventions without free text."""
+    if not principal.is_panel:
+        return feature
+    kept = strip_free_text(feature["properties"], FREE_TEXT_FIELDS)
+    return {**feature, "properties": {**kept, **{k: None for k in FREE_TEXT_FIELDS if k in feature["properties"]}}}
+
+
+def collection(
+    request: Request, session: Session, spec: ResourceSpec, principal: Principal, page: Paging, *,
+    bbox: str | None = None, datetime_param: str | None = None,
+    equals: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, Any]:
+    query = ListQuery(
+        bbox=parse_bbox(bbox), interval=parse_interval(datetime_param),
+        equals={k: v for k, v in (equals or {}).items() if v}, limit=page.limit, offset=page.offset,
+    )
+    features, has_more = repository.list_features(session, spec, query)
+    return {
+        "type": "FeatureCollection",
+        "features": [redact(f, principal) for f in features],
+        "links": [link.model_dump(exclude_none=True) for link in page_links(request, page, has_more)],
+        "numberReturned": len(features),
+    }
+
+
+def validated_geometry(
+    session: Session, settings: Settings, geojson: Mapping[str, Any] | None,
+    allowed: frozenset[str] | None = None, field: str = "geometry",
+) -> BaseGeometry:
+    area = repository.service_area(session, settings.default_service_area)
+    try:
+        if allowed is None:
+            return parse_geometry(geojson, service_area=area, field=field)
+        return parse_geometry(geojson, service_area=area, allowed_types=allowed, field=field)
+    except GeometryError as exc:
+        raise InvalidInput(exc.message, field=exc.field) from exc
+
+
+def audit_write(session: Session, principal: Principal, action: str, resource: str,
+                detail: dict[str, Any] | None = None) -> None:
+    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
+                 action=action, resource=resource, detail=detail)
+
+
+def validated_hours(value: str | None, field: str) -> str | None:
+    """Opening hours in OpenStreetMap syntax; refused with the position of the error."""
+    if value is None or not value.strip():
+        return None
+    from geo.opening_hours import OpeningHoursError, validate_opening_hours
+
+    try:
+        return validate_opening_hours(value)
+    except OpeningHoursError as exc:
+        raise InvalidInput(
+            f"{field}: malformed opening hours at character {exc.position}: {exc.message}", field=field
+        ) from exc

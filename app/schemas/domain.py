@@ -1,0 +1,331 @@
+"""Request and response schemas for the domain resources (separate models per use)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from geojson_pydantic import Feature, FeatureCollection
+from geojson_pydantic.geometries import Geometry
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from app.schemas.common import Link, LongText, ShortText, StrictModel, vocabulary
+from geo.vocabulary import (
+    CONCERN_LEVELS,
+    DESIGNATION_KINDS,
+    GUARDIAN_ROLES,
+    HARM_CATEGORIES,
+    INCIDENT_SOURCES,
+    INTERVENTION_KINDS,
+    LOCATION_PRECISIONS,
+    PLACE_KINDS,
+    TRAINING_KINDS,
+)
+
+PlaceKind = vocabulary(PLACE_KINDS, "kind of place")
+DesignationKind = vocabulary(DESIGNATION_KINDS, "concern or safe_space")
+ConcernLevel = vocabulary(CONCERN_LEVELS, "level of concern")
+GuardianRole = vocabulary(GUARDIAN_ROLES, "guardian role (a role, never a named person)")
+TrainingKind = vocabulary(TRAINING_KINDS, "training kind")
+HarmCategory = vocabulary(HARM_CATEGORIES, "harm category")
+IncidentSource = vocabulary(INCIDENT_SOURCES, "where the record came from")
+LocationPrecision = vocabulary(LOCATION_PRECISIONS, "how exact the location is")
+InterventionKind = vocabulary(INTERVENTION_KINDS, "kind of intervention")
+Age = Annotated[int, Field(ge=0, le=25)]
+
+
+def _end_after_start(start: Any, end: Any, end_field: str) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"{end_field} is before the start")
+
+
+# ---- places -------------------------------------------------------------------------------------------
+class PlaceProperties(StrictModel):
+    name: ShortText
+    kind: PlaceKind
+    address: LongText | None = None
+    opening_hours: Annotated[str, Field(max_length=500)] | None = None
+    place_manager: LongText | None = None
+    notes: LongText | None = None
+
+
+class PlacePatchProperties(StrictModel):
+    name: ShortText | None = None
+    kind: PlaceKind | None = None
+    address: LongText | None = None
+    opening_hours: Annotated[str, Field(max_length=500)] | None = None
+    place_manager: LongText | None = None
+    notes: LongText | None = None
+
+
+class PlaceCreate(Feature[Geometry, PlaceProperties]):
+    pass
+
+
+class PlacePatch(Feature[Geometry | None, PlacePatchProperties]):
+    pass
+
+
+class DesignationSummary(BaseModel):
+    id: int
+    kind: str
+    level: str | None = None
+    valid_from: datetime
+    valid_to: datetime | None = None
+    review_by: date | None = None
+    review_overdue: bool = False
+
+
+class PlaceOutProperties(BaseModel):
+    name: str
+    kind: str
+    address: str | None = None
+    opening_hours: str | None = None
+    place_manager: str | None = None
+    notes: str | None = None
+    current_designations: list[DesignationSummary] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlaceFeature(Feature[Geometry, PlaceOutProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class PlaceCollection(FeatureCollection[PlaceFeature]):
+    links: list[Link] = []
+    numberReturned: int = 0  # noqa: N815
+
+
+# ---- designations -------------------------------------------------------------------------------------
+class DesignationFields(StrictModel):
+    valid_to: AwareDatetime | None = None
+    level: ConcernLevel | None = None
+    reason: LongText | None = None
+    review_by: date | None = None
+    scheme: LongText | None = None
+    age_min: Age | None = None
+    age_max: Age | None = None
+    help_offered: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default=[], max_length=30)
+    accessibility: LongText | None = None
+    verified_on: date | None = None
+    notes: LongText | None = None
+
+
+class DesignationCreate(DesignationFields):
+    place_id: int
+    kind: DesignationKind
+    valid_from: AwareDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DesignationCreate:
+        _end_after_start(self.valid_from, self.valid_to, "valid_to")
+        if self.age_min is not None and self.age_max is not None and self.age_max < self.age_min:
+            raise ValueError("age_max is below age_min")
+        if self.kind == "concern":
+            if self.level is None:
+                raise ValueError("level is required for a place of concern")
+            if not self.reason:
+                raise ValueError("reason is required for a place of concern: it is a safeguarding judgement")
+        return self
+
+
+class DesignationPatch(DesignationFields):
+    valid_from: AwareDatetime | None = None
+
+
+class DesignationOutProperties(BaseModel):
+    place_id: int
+    place_name: str
+    kind: str
+    valid_from: datetime
+    valid_to: datetime | None = None
+    current: bool
+    level: str | None = None
+    reason: str | None = None
+    review_by: date | None = None
+    review_overdue: bool = False
+    scheme: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    help_offered: list[str] = []
+    accessibility: str | None = None
+    verified_on: date | None = None
+    notes: str | None = None
+    created_at: datetime
+
+
+class DesignationFeature(Feature[Geometry, DesignationOutProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class DesignationCollection(FeatureCollection[DesignationFeature]):
+    links: list[Link] = []
+    numberReturned: int = 0  # noqa: N815
+
+
+# ---- guardians ----------------------------------------------------------------------------------------
+class Training(StrictModel):
+    kind: TrainingKind
+    completed_on: date
+
+
+class GuardianFields(StrictModel):
+    description: LongText | None = None
+    trainings: list[Training] = Field(default=[], max_length=50)
+    hours: Annotated[str, Field(max_length=500)] | None = None
+    notes: LongText | None = None
+
+
+class GuardianCreate(GuardianFields):
+    place_id: int
+    role: GuardianRole
+
+
+class GuardianPatch(GuardianFields):
+    role: GuardianRole | None = None
+    trainings: list[Training] | None = None  # type: ignore[assignment]
+
+
+class GuardianOutProperties(BaseModel):
+    place_id: int
+    place_name: str
+    role: str
+    description: str | None = None
+    trainings: list[Training] = []
+    hours: str | None = None
+    notes: str | None = None
+    created_at: datetime
+
+
+class GuardianFeature(Feature[Geometry, GuardianOutProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class GuardianCollection(FeatureCollection[GuardianFeature]):
+    links: list[Link] = []
+    numberReturned: int = 0  # noqa: N815
+
+
+# ---- incidents ----------------------------------------------------------------------------------------
+class IncidentProperties(StrictModel):
+    occurred_from: AwareDatetime
+    occurred_to: AwareDatetime | None = None
+    harm_category: HarmCategory
+    source_category: Annotated[str, Field(max_length=200)] | None = None
+    source: IncidentSource = "manual"
+    source_ref: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    location_precision: LocationPrecision = "exact"
+    young_people: Annotated[int, Field(ge=0, le=1000)] | None = None
+    description: LongText | None = None
+    place_id: int | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> IncidentProperties:
+        _end_after_start(self.occurred_from, self.occurred_to, "occurred_to")
+        return self
+
+
+class IncidentPatchProperties(StrictModel):
+    occurred_from: AwareDatetime | None = None
+    occurred_to: AwareDatetime | None = None
+    harm_category: HarmCategory | None = None
+    source_category: Annotated[str, Field(max_length=200)] | None = None
+    location_precision: LocationPrecision | None = None
+    young_people: Annotated[int, Field(ge=0, le=1000)] | None = None
+    description: LongText | None = None
+    place_id: int | None = None
+
+
+class IncidentCreate(Feature[Geometry, IncidentProperties]):
+    pass
+
+
+class IncidentPatch(Feature[Geometry | None, IncidentPatchProperties]):
+    pass
+
+
+class IncidentOutProperties(BaseModel):
+    occurred_from: datetime
+    occurred_to: datetime | None = None
+    harm_category: str
+    source_category: str | None = None
+    source: str
+    source_ref: str | None = None
+    location_precision: str
+    young_people: int | None = None
+    description: str | None = None
+    place_id: int | None = None
+    place_link: str | None = None
+    created_at: datetime
+
+
+class IncidentFeature(Feature[Geometry, IncidentOutProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class IncidentCollection(FeatureCollection[IncidentFeature]):
+    links: list[Link] = []
+    numberReturned: int = 0  # noqa: N815
+
+
+# ---- interventions ------------------------------------------------------------------------------------
+class InterventionProperties(StrictModel):
+    place_id: int | None = None
+    kind: InterventionKind
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    owning_partner: ShortText
+    partners: list[ShortText] = Field(default=[], max_length=30)
+    starts_on: date
+    ends_on: date | None = None
+    notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> InterventionProperties:
+        _end_after_start(self.starts_on, self.ends_on, "ends_on")
+        return self
+
+
+class InterventionPatchProperties(StrictModel):
+    place_id: int | None = None
+    kind: InterventionKind | None = None
+    description: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    owning_partner: ShortText | None = None
+    partners: list[ShortText] | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    notes: LongText | None = None
+
+
+class InterventionCreate(Feature[Geometry | None, InterventionProperties]):
+    @model_validator(mode="after")
+    def _located(self) -> InterventionCreate:
+        if self.geometry is None and self.properties is not None and self.properties.place_id is None:
+            raise ValueError("an intervention needs a place_id or its own geometry (an area)")
+        return self
+
+
+class InterventionPatch(Feature[Geometry | None, InterventionPatchProperties]):
+    pass
+
+
+class InterventionOutProperties(BaseModel):
+    place_id: int | None = None
+    place_name: str | None = None
+    kind: str
+    description: str | None = None
+    owning_partner: str
+    partners: list[str] = []
+    starts_on: date
+    ends_on: date | None = None
+    notes: str | None = None
+    created_at: datetime
+
+
+class InterventionFeature(Feature[Geometry | None, InterventionOutProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class InterventionCollection(FeatureCollection[InterventionFeature]):
+    links: list[Link] = []
+    numberReturned: int = 0  # noqa: N815

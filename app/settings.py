@@ -1,0 +1,90 @@
+"""Service settings: one pydantic-settings class, read from ``CONTEXTMAP_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Defaults suit the embedded local demo."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTEXTMAP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    # The owner connection: runs migrations and the CLI. The web service itself connects as
+    # ``app_db_role`` (no table ownership, no BYPASSRLS) so row-level security always applies.
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/contextmap"
+    app_db_role: str = "contextmap_app"
+    app_db_password: str | None = None
+    secret_key: str = DEV_SECRET
+
+    analysis_srid: int = 27700
+    # Fallback service area when an organisation has none: England and Wales, generously.
+    # Points outside it are refused, which also catches swapped latitude/longitude.
+    default_service_area: tuple[float, float, float, float] = (-6.5, 49.8, 2.1, 55.9)
+    auto_link_distance_m: float = 50.0
+
+    # Disclosure control (ONS/police.uk practice for small counts): suppress 1..7, round the rest to 5.
+    suppress_max: int = 7
+    round_to: int = 5
+
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    page_limit_default: int = 100
+    page_limit_max: int = 1000
+
+    token_ttl_days: int = 90
+    session_ttl_hours: int = 12
+    cookie_secure: bool = True
+    sign_in_max_failures: int = 5
+    sign_in_lockout_seconds: int = 900
+
+    retention_days: int = 6 * 365
+    retention_mode: Literal["delete", "archive"] = "archive"
+    safe_space_stale_days: int = 365
+
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "&copy; OpenStreetMap contributors"
+    map_max_points: int = 2000
+
+    walking_speed_m_per_min: float = 80.0
+    # Straight-line distance under-counts walking distance; 1.3 is the detour (circuity) factor
+    # commonly reported for urban street networks (Levinson & El-Geneidy 2009).
+    detour_factor: float = 1.3
+    walk_threshold_minutes: int = 15
+    fallback_advice: str = (
+        "No safe space is open within a 15-minute walk. Call a trusted adult, go to a staffed public "
+        "place such as a bus station or shop, or call 999 in an emergency (Childline: 0800 1111)."
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("CONTEXTMAP_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @cached_property
+    def owner_url(self) -> URL:
+        return make_url(self.database_url)
+
+    @cached_property
+    def app_url(self) -> URL:
+        """The web service's own connection: same server and database, the unprivileged role."""
+        return self.owner_url.set(username=self.app_db_role, password=self.app_db_password)
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+__all__ = ["Settings", "get_settings"]

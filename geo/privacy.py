@@ -1,0 +1,71 @@
+"""Disclosure control for panel-facing and shareable outputs.
+
+Small counts can identify a child, so counts from 1 to ``suppress_max`` (default 7) are suppressed and
+other counts are rounded to the nearest ``round_to`` (default 5) — the small-cell suppression and rounding
+conventions of UK official statistics (ONS, "Statistical disclosure control" guidance; GSS "Policy on
+protecting confidentiality in tables of birth and death statistics"). Zero is not disclosive and stays 0.
+Every output path (API, maps, exports, OGC) calls :func:`disclose_count` — there is no second copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SUPPRESSED = None
+
+
+@dataclass(frozen=True)
+class DisclosureRule:
+    suppress_max: int = 7
+    round_to: int = 5
+
+    def __post_init__(self) -> None:
+        if self.suppress_max < 0 or self.round_to < 1:
+            raise ValueError("suppress_max must be >= 0 and round_to >= 1")
+
+
+def disclose_count(count: int | None, rule: DisclosureRule = DisclosureRule()) -> int | None:
+    """Return the count as a panel may see it: ``None`` when suppressed, else rounded.
+
+    Rounding is half-up to the nearest multiple, and never rounds a shown count down into the
+    suppressed range (8 rounds to 10, not 5), so a shown value never hints at a small count.
+
+    Examples
+    --------
+    >>> [disclose_count(n) for n in (0, 1, 7, 8, 12, 13, 102)]
+    [0, None, None, 10, 10, 15, 100]
+    """
+    if count is None:
+        return None
+    if count < 0:
+        raise ValueError("counts cannot be negative")
+    if count == 0:
+        return 0
+    if count <= rule.suppress_max:
+        return SUPPRESSED
+    rounded = int((count + rule.round_to / 2) // rule.round_to * rule.round_to)
+    while rounded <= rule.suppress_max:
+        rounded += rule.round_to
+    return rounded
+
+
+def disclose_counts(counts: Iterable[int | None], rule: DisclosureRule = DisclosureRule()) -> list[int | None]:
+    return [disclose_count(c, rule) for c in counts]
+
+
+def disclose_mapping(
+    record: Mapping[str, Any], count_fields: Sequence[str], rule: DisclosureRule = DisclosureRule(),
+) -> dict[str, Any]:
+    """Copy ``record`` with each of ``count_fields`` disclosure-controlled (nested dicts untouched)."""
+    out = dict(record)
+    for name in count_fields:
+        if name in out:
+            out[name] = disclose_count(out[name], rule)
+    return out
+
+
+def strip_free_text(record: Mapping[str, Any], free_text_fields: Sequence[str]) -> dict[str, Any]:
+    """Drop free-text fields (notes, reasons, descriptions) from a record shown to a panel."""
+    return {k: v for k, v in record.items() if k not in free_text_fields}

@@ -1,0 +1,29 @@
+"""The controlled vocabularies of the domain model (DESIGN.md), shared by the service and analysis."""
+
+from __future__ import annotations
+
+ROLES = ("admin", "community_safety", "youth_worker", "panel")
+
+PLACE_KINDS = (
+    "fast_food", "takeaway", "library", "park", "sports_cage", "school", "college", "youth_club",
+    "community_centre", "leisure_centre", "shopping_centre", "shop", "transport_hub", "bus_route",
+    "housing_estate", "stairwell", "hotel", "arcade", "faith_setting", "street", "other",
+)
+
+DESIGNATION_KINDS = ("concern", "safe_space")
+CONCERN_LEVELS = ("low", "medium", "high")
+
+GUARDIAN_ROLES = ("place_manager", "staff", "youth_worker", "volunteer", "security")
+TRAINING_KINDS = ("bystander_intervention", "adolescent_development", "safeguarding")
+
+HARM_CATEGORIES = (
+    "criminal_exploitation", "sexual_exploitation", "serious_violence", "weapon_carrying", "peer_abuse",
+    "missing_episode", "drugs", "antisocial_behaviour", "online_harm", "other",
+)
+INCIDENT_SOURCES = ("police_uk", "council_asb", "partner", "manual")
+LOCATION_PRECISIONS = ("exact", "snapped", "street")
+
+INTERVENTION_KINDS = (
+    "disruption", "environmental_change", "guardianship_training", "youth_provision", "outreach",
+    "enforcement", "licensing", "safe_space_creation",
+)
