@@ -1,0 +1,53 @@
+# The README's two commands: `make run` and `make test`. Everything they need is installed from here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR_STAMP := app/static/node_modules/.installed
+
+.PHONY: run test lint typecheck bench clean system-packages vendor install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Leaflet and the map plugins come from the npm registry, so maps work with no CDN (council intranets).
+$(VENDOR_STAMP): app/static/package.json $(wildcard app/static/package-lock.json)
+	if [ -f app/static/package-lock.json ]; then npm ci --prefix app/static --no-audit --no-fund --loglevel=error; \
+	else npm install --prefix app/static --no-audit --no-fund --loglevel=error; fi
+	touch $(VENDOR_STAMP)
+
+vendor: $(VENDOR_STAMP)
+
+# Debian's Chromium drives the browser tests. PostGIS itself is installed by `contextmap db ensure`
+# (it knows the server's major version).
+system-packages:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Chromium at /usr/bin/chromium: install Debian's 'chromium' package."; exit 1; fi; \
+	fi
+
+run: $(STAMP) $(VENDOR_STAMP)
+	$(BIN)/contextmap up
+
+lint: $(STAMP)
+	$(BIN)/ruff check app geo tests migrations bench
+	$(BIN)/mypy app geo
+
+# pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
+test: $(STAMP) $(VENDOR_STAMP) system-packages lint
+	$(BIN)/contextmap db ensure --no-migrate >/dev/null
+	set +e; $(BIN)/pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) app/static/node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,142 @@
+"""Test fixtures: a real PostGIS database built by the migrations, fresh for each run.
+
+No SQLite, no mocks: the service under test connects as its own unprivileged role, exactly as deployed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from app.db import accounts
+from app.db.bootstrap import choose_database, ensure_database, migrate
+from app.db.demo_loader import DemoLogin, load_demo
+from app.db.session import Database
+from app.main import create_app
+from app.settings import Settings
+from geo.vocabulary import ROLES
+
+TEST_DATABASE = os.environ.get("CONTEXTMAP_TEST_DATABASE", "contextmap_test")
+_counter = itertools.count(1)
+
+
+def unique(prefix: str = "x") -> str:
+    return f"{prefix}{os.getpid()}-{next(_counter)}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> URL:
+    url = choose_database().url.set(database=TEST_DATABASE)
+    ensure_database(url, recreate=True)
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: URL) -> Settings:
+    return Settings(
+        database_url=database_url.render_as_string(hide_password=False),
+        environment="test", cookie_secure=False, max_body_bytes=256 * 1024,
+    )
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Any:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass(frozen=True)
+class Org:
+    id: int
+    slug: str
+    tokens: dict[str, str]  # role -> API token
+    user_ids: dict[str, int]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def make_org(database: Database, settings: Settings, slug: str | None = None,
+             service_area_wkt: str | None = None) -> Org:
+    slug = slug or unique("org-")
+    tokens, user_ids = {}, {}
+    with database.owner_session() as session:
+        org_id = accounts.add_organisation(session, slug, f"Test {slug}", service_area_wkt)
+        for role in ROLES:
+            user_id = accounts.add_user(session, org_id, f"{role}@{slug}.test", role, f"password-{role}-123")
+            tokens[role] = accounts.issue_token(session, org_id, user_id, "api", timedelta(days=1)).token
+            user_ids[role] = user_id
+    return Org(org_id, slug, tokens, user_ids)
+
+
+@pytest.fixture(scope="session")
+def org(database: Database, settings: Settings) -> Org:
+    return make_org(database, settings, "alpha")
+
+
+@pytest.fixture(scope="session")
+def other_org(database: Database, settings: Settings) -> Org:
+    return make_org(database, settings, "beta")
+
+
+@pytest.fixture(scope="session")
+def demo(database: Database, settings: Settings) -> list[DemoLogin]:
+    with database.owner_session() as session:
+        return load_demo(session, settings)
+
+
+@pytest.fixture(scope="session")
+def demo_headers(demo: list[DemoLogin]) -> dict[str, dict[str, str]]:
+    return {login.role: {"Authorization": f"Bearer {login.token}"} for login in demo}
+
+
+def count_rows(database: Database, table: str) -> int:
+    with database.owner_session() as session:
+        return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+
+
+# ---- factories: plain functions returning request bodies -------------------------------------------------
+LUTON = (-0.4170, 51.8790)
+
+
+def point(lon: float = LUTON[0], lat: float = LUTON[1]) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def place_body(name: str | None = None, kind: str = "library", geometry: dict[str, Any] | None = None,
+               **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry or point(),
+            "properties": {"name": name or unique("Place "), "kind": kind, **props}}
+
+
+def incident_body(geometry: dict[str, Any] | None = None, **props: Any) -> dict[str, Any]:
+    properties = {"occurred_from": "2026-05-01T16:00:00Z", "harm_category": "antisocial_behaviour", **props}
+    return {"type": "Feature", "geometry": geometry or point(), "properties": properties}
+
+
+def create_place(client: TestClient, org: Org, role: str = "community_safety", **kwargs: Any) -> dict[str, Any]:
+    response = client.post("/api/places", json=place_body(**kwargs), headers=org.headers(role))
+    assert response.status_code == 201, response.text
+    return response.json()
