@@ -108,8 +108,9 @@ def getis_ord_gi_star(values: npt.ArrayLike, weights: sparse.spmatrix | sparse.s
     s1_i = np.asarray(w_star.multiply(w_star).sum(axis=1)).ravel()
 
     mean = x.mean()
-    # Population standard deviation, as in Ord & Getis (1995, p. 291); clip tiny negative round-off.
-    s = np.sqrt(max(float(np.mean(x**2) - mean**2), 0.0))
+    # Population standard deviation, as in Ord & Getis (1995, p. 291). The two-pass np.std keeps a
+    # constant series at (almost exactly) zero, where sqrt(mean(x^2) - mean^2) can leave ~1e-9 noise.
+    s = float(np.std(x))
     spread = np.clip((n * s1_i - w_i**2) / (n - 1), 0.0, None)
     numerator = local_sum - mean * w_i
     denominator = s * np.sqrt(spread)

@@ -97,7 +97,7 @@ def test_gi_star_hand_calculation_on_a_chain() -> None:
     assert result.z[0] < 0
 
 
-@pytest.mark.parametrize("constant", [0.0, 4.0])
+@pytest.mark.parametrize("constant", [0.0, 4.0, 0.1, 1e6 / 3])
 def test_equal_values_give_no_pattern_without_warnings(constant: float) -> None:
     ii, jj = lattice(5, 5)
     with warnings.catch_warnings():
