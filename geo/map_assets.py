@@ -26,6 +26,7 @@ from branca.element import CssLink, Element, Figure, JavascriptLink
 
 __all__ = [
     "CDN_TO_VENDOR",
+    "CSS_FONT_OVERRIDES",
     "DEFAULT_VENDOR_BASE_URL",
     "inline_script_hashes",
     "localise_assets",
@@ -93,7 +94,20 @@ CDN_TO_VENDOR: Mapping[str, str | None] = {
     ),
 }
 
+#: Vendored stylesheets that load fonts from a CDN themselves, and the @font-face rule (placed after
+#: them, so it wins) that loads the same font from a vendored package instead. The Leaflet.TimeDimension
+#: control draws its play/step buttons with Bootstrap 3's Glyphicons (the npm alias ``bootstrap3``).
+CSS_FONT_OVERRIDES: Mapping[str, str] = {
+    "leaflet-timedimension/dist/leaflet.timedimension.control.min.css": (
+        "@font-face{font-family:'Glyphicons Halflings';"
+        "src:url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff2) format('woff2'),"
+        "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff) format('woff'),"
+        "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.ttf) format('truetype')}"
+    ),
+}
+
 _REWRITER_NAME = "contextmap_vendor_assets"
+_FONT_OVERRIDES_NAME = "contextmap_vendor_font_overrides"
 
 
 def _vendor_url(url: str, base_url: str) -> str | None:
@@ -143,6 +157,15 @@ class _VendorAssetRewriter(Element):
                     else:
                         child.url = local
                         seen.add(local)
+            prefix = self.base_url.rstrip("/")
+            overrides = [
+                css.replace("{base}", prefix)
+                for path, css in CSS_FONT_OVERRIDES.items()
+                if f"{prefix}/{path}" in seen
+            ]
+            header._children.pop(_FONT_OVERRIDES_NAME, None)
+            if overrides:
+                header.add_child(Element(f"<style>{''.join(overrides)}</style>"), name=_FONT_OVERRIDES_NAME)
         return ""
 
 

@@ -13,6 +13,7 @@ import folium.plugins
 
 from geo.map_assets import (
     CDN_TO_VENDOR,
+    CSS_FONT_OVERRIDES,
     DEFAULT_VENDOR_BASE_URL,
     inline_script_hashes,
     localise_assets,
@@ -93,11 +94,27 @@ def test_every_vendored_file_exists_and_versions_match_package_json() -> None:
         assert (NODE_MODULES / path).is_file(), f"{path} (for {url}) not installed; run `make vendor`"
         package = "/".join(path.split("/")[:2]) if path.startswith("@") else path.split("/")[0]
         assert package in dependencies, f"{package} missing from app/static/package.json"
-        pinned = dependencies[package]
+        pinned = dependencies[package].rsplit("@", 1)[-1]  # "npm:bootstrap@3.4.1" for an alias
         assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{package} must be pinned exactly, not {pinned}"
         assert lock[f"node_modules/{package}"]["version"] == pinned
         installed = json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
         assert installed == pinned, f"{package} {installed} installed, {pinned} pinned; run `make vendor`"
+
+
+def test_vendored_stylesheets_load_nothing_from_other_sites() -> None:
+    """A CDN font inside a vendored CSS file must be overridden by a later local @font-face."""
+    html = localise_assets(_map_with_plugins()).get_root().render()
+    for path in vendor_paths(html):
+        if not path.endswith(".css"):
+            continue
+        css = (NODE_MODULES / path).read_text()
+        external = re.findall(r"url\(['\"]?((?:https?:)?//[^)'\"]+)", css)
+        if external:
+            assert path in CSS_FONT_OVERRIDES, f"{path} loads {external[0]} from another site"
+            override = CSS_FONT_OVERRIDES[path].replace("{base}", DEFAULT_VENDOR_BASE_URL)
+            assert html.index(override) > html.index(f"{DEFAULT_VENDOR_BASE_URL}/{path}")
+            for url in re.findall(r"url\(([^)]+)\)", override):
+                assert (NODE_MODULES / url.removeprefix(DEFAULT_VENDOR_BASE_URL + "/")).is_file()
 
 
 def test_font_awesome_fonts_are_served_with_the_css() -> None:
