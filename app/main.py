@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.db.session import Database
@@ -63,3 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, flattened across included routers (FastAPI versions differ here)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        originals = [context.original_route for context in iter_route_contexts(app.routes)]
+    except ImportError:  # older FastAPI keeps a flat route list
+        originals = list(app.routes)
+    return [route for route in originals if isinstance(route, APIRoute)]

@@ -44,3 +44,17 @@ IMPORT_INCIDENTS = _gate("import_incidents", ADMIN, COMMUNITY_SAFETY)
 # Analysis and maps: everyone; the panel's answers are disclosure-controlled.
 ANALYSIS = _gate("analysis", *ROLES)
 ADMINISTER = _gate("administer", ADMIN)
+
+
+def gates_of(dependant: object) -> list[Gate]:
+    """The gates a route's dependency tree declares (used by the route × role test and the docs)."""
+    found: list[Gate] = []
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        call = getattr(current, "call", None)
+        rule = getattr(call, "gate", None)
+        if isinstance(rule, Gate):
+            found.append(rule)
+        stack.extend(getattr(current, "dependencies", []))
+    return found
