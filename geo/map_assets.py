@@ -94,15 +94,18 @@ CDN_TO_VENDOR: Mapping[str, str | None] = {
     ),
 }
 
-#: Vendored stylesheets that load fonts from a CDN themselves, and the @font-face rule (placed after
-#: them, so it wins) that loads the same font from a vendored package instead. The Leaflet.TimeDimension
-#: control draws its play/step buttons with Bootstrap 3's Glyphicons (the npm alias ``bootstrap3``).
+#: Vendored stylesheets that load fonts from a CDN themselves, and CSS (placed after them) that uses
+#: the same font from a vendored package instead. The Leaflet.TimeDimension control draws its buttons
+#: with Bootstrap 3's Glyphicons (npm alias ``bootstrap3``). The font is registered under a new family
+#: name, because browsers still fetch the CDN copy of a family whose @font-face is merely redefined.
 CSS_FONT_OVERRIDES: Mapping[str, str] = {
     "leaflet-timedimension/dist/leaflet.timedimension.control.min.css": (
-        "@font-face{font-family:'Glyphicons Halflings';"
+        "@font-face{font-family:'contextmap-glyphicons';"
         "src:url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff2) format('woff2'),"
         "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff) format('woff'),"
         "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.ttf) format('truetype')}"
+        ".leaflet-bar-timecontrol .leaflet-control-timecontrol:before"
+        "{font-family:'contextmap-glyphicons'}"
     ),
 }
 
