@@ -207,6 +207,10 @@ def upgrade() -> None:
         END $$;
         """
     )
+    if settings.app_db_password:
+        # Deployments that do not use trust authentication (docker-compose) give the role a password.
+        quoted = settings.app_db_password.replace("'", "''")
+        op.execute(f"ALTER ROLE {role} WITH PASSWORD '{quoted}'")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
     op.execute(f"GRANT SELECT ON organisations TO {role}")
     for table in TENANT_TABLES:
