@@ -75,6 +75,7 @@ def issue_token(session: Session, organisation: int, user_id: int, kind: str, tt
 def revoke_tokens(session: Session, *, email: str | None = None, token_id: int | None = None,
                   token: str | None = None) -> int:
     """Revoke by user e-mail (all their tokens and sessions), by token id, or by the token itself."""
+    params: dict[str, Any]
     if email is not None:
         sql, params = ("UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND user_id IN "
                        "(SELECT id FROM users WHERE lower(email) = lower(:email))"), {"email": email}

@@ -35,7 +35,8 @@ def query(
     session: Session, *, user_id: int | None = None, action: str | None = None,
     since: datetime | None = None, until: datetime | None = None, limit: int = 100, offset: int = 0,
 ) -> list[dict[str, Any]]:
-    where, params = ["true"], {"lim": limit, "off": offset}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"lim": limit, "off": offset}
     if user_id is not None:
         where.append("user_id = :user_id")
         params["user_id"] = user_id

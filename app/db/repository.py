@@ -133,7 +133,9 @@ def get_feature(session: Session, spec: ResourceSpec, record_id: int) -> dict[st
 
 
 def _values_sql(spec: ResourceSpec, values: Mapping[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]:
-    columns, exprs, params = [], [], {}
+    columns: list[str] = []
+    exprs: list[str] = []
+    params: dict[str, Any] = {}
     for name, value in values.items():
         if name not in spec.writable:
             raise InvalidInput(f"{name} cannot be written", field=name)

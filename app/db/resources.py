@@ -45,7 +45,8 @@ DESIGNATIONS = ResourceSpec(
     geometry_column=None,
     geometry_sql="r._geom",
     time_range=("r.valid_from", "r.valid_to"),
-    filterable={"kind": "r.kind", "place_id": "r.place_id", "level": "r.level"},
+    filterable={"kind": "r.kind", "place_id": "r.place_id", "level": "r.level",
+                "review_overdue": "r.review_overdue", "current": "r.current"},
     array_columns=("help_offered",),
     conflicts={
         "designations_no_overlap": (

@@ -13,7 +13,7 @@ from app import policy
 from app.db import accounts, audit
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.query import parse_instant
-from app.schemas.common import StrictModel, vocabulary
+from app.schemas.common import StrictModel, enum_schema, one_of
 from geo.vocabulary import ROLES
 
 router = APIRouter(prefix="/api", tags=["administration"])
@@ -22,7 +22,7 @@ health_router = APIRouter(tags=["health"])
 
 class UserCreate(StrictModel):
     email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-    role: vocabulary(ROLES, "role")  # type: ignore[valid-type]
+    role: Annotated[str, one_of(ROLES), enum_schema(ROLES, "role")]
     password: Annotated[str, Field(min_length=12, max_length=1024)] | None = None
 
 
@@ -77,27 +77,45 @@ def list_users(session: SessionDep, _: Principal = gate(policy.ADMINISTER)) -> l
 
 @router.post("/users", response_model=IssuedTokenOut, status_code=201)
 def create_user(
-    body: UserCreate, session: SessionDep, settings: SettingsDep, principal: Principal = gate(policy.ADMINISTER),
+    body: UserCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = gate(policy.ADMINISTER),
 ) -> dict[str, Any]:
     """Create a user in the admin's own organisation and issue their first API token (shown once)."""
     user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
-    issued = accounts.issue_token(session, principal.organisation_id, user_id, "api",
-                                  timedelta(days=settings.token_ttl_days))
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="user.create", resource=f"user:{user_id}", detail={"role": body.role})
+    issued = accounts.issue_token(
+        session, principal.organisation_id, user_id, "api", timedelta(days=settings.token_ttl_days)
+    )
+    audit.record(
+        session,
+        organisation_id=principal.organisation_id,
+        user_id=principal.user_id,
+        action="user.create",
+        resource=f"user:{user_id}",
+        detail={"role": body.role},
+    )
     return {"user_id": user_id, "token_id": issued.token_id, "token": issued.token, "expires_at": issued.expires_at}
 
 
 @router.post("/users/{user_id}/revoke", status_code=200)
-def revoke_user_tokens(user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)) -> dict[str, int]:
+def revoke_user_tokens(
+    user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)
+) -> dict[str, int]:
     email = session.execute(text("SELECT email FROM users WHERE id = :id"), {"id": user_id}).scalar()
     if email is None:
         from app.errors import NotFound
 
         raise NotFound(f"no user {user_id} in your organisation", field="user_id")
     revoked = accounts.revoke_tokens(session, email=email)
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="user.revoke", resource=f"user:{user_id}", detail={"revoked": revoked})
+    audit.record(
+        session,
+        organisation_id=principal.organisation_id,
+        user_id=principal.user_id,
+        action="user.revoke",
+        resource=f"user:{user_id}",
+        detail={"revoked": revoked},
+    )
     return {"revoked": revoked}
 
 
@@ -113,7 +131,11 @@ def list_audit_events(
     _: Principal = gate(policy.ADMINISTER),
 ) -> list[dict[str, Any]]:
     return audit.query(
-        session, user_id=user_id, action=action,
+        session,
+        user_id=user_id,
+        action=action,
         since=parse_instant(since, "since") if since else None,
-        until=parse_instant(until, "until") if until else None, limit=limit, offset=offset,
+        until=parse_instant(until, "until") if until else None,
+        limit=limit,
+        offset=offset,
     )

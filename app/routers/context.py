@@ -12,7 +12,14 @@ from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
-from app.routers.features import audit_write, collection, redact, validated_geometry, validated_hours
+from app.routers.features import (
+    audit_write,
+    collection,
+    geojson_of,
+    redact,
+    validated_geometry,
+    validated_hours,
+)
 from app.schemas.domain import (
     DesignationCollection,
     DesignationCreate,
@@ -45,12 +52,17 @@ def _require_place(session: SessionDep, place_id: int | None, field: str = "plac
 # ---- places -------------------------------------------------------------------------------------------
 @router.get("/places", response_model=PlaceCollection, response_model_exclude_none=False)
 def list_places(
-    request: Request, session: SessionDep, page: PagingDep, bbox: BboxParam = None,
-    datetime: DatetimeParam = None, kind: Kinds = None,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
+    bbox: BboxParam = None,
+    datetime: DatetimeParam = None,
+    kind: Kinds = None,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return collection(request, session, PLACES, principal, page, bbox=bbox, datetime_param=datetime,
-                      equals={"kind": kind or []})
+    return collection(
+        request, session, PLACES, principal, page, bbox=bbox, datetime_param=datetime, equals={"kind": kind or []}
+    )
 
 
 @router.get("/places/{place_id}", response_model=PlaceFeature)
@@ -60,7 +72,10 @@ def get_place(place_id: int, session: SessionDep, principal: Principal = gate(po
 
 @router.get("/places/{place_id}/designations", response_model=DesignationCollection)
 def place_designation_history(
-    place_id: int, request: Request, session: SessionDep, page: PagingDep,
+    place_id: int,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     """The place's whole designation history, oldest first (current ones have ``current: true``)."""
@@ -70,10 +85,13 @@ def place_designation_history(
 
 @router.post("/places", response_model=PlaceFeature, status_code=201)
 def create_place(
-    body: PlaceCreate, session: SessionDep, settings: SettingsDep, response: Response,
+    body: PlaceCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
-    geometry = validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True))
+    geometry = validated_geometry(session, settings, geojson_of(body.geometry))
     assert body.properties is not None
     values = body.properties.model_dump()
     values["opening_hours"] = validated_hours(values.get("opening_hours"), "properties.opening_hours")
@@ -85,12 +103,14 @@ def create_place(
 
 @router.patch("/places/{place_id}", response_model=PlaceFeature)
 def update_place(
-    place_id: int, body: PlacePatch, session: SessionDep, settings: SettingsDep,
+    place_id: int,
+    body: PlacePatch,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     repository.get_feature(session, PLACES, place_id)
-    geometry = (validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True))
-                if body.geometry is not None else None)
+    geometry = validated_geometry(session, settings, geojson_of(body.geometry)) if body.geometry is not None else None
     values = body.properties.model_dump(exclude_unset=True) if body.properties else {}
     if "opening_hours" in values:
         values["opening_hours"] = validated_hours(values["opening_hours"], "properties.opening_hours")
@@ -114,41 +134,73 @@ def _may_designate(principal: Principal, kind: str) -> None:
 
 @router.get("/designations", response_model=DesignationCollection)
 def list_designations(
-    request: Request, session: SessionDep, page: PagingDep, bbox: BboxParam = None,
-    datetime: DatetimeParam = None, kind: Kinds = None, level: Kinds = None,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
+    bbox: BboxParam = None,
+    datetime: DatetimeParam = None,
+    kind: Kinds = None,
+    level: Kinds = None,
     place_id: Annotated[int | None, Query()] = None,
+    current: Annotated[bool | None, Query(description="only designations valid now (or not)")] = None,
+    review_overdue: Annotated[bool | None, Query(description="concerns past their review-by date")] = None,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return collection(request, session, DESIGNATIONS, principal, page, bbox=bbox, datetime_param=datetime,
-                      equals={"kind": kind or [], "level": level or [],
-                              "place_id": [place_id] if place_id is not None else []})
+    """Designations, with each one's history position (``current``) and ``review_overdue`` status."""
+    return collection(
+        request,
+        session,
+        DESIGNATIONS,
+        principal,
+        page,
+        bbox=bbox,
+        datetime_param=datetime,
+        equals={
+            "kind": kind or [],
+            "level": level or [],
+            "place_id": [place_id] if place_id is not None else [],
+            "current": [current] if current is not None else [],
+            "review_overdue": [review_overdue] if review_overdue is not None else [],
+        },
+    )
 
 
 @router.get("/designations/{designation_id}", response_model=DesignationFeature)
 def get_designation(
-    designation_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT),
+    designation_id: int,
+    session: SessionDep,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     return redact(repository.get_feature(session, DESIGNATIONS, designation_id), principal)
 
 
 @router.post("/designations", response_model=DesignationFeature, status_code=201)
 def create_designation(
-    body: DesignationCreate, session: SessionDep, response: Response,
+    body: DesignationCreate,
+    session: SessionDep,
+    response: Response,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     _may_designate(principal, body.kind)
     _require_place(session, body.place_id)
     values = body.model_dump()
     designation_id = repository.insert(session, DESIGNATIONS, principal.organisation_id, values)
-    audit_write(session, principal, "designation.create", f"designation:{designation_id}",
-                {"kind": body.kind, "place_id": body.place_id})
+    audit_write(
+        session,
+        principal,
+        "designation.create",
+        f"designation:{designation_id}",
+        {"kind": body.kind, "place_id": body.place_id},
+    )
     response.headers["Location"] = f"/api/designations/{designation_id}"
     return repository.get_feature(session, DESIGNATIONS, designation_id)
 
 
 @router.patch("/designations/{designation_id}", response_model=DesignationFeature)
 def update_designation(
-    designation_id: int, body: DesignationPatch, session: SessionDep,
+    designation_id: int,
+    body: DesignationPatch,
+    session: SessionDep,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     current = repository.get_feature(session, DESIGNATIONS, designation_id)["properties"]
@@ -159,14 +211,15 @@ def update_designation(
     if end is not None and end <= start:
         raise InvalidInput("valid_to: the designation ends before it starts", field="valid_to")
     repository.update(session, DESIGNATIONS, designation_id, values)
-    audit_write(session, principal, "designation.update", f"designation:{designation_id}",
-                {"fields": sorted(values)})
+    audit_write(session, principal, "designation.update", f"designation:{designation_id}", {"fields": sorted(values)})
     return repository.get_feature(session, DESIGNATIONS, designation_id)
 
 
 @router.delete("/designations/{designation_id}", status_code=204)
 def delete_designation(
-    designation_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+    designation_id: int,
+    session: SessionDep,
+    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> None:
     current = repository.get_feature(session, DESIGNATIONS, designation_id)["properties"]
     _may_designate(principal, current["kind"])
@@ -177,22 +230,37 @@ def delete_designation(
 # ---- guardians ----------------------------------------------------------------------------------------
 @router.get("/guardians", response_model=GuardianCollection)
 def list_guardians(
-    request: Request, session: SessionDep, page: PagingDep, bbox: BboxParam = None,
-    role: Kinds = None, place_id: Annotated[int | None, Query()] = None,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
+    bbox: BboxParam = None,
+    role: Kinds = None,
+    place_id: Annotated[int | None, Query()] = None,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return collection(request, session, GUARDIANS, principal, page, bbox=bbox,
-                      equals={"role": role or [], "place_id": [place_id] if place_id is not None else []})
+    return collection(
+        request,
+        session,
+        GUARDIANS,
+        principal,
+        page,
+        bbox=bbox,
+        equals={"role": role or [], "place_id": [place_id] if place_id is not None else []},
+    )
 
 
 @router.get("/guardians/{guardian_id}", response_model=GuardianFeature)
-def get_guardian(guardian_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)) -> dict[str, Any]:
+def get_guardian(
+    guardian_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)
+) -> dict[str, Any]:
     return redact(repository.get_feature(session, GUARDIANS, guardian_id), principal)
 
 
 @router.post("/guardians", response_model=GuardianFeature, status_code=201)
 def create_guardian(
-    body: GuardianCreate, session: SessionDep, response: Response,
+    body: GuardianCreate,
+    session: SessionDep,
+    response: Response,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     _require_place(session, body.place_id)
@@ -206,7 +274,9 @@ def create_guardian(
 
 @router.patch("/guardians/{guardian_id}", response_model=GuardianFeature)
 def update_guardian(
-    guardian_id: int, body: GuardianPatch, session: SessionDep,
+    guardian_id: int,
+    body: GuardianPatch,
+    session: SessionDep,
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     repository.get_feature(session, GUARDIANS, guardian_id)
@@ -219,7 +289,9 @@ def update_guardian(
 
 
 @router.delete("/guardians/{guardian_id}", status_code=204)
-def delete_guardian(guardian_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_SAFE_SPACES)) -> None:
+def delete_guardian(
+    guardian_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_SAFE_SPACES)
+) -> None:
     repository.delete(session, GUARDIANS, guardian_id)
     audit_write(session, principal, "guardian.delete", f"guardian:{guardian_id}")
 
@@ -227,17 +299,32 @@ def delete_guardian(guardian_id: int, session: SessionDep, principal: Principal 
 # ---- interventions ------------------------------------------------------------------------------------
 @router.get("/interventions", response_model=InterventionCollection)
 def list_interventions(
-    request: Request, session: SessionDep, page: PagingDep, bbox: BboxParam = None,
-    datetime: DatetimeParam = None, kind: Kinds = None, place_id: Annotated[int | None, Query()] = None,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
+    bbox: BboxParam = None,
+    datetime: DatetimeParam = None,
+    kind: Kinds = None,
+    place_id: Annotated[int | None, Query()] = None,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return collection(request, session, INTERVENTIONS, principal, page, bbox=bbox, datetime_param=datetime,
-                      equals={"kind": kind or [], "place_id": [place_id] if place_id is not None else []})
+    return collection(
+        request,
+        session,
+        INTERVENTIONS,
+        principal,
+        page,
+        bbox=bbox,
+        datetime_param=datetime,
+        equals={"kind": kind or [], "place_id": [place_id] if place_id is not None else []},
+    )
 
 
 @router.get("/interventions/{intervention_id}", response_model=InterventionFeature)
 def get_intervention(
-    intervention_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT),
+    intervention_id: int,
+    session: SessionDep,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     return redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
 
@@ -247,13 +334,19 @@ _AREA_TYPES = frozenset({"Polygon", "MultiPolygon", "Point"})
 
 @router.post("/interventions", response_model=InterventionFeature, status_code=201)
 def create_intervention(
-    body: InterventionCreate, session: SessionDep, settings: SettingsDep, response: Response,
+    body: InterventionCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
     principal: Principal = gate(policy.WRITE_INTERVENTIONS),
 ) -> dict[str, Any]:
     assert body.properties is not None
     _require_place(session, body.properties.place_id, "properties.place_id")
-    geometry = (validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True), _AREA_TYPES)
-                if body.geometry is not None else None)
+    geometry = (
+        validated_geometry(session, settings, geojson_of(body.geometry), _AREA_TYPES)
+        if body.geometry is not None
+        else None
+    )
     values = body.properties.model_dump()
     intervention_id = repository.insert(session, INTERVENTIONS, principal.organisation_id, values, geometry)
     audit_write(session, principal, "intervention.create", f"intervention:{intervention_id}")
@@ -263,7 +356,10 @@ def create_intervention(
 
 @router.patch("/interventions/{intervention_id}", response_model=InterventionFeature)
 def update_intervention(
-    intervention_id: int, body: InterventionPatch, session: SessionDep, settings: SettingsDep,
+    intervention_id: int,
+    body: InterventionPatch,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = gate(policy.WRITE_INTERVENTIONS),
 ) -> dict[str, Any]:
     current = repository.get_feature(session, INTERVENTIONS, intervention_id)["properties"]
@@ -272,17 +368,23 @@ def update_intervention(
     starts, ends = values.get("starts_on", current["starts_on"]), values.get("ends_on", current["ends_on"])
     if ends is not None and ends < starts:
         raise InvalidInput("properties.ends_on: the intervention ends before it starts", field="properties.ends_on")
-    geometry = (validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True), _AREA_TYPES)
-                if body.geometry is not None else None)
+    geometry = (
+        validated_geometry(session, settings, geojson_of(body.geometry), _AREA_TYPES)
+        if body.geometry is not None
+        else None
+    )
     repository.update(session, INTERVENTIONS, intervention_id, values, geometry)
-    audit_write(session, principal, "intervention.update", f"intervention:{intervention_id}",
-                {"fields": sorted(values)})
+    audit_write(
+        session, principal, "intervention.update", f"intervention:{intervention_id}", {"fields": sorted(values)}
+    )
     return repository.get_feature(session, INTERVENTIONS, intervention_id)
 
 
 @router.delete("/interventions/{intervention_id}", status_code=204)
 def delete_intervention(
-    intervention_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_INTERVENTIONS),
+    intervention_id: int,
+    session: SessionDep,
+    principal: Principal = gate(policy.WRITE_INTERVENTIONS),
 ) -> None:
     repository.delete(session, INTERVENTIONS, intervention_id)
     audit_write(session, principal, "intervention.delete", f"intervention:{intervention_id}")

@@ -45,6 +45,11 @@ def collection(
     }
 
 
+def geojson_of(geometry: Any) -> dict[str, Any] | None:
+    """The plain GeoJSON dict of a parsed geojson-pydantic geometry (``None`` stays ``None``)."""
+    return None if geometry is None else dict(geometry.model_dump(exclude_none=True))
+
+
 def validated_geometry(
     session: Session, settings: Settings, geojson: Mapping[str, Any] | None,
     allowed: frozenset[str] | None = None, field: str = "geometry",

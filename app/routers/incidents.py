@@ -14,7 +14,7 @@ from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
-from app.routers.features import audit_write, collection, validated_geometry
+from app.routers.features import audit_write, collection, geojson_of, validated_geometry
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.settings import Settings
 
@@ -24,36 +24,62 @@ Values = Annotated[list[str] | None, Query(description="filter: one or more valu
 
 
 def link_to_place(
-    session: Session, settings: Settings, values: dict[str, Any], geometry: BaseGeometry,
+    session: Session,
+    settings: Settings,
+    values: dict[str, Any],
+    geometry: BaseGeometry,
 ) -> dict[str, Any]:
     """Link explicitly when ``place_id`` is given, else to the nearest place within the set distance."""
     if values.get("place_id") is not None:
         if not repository.place_exists(session, values["place_id"]):
-            raise InvalidInput(f"properties.place_id: no place {values['place_id']} in your organisation",
-                               field="properties.place_id")
+            raise InvalidInput(
+                f"properties.place_id: no place {values['place_id']} in your organisation", field="properties.place_id"
+            )
         return {**values, "place_link": "explicit"}
-    nearest = repository.nearest_place_within(session, geometry, settings.auto_link_distance_m,
-                                              settings.analysis_srid)
+    nearest = repository.nearest_place_within(session, geometry, settings.auto_link_distance_m, settings.analysis_srid)
     return {**values, "place_id": nearest, "place_link": "auto" if nearest is not None else None}
 
 
 @router.get("/incidents", response_model=IncidentCollection)
 def list_incidents(
-    request: Request, session: SessionDep, page: PagingDep, bbox: BboxParam = None,
-    datetime: DatetimeParam = None, harm_category: Values = None, source: Values = None,
+    request: Request,
+    session: SessionDep,
+    page: PagingDep,
+    bbox: BboxParam = None,
+    datetime: DatetimeParam = None,
+    harm_category: Values = None,
+    source: Values = None,
     place_id: Annotated[int | None, Query()] = None,
     principal: Principal = gate(policy.READ_INCIDENTS),
 ) -> dict[str, Any]:
-    result = collection(request, session, INCIDENTS, principal, page, bbox=bbox, datetime_param=datetime,
-                        equals={"harm_category": harm_category or [], "source": source or [],
-                                "place_id": [place_id] if place_id is not None else []})
-    audit_write(session, principal, "incident.list", "incidents",
-                {"returned": result["numberReturned"], "query": str(request.url.query)})
+    result = collection(
+        request,
+        session,
+        INCIDENTS,
+        principal,
+        page,
+        bbox=bbox,
+        datetime_param=datetime,
+        equals={
+            "harm_category": harm_category or [],
+            "source": source or [],
+            "place_id": [place_id] if place_id is not None else [],
+        },
+    )
+    audit_write(
+        session,
+        principal,
+        "incident.list",
+        "incidents",
+        {"returned": result["numberReturned"], "query": str(request.url.query)},
+    )
     return result
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentFeature)
-def get_incident(incident_id: int, session: SessionDep, principal: Principal = gate(policy.READ_INCIDENTS)) -> dict[str, Any]:
+def get_incident(
+    incident_id: int, session: SessionDep, principal: Principal = gate(policy.READ_INCIDENTS)
+) -> dict[str, Any]:
     feature = repository.get_feature(session, INCIDENTS, incident_id)
     audit_write(session, principal, "incident.read", f"incident:{incident_id}")
     return feature
@@ -61,11 +87,14 @@ def get_incident(incident_id: int, session: SessionDep, principal: Principal = g
 
 @router.post("/incidents", response_model=IncidentFeature, status_code=201)
 def create_incident(
-    body: IncidentCreate, session: SessionDep, settings: SettingsDep, response: Response,
+    body: IncidentCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
     principal: Principal = gate(policy.CREATE_INCIDENTS),
 ) -> dict[str, Any]:
     assert body.properties is not None
-    geometry = validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True), _POINT)
+    geometry = validated_geometry(session, settings, geojson_of(body.geometry), _POINT)
     values = link_to_place(session, settings, body.properties.model_dump(), geometry)
     incident_id = repository.insert(session, INCIDENTS, principal.organisation_id, values, geometry)
     audit_write(session, principal, "incident.create", f"incident:{incident_id}")
@@ -75,7 +104,10 @@ def create_incident(
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentFeature)
 def update_incident(
-    incident_id: int, body: IncidentPatch, session: SessionDep, settings: SettingsDep,
+    incident_id: int,
+    body: IncidentPatch,
+    session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = gate(policy.EDIT_INCIDENTS),
 ) -> dict[str, Any]:
     current = repository.get_feature(session, INCIDENTS, incident_id)
@@ -84,8 +116,9 @@ def update_incident(
     end = values.get("occurred_to", current["properties"]["occurred_to"])
     if end is not None and end < start:
         raise InvalidInput("properties.occurred_to: ends before occurred_from", field="properties.occurred_to")
-    geometry = (validated_geometry(session, settings, body.geometry.model_dump(exclude_none=True), _POINT)
-                if body.geometry is not None else None)
+    geometry = (
+        validated_geometry(session, settings, geojson_of(body.geometry), _POINT) if body.geometry is not None else None
+    )
     if "place_id" in values or geometry is not None:
         from shapely.geometry import shape
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
-def vocabulary(values: Sequence[str], description: str = "") -> Any:
-    """A string restricted to ``values``; the error names the allowed values (not an opaque enum)."""
+def one_of(values: Sequence[str]) -> AfterValidator:
+    """Restrict a string to ``values``; the error names the allowed values (not an opaque enum)."""
     allowed = tuple(values)
 
     def check(value: str) -> str:
@@ -17,11 +17,11 @@ def vocabulary(values: Sequence[str], description: str = "") -> Any:
             raise ValueError(f"unknown value {value!r}; expected one of: {', '.join(allowed)}")
         return value
 
-    return Annotated[
-        str,
-        AfterValidator(check),
-        WithJsonSchema({"type": "string", "enum": list(allowed), "description": description}),
-    ]
+    return AfterValidator(check)
+
+
+def enum_schema(values: Sequence[str], description: str = "") -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": list(values), "description": description})
 
 
 class StrictModel(BaseModel):
@@ -41,4 +41,4 @@ class Link(BaseModel):
 
 class Page(BaseModel):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815 - OGC API Features name
+    numberReturned: int = 0  # OGC API Features' name

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from app.schemas.common import Link, LongText, ShortText, StrictModel, vocabulary
+from app.schemas.common import Link, LongText, ShortText, StrictModel, enum_schema, one_of
 from geo.vocabulary import (
     CONCERN_LEVELS,
     DESIGNATION_KINDS,
@@ -22,15 +22,33 @@ from geo.vocabulary import (
     TRAINING_KINDS,
 )
 
-PlaceKind = vocabulary(PLACE_KINDS, "kind of place")
-DesignationKind = vocabulary(DESIGNATION_KINDS, "concern or safe_space")
-ConcernLevel = vocabulary(CONCERN_LEVELS, "level of concern")
-GuardianRole = vocabulary(GUARDIAN_ROLES, "guardian role (a role, never a named person)")
-TrainingKind = vocabulary(TRAINING_KINDS, "training kind")
-HarmCategory = vocabulary(HARM_CATEGORIES, "harm category")
-IncidentSource = vocabulary(INCIDENT_SOURCES, "where the record came from")
-LocationPrecision = vocabulary(LOCATION_PRECISIONS, "how exact the location is")
-InterventionKind = vocabulary(INTERVENTION_KINDS, "kind of intervention")
+PlaceKind: TypeAlias = Annotated[
+    str, one_of(PLACE_KINDS), enum_schema(PLACE_KINDS, "kind of place")
+]
+DesignationKind: TypeAlias = Annotated[
+    str, one_of(DESIGNATION_KINDS), enum_schema(DESIGNATION_KINDS, "concern or safe_space")
+]
+ConcernLevel: TypeAlias = Annotated[
+    str, one_of(CONCERN_LEVELS), enum_schema(CONCERN_LEVELS, "level of concern")
+]
+GuardianRole: TypeAlias = Annotated[
+    str, one_of(GUARDIAN_ROLES), enum_schema(GUARDIAN_ROLES, "guardian role (a role, never a named person)")
+]
+TrainingKind: TypeAlias = Annotated[
+    str, one_of(TRAINING_KINDS), enum_schema(TRAINING_KINDS, "training kind")
+]
+HarmCategory: TypeAlias = Annotated[
+    str, one_of(HARM_CATEGORIES), enum_schema(HARM_CATEGORIES, "harm category")
+]
+IncidentSource: TypeAlias = Annotated[
+    str, one_of(INCIDENT_SOURCES), enum_schema(INCIDENT_SOURCES, "where the record came from")
+]
+LocationPrecision: TypeAlias = Annotated[
+    str, one_of(LOCATION_PRECISIONS), enum_schema(LOCATION_PRECISIONS, "how exact the location is")
+]
+InterventionKind: TypeAlias = Annotated[
+    str, one_of(INTERVENTION_KINDS), enum_schema(INTERVENTION_KINDS, "kind of intervention")
+]
 Age = Annotated[int, Field(ge=0, le=25)]
 
 
@@ -62,7 +80,8 @@ class PlaceCreate(Feature[Geometry, PlaceProperties]):
     pass
 
 
-class PlacePatch(Feature[Geometry | None, PlacePatchProperties]):
+class PlacePatch(Feature[Geometry | None,  # type: ignore[type-var]
+     PlacePatchProperties]):
     pass
 
 
@@ -94,7 +113,7 @@ class PlaceFeature(Feature[Geometry, PlaceOutProperties]):
 
 class PlaceCollection(FeatureCollection[PlaceFeature]):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815
+    numberReturned: int = 0
 
 
 # ---- designations -------------------------------------------------------------------------------------
@@ -161,7 +180,7 @@ class DesignationFeature(Feature[Geometry, DesignationOutProperties]):
 
 class DesignationCollection(FeatureCollection[DesignationFeature]):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815
+    numberReturned: int = 0
 
 
 # ---- guardians ----------------------------------------------------------------------------------------
@@ -204,7 +223,7 @@ class GuardianFeature(Feature[Geometry, GuardianOutProperties]):
 
 class GuardianCollection(FeatureCollection[GuardianFeature]):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815
+    numberReturned: int = 0
 
 
 # ---- incidents ----------------------------------------------------------------------------------------
@@ -241,7 +260,8 @@ class IncidentCreate(Feature[Geometry, IncidentProperties]):
     pass
 
 
-class IncidentPatch(Feature[Geometry | None, IncidentPatchProperties]):
+class IncidentPatch(Feature[Geometry | None,  # type: ignore[type-var]
+     IncidentPatchProperties]):
     pass
 
 
@@ -266,7 +286,7 @@ class IncidentFeature(Feature[Geometry, IncidentOutProperties]):
 
 class IncidentCollection(FeatureCollection[IncidentFeature]):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815
+    numberReturned: int = 0
 
 
 # ---- interventions ------------------------------------------------------------------------------------
@@ -297,7 +317,8 @@ class InterventionPatchProperties(StrictModel):
     notes: LongText | None = None
 
 
-class InterventionCreate(Feature[Geometry | None, InterventionProperties]):
+class InterventionCreate(Feature[Geometry | None,  # type: ignore[type-var]
+     InterventionProperties]):
     @model_validator(mode="after")
     def _located(self) -> InterventionCreate:
         if self.geometry is None and self.properties is not None and self.properties.place_id is None:
@@ -305,7 +326,8 @@ class InterventionCreate(Feature[Geometry | None, InterventionProperties]):
         return self
 
 
-class InterventionPatch(Feature[Geometry | None, InterventionPatchProperties]):
+class InterventionPatch(Feature[Geometry | None,  # type: ignore[type-var]
+     InterventionPatchProperties]):
     pass
 
 
@@ -322,10 +344,11 @@ class InterventionOutProperties(BaseModel):
     created_at: datetime
 
 
-class InterventionFeature(Feature[Geometry | None, InterventionOutProperties]):
+class InterventionFeature(Feature[Geometry | None,  # type: ignore[type-var]
+     InterventionOutProperties]):
     id: int  # type: ignore[assignment]
 
 
 class InterventionCollection(FeatureCollection[InterventionFeature]):
     links: list[Link] = []
-    numberReturned: int = 0  # noqa: N815
+    numberReturned: int = 0

@@ -31,7 +31,7 @@ def test_unscoped_query_through_the_service_role_sees_only_its_own_organisation(
 @pytest.mark.parametrize("table", TENANT_TABLES)
 def test_every_tenant_table_is_scoped(database: Any, org: Org, other_org: Org, table: str) -> None:
     with database.tenant_session(org.id) as session, session.begin():
-        organisations = set(session.execute(text(f"SELECT DISTINCT organisation_id FROM {table}")).scalars())  # noqa: S608
+        organisations = set(session.execute(text(f"SELECT DISTINCT organisation_id FROM {table}")).scalars())
     assert organisations <= {org.id}
 
 
