@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from app.db import accounts
-from app.db.bootstrap import choose_database, ensure_database, migrate
+from app.db.bootstrap import conninfo, choose_database, ensure_database, migrate
 from app.db.demo_loader import DemoLogin, load_demo
 from app.db.session import Database
 from app.main import create_app
 from app.settings import Settings
 from geo.vocabulary import ROLES
 
-TEST_DATABASE = os.environ.get("CONTEXTMAP_TEST_DATABASE", "contextmap_test")
+# One database per test run (several runs may share a machine); stale ones from dead runs are dropped.
+TEST_DATABASE = os.environ.get("CONTEXTMAP_TEST_DATABASE", f"contextmap_test_{os.getpid()}")
 _counter = itertools.count(1)
 
 
@@ -33,12 +36,30 @@ def unique(prefix: str = "x") -> str:
     return f"{prefix}{os.getpid()}-{next(_counter)}"
 
 
+def _drop_stale_test_databases(server: URL) -> None:
+    with psycopg.connect(conninfo(server, "postgres"), autocommit=True) as conn:
+        names = conn.execute("SELECT datname FROM pg_database WHERE datname ~ '^contextmap_test_[0-9]+$'").fetchall()
+        for (name,) in names:
+            pid = int(name.rsplit("_", 1)[1])
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            except PermissionError:
+                pass
+
+
 @pytest.fixture(scope="session")
-def database_url() -> URL:
-    url = choose_database().url.set(database=TEST_DATABASE)
+def database_url() -> Iterator[URL]:
+    server = choose_database().url
+    _drop_stale_test_databases(server)
+    url = server.set(database=TEST_DATABASE)
     ensure_database(url, recreate=True)
     migrate(url)
-    return url
+    yield url
+    if "CONTEXTMAP_TEST_DATABASE" not in os.environ:
+        with psycopg.connect(conninfo(server, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_DATABASE)))
 
 
 @pytest.fixture(scope="session")

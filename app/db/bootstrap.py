@@ -31,7 +31,7 @@ class DatabaseChoice:
     origin: str  # "environment", "local-server" or "project-cluster"
 
 
-def _conninfo(url: URL, database: str | None = None) -> str:
+def conninfo(url: URL, database: str | None = None) -> str:
     parts = {
         "host": url.host or "127.0.0.1",
         "port": str(url.port or 5432),
@@ -45,7 +45,7 @@ def _conninfo(url: URL, database: str | None = None) -> str:
 
 def _answers(url: URL) -> bool:
     try:
-        with psycopg.connect(_conninfo(url, "postgres"), connect_timeout=3):
+        with psycopg.connect(conninfo(url, "postgres"), connect_timeout=3):
             return True
     except psycopg.OperationalError:
         return False
@@ -108,14 +108,14 @@ def choose_database(env: dict[str, str] | None = None) -> DatabaseChoice:
 
 
 def _server_major(url: URL) -> int:
-    with psycopg.connect(_conninfo(url, "postgres")) as conn:
+    with psycopg.connect(conninfo(url, "postgres")) as conn:
         row = conn.execute("SHOW server_version_num").fetchone()
     assert row is not None
     return int(row[0]) // 10000
 
 
 def _postgis_available(url: URL) -> bool:
-    with psycopg.connect(_conninfo(url, "postgres")) as conn:
+    with psycopg.connect(conninfo(url, "postgres")) as conn:
         row = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
     return bool(row and row[0])
 
@@ -143,13 +143,13 @@ def ensure_database(url: URL, *, recreate: bool = False) -> URL:
     """Create the database (and its PostGIS extension) if missing; drop it first when ``recreate``."""
     ensure_postgis_package(url)
     name = url.database or "contextmap"
-    with psycopg.connect(_conninfo(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(conninfo(url, "postgres"), autocommit=True) as conn:
         if recreate:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(_conninfo(url, name), autocommit=True) as conn:
+    with psycopg.connect(conninfo(url, name), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     return url
