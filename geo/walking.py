@@ -23,7 +23,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-__all__ = ["NETWORK", "STRAIGHT_LINE", "StreetNetwork", "straight_line_walk_m", "walking_minutes"]
+__all__ = [
+    "NETWORK", "STRAIGHT_LINE", "StreetNetwork", "straight_line_walk_m", "walking_minutes", "walks_from",
+    "walks_to_nearest",
+]
 
 NETWORK = "network"
 STRAIGHT_LINE = "straight_line_with_detour_factor"
@@ -175,3 +178,39 @@ class StreetNetwork:
         near = point_gaps <= self.max_snap_m
         result[near] = walk[near]
         return result
+
+
+def walks_from(
+    network: StreetNetwork | None, origin: Sequence[float], targets: FloatArray, straight_m: FloatArray,
+    detour_factor: float,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Walking metres from ``origin`` to each target, and which of them were measured on the network.
+
+    Over the network where it reaches both ends; elsewhere the straight line times ``detour_factor``.
+    """
+    straight = np.asarray(straight_m, dtype=np.float64) * detour_factor
+    if network is None or len(straight) == 0:
+        return straight, np.zeros(len(straight), dtype=bool)
+    walked = network.distances_from(origin, targets)
+    on_network = np.isfinite(walked)
+    return np.where(on_network, walked, straight), on_network
+
+
+def walks_to_nearest(
+    network: StreetNetwork | None, sources: FloatArray, points: FloatArray, detour_factor: float,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """For each point, walking metres to the nearest source, and which were measured on the network.
+
+    ``inf`` when there are no sources at all.
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    sources = np.asarray(sources, dtype=np.float64).reshape(-1, 2)
+    if len(sources) == 0:
+        return np.full(len(points), np.inf), np.zeros(len(points), dtype=bool)
+    straight, _ = cKDTree(sources).query(points)
+    estimate = np.asarray(straight, dtype=np.float64) * detour_factor
+    if network is None:
+        return estimate, np.zeros(len(points), dtype=bool)
+    walked = network.distances_to_nearest(sources, points)
+    on_network = np.isfinite(walked)
+    return np.where(on_network, walked, estimate), on_network

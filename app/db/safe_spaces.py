@@ -1,0 +1,296 @@
+"""SQL for safe spaces, guardianship, nearby concerns and harm, and coverage; plus the nearest-open search.
+
+The nearest search pulls candidates in distance order from PostGIS (KNN ``<->`` on the indexed metric
+column) and judges them in Python, because opening hours are evaluated by :mod:`geo.opening_hours`. It
+fetches growing batches until it has ``limit`` open, suitable spaces *and* no unseen candidate could be
+nearer on foot: walking distance is never shorter than the straight line, so once the next candidate's
+straight-line distance exceeds the ``limit``-th walk found, the answer is final.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db.street_network import street_network
+from geo.safe_spaces import (
+    CoverageCell,
+    GuardianRecord,
+    SafeSpaceCandidate,
+    evaluate,
+    guardians_at,
+    open_at,
+)
+from geo.walking import NETWORK, STRAIGHT_LINE, walking_minutes, walks_from
+
+_SAFE_AT = ("d.kind = 'safe_space' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
+_CONCERN_AT = ("d.kind = 'concern' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
+_FIRST_BATCH = 16
+_MAX_CANDIDATES = 4096
+
+
+def _origin(srid: int) -> str:
+    return f"ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {int(srid)})"
+
+
+def origin_xy(session: Session, lon: float, lat: float, srid: int) -> tuple[float, float]:
+    row = session.execute(
+        text(f"SELECT ST_X(g), ST_Y(g) FROM (SELECT {_origin(srid)} AS g) o"), {"lon": lon, "lat": lat}
+    ).one()
+    return float(row[0]), float(row[1])
+
+
+def place_location(session: Session, place_id: int) -> tuple[float, float] | None:
+    """A point on the place (inside it, for areas) as lon/lat, or ``None`` if no such place."""
+    row = session.execute(
+        text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = :id"),
+        {"id": place_id},
+    ).first()
+    return None if row is None else (float(row[0]), float(row[1]))
+
+
+def _guardians_by_place(session: Session, place_ids: Sequence[int]) -> dict[int, list[GuardianRecord]]:
+    found: dict[int, list[GuardianRecord]] = {pid: [] for pid in place_ids}
+    if not place_ids:
+        return found
+    rows = session.execute(
+        text("SELECT id, place_id, role, description, hours, trainings FROM guardians "
+             "WHERE place_id = ANY(:ids) ORDER BY id"),
+        {"ids": list(place_ids)},
+    ).mappings()
+    for row in rows:
+        trainings = row["trainings"] if isinstance(row["trainings"], list) else json.loads(row["trainings"] or "[]")
+        found[row["place_id"]].append(
+            GuardianRecord(row["id"], row["role"], row["description"], row["hours"], tuple(trainings))
+        )
+    return found
+
+
+def _candidate(row: Mapping[str, Any], guardians: Sequence[GuardianRecord]) -> SafeSpaceCandidate:
+    return SafeSpaceCandidate(
+        place_id=row["place_id"], name=row["name"], kind=row["kind"], opening_hours=row["opening_hours"],
+        designation_id=row["designation_id"], valid_from=row["valid_from"], valid_to=row["valid_to"],
+        scheme=row["scheme"], age_min=row["age_min"], age_max=row["age_max"],
+        help_offered=tuple(row["help_offered"] or ()), accessibility=row["accessibility"],
+        verified_on=row["verified_on"], guardians=tuple(guardians),
+    )
+
+
+def _candidates(
+    session: Session, lon: float, lat: float, at: datetime, srid: int, limit: int, offset: int,
+) -> list[dict[str, Any]]:
+    origin = _origin(srid)
+    rows = session.execute(
+        text(
+            f"""
+            WITH nearest AS (
+                SELECT p.id, p.name, p.kind, p.address, p.opening_hours, p.geom, p.geom_metric
+                FROM places p
+                WHERE EXISTS (SELECT 1 FROM designations d WHERE d.place_id = p.id AND {_SAFE_AT})
+                ORDER BY p.geom_metric <-> {origin}, p.id
+                LIMIT :lim OFFSET :off
+            )
+            SELECT n.id AS place_id, n.name, n.kind, n.address, n.opening_hours,
+                   ST_AsGeoJSON(n.geom, 7) AS geometry,
+                   ST_Distance(n.geom_metric, {origin}) AS straight_m,
+                   ST_X(ST_ClosestPoint(n.geom_metric, {origin})) AS x,
+                   ST_Y(ST_ClosestPoint(n.geom_metric, {origin})) AS y,
+                   d.id AS designation_id, d.valid_from, d.valid_to, d.scheme, d.age_min, d.age_max,
+                   d.help_offered, d.accessibility, d.verified_on
+            FROM nearest n JOIN designations d ON d.place_id = n.id AND {_SAFE_AT}
+            ORDER BY straight_m, n.id
+            """
+        ),
+        {"lon": lon, "lat": lat, "at": at, "lim": limit, "off": offset},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+@dataclass
+class NearestAnswer:
+    results: list[dict[str, Any]]
+    distance_method: str
+    network_loaded: bool
+    examined: int
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def nearest_safe_spaces(
+    session: Session, organisation_id: int, *, lon: float, lat: float, at: datetime, age: int | None,
+    limit: int, srid: int, detour_factor: float, walking_speed: float, threshold_minutes: float,
+    stale_days: int,
+) -> NearestAnswer:
+    """The ``limit`` nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``."""
+    network = street_network(session, organisation_id)
+    origin = origin_xy(session, lon, lat, srid) if network is not None else (0.0, 0.0)
+    found: list[dict[str, Any]] = []
+    excluded = {"closed": 0, "hours_unknown": 0, "age": 0}
+    examined, batch, any_network = 0, max(_FIRST_BATCH, 4 * limit), False
+    while examined < _MAX_CANDIDATES:
+        rows = _candidates(session, lon, lat, at, srid, batch, examined)
+        examined += len(rows)
+        guardians = _guardians_by_place(session, [r["place_id"] for r in rows])
+        targets = np.array([[r["x"], r["y"]] for r in rows], dtype=np.float64).reshape(-1, 2)
+        straight = np.array([r["straight_m"] for r in rows], dtype=np.float64)
+        walk, on_network = walks_from(network, origin, targets, straight, detour_factor)
+        for k, row in enumerate(rows):
+            verdict = evaluate(_candidate(row, guardians[row["place_id"]]), at, age, stale_days)
+            reason = verdict.excluded_because
+            if reason is not None:
+                excluded[reason] += 1
+                continue
+            any_network = any_network or bool(on_network[k])
+            minutes = walking_minutes(float(walk[k]), walking_speed)
+            found.append({
+                **row, "walking_m": float(walk[k]), "walking_minutes": minutes,
+                "within_threshold": minutes <= threshold_minutes,
+                "distance_method": NETWORK if on_network[k] else STRAIGHT_LINE, "evaluation": verdict,
+            })
+        found.sort(key=lambda f: (f["walking_m"], f["place_id"]))
+        exhausted = len(rows) < batch
+        if exhausted:
+            break
+        # Unseen candidates are at least this far in a straight line, so at least this far on foot.
+        bound = float(rows[-1]["straight_m"]) * (1.0 if network is not None else detour_factor)
+        if len(found) >= limit and found[limit - 1]["walking_m"] <= bound:
+            break
+        batch = min(batch * 4, _MAX_CANDIDATES - examined)
+        if batch <= 0:
+            break
+    method = NETWORK if any_network else STRAIGHT_LINE
+    return NearestAnswer(found[:limit], method, network is not None, examined, excluded)
+
+
+def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:
+    """The place, whether it is open at ``at``, and each guardian's presence and training then."""
+    place = session.execute(
+        text("SELECT id, name, kind, opening_hours FROM places WHERE id = :id"), {"id": place_id}
+    ).mappings().first()
+    if place is None:
+        return None
+    is_open = open_at(place["opening_hours"], at)
+    guardians = guardians_at(_guardians_by_place(session, [place_id])[place_id], is_open, at)
+    return {"place": dict(place), "open": is_open, "guardians": guardians}
+
+
+def current_safe_spaces(session: Session, at: datetime, srid: int) -> list[dict[str, Any]]:
+    """Every safe space current at ``at``, with a point on it in the analysis CRS (for coverage)."""
+    rows = session.execute(
+        text(
+            f"""
+            SELECT p.id AS place_id, p.name, p.opening_hours,
+                   ST_X(ST_PointOnSurface(p.geom_metric)) AS x, ST_Y(ST_PointOnSurface(p.geom_metric)) AS y
+            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+            ORDER BY p.id
+            """
+        ),
+        {"at": at},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def harm_cells(
+    session: Session, start: datetime | None, end: datetime | None, cell_m: float, srid: int,
+    harm_categories: Sequence[str] = (),
+) -> list[tuple[CoverageCell, dict[str, Any]]]:
+    """Square cells of side ``cell_m`` in the analysis CRS holding incidents in ``[start, end)``.
+
+    Cells are indexed by integer arithmetic on the metric coordinates (no grid table needed); each comes
+    with its GeoJSON polygon in EPSG:4326.
+    """
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"s": cell_m}
+    if start is not None:
+        where.append("COALESCE(i.occurred_to, i.occurred_from) >= :t0")
+        params["t0"] = start
+    if end is not None:
+        where.append("i.occurred_from < :t1")
+        params["t1"] = end
+    if harm_categories:
+        where.append("i.harm_category = ANY(:cats)")
+        params["cats"] = list(harm_categories)
+    rows = session.execute(
+        text(
+            f"""
+            SELECT c.i, c.j, c.n,
+                   ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope(c.i * :s, c.j * :s, (c.i + 1) * :s, (c.j + 1) * :s,
+                                                             {int(srid)}), 4326), 7) AS geometry
+            FROM (
+                SELECT floor(ST_X(i.geom_metric) / :s)::bigint AS i, floor(ST_Y(i.geom_metric) / :s)::bigint AS j,
+                       count(*) AS n
+                FROM incidents i WHERE {' AND '.join(where)}
+                GROUP BY 1, 2
+            ) c
+            ORDER BY c.i, c.j
+            """
+        ),
+        params,
+    ).mappings()
+    return [
+        (CoverageCell(int(r["i"]), int(r["j"]), (r["i"] + 0.5) * cell_m, (r["j"] + 0.5) * cell_m, int(r["n"])),
+         json.loads(r["geometry"]))
+        for r in rows
+    ]
+
+
+def concerns_near(session: Session, lon: float, lat: float, radius_m: float, at: datetime, srid: int,
+                  ) -> list[dict[str, Any]]:
+    """Places with a concern designation current at ``at`` within ``radius_m`` metres, nearest first."""
+    origin = _origin(srid)
+    rows = session.execute(
+        text(
+            f"""
+            SELECT p.id AS place_id, p.name, p.kind, d.level, d.review_by,
+                   round(ST_Distance(p.geom_metric, {origin})::numeric, 0)::float AS distance_m
+            FROM places p JOIN designations d ON d.place_id = p.id AND {_CONCERN_AT}
+            WHERE ST_DWithin(p.geom_metric, {origin}, :r)
+            ORDER BY distance_m, p.id
+            """
+        ),
+        {"lon": lon, "lat": lat, "r": radius_m, "at": at},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def harm_near(session: Session, lon: float, lat: float, radius_m: float, start: datetime, end: datetime,
+              srid: int) -> dict[str, int]:
+    """Incident counts by harm category within ``radius_m`` metres during ``[start, end)``."""
+    origin = _origin(srid)
+    rows = session.execute(
+        text(
+            f"""
+            SELECT harm_category, count(*) AS n FROM incidents i
+            WHERE ST_DWithin(i.geom_metric, {origin}, :r)
+              AND COALESCE(i.occurred_to, i.occurred_from) >= :t0 AND i.occurred_from < :t1
+            GROUP BY harm_category ORDER BY harm_category
+            """
+        ),
+        {"lon": lon, "lat": lat, "r": radius_m, "t0": start, "t1": end},
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def safe_space_list(session: Session, at: datetime, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Safe spaces current at ``at`` (with their designation details and guardians), by place name."""
+    rows = [dict(r) for r in session.execute(
+        text(
+            f"""
+            SELECT p.id AS place_id, p.name, p.kind, p.address, p.opening_hours,
+                   ST_AsGeoJSON(p.geom, 7) AS geometry,
+                   d.id AS designation_id, d.valid_from, d.valid_to, d.scheme, d.age_min, d.age_max,
+                   d.help_offered, d.accessibility, d.verified_on
+            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+            ORDER BY p.name, p.id LIMIT :lim OFFSET :off
+            """
+        ),
+        {"at": at, "lim": limit + 1, "off": offset},
+    ).mappings()]
+    guardians = _guardians_by_place(session, [r["place_id"] for r in rows])
+    return [{**r, "candidate": _candidate(r, guardians[r["place_id"]])} for r in rows]
