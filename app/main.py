@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -14,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app.db.session import Database
 from app.errors import NotAuthenticated, add_exception_handlers, problem
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
-from app.routers import admin, context, incidents, web
+from app.routers import admin, context, imports, incidents, web
 from app.security import SignInThrottle
 from app.settings import Settings
 
@@ -51,7 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(NotAuthenticated, _browser_sign_in)
 
-    for router in (admin.health_router, web.router, context.router, incidents.router, admin.router):
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
+
+    for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
+                   imports.router):
         app.include_router(router)
 
     vendor = STATIC_DIR / "node_modules"
@@ -75,3 +80,46 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
     except ImportError:  # older FastAPI keeps a flat route list
         originals = list(app.routes)
     return [route for route in originals if isinstance(route, APIRoute)]
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `field` names the input at fault.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "field": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": ["string", "null"]},
+                                                       "message": {"type": "string"}}},
+        },
+    },
+}
+ERROR_STATUSES = {"401": "Not signed in", "403": "Not allowed for this role", "404": "Not found",
+                  "409": "Conflicts with existing data", "413": "Body too large", "422": "Invalid input"}
+
+
+def problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI with every error documented as it is sent: ``application/problem+json``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                if status == "401" and operation.get("security") == []:
+                    continue
+                responses[status] = {"description": description, "content": problem_content}
+            responses["500"] = {"description": "Server error", "content": problem_content}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+    app.openapi_schema = schema
+    return schema

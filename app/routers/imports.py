@@ -1,0 +1,68 @@
+"""Imports: police.uk street-level crime files and partner data (multipart uploads, same report as the CLI)."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel
+
+from app import policy
+from app.db import imports
+from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.errors import InvalidInput
+from app.routers.features import audit_write
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+
+class RejectionOut(BaseModel):
+    file: str
+    line: int
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    files: list[str]
+    rows_read: int
+    imported: int
+    duplicates: int
+    without_location: int
+    rejected: int
+    linked_to_places: int
+    rejections: list[RejectionOut]
+    rejections_truncated: bool
+    allow_partial: bool
+    dry_run: bool
+
+
+def text_stream(upload: UploadFile) -> io.TextIOWrapper:
+    # utf-8-sig: files saved by Excel start with a byte-order mark; newline="" lets csv handle quoted newlines.
+    return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+
+
+@router.post("/police-uk", response_model=ImportReportOut)
+def import_police_uk(
+    session: SessionDep, settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="police.uk street-level crime CSV files")],
+    allow_partial: Annotated[bool, Form(description="import the good rows and report the rejected ones")] = False,
+    principal: Principal = gate(policy.IMPORT_INCIDENTS),
+) -> dict[str, Any]:
+    """Import one or more police.uk street-level CSV files. Re-importing a file imports nothing twice.
+
+    Without ``allow_partial``, one rejected row (malformed, or outside the service area) rejects the
+    whole upload with its file and line number, and nothing is written.
+    """
+    if not files:
+        raise InvalidInput("upload at least one police.uk CSV file", field="files")
+    sources = [(upload.filename or f"file-{n + 1}.csv", text_stream(upload)) for n, upload in enumerate(files)]
+    report = imports.import_police_uk(
+        session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
+        link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
+        allow_partial=allow_partial,
+    )
+    audit_write(session, principal, "import", "incidents",
+                {"source": "police_uk", "files": report.files, "imported": report.imported,
+                 "duplicates": report.duplicates, "rejected": report.rejected})
+    return report.as_dict()
