@@ -71,7 +71,8 @@ def test_created_place_is_a_geojson_feature_that_can_be_read_back(client, org):
 
 def test_a_place_may_be_an_area(client, org):
     lon, lat = spot()
-    ring = [[lon, lat], [lon + 0.003, lat], [lon + 0.003, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
+    x1, y1 = round(lon + 0.003, 7), round(lat + 0.002, 7)  # GeoJSON comes back with 7 decimals
+    ring = [[lon, lat], [x1, lat], [x1, y1], [lon, y1], [lon, lat]]
     created = create_place(client, org, kind="park", geometry={"type": "Polygon", "coordinates": [ring]})
     assert created["geometry"] == {"type": "Polygon", "coordinates": [ring]}
 
