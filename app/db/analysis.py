@@ -1,0 +1,573 @@
+"""All SQL for the analysis endpoints: grid counts, time-step counts, study areas, displacement areas and
+counts, place rates and a place's timeline. Statistics happen in ``geo/``; routers never see SQL.
+
+Two conventions hold throughout:
+
+* An incident belongs to the moment ``occurred_from``; periods are half-open ``[start, end)``, so
+  ``2025-01-01/2026-01-01`` is exactly the year 2025 and a police.uk record (whose window is its whole
+  month, starting at the first) lands in its own month and never in two periods.
+* Grid cells are PostGIS's: ``ST_HexagonGrid`` / ``ST_SquareGrid`` in the analysis CRS with origin (0, 0)
+  (see :mod:`geo.grid`). The fast path finds each incident's cell from its metric coordinates by
+  arithmetic and groups by ``(i, j)``; no hexagon is built until the few returned cells are drawn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+
+CellShape = Literal["hexagon", "square"]
+IntArray = npt.NDArray[np.int64]
+
+# The request's organisation, in the same words as the row-level security policy: redundant with RLS,
+# but it lets the planner use the (organisation_id, occurred_from) index.
+ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+# cos(pi/6) exactly as postgis/lwgeom_generate_grid.c spells it, so our rows match ST_HexagonGrid's.
+_H = 0.8660254037844387
+LOCAL_TIME_ZONE = "Europe/London"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A PostGIS analysis grid: hexagons of edge ``size`` metres or squares of side ``size``."""
+
+    shape: CellShape
+    size: float
+    srid: int
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"cell_size": self.size, "hex_w": 1.5 * self.size, "hex_h": 2 * _H * self.size}
+
+    @property
+    def cell_area(self) -> float:
+        return (1.5 * 2 * _H if self.shape == "hexagon" else 1.0) * self.size**2
+
+    @property
+    def generator(self) -> str:
+        return "ST_HexagonGrid" if self.shape == "hexagon" else "ST_SquareGrid"
+
+    @property
+    def single(self) -> str:
+        return "ST_Hexagon" if self.shape == "hexagon" else "ST_Square"
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents an analysis counts (all optional): lon/lat bbox, period, categories, sources."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    start: datetime | None = None
+    end: datetime | None = None  # exclusive
+    harm_categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def where(self, alias: str = "inc") -> tuple[str, dict[str, Any]]:
+        clauses = [f"{alias}.organisation_id = {ORG}"]
+        params: dict[str, Any] = {}
+        if self.bbox is not None:
+            clauses.append(f"{alias}.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)")
+            params.update(zip(("bx0", "by0", "bx1", "by1"), self.bbox, strict=True))
+        if self.start is not None:
+            clauses.append(f"{alias}.occurred_from >= :t_start")
+            params["t_start"] = self.start
+        if self.end is not None:
+            clauses.append(f"{alias}.occurred_from < :t_end")
+            params["t_end"] = self.end
+        if self.harm_categories:
+            clauses.append(f"{alias}.harm_category = ANY(:harm_categories)")
+            params["harm_categories"] = list(self.harm_categories)
+        if self.sources:
+            clauses.append(f"{alias}.source = ANY(:sources)")
+            params["sources"] = list(self.sources)
+        return " AND ".join(clauses), params
+
+
+def cells_of_points_sql(shape: CellShape, points_sql: str, carry: Sequence[str] = ()) -> str:
+    """``SELECT i, j, <carry>`` for every row of ``points_sql`` (columns ``x``, ``y`` in the grid's CRS).
+
+    Binds ``:cell_size``, ``:hex_w`` and ``:hex_h`` (see :attr:`Grid.params`).
+
+    Squares: ``i = floor(x / size)``. Hexagons are the Voronoi cells of their centres, so the containing
+    hexagon is the nearest centre. A point with ``1.5 size a <= x < 1.5 size (a + 1)`` can only lie in
+    column ``a`` or ``a + 1`` (each column spans ``centre ± size``); in each column the nearest centre
+    is the nearest row, ``round(y / h - parity / 2)``; of the two candidates the nearer wins.
+    ``tests/db/test_grid_sql.py`` checks this against ``ST_HexagonGrid`` itself.
+    """
+    more = "".join(f", {name}" for name in carry)
+    # OFFSET 0 keeps the planner from inlining ST_X/ST_Y into every use of x and y below.
+    points = f"SELECT x, y{more} FROM ({points_sql}) AS pts_in OFFSET 0"
+    if shape == "square":
+        return (f"SELECT floor(x / :cell_size)::int AS i, floor(y / :cell_size)::int AS j{more} "
+                f"FROM ({points}) AS pts")
+    return f"""
+        SELECT CASE WHEN da <= db THEN a ELSE a + 1 END AS i,
+               CASE WHEN da <= db THEN ja ELSE jb END AS j{more}
+        FROM (
+            SELECT a, ja, jb{more},
+                   (x - :hex_w * a) ^ 2 + (y - :hex_h * (ja + 0.5 * pa)) ^ 2 AS da,
+                   (x - :hex_w * (a + 1)) ^ 2 + (y - :hex_h * (jb + 0.5 * (1 - pa))) ^ 2 AS db
+            FROM (
+                SELECT x, y, a, pa{more},
+                       floor(y / :hex_h - 0.5 * pa + 0.5)::int AS ja,
+                       floor(y / :hex_h - 0.5 * (1 - pa) + 0.5)::int AS jb
+                FROM (SELECT x, y, floor(x / :hex_w)::int AS a,
+                             (abs(floor(x / :hex_w)::int) % 2)::float8 AS pa{more}
+                      FROM ({points}) AS pts) AS columns_
+            ) AS rows_
+        ) AS candidates"""
+
+
+def _incident_points(filt: IncidentFilter, carry: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+    where, params = filt.where("inc")
+    extra = "".join(f", {expr} AS {name}" for name, expr in (carry or {}).items())
+    return (f"SELECT ST_X(inc.geom_metric) AS x, ST_Y(inc.geom_metric) AS y{extra} "
+            f"FROM incidents inc WHERE {where}"), params
+
+
+@dataclass(frozen=True)
+class CellCounts:
+    i: IntArray
+    j: IntArray
+    count: IntArray
+
+    @property
+    def total(self) -> int:
+        return int(self.count.sum())
+
+
+def _cell_counts(rows: Sequence[Any]) -> CellCounts:
+    if not rows:
+        empty = np.empty(0, dtype=np.int64)
+        return CellCounts(empty, empty.copy(), empty.copy())
+    array = np.asarray([tuple(r) for r in rows], dtype=np.int64)
+    return CellCounts(array[:, 0], array[:, 1], array[:, 2])
+
+
+def grid_counts(session: Session, grid: Grid, filt: IncidentFilter) -> CellCounts:
+    """Incidents per non-empty cell, aggregated in PostGIS by cell-index arithmetic (the fast path)."""
+    points, params = _incident_points(filt)
+    sql = f"SELECT i, j, count(*) AS n FROM ({cells_of_points_sql(grid.shape, points)}) AS c GROUP BY i, j"
+    return _cell_counts(session.execute(text(sql), {**params, **grid.params}).all())
+
+
+def grid_counts_spatial_join(session: Session, grid: Grid, filt: IncidentFilter, study_wkb: bytes) -> CellCounts:
+    """The textbook way, kept for the benchmark: build the cells over the study area, join by geometry.
+
+    A point on a shared edge is counted in both cells; the fast path gives it to exactly one.
+    """
+    where, params = filt.where("inc")
+    sql = f"""
+        SELECT g.i, g.j, count(*) AS n
+        FROM {grid.generator}(:cell_size, ST_GeomFromWKB(:study, {grid.srid})) AS g
+        JOIN incidents inc ON ST_Intersects(g.geom, inc.geom_metric)
+        WHERE {where}
+        GROUP BY g.i, g.j"""
+    return _cell_counts(session.execute(text(sql), {**params, **grid.params, "study": study_wkb}).all())
+
+
+@dataclass(frozen=True)
+class StudyArea:
+    """Where zero-count cells are filled in: ``source`` says which definition applied."""
+
+    wkb: bytes | None  # in the analysis CRS; None when there is nothing to study
+    area_m2: float
+    source: Literal["service_area", "service_area_and_bbox", "bbox", "data_extent", "none"]
+
+
+def study_area(
+    session: Session, srid: int, bbox: tuple[float, float, float, float] | None,
+    data_envelope: tuple[float, float, float, float] | None,
+) -> StudyArea:
+    """The organisation's service area (clipped to ``bbox``), else the bbox, else the data's envelope."""
+    box = (f"ST_Transform(ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326), {srid})" if bbox is not None
+           else "CAST(NULL AS geometry)")
+    envelope = (f"ST_MakeEnvelope(:ex0, :ey0, :ex1, :ey1, {srid})" if data_envelope is not None
+                else "CAST(NULL AS geometry)")
+    params: dict[str, Any] = {}
+    if bbox is not None:
+        params.update(zip(("bx0", "by0", "bx1", "by1"), bbox, strict=True))
+    if data_envelope is not None:
+        params.update(zip(("ex0", "ey0", "ex1", "ey1"), data_envelope, strict=True))
+    sql = f"""
+        WITH sa AS (SELECT (SELECT ST_Transform(service_area, {srid}) FROM organisations
+                            WHERE id = {ORG} AND service_area IS NOT NULL) AS g),
+             chosen AS (
+                SELECT CASE WHEN sa.g IS NOT NULL AND b.g IS NOT NULL THEN 'service_area_and_bbox'
+                            WHEN sa.g IS NOT NULL THEN 'service_area'
+                            WHEN b.g IS NOT NULL THEN 'bbox'
+                            WHEN e.g IS NOT NULL THEN 'data_extent' ELSE 'none' END AS source,
+                       CASE WHEN sa.g IS NOT NULL AND b.g IS NOT NULL THEN ST_Intersection(sa.g, b.g)
+                            ELSE COALESCE(sa.g, b.g, e.g) END AS g
+                FROM sa, (SELECT {box} AS g) AS b, (SELECT {envelope} AS g) AS e)
+        SELECT source, ST_AsBinary(g), COALESCE(ST_Area(g), 0) FROM chosen"""
+    row = session.execute(text(sql), params).one()
+    if row[1] is None:
+        return StudyArea(None, 0.0, "none")
+    return StudyArea(bytes(row[1]), float(row[2]), row[0])
+
+
+def study_cells(session: Session, grid: Grid, study_wkb: bytes) -> list[tuple[int, int, str]]:
+    """Every cell of the study area (empty ones too), with its GeoJSON in EPSG:4326."""
+    sql = f"""
+        SELECT g.i, g.j, ST_AsGeoJSON(ST_Transform(g.geom, 4326), 6)
+        FROM (SELECT ST_GeomFromWKB(:study, {grid.srid}) AS s) AS area,
+             LATERAL {grid.generator}(:cell_size, area.s) AS g
+        WHERE ST_Intersects(g.geom, area.s)"""
+    rows = session.execute(text(sql), {"study": study_wkb, **grid.params}).all()
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+
+def cell_geometries(
+    session: Session, grid: Grid, i: Sequence[int], j: Sequence[int], within_wkb: bytes | None = None,
+) -> list[tuple[int, int, str]]:
+    """GeoJSON (EPSG:4326) of the given cells, built by PostGIS; ``within_wkb`` keeps only those
+    touching that area."""
+    keep = f"WHERE ST_Intersects(c.geom, ST_GeomFromWKB(:within, {grid.srid}))" if within_wkb else ""
+    sql = f"""
+        SELECT c.i, c.j, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6)
+        FROM (SELECT u.i, u.j, {grid.single}(:cell_size, u.i, u.j, ST_SetSRID(ST_MakePoint(0, 0), {grid.srid}))
+                     AS geom
+              FROM unnest(CAST(:ci AS int[]), CAST(:cj AS int[])) AS u(i, j)) AS c
+        {keep}"""
+    params: dict[str, Any] = {"ci": [int(v) for v in i], "cj": [int(v) for v in j], **grid.params}
+    if within_wkb:
+        params["within"] = within_wkb
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in session.execute(text(sql), params).all()]
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    step: list[datetime]  # local (Europe/London) start of each row's step, naive
+    i: IntArray
+    j: IntArray
+    count: IntArray
+
+
+def step_counts(session: Session, grid: Grid, filt: IncidentFilter, step: Literal["week", "month"]) -> StepCounts:
+    """Incidents per (time step, cell) in one GROUP BY; steps are local weeks (Monday) or months."""
+    points, params = _incident_points(
+        filt, {"step": f"date_trunc('{step}', inc.occurred_from AT TIME ZONE '{LOCAL_TIME_ZONE}')"}
+    )
+    sql = (f"SELECT step, i, j, count(*) AS n FROM ({cells_of_points_sql(grid.shape, points, ['step'])}) AS c "
+           "GROUP BY step, i, j")
+    rows = session.execute(text(sql), {**params, **grid.params}).all()
+    counts = _cell_counts([(r[1], r[2], r[3]) for r in rows])
+    return StepCounts([r[0] for r in rows], counts.i, counts.j, counts.count)
+
+
+def snapped_points(session: Session, filt: IncidentFilter, resolution: float) -> npt.NDArray[np.float64]:
+    """Incident locations snapped to ``resolution`` metres with their multiplicity: rows ``(x, y, n)``.
+
+    Kernel density needs locations, not records; snapping in PostGIS brings back at most one row per
+    raster cell instead of one per incident.
+    """
+    points, params = _incident_points(filt)
+    sql = f"""
+        SELECT (floor(x / :res) + 0.5) * :res, (floor(y / :res) + 0.5) * :res, count(*)
+        FROM ({points}) AS p GROUP BY floor(x / :res), floor(y / :res)"""
+    rows = session.execute(text(sql), {**params, "res": resolution}).all()
+    return np.asarray([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 3)
+
+
+# ---- interventions, places and displacement --------------------------------------------------------------
+@dataclass(frozen=True)
+class InterventionSite:
+    id: int
+    kind: str
+    description: str | None
+    owning_partner: str
+    starts_on: Any
+    ends_on: Any
+    place_id: int | None
+    place_name: str | None
+    polygonal: bool  # the site is an area (its own polygon or an area place), not a point
+
+
+def intervention_site(session: Session, intervention_id: int) -> InterventionSite:
+    row = session.execute(
+        text("""
+            SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
+                   p.name AS place_name, ST_Dimension(COALESCE(v.geom, p.geom)) = 2 AS polygonal
+            FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+            WHERE v.id = :id AND COALESCE(v.geom, p.geom) IS NOT NULL"""),
+        {"id": intervention_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no intervention with id {intervention_id} in your organisation", field="intervention")
+    return InterventionSite(**dict(row))
+
+
+def interventions_at_place(session: Session, place_id: int) -> list[InterventionSite]:
+    rows = session.execute(
+        text("""
+            SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
+                   p.name AS place_name, ST_Dimension(p.geom) = 2 AS polygonal
+            FROM interventions v JOIN places p ON p.id = v.place_id
+            WHERE v.place_id = :place ORDER BY v.starts_on, v.id"""),
+        {"place": place_id},
+    ).mappings().all()
+    return [InterventionSite(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    id: int
+    name: str
+    kind: str
+    polygonal: bool
+
+
+def place_row(session: Session, place_id: int) -> PlaceRow:
+    row = session.execute(
+        text("SELECT id, name, kind, ST_Dimension(geom) = 2 AS polygonal FROM places WHERE id = :id"),
+        {"id": place_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no place with id {place_id} in your organisation", field="place_id")
+    return PlaceRow(**dict(row))
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """How to draw an area around a site: the site itself when it is an area, else a disc."""
+
+    radius_m: float
+    use_own_polygon: bool
+
+
+@dataclass(frozen=True)
+class DisplacementAreas:
+    """The four areas in the analysis CRS as WKB (``control_buffer`` may be None) and as GeoJSON."""
+
+    wkb: dict[str, bytes]
+    geojson: dict[str, dict[str, Any]]
+    area_m2: dict[str, float]
+    control_source: str
+
+
+def _site_area_sql(site_sql: str, spec: AreaSpec, srid: int, prefix: str) -> tuple[str, dict[str, Any]]:
+    own = "ST_Dimension(s.g) = 2" if spec.use_own_polygon else "false"
+    sql = (f"(SELECT CASE WHEN {own} THEN ST_Transform(s.g, {srid}) "
+           f"ELSE ST_Buffer(ST_Transform(s.g, {srid}), :{prefix}_radius, 32) END FROM ({site_sql}) AS s)")
+    return sql, {f"{prefix}_radius": spec.radius_m}
+
+
+def displacement_areas(
+    session: Session, srid: int, intervention_id: int, target: AreaSpec, buffer_m: float,
+    control_geojson: Mapping[str, Any] | None, control_place_id: int | None, control: AreaSpec,
+) -> DisplacementAreas:
+    """Target, buffer ring, control and (when the control is a chosen area) the ring around the control.
+
+    The default control is the service area outside the target and its buffer; there is no ring around
+    "the rest of the service area", so the weighted displacement difference needs a chosen control.
+    """
+    site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
+            "LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention")
+    target_sql, params = _site_area_sql(site, target, srid, "target")
+    params.update(intervention=intervention_id, buffer_m=buffer_m)
+    if control_geojson is not None:
+        control_sql = f"ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:control_geojson), 4326), {srid})"
+        params["control_geojson"] = json.dumps(control_geojson)
+        source = "given area"
+    elif control_place_id is not None:
+        place_site = "SELECT p.geom AS g FROM places p WHERE p.id = :control_place"
+        control_sql, more = _site_area_sql(place_site, control, srid, "control")
+        params.update(more, control_place=control_place_id)
+        source = "control place"
+    else:
+        control_sql = f"""COALESCE(
+            (SELECT ST_Transform(service_area, {srid}) FROM organisations WHERE id = {ORG}),
+            (SELECT ST_SetSRID(ST_Extent(geom_metric)::geometry, {srid}) FROM incidents
+             WHERE organisation_id = {ORG}))"""
+        source = "service area"
+    chosen = control_geojson is not None or control_place_id is not None
+    control_buffer = ("ST_Difference(ST_Buffer(c.g, :buffer_m, 32), ST_Union(c.g, o.g))" if chosen else "NULL")
+    sql = f"""
+        WITH t AS (SELECT {target_sql} AS g),
+             o AS (SELECT ST_Buffer(t.g, :buffer_m, 32) AS g FROM t),
+             c0 AS (SELECT {control_sql} AS g),
+             c AS (SELECT ST_Difference(c0.g, o.g) AS g FROM c0, o),
+             areas AS (
+                SELECT t.g AS target, ST_Difference(o.g, t.g) AS buffer, c.g AS control,
+                       {control_buffer} AS control_buffer
+                FROM t, o, c)
+        SELECT name, ST_AsBinary(g), ST_AsGeoJSON(ST_Transform(g, 4326), 6), ST_Area(g)
+        FROM areas, LATERAL (VALUES ('target', target), ('buffer', buffer), ('control', control),
+                                    ('control_buffer', control_buffer)) AS v(name, g)
+        WHERE g IS NOT NULL"""
+    rows = session.execute(text(sql), params).all()
+    return DisplacementAreas(
+        wkb={r[0]: bytes(r[1]) for r in rows},
+        geojson={r[0]: json.loads(r[2]) for r in rows},
+        area_m2={r[0]: float(r[3]) for r in rows},
+        control_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class Windows:
+    before: tuple[datetime, datetime]
+    after: tuple[datetime, datetime]
+
+    def params(self) -> dict[str, datetime]:
+        return {"b0": self.before[0], "b1": self.before[1], "a0": self.after[0], "a1": self.after[1]}
+
+
+_PERIOD = ("CASE WHEN inc.occurred_from >= :b0 AND inc.occurred_from < :b1 THEN 'before' "
+           "WHEN inc.occurred_from >= :a0 AND inc.occurred_from < :a1 THEN 'after' END")
+_IN_WINDOWS = ("((inc.occurred_from >= :b0 AND inc.occurred_from < :b1) OR "
+               "(inc.occurred_from >= :a0 AND inc.occurred_from < :a1))")
+
+
+def displacement_counts(
+    session: Session, srid: int, areas: DisplacementAreas, windows: Windows, filt: IncidentFilter,
+) -> dict[str, tuple[int, int]]:
+    """(before, after) counts per area, in one pass with FILTER clauses. The areas are disjoint."""
+    names = [n for n in ("target", "buffer", "control", "control_buffer") if n in areas.wkb]
+    where, params = filt.where("inc")
+    geoms = ", ".join(f"ST_GeomFromWKB(:{n}, {srid}) AS {n}" for n in names)
+    which = " ".join(f"WHEN ST_Intersects(a.{n}, inc.geom_metric) THEN '{n}'" for n in names)
+    everything = "(SELECT ST_Envelope(ST_Collect(ARRAY[" + ", ".join(f"a.{n}" for n in names) + "])) FROM a)"
+    filters = ", ".join(
+        f"count(*) FILTER (WHERE area = '{n}' AND period = '{p}') AS {n}_{p}"
+        for n in names for p in ("before", "after")
+    )
+    sql = f"""
+        WITH a AS (SELECT {geoms})
+        SELECT {filters} FROM (
+            SELECT CASE {which} END AS area, {_PERIOD} AS period
+            FROM incidents inc, a
+            WHERE {where} AND {_IN_WINDOWS} AND inc.geom_metric && {everything}
+        ) AS x"""
+    params.update(windows.params())
+    params.update({n: areas.wkb[n] for n in names})
+    row = session.execute(text(sql), params).mappings().one()
+    return {n: (int(row[f"{n}_before"]), int(row[f"{n}_after"])) for n in names}
+
+
+def nearby_place_counts(
+    session: Session, srid: int, intervention_id: int, distance_m: float, radius_m: float, windows: Windows,
+    filt: IncidentFilter,
+) -> list[dict[str, Any]]:
+    """Places within ``distance_m`` of the intervention (not its own place) with before/after counts of
+    incidents within ``radius_m`` of each place or explicitly linked to it."""
+    where, params = filt.where("inc")
+    sql = f"""
+        WITH site AS (
+            SELECT ST_Transform(COALESCE(v.geom, p.geom), {srid}) AS g, v.place_id
+            FROM interventions v LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention),
+        near AS (
+            SELECT pl.id, pl.name, pl.kind, pl.geom_metric, ST_Distance(pl.geom_metric, site.g) AS distance
+            FROM places pl, site
+            WHERE pl.organisation_id = {ORG} AND ST_DWithin(pl.geom_metric, site.g, :distance)
+              AND pl.id IS DISTINCT FROM site.place_id)
+        SELECT near.id, near.name, near.kind, near.distance,
+               count(inc.id) FILTER (WHERE {_PERIOD} = 'before') AS before,
+               count(inc.id) FILTER (WHERE {_PERIOD} = 'after') AS after
+        FROM near
+        LEFT JOIN incidents inc
+               ON (ST_DWithin(inc.geom_metric, near.geom_metric, :radius) OR inc.place_id = near.id)
+              AND {where} AND {_IN_WINDOWS}
+        GROUP BY near.id, near.name, near.kind, near.distance
+        ORDER BY near.distance, near.id"""
+    params.update(windows.params(), intervention=intervention_id, distance=distance_m, radius=radius_m)
+    return [dict(r) for r in session.execute(text(sql), params).mappings().all()]
+
+
+def nearby_cell_counts(
+    session: Session, grid: Grid, intervention_id: int, distance_m: float, windows: Windows,
+    filt: IncidentFilter,
+) -> list[dict[str, Any]]:
+    """Cells whose incidents lie within ``distance_m`` of the intervention, with before/after counts."""
+    where, params = filt.where("inc")
+    site = (f"(SELECT ST_Transform(COALESCE(v.geom, p.geom), {grid.srid}) FROM interventions v "
+            "LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention)")
+    points = (f"SELECT ST_X(inc.geom_metric) AS x, ST_Y(inc.geom_metric) AS y, {_PERIOD} AS period "
+              f"FROM incidents inc WHERE {where} AND {_IN_WINDOWS} "
+              f"AND ST_DWithin(inc.geom_metric, {site}, :distance)")
+    sql = f"""
+        SELECT i, j, count(*) FILTER (WHERE period = 'before') AS before,
+               count(*) FILTER (WHERE period = 'after') AS after
+        FROM ({cells_of_points_sql(grid.shape, points, ['period'])}) AS c GROUP BY i, j ORDER BY i, j"""
+    params.update(windows.params(), **grid.params, intervention=intervention_id, distance=distance_m)
+    return [dict(r) for r in session.execute(text(sql), params).mappings().all()]
+
+
+def place_counts_by_category(
+    session: Session, place_id: int, radius_m: float, windows: Windows, filt: IncidentFilter,
+) -> dict[str, tuple[int, int]]:
+    """(before, after) counts per harm category at a place (within ``radius_m`` or linked to it)."""
+    where, params = filt.where("inc")
+    sql = f"""
+        SELECT inc.harm_category,
+               count(*) FILTER (WHERE {_PERIOD} = 'before') AS before,
+               count(*) FILTER (WHERE {_PERIOD} = 'after') AS after
+        FROM incidents inc, places pl
+        WHERE pl.id = :place AND {where} AND {_IN_WINDOWS}
+          AND (ST_DWithin(inc.geom_metric, pl.geom_metric, :radius) OR inc.place_id = pl.id)
+        GROUP BY inc.harm_category ORDER BY inc.harm_category"""
+    params.update(windows.params(), place=place_id, radius=radius_m)
+    return {r[0]: (int(r[1]), int(r[2])) for r in session.execute(text(sql), params).all()}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    months: list[tuple[str, int]]  # ("YYYY-MM", incidents) for every month, zeros included
+    designations: list[dict[str, Any]] = field(default_factory=list)
+    interventions: list[dict[str, Any]] = field(default_factory=list)
+    guardians: list[dict[str, Any]] = field(default_factory=list)
+
+
+def place_timeline(
+    session: Session, place_id: int, radius_m: float, start: datetime | None, end: datetime | None,
+) -> Timeline:
+    """Monthly incidents at a place (every month from the first record to ``end``), and its history."""
+    months = session.execute(
+        text(f"""
+            WITH hits AS (
+                SELECT date_trunc('month', inc.occurred_from AT TIME ZONE '{LOCAL_TIME_ZONE}') AS month
+                FROM incidents inc, places pl
+                WHERE pl.id = :place AND inc.organisation_id = {ORG}
+                  AND (ST_DWithin(inc.geom_metric, pl.geom_metric, :radius) OR inc.place_id = pl.id)
+                  AND (CAST(:t0 AS timestamptz) IS NULL OR inc.occurred_from >= :t0)
+                  AND (CAST(:t1 AS timestamptz) IS NULL OR inc.occurred_from < :t1)),
+            span AS (
+                SELECT COALESCE(date_trunc('month', CAST(:t0 AS timestamptz) AT TIME ZONE '{LOCAL_TIME_ZONE}'),
+                                min(month)) AS first,
+                       COALESCE(date_trunc('month', (CAST(:t1 AS timestamptz) - interval '1 microsecond')
+                                                     AT TIME ZONE '{LOCAL_TIME_ZONE}'), max(month)) AS last
+                FROM hits)
+            SELECT to_char(m, 'YYYY-MM'), (SELECT count(*) FROM hits WHERE hits.month = m)
+            FROM span, generate_series(span.first, span.last, interval '1 month') AS m
+            ORDER BY m"""),
+        {"place": place_id, "radius": radius_m, "t0": start, "t1": end},
+    ).all()
+    designations = session.execute(
+        text("SELECT id, kind, level, valid_from, valid_to, reason, review_by, scheme FROM designations "
+             "WHERE place_id = :place ORDER BY valid_from, id"), {"place": place_id},
+    ).mappings().all()
+    interventions = session.execute(
+        text("SELECT id, kind, description, owning_partner, starts_on, ends_on FROM interventions "
+             "WHERE place_id = :place ORDER BY starts_on, id"), {"place": place_id},
+    ).mappings().all()
+    guardians = session.execute(
+        text("SELECT id, role, description, trainings, hours FROM guardians WHERE place_id = :place "
+             "ORDER BY id"), {"place": place_id},
+    ).mappings().all()
+    return Timeline(
+        months=[(str(r[0]), int(r[1])) for r in months],
+        designations=[dict(r) for r in designations],
+        interventions=[dict(r) for r in interventions],
+        guardians=[dict(r) for r in guardians],
+    )
