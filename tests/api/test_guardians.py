@@ -17,7 +17,7 @@ _spots = itertools.count()
 def spot() -> tuple[float, float]:
     """A fresh location (about 1.4 km from any other this module uses), inside England and Wales."""
     i = next(_spots)
-    return -2.95 + (i % 40) * 0.02, 52.85 + (i // 40) * 0.02
+    return round(-2.95 + (i % 40) * 0.02, 6), round(52.85 + (i // 40) * 0.02, 6)
 
 
 def own_rows(database: Any, table: str, org: Any) -> int:

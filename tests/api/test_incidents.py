@@ -18,7 +18,7 @@ M_PER_DEG_LAT = 111_250.0
 def spot() -> tuple[float, float]:
     """A fresh location (about 1.4 km from any other this module uses), inside England and Wales."""
     i = next(_spots)
-    return -2.95 + (i % 40) * 0.02, 53.25 + (i // 40) * 0.02
+    return round(-2.95 + (i % 40) * 0.02, 6), round(53.25 + (i // 40) * 0.02, 6)
 
 
 def north(lon: float, lat: float, metres: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ _spots = itertools.count()
 def spot() -> tuple[float, float]:
     """A fresh location (about 1.4 km from any other this module uses), inside England and Wales."""
     i = next(_spots)
-    return -2.95 + (i % 40) * 0.02, 52.05 + (i // 40) * 0.02
+    return round(-2.95 + (i % 40) * 0.02, 6), round(52.05 + (i // 40) * 0.02, 6)
 
 
 def bbox_around(lon: float, lat: float, d: float = 0.002) -> str:
