@@ -1,0 +1,134 @@
+"""Context assessments (Level 2): the triangle rated red/amber/green, responses, and outcome goals.
+
+The panel may read assessments — ratings over time, methods, weighting, review dates and goal values
+are how it sees whether a context changed — but never their free text: notes, recommended responses,
+goal statements and observation notes come back null (DESIGN.md: panel reads "without free-text
+notes"). Practitioners write them (``write_safe_spaces``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app import policy
+from app.db import repository
+from app.db.assessments import ASSESSMENTS, columns
+from app.db.resources import PLACES
+from app.dependencies import Principal, SessionDep, gate
+from app.errors import InvalidInput
+from app.query import DatetimeParam, PagingDep
+from app.routers.features import audit_write, collection
+from app.schemas.assessments import AssessmentCollection, AssessmentCreate, AssessmentFeature, AssessmentPatch
+
+router = APIRouter(prefix="/api", tags=["assessments"])
+
+
+def redact_assessment(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    if not principal.is_panel:
+        return feature
+    props = dict(feature["properties"])
+    for side in ("young_people", "guardianship", "environment"):
+        props[side] = {**props[side], "notes": None}
+    props["notes"] = None
+    props["recommended_responses"] = None
+    props["goals"] = [
+        {**goal, "statement": None,
+         "baseline": {**goal["baseline"], "notes": None} if goal.get("baseline") else None,
+         "observations": [{**o, "notes": None} for o in goal.get("observations", [])]}
+        for goal in props.get("goals") or []
+    ]
+    return {**feature, "properties": props}
+
+
+def _listing(
+    request: Request, session: SessionDep, principal: Principal, page: PagingDep, datetime_param: str | None,
+    place_id: int | None, review_overdue: bool | None,
+) -> dict[str, Any]:
+    result = collection(request, session, ASSESSMENTS, principal, page, datetime_param=datetime_param,
+                        equals={"place_id": [place_id] if place_id is not None else [],
+                                "review_overdue": [review_overdue] if review_overdue is not None else []})
+    result["features"] = [redact_assessment(f, principal) for f in result["features"]]
+    return result
+
+
+@router.get("/assessments", response_model=AssessmentCollection)
+def list_assessments(
+    request: Request, session: SessionDep, page: PagingDep, datetime: DatetimeParam = None,
+    place_id: Annotated[int | None, Query()] = None,
+    review_overdue: Annotated[bool | None, Query(description="review date has passed")] = None,
+    principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    return _listing(request, session, principal, page, datetime, place_id, review_overdue)
+
+
+@router.get("/places/{place_id}/assessments", response_model=AssessmentCollection)
+def place_assessments(
+    place_id: int, request: Request, session: SessionDep, page: PagingDep,
+    principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    """The place's assessments, oldest first: how its ratings changed over time."""
+    repository.get_feature(session, PLACES, place_id)
+    return _listing(request, session, principal, page, None, place_id, None)
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentFeature)
+def get_assessment(
+    assessment_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    return redact_assessment(repository.get_feature(session, ASSESSMENTS, assessment_id), principal)
+
+
+@router.post("/assessments", response_model=AssessmentFeature, status_code=201)
+def create_assessment(
+    body: AssessmentCreate, session: SessionDep, response: Response,
+    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+) -> dict[str, Any]:
+    if not repository.place_exists(session, body.place_id):
+        raise InvalidInput(f"place_id: no place {body.place_id} in your organisation", field="place_id")
+    values = columns(body.model_dump(mode="json"))
+    assessment_id = repository.insert(session, ASSESSMENTS, principal.organisation_id, values)
+    audit_write(session, principal, "assessment.create", f"assessment:{assessment_id}",
+                {"place_id": body.place_id})
+    response.headers["Location"] = f"/api/assessments/{assessment_id}"
+    return repository.get_feature(session, ASSESSMENTS, assessment_id)
+
+
+@router.patch("/assessments/{assessment_id}", response_model=AssessmentFeature)
+def update_assessment(
+    assessment_id: int, body: AssessmentPatch, session: SessionDep,
+    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+) -> dict[str, Any]:
+    """Change an assessment: e.g. add follow-up observations to its goals (send the whole goals list)."""
+    current = repository.get_feature(session, ASSESSMENTS, assessment_id)["properties"]
+    values = body.model_dump(mode="json", exclude_unset=True)
+    for name in ("young_people", "guardianship", "environment", "assessed_on"):
+        if name in values and values[name] is None:
+            raise InvalidInput(f"{name}: cannot be removed", field=name)
+    assessed = date.fromisoformat(values["assessed_on"]) if "assessed_on" in values else current["assessed_on"]
+    review = values.get("review_on", current["review_on"])
+    if isinstance(review, str):
+        review = date.fromisoformat(review)
+    if review is not None and review < assessed:
+        raise InvalidInput("review_on: the review date is before the assessment date", field="review_on")
+    for name in ("methods", "recommended_responses", "goals"):
+        if name in values and values[name] is None:
+            values[name] = []
+    if not values:
+        raise InvalidInput("nothing to change", field="properties")
+    flat = columns(values)
+    flat["updated_at"] = datetime.now(UTC)
+    repository.update(session, ASSESSMENTS, assessment_id, flat)
+    audit_write(session, principal, "assessment.update", f"assessment:{assessment_id}",
+                {"fields": sorted(values)})
+    return repository.get_feature(session, ASSESSMENTS, assessment_id)
+
+
+@router.delete("/assessments/{assessment_id}", status_code=204)
+def delete_assessment(
+    assessment_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+) -> None:
+    repository.delete(session, ASSESSMENTS, assessment_id)
+    audit_write(session, principal, "assessment.delete", f"assessment:{assessment_id}")

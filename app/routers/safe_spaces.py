@@ -1,0 +1,351 @@
+"""Safe spaces for youth workers: nearest open now, who is there, a Level 1 safety plan, coverage gaps."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, Query, Request
+from shapely.geometry import Point
+
+from app import policy
+from app.db import repository
+from app.db import safe_spaces as store
+from app.db.street_network import street_network
+from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.errors import InvalidInput, NotFound
+from app.query import PagingDep, page_links, parse_instant, parse_interval
+from app.routers.features import audit_write, validated_hours
+from app.schemas.safe_spaces import (
+    CoverageCollection,
+    Guardianship,
+    NearestCollection,
+    PlanLocation,
+    SafeSpaceCollection,
+    SafetyPlan,
+    SafetyPlanRequest,
+)
+from app.settings import Settings
+from geo.privacy import DisclosureRule, disclose_count
+from geo.safe_spaces import (
+    TRAINING_VALID_YEARS,
+    CoverageCell,
+    evaluate,
+    guardians_at,
+    hours_between,
+    open_at,
+    rank_coverage_gaps,
+    stable_open_sets,
+)
+from geo.vocabulary import HARM_CATEGORIES
+from geo.walking import NETWORK, STRAIGHT_LINE, walking_minutes, walks_to_nearest
+
+router = APIRouter(prefix="/api", tags=["safe spaces"])
+
+AtParam = Annotated[str | None, Query(description="RFC 3339 instant with a time zone; default now")]
+Lon = Annotated[float, Query(ge=-180, le=180, description="longitude (WGS 84)")]
+Lat = Annotated[float, Query(ge=-90, le=90, description="latitude (WGS 84)")]
+HARM_WINDOW_DAYS = 90
+PRESENCE_RULES = [
+    "A guardian with their own hours is present during those hours (Europe/London, bank holidays as PH).",
+    "A guardian with no hours of their own is present whenever the place is open.",
+    "If neither the guardian's nor the place's hours are recorded, presence is unknown (null).",
+    f"Training is current for {TRAINING_VALID_YEARS} years after completion (safeguarding refresher interval).",
+]
+
+
+def _at(value: str | None, field: str = "at") -> datetime:
+    return datetime.now(UTC) if value is None or not value.strip() else parse_instant(value, field)
+
+
+def _check_point(session: SessionDep, settings: Settings, lon: float, lat: float, prefix: str = "") -> None:
+    """Refuse a point outside the organisation's service area, naming both coordinates."""
+    for name, value, bound in (("lon", lon, 180), ("lat", lat, 90)):
+        if not -bound <= value <= bound or value != value:
+            raise InvalidInput(f"{prefix}{name}: out of range [-{bound}, {bound}]", field=f"{prefix}{name}")
+    area = repository.service_area(session, settings.default_service_area)
+    if not area.covers(Point(lon, lat)):
+        message = (f"{prefix}lon/{prefix}lat: ({lon}, {lat}) lies outside your organisation's service area "
+                   "(are longitude and latitude swapped?)")
+        raise InvalidInput(message, errors=[{"field": f"{prefix}lon", "message": message},
+                                            {"field": f"{prefix}lat", "message": message}])
+
+
+def _guardians_out(guardians: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    # Panel members see roles, hours and training, not free-text descriptions (role table).
+    return [{**g, "description": None} if principal.is_panel else g for g in guardians]
+
+
+def _details(row: dict[str, Any], stale: bool) -> dict[str, Any]:
+    return {"designation_id": row["designation_id"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
+            "scheme": row["scheme"], "age_min": row["age_min"], "age_max": row["age_max"],
+            "help_offered": list(row["help_offered"] or []), "accessibility": row["accessibility"],
+            "verified_on": row["verified_on"], "stale": stale}
+
+
+def _nearest_properties(item: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    verdict = item["evaluation"]
+    return {
+        "place_id": item["place_id"], "name": item["name"], "kind": item["kind"], "address": item["address"],
+        "opening_hours": item["opening_hours"], "open": bool(verdict.open), "open_until": verdict.closes_at,
+        "straight_line_m": round(float(item["straight_m"]), 1), "walking_m": round(item["walking_m"], 1),
+        "walking_minutes": round(item["walking_minutes"], 1), "within_threshold": item["within_threshold"],
+        "distance_method": item["distance_method"], "safe_space": _details(item, verdict.stale),
+        "reasons": verdict.reasons, "guardians": _guardians_out(verdict.guardians_present, principal),
+    }
+
+
+def _method_note(method: str, network_loaded: bool, settings: Settings) -> str:
+    if method == NETWORK:
+        return ("Walking distance measured along your organisation's street network (each end joined to "
+                "its nearest street vertex by a straight connector).")
+    prefix = ("The street network does not reach these places: " if network_loaded
+              else "No street network is loaded: ")
+    return (prefix + f"walking distance is the straight line \u00d7 {settings.detour_factor} (detour factor for "
+            "urban streets, Levinson & El-Geneidy 2009).")
+
+
+def _nearest(
+    session: SessionDep, settings: Settings, principal: Principal, lon: float, lat: float, at: datetime,
+    age: int | None, limit: int,
+) -> tuple[list[dict[str, Any]], store.NearestAnswer]:
+    answer = store.nearest_safe_spaces(
+        session, principal.organisation_id, lon=lon, lat=lat, at=at, age=age, limit=limit,
+        srid=settings.analysis_srid, detour_factor=settings.detour_factor,
+        walking_speed=settings.walking_speed_m_per_min, threshold_minutes=settings.walk_threshold_minutes,
+        stale_days=settings.safe_space_stale_days,
+    )
+    return [_nearest_properties(item, principal) for item in answer.results], answer
+
+
+@router.get("/safe-spaces/nearest", response_model=NearestCollection)
+def nearest_safe_spaces(
+    session: SessionDep, settings: SettingsDep, lon: Lon, lat: Lat, at: AtParam = None,
+    age: Annotated[int | None, Query(ge=0, le=25, description="the young person's age")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    """Nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``.
+
+    A place with no recorded opening hours is *not* offered (``excluded.hours_unknown``): it is not
+    guaranteed open. When none is within the walking threshold, ``within_threshold`` is false, ``advice``
+    says what to do instead, and the nearest open ones are still listed.
+    """
+    instant = _at(at)
+    _check_point(session, settings, lon, lat)
+    properties, answer = _nearest(session, settings, principal, lon, lat, instant, age, limit)
+    within = any(p["within_threshold"] for p in properties)
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "id": p["place_id"], "geometry": json.loads(item["geometry"]),
+                      "properties": p} for p, item in zip(properties, answer.results, strict=True)],
+        "at": instant, "origin": {"lon": lon, "lat": lat}, "age": age,
+        "distance_method": answer.distance_method, "network_loaded": answer.network_loaded,
+        "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
+        "threshold_minutes": settings.walk_threshold_minutes, "within_threshold": within,
+        "advice": None if within else settings.fallback_advice, "excluded": answer.excluded,
+        "method_note": _method_note(answer.distance_method, answer.network_loaded, settings),
+        "numberReturned": len(properties),
+    }
+
+
+@router.get("/safe-spaces", response_model=SafeSpaceCollection)
+def list_safe_spaces(
+    request: Request, session: SessionDep, settings: SettingsDep, page: PagingDep, at: AtParam = None,
+    principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    """Places with a safe-space designation current at ``at``: details, ``stale``, guardians present."""
+    instant = _at(at)
+    rows = store.safe_space_list(session, instant, page.limit, page.offset)
+    features = []
+    for row in rows[: page.limit]:
+        verdict = evaluate(row["candidate"], instant, None, settings.safe_space_stale_days)
+        everyone = guardians_at(row["candidate"].guardians, verdict.open, instant)
+        features.append({"type": "Feature", "id": row["place_id"], "geometry": json.loads(row["geometry"]),
+                         "properties": {
+                             "place_id": row["place_id"], "name": row["name"], "kind": row["kind"],
+                             "address": row["address"], "opening_hours": row["opening_hours"],
+                             "open": verdict.open, "safe_space": _details(row, verdict.stale),
+                             "guardians": _guardians_out(everyone, principal)}})
+    links = page_links(request, page, len(rows) > page.limit)
+    return {"type": "FeatureCollection", "features": features, "at": instant,
+            "links": [link.model_dump(exclude_none=True) for link in links], "numberReturned": len(features)}
+
+
+@router.get("/places/{place_id}/guardianship", response_model=Guardianship)
+def place_guardianship(
+    place_id: int, session: SessionDep, at: AtParam = None, principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    """Guardians at the place at ``at`` (default now): who is present, on what basis, training currency."""
+    instant = _at(at)
+    found = store.place_guardianship(session, place_id, instant)
+    if found is None:
+        raise NotFound(f"no place with id {place_id} in your organisation")
+    guardians = _guardians_out(found["guardians"], principal)
+    return {"place_id": place_id, "name": found["place"]["name"], "at": instant,
+            "opening_hours": found["place"]["opening_hours"], "open": found["open"],
+            "present_count": sum(1 for g in guardians if g["present"]), "guardians": guardians,
+            "training_valid_years": TRAINING_VALID_YEARS, "rules": PRESENCE_RULES}
+
+
+# ---- Level 1 safety plan -------------------------------------------------------------------------------
+def _plan_request(body: SafetyPlanRequest | list[PlanLocation]) -> SafetyPlanRequest:
+    if isinstance(body, SafetyPlanRequest):
+        return body
+    if not 1 <= len(body) <= 12:
+        raise InvalidInput("locations: give between 1 and 12 locations", field="locations")
+    return SafetyPlanRequest(locations=body)
+
+
+def _plan_point(session: SessionDep, settings: Settings, index: int, location: PlanLocation) -> tuple[float, float]:
+    prefix = f"locations.{index}."
+    if location.place_id is not None:
+        if location.lon is not None or location.lat is not None:
+            raise InvalidInput(f"{prefix}place_id: give either place_id or lon and lat, not both",
+                               field=f"{prefix}place_id")
+        point = store.place_location(session, location.place_id)
+        if point is None:
+            raise InvalidInput(f"{prefix}place_id: no place {location.place_id} in your organisation",
+                               field=f"{prefix}place_id")
+        return point
+    if location.lon is None or location.lat is None:
+        missing = "lon" if location.lon is None else "lat"
+        raise InvalidInput(f"{prefix}{missing}: give lon and lat, or a place_id", field=f"{prefix}{missing}")
+    _check_point(session, settings, location.lon, location.lat, prefix)
+    return location.lon, location.lat
+
+
+@router.post("/safety-plan", response_model=SafetyPlan)
+def safety_plan(
+    body: Annotated[SafetyPlanRequest | list[PlanLocation], Body()], session: SessionDep, settings: SettingsDep,
+    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+) -> dict[str, Any]:
+    """Level 1 planning for one young person: concerns, recent harm and open safe spaces near their places.
+
+    Nothing about the young person is stored. The audit log records that a plan was made and how many
+    locations and times it covered — never where, never the labels. Harm counts are always
+    disclosure-controlled, because plans are shared with families and partners.
+    """
+    plan = _plan_request(body)
+    if sum(len(location.times) for location in plan.locations) > 48:
+        raise InvalidInput("locations: at most 48 times across all locations", field="locations")
+    points = [_plan_point(session, settings, i, location) for i, location in enumerate(plan.locations)]
+    rule = DisclosureRule(settings.suppress_max, settings.round_to)
+    now = datetime.now(UTC)
+    answers = []
+    for index, (location, (lon, lat)) in enumerate(zip(plan.locations, points, strict=True)):
+        harm = store.harm_near(session, lon, lat, plan.radius_m, now - timedelta(days=HARM_WINDOW_DAYS), now,
+                               settings.analysis_srid)
+        times = []
+        for instant in location.times:
+            properties, answer = _nearest(session, settings, principal, lon, lat, instant, plan.age, plan.limit)
+            within = any(p["within_threshold"] for p in properties)
+            times.append({"at": instant, "within_threshold": within,
+                          "advice": None if within else settings.fallback_advice,
+                          "distance_method": answer.distance_method, "safe_spaces": properties})
+        answers.append({
+            "index": index, "label": location.label, "lon": lon, "lat": lat, "place_id": location.place_id,
+            "concerns_nearby": store.concerns_near(session, lon, lat, plan.radius_m, now, settings.analysis_srid),
+            "recent_harm": {category: disclose_count(harm.get(category, 0), rule) for category in HARM_CATEGORIES},
+            "recent_harm_total": disclose_count(sum(harm.values()), rule),
+            "times": times,
+        })
+    audit_write(session, principal, "safety_plan.create", "safety_plan",
+                {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)})
+    return {"made_at": now, "age": plan.age, "radius_m": plan.radius_m, "harm_window_days": HARM_WINDOW_DAYS,
+            "disclosure_control": {"suppress_max": settings.suppress_max, "round_to": settings.round_to},
+            "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
+            "threshold_minutes": settings.walk_threshold_minutes, "locations": answers, "stored": False}
+
+
+# ---- coverage ---------------------------------------------------------------------------------------------
+@router.get("/analysis/coverage", response_model=CoverageCollection)
+def coverage(
+    session: SessionDep, settings: SettingsDep, at: AtParam = None,
+    minutes: Annotated[float | None, Query(gt=0, le=120, description="walking threshold")] = None,
+    datetime_param: Annotated[str | None, Query(alias="datetime", description=(
+        "harm window: RFC 3339 interval start/end; default the 12 months before now"))] = None,
+    when: Annotated[str | None, Query(max_length=500, description=(
+        "weekly pattern in opening_hours syntax, e.g. 'Mo-Fr 15:00-19:00': a cell is a gap if it is "
+        "uncovered at any time of the pattern during the week from `at`"))] = None,
+    cell_size: Annotated[float, Query(ge=50, le=5000, description="cell side in metres")] = 250.0,
+    harm_category: Annotated[list[str] | None, Query(description="only these harm categories")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    principal: Principal = gate(policy.ANALYSIS),
+) -> dict[str, Any]:
+    """Cells where harm was recorded but no safe space is open within the walking threshold, most harm first.
+
+    The panel receives disclosure-controlled counts (and the ranking follows them).
+    """
+    instant = _at(at)
+    threshold_minutes = minutes if minutes is not None else float(settings.walk_threshold_minutes)
+    threshold_m = threshold_minutes * settings.walking_speed_m_per_min
+    pattern = validated_hours(when, "when")
+    for category in harm_category or []:
+        if category not in HARM_CATEGORIES:
+            raise InvalidInput(f"harm_category: unknown value {category!r}", field="harm_category")
+    window = parse_interval(datetime_param)
+    now = datetime.now(UTC)
+    start, end = window if window is not None else (now - timedelta(days=365), now)
+
+    cells = store.harm_cells(session, start, end, cell_size, settings.analysis_srid, harm_category or [])
+    spaces = store.current_safe_spaces(session, instant, settings.analysis_srid)
+    network = street_network(session, principal.organisation_id)
+    centres = np.array([[c.x, c.y] for c, _ in cells], dtype=np.float64).reshape(-1, 2)
+    xy = np.array([[s["x"], s["y"]] for s in spaces], dtype=np.float64).reshape(-1, 2)
+    hours = [s["opening_hours"] for s in spaces]
+    if pattern is None:
+        # Unknown hours count as closed: coverage must not rely on a door that may be locked.
+        pieces = [(instant, instant, np.array([open_at(h, instant) is True for h in hours], dtype=bool))]
+    else:
+        pieces = stable_open_sets(pattern, hours, instant, instant + timedelta(days=7))
+    worst = np.zeros(len(cells))
+    uncovered = np.zeros(len(cells))
+    pattern_hours = 0.0
+    any_network = False
+    for piece_start, piece_end, mask in pieces:
+        walk, on_network = walks_to_nearest(network, xy[mask], centres, settings.detour_factor)
+        any_network = any_network or bool(on_network.any())
+        worst = np.maximum(worst, walk)
+        length = hours_between(piece_start, piece_end)
+        pattern_hours += length
+        uncovered += np.where(walk > threshold_m, length, 0.0)
+    if pattern is not None and not pieces:
+        worst[:] = np.inf  # the pattern never occurs in the week: nothing can be covered
+    gaps = rank_coverage_gaps([c for c, _ in cells], list(worst), threshold_m)
+    geometry = {(c.i, c.j): g for c, g in cells}
+    index_of = {(c.i, c.j): k for k, (c, _) in enumerate(cells)}
+    rule = DisclosureRule(settings.suppress_max, settings.round_to)
+    rows: list[tuple[CoverageCell, int | None, dict[str, Any]]] = []
+    for cell, walk_m in gaps:
+        count = disclose_count(cell.harm_count, rule) if principal.is_panel else cell.harm_count
+        k = index_of[(cell.i, cell.j)]
+        finite = bool(np.isfinite(walk_m))
+        rows.append((cell, count, {
+            "i": cell.i, "j": cell.j, "harm_count": count,
+            "nearest_open_walk_m": round(walk_m, 1) if finite else None,
+            "nearest_open_walk_minutes": round(walking_minutes(walk_m, settings.walking_speed_m_per_min), 1)
+            if finite else None,
+            "uncovered_hours": round(float(uncovered[k]), 2) if pattern is not None else None,
+            "uncovered_share": round(float(uncovered[k]) / pattern_hours, 3)
+            if pattern is not None and pattern_hours > 0 else None,
+        }))
+    if principal.is_panel:
+        # Rank by what the panel can see, so the order of suppressed cells reveals nothing more.
+        rows.sort(key=lambda r: (-(r[1] if r[1] is not None else 1), r[0].i, r[0].j))
+    features = []
+    for rank, (cell, _, props) in enumerate(rows[:limit], start=1):
+        features.append({"type": "Feature", "id": f"{int(cell_size)}m:{cell.i}:{cell.j}",
+                         "geometry": geometry[(cell.i, cell.j)], "properties": {"rank": rank, **props}})
+    return {
+        "type": "FeatureCollection", "features": features, "at": instant, "when": pattern,
+        "minutes": threshold_minutes, "cell_size_m": cell_size,
+        "window": {"start": start, "end": end},
+        "distance_method": NETWORK if any_network else STRAIGHT_LINE, "detour_factor": settings.detour_factor,
+        "walking_speed_m_per_min": settings.walking_speed_m_per_min, "safe_spaces_considered": len(spaces),
+        "harm_cells": len(cells), "gap_cells": len(gaps), "disclosure_controlled": principal.is_panel,
+        "numberReturned": len(features),
+    }
+

@@ -1,0 +1,213 @@
+"""Schemas for safe spaces, guardianship, the Level 1 safety plan and coverage analysis."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from geojson_pydantic import Feature, FeatureCollection
+from geojson_pydantic.geometries import Geometry
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.schemas.common import Link, StrictModel
+
+Age = Annotated[int, Field(ge=0, le=25)]
+
+
+class TrainingStatus(BaseModel):
+    kind: str
+    completed_on: date
+    expires_on: date
+    current: bool
+
+
+class GuardianPresence(BaseModel):
+    id: int
+    role: str
+    description: str | None = None
+    hours: str | None = None
+    present: bool | None = Field(description="null when neither the guardian's nor the place's hours are known")
+    presence_basis: str = Field(description="guardian_hours | place_hours | unknown")
+    trainings: list[TrainingStatus] = []
+    current_training: list[str] = []
+
+
+class SafeSpaceDetails(BaseModel):
+    designation_id: int
+    valid_from: datetime
+    valid_to: datetime | None = None
+    scheme: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    help_offered: list[str] = []
+    accessibility: str | None = None
+    verified_on: date | None = None
+    stale: bool = Field(description="verified more than safe_space_stale_days before the time asked, or never")
+
+
+class NearestProperties(BaseModel):
+    place_id: int
+    name: str
+    kind: str
+    address: str | None = None
+    opening_hours: str | None = None
+    open: bool
+    open_until: datetime | None = None
+    straight_line_m: float
+    walking_m: float
+    walking_minutes: float
+    within_threshold: bool
+    distance_method: str
+    safe_space: SafeSpaceDetails
+    reasons: list[str]
+    guardians: list[GuardianPresence]
+
+
+class NearestFeature(Feature[Geometry, NearestProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class Origin(BaseModel):
+    lon: float
+    lat: float
+
+
+class NearestCollection(FeatureCollection[NearestFeature]):
+    at: datetime
+    origin: Origin
+    age: int | None = None
+    distance_method: str = Field(description="network | straight_line_with_detour_factor")
+    network_loaded: bool
+    detour_factor: float = Field(description="used for straight-line estimates (Levinson & El-Geneidy 2009)")
+    walking_speed_m_per_min: float
+    threshold_minutes: float
+    within_threshold: bool = Field(description="whether any answer is within the walking threshold")
+    advice: str | None = None
+    excluded: dict[str, int]
+    method_note: str
+    numberReturned: int = 0
+
+
+class SafeSpaceListProperties(BaseModel):
+    place_id: int
+    name: str
+    kind: str
+    address: str | None = None
+    opening_hours: str | None = None
+    open: bool | None
+    safe_space: SafeSpaceDetails
+    guardians: list[GuardianPresence]
+
+
+class SafeSpaceListFeature(Feature[Geometry, SafeSpaceListProperties]):
+    id: int  # type: ignore[assignment]
+
+
+class SafeSpaceCollection(FeatureCollection[SafeSpaceListFeature]):
+    at: datetime
+    links: list[Link] = []
+    numberReturned: int = 0
+
+
+class Guardianship(BaseModel):
+    place_id: int
+    name: str
+    at: datetime
+    opening_hours: str | None = None
+    open: bool | None
+    present_count: int
+    guardians: list[GuardianPresence]
+    training_valid_years: int
+    rules: list[str]
+
+
+# ---- safety plan ------------------------------------------------------------------------------------------
+class PlanLocation(StrictModel):
+    """Where a young person spends time, and when. ``label`` is echoed back, never stored or audited."""
+
+    lon: float | None = None
+    lat: float | None = None
+    place_id: int | None = None
+    times: list[AwareDatetime] = Field(min_length=1, max_length=24)
+    label: Annotated[str, Field(max_length=200)] | None = None
+
+
+class SafetyPlanRequest(StrictModel):
+    locations: list[PlanLocation] = Field(min_length=1, max_length=12)
+    age: Age | None = None
+    radius_m: Annotated[float, Field(ge=50, le=2000)] = 400.0
+    limit: Annotated[int, Field(ge=1, le=10)] = 3
+
+
+class ConcernNearby(BaseModel):
+    place_id: int
+    name: str
+    kind: str
+    level: str | None = None
+    review_by: date | None = None
+    distance_m: float
+
+
+class PlanTime(BaseModel):
+    at: datetime
+    within_threshold: bool
+    advice: str | None = None
+    distance_method: str
+    safe_spaces: list[NearestProperties]
+
+
+class PlanLocationAnswer(BaseModel):
+    index: int
+    label: str | None = None
+    lon: float
+    lat: float
+    place_id: int | None = None
+    concerns_nearby: list[ConcernNearby]
+    recent_harm: dict[str, int | None] = Field(description="disclosure-controlled counts by harm category")
+    recent_harm_total: int | None
+    times: list[PlanTime]
+
+
+class SafetyPlan(BaseModel):
+    made_at: datetime
+    age: int | None = None
+    radius_m: float
+    harm_window_days: int
+    disclosure_control: dict[str, int]
+    detour_factor: float
+    walking_speed_m_per_min: float
+    threshold_minutes: float
+    locations: list[PlanLocationAnswer]
+    stored: bool = Field(False, description="always false: nothing about the young person is kept")
+
+
+# ---- coverage ---------------------------------------------------------------------------------------------
+class CoverageProperties(BaseModel):
+    rank: int
+    i: int
+    j: int
+    harm_count: int | None = Field(description="disclosure-controlled for the panel (null = suppressed)")
+    nearest_open_walk_m: float | None = Field(description="null when no safe space is open at all")
+    nearest_open_walk_minutes: float | None = None
+    uncovered_hours: float | None = Field(None, description="with `when`: hours of the pattern left uncovered")
+    uncovered_share: float | None = None
+
+
+class CoverageFeature(Feature[Geometry, CoverageProperties]):
+    id: str  # type: ignore[assignment]
+
+
+class CoverageCollection(FeatureCollection[CoverageFeature]):
+    at: datetime
+    when: str | None = None
+    minutes: float
+    cell_size_m: float
+    window: dict[str, Any]
+    distance_method: str
+    detour_factor: float
+    walking_speed_m_per_min: float
+    safe_spaces_considered: int
+    harm_cells: int
+    gap_cells: int
+    disclosure_controlled: bool
+    numberReturned: int = 0
