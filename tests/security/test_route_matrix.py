@@ -96,8 +96,16 @@ def _factories(client: Any, database: Any) -> dict[str, Callable[[Org], int]]:
         with database.owner_session() as session:
             return accounts.add_user(session, org.id, f"{unique('u')}@{org.slug}.test", "panel")
 
+    def assessment(org: Org) -> int:
+        body = {"place_id": place(org), "assessed_on": "2026-05-01", "young_people": {"rating": "amber"},
+                "guardianship": {"rating": "red"}, "environment": {"rating": "green"}}
+        response = client.post("/api/assessments", json=body, headers=org.headers("admin"))
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
     return {"place_id": place, "designation_id": designation, "guardian_id": guardian,
-            "intervention_id": intervention, "incident_id": incident, "user_id": user}
+            "intervention_id": intervention, "incident_id": incident, "user_id": user,
+            "assessment_id": assessment}
 
 
 def _url(path: str, org: Org, factories: dict[str, Callable[[Org], int]]) -> str:
