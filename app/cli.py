@@ -278,6 +278,45 @@ def import_police_uk_command(
         print(line)
 
 
+@import_cli.command("streets")
+def import_streets_command(
+    path: Annotated[Path, typer.Argument(help="a line layer: GeoPackage, GeoJSON or Shapefile")],
+    org: Annotated[str, typer.Option(help="organisation slug")],
+    layer: Annotated[str | None, typer.Option(help="layer name (GeoPackage with several layers)")] = None,
+    append: Annotated[bool, typer.Option("--append", help="add to the network instead of replacing it")] = False,
+) -> None:
+    """Load the organisation's walkable street network: safe-space walking distances then follow streets."""
+    from app.db import audit
+    from app.db.session import Database
+    from app.db.street_network import load_street_edges, read_street_file
+
+    if not path.is_file():
+        _fail(f"no such file: {path}")
+    try:
+        read = read_street_file(str(path), layer)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        _fail(f"{path}: cannot read a line layer ({exc})")
+        return
+    for feature, reason in read.rejected[:20]:
+        err.print(f"feature {feature}: {reason}")
+    if not read.lines:
+        _fail(f"{path}: no usable street lines ({len(read.rejected)} rejected)")
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            stored = load_street_edges(session, org_id, read.lines, replace=not append)
+            audit.record(session, organisation_id=org_id, user_id=None, action="import", resource="street_edges",
+                         detail={"source": "streets", "via": "cli", "file": path.name, "stored": stored,
+                                 "rejected": len(read.rejected), "replaced": not append})
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    print(f"{stored} street segment(s) loaded for {org}; {len(read.rejected)} feature(s) rejected")
+
+
 def main() -> None:
     try:
         cli()

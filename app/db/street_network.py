@@ -86,3 +86,40 @@ def street_network(session: Session, organisation_id: int) -> StreetNetwork | No
     with _lock:
         _cache[key] = (version, network)
     return network
+
+
+@dataclass
+class StreetFile:
+    """Lines read from a file, and the features that could not be used (1-based feature numbers)."""
+
+    lines: list[StreetLine]
+    rejected: list[tuple[int, str]]
+
+
+def read_street_file(path: str, layer: str | None = None) -> StreetFile:
+    """Read a line layer (GeoPackage, GeoJSON, Shapefile...) reprojected to EPSG:4326.
+
+    Features that are not lines, are empty, or fall outside longitude/latitude range are reported by
+    number, not silently dropped.
+    """
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(path, layer=layer)
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    names = frame["name"] if "name" in frame.columns else None
+    lines, rejected = [], []
+    for position, geometry in enumerate(frame.geometry, start=1):
+        if geometry is None or geometry.is_empty:
+            rejected.append((position, "no geometry"))
+            continue
+        if not _segments(geometry):
+            rejected.append((position, f"{geometry.geom_type} is not a line"))
+            continue
+        x0, y0, x1, y1 = geometry.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            rejected.append((position, "coordinates out of longitude/latitude range (is the CRS declared?)"))
+            continue
+        name = names.iloc[position - 1] if names is not None else None
+        lines.append(StreetLine(geometry, str(name) if isinstance(name, str) else None, position))
+    return StreetFile(lines, rejected)
