@@ -92,7 +92,6 @@ def create_place(
     principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     geometry = validated_geometry(session, settings, geojson_of(body.geometry))
-    assert body.properties is not None
     values = body.properties.model_dump()
     values["opening_hours"] = validated_hours(values.get("opening_hours"), "properties.opening_hours")
     place_id = repository.insert(session, PLACES, principal.organisation_id, values, geometry)
@@ -340,7 +339,6 @@ def create_intervention(
     response: Response,
     principal: Principal = gate(policy.WRITE_INTERVENTIONS),
 ) -> dict[str, Any]:
-    assert body.properties is not None
     _require_place(session, body.properties.place_id, "properties.place_id")
     geometry = (
         validated_geometry(session, settings, geojson_of(body.geometry), _AREA_TYPES)

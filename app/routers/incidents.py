@@ -93,7 +93,6 @@ def create_incident(
     response: Response,
     principal: Principal = gate(policy.CREATE_INCIDENTS),
 ) -> dict[str, Any]:
-    assert body.properties is not None
     geometry = validated_geometry(session, settings, geojson_of(body.geometry), _POINT)
     values = link_to_place(session, settings, body.properties.model_dump(), geometry)
     incident_id = repository.insert(session, INCIDENTS, principal.organisation_id, values, geometry)

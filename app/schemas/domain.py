@@ -77,7 +77,8 @@ class PlacePatchProperties(StrictModel):
 
 
 class PlaceCreate(Feature[Geometry, PlaceProperties]):
-    pass
+    geometry: Geometry  # type: ignore[assignment]  # required, never null
+    properties: PlaceProperties  # type: ignore[assignment]
 
 
 class PlacePatch(Feature[Geometry | None,  # type: ignore[type-var]
@@ -257,7 +258,8 @@ class IncidentPatchProperties(StrictModel):
 
 
 class IncidentCreate(Feature[Geometry, IncidentProperties]):
-    pass
+    geometry: Geometry  # type: ignore[assignment]  # required, never null
+    properties: IncidentProperties  # type: ignore[assignment]
 
 
 class IncidentPatch(Feature[Geometry | None,  # type: ignore[type-var]
@@ -319,6 +321,8 @@ class InterventionPatchProperties(StrictModel):
 
 class InterventionCreate(Feature[Geometry | None,  # type: ignore[type-var]
      InterventionProperties]):
+    properties: InterventionProperties  # type: ignore[assignment]
+
     @model_validator(mode="after")
     def _located(self) -> InterventionCreate:
         if self.geometry is None and self.properties is not None and self.properties.place_id is None:
