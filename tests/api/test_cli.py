@@ -1,0 +1,147 @@
+"""The ``contextmap`` console script, run for real against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import incident_body, point, unique
+
+CONTEXTMAP = Path(sys.executable).parent / "contextmap"
+
+
+def contextmap(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONTEXTMAP_DATABASE_URL": settings.database_url, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([str(CONTEXTMAP), *args], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def slug() -> str:
+    return unique("cli-").lower()
+
+
+def users_with_email(database: Any, email: str) -> int:
+    with database.owner_session() as session:
+        return int(session.execute(text("SELECT count(*) FROM users WHERE lower(email) = lower(:e)"),
+                                   {"e": email}).scalar_one())
+
+
+@pytest.fixture(scope="module")
+def cli_org(settings: Any) -> str:
+    name = slug()
+    result = contextmap(settings, "orgs", "add", name, "--name", "Wellgate Borough Council")
+    assert result.returncode == 0, result.stderr
+    assert f"organisation {name} created" in result.stdout
+    return name
+
+
+def add_user(settings: Any, org_slug: str, role: str, email: str) -> str:
+    result = contextmap(settings, "users", "add", "--org", org_slug, "--role", role, "--email", email)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_console_script_is_installed():
+    assert CONTEXTMAP.exists()
+
+
+def test_an_organisation_slug_is_unique(settings, cli_org):
+    again = contextmap(settings, "orgs", "add", cli_org, "--name", "Another council")
+    assert again.returncode != 0
+    assert "already exists" in one_line(again.stderr)
+
+
+def test_an_invalid_slug_is_refused(settings):
+    result = contextmap(settings, "orgs", "add", "Not A Slug!", "--name", "Council")
+    assert result.returncode != 0
+    assert "lower-case letters, digits and hyphens" in one_line(result.stderr)
+
+
+def test_users_add_prints_a_working_token_last(client, settings, cli_org):
+    token = add_user(settings, cli_org, "community_safety", f"{unique('officer')}@wellgate.test")
+    assert token.startswith("cm_")
+    response = client.get("/api/places", headers=bearer(token))
+    assert response.status_code == 200
+    # A new organisation starts empty: it sees nobody else's places.
+    assert response.json()["features"] == []
+    created = client.post("/api/places", headers=bearer(token), json={
+        "type": "Feature", "geometry": point(-1.2, 52.9),
+        "properties": {"name": "Marsh Lane Community Centre", "kind": "community_centre"}})
+    assert created.status_code == 201
+
+
+def test_the_token_carries_the_role(client, settings, cli_org):
+    token = add_user(settings, cli_org, "panel", f"{unique('panel')}@wellgate.test")
+    assert client.get("/api/places", headers=bearer(token)).status_code == 200
+    assert client.get("/api/incidents", headers=bearer(token)).status_code == 403
+
+
+def test_an_unknown_role_is_refused_with_a_clear_message(settings, database, cli_org):
+    email = f"{unique('wizard')}@wellgate.test"
+    result = contextmap(settings, "users", "add", "--org", cli_org, "--role", "wizard", "--email", email)
+    assert result.returncode != 0
+    message = one_line(result.stderr)
+    assert "unknown role 'wizard'" in message
+    assert "admin, community_safety, youth_worker, panel" in message
+    assert "cm_" not in result.stdout
+    assert users_with_email(database, email) == 0
+
+
+def test_an_unknown_organisation_is_refused(settings, database):
+    email = f"{unique('lost')}@nowhere.test"
+    result = contextmap(settings, "users", "add", "--org", slug(), "--role", "admin", "--email", email)
+    assert result.returncode != 0
+    assert "no organisation" in one_line(result.stderr)
+    assert users_with_email(database, email) == 0
+
+
+def test_a_duplicate_email_is_refused(settings, cli_org):
+    email = f"{unique('twice')}@wellgate.test"
+    add_user(settings, cli_org, "youth_worker", email)
+    again = contextmap(settings, "users", "add", "--org", cli_org, "--role", "admin", "--email", email.upper())
+    assert again.returncode != 0
+    assert "already exists" in one_line(again.stderr)
+
+
+def test_revoking_a_user_stops_their_token(client, settings, cli_org):
+    email = f"{unique('leaver')}@wellgate.test"
+    token = add_user(settings, cli_org, "youth_worker", email)
+    assert client.get("/api/places", headers=bearer(token)).status_code == 200
+    result = contextmap(settings, "users", "revoke", "--email", email)
+    assert result.returncode == 0, result.stderr
+    assert "revoked 1 token(s)" in result.stdout
+    refused = client.get("/api/places", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_retention_dry_run_reports_and_keeps_everything(client, settings, cli_org):
+    token = add_user(settings, cli_org, "community_safety", f"{unique('analyst')}@wellgate.test")
+    old = client.post("/api/incidents", headers=bearer(token), json=incident_body(
+        geometry=point(-1.2, 52.9), occurred_from="2015-06-01T16:00:00Z"))
+    assert old.status_code == 201, old.text
+    recent = client.post("/api/incidents", headers=bearer(token), json=incident_body(geometry=point(-1.2, 52.9)))
+    assert recent.status_code == 201
+
+    result = contextmap(settings, "retention", "apply", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert f"{cli_org}: 1 incident(s) would be archived" in lines
+    assert lines[-1].startswith("total: ")
+    assert "would be archived" in lines[-1]
+    # A dry run changes nothing.
+    assert client.get(f"/api/incidents/{old.json()['id']}", headers=bearer(token)).status_code == 200
