@@ -1,0 +1,142 @@
+"""SQL for OGC API – Features and vector tiles: which rows make each collection, and the hexagon cells.
+
+Feature collections backed by a domain table reuse :mod:`app.db.repository` (one list implementation for
+the JSON API, exports and OGC). Hotspot cells are aggregates computed here: every incident is assigned to
+the 250 m hexagon of PostGIS's ``ST_HexagonGrid`` layout by the analysis code's index arithmetic
+(:func:`app.db.analysis.grid_counts`), so a million incidents are grouped in one pass instead of being
+joined against millions of generated cells, and the cells are exactly those of the hotspot maps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.db import repository
+from app.db.analysis import Grid, IncidentFilter, grid_counts
+from app.db.repository import ListQuery, ResourceSpec
+from app.db.resources import GUARDIANS, INCIDENTS, PLACES
+
+CELL_SIZE_M = 250.0
+
+_CURRENT = "d.valid_from <= now() AND (d.valid_to IS NULL OR d.valid_to > now())"
+
+
+def _has_current(kind: str) -> str:
+    return f"EXISTS (SELECT 1 FROM designations d WHERE d.place_id = r.id AND d.kind = '{kind}' AND {_CURRENT})"
+
+
+@dataclass(frozen=True)
+class CollectionSource:
+    """One OGC collection: a resource spec (with an optional extra filter) or the hexagon aggregate."""
+
+    id: str
+    title: str
+    description: str
+    spec: ResourceSpec | None
+    extra_where: tuple[str, ...] = ()
+    individual_incidents: bool = False  # never to the panel (role table)
+
+    @property
+    def is_cells(self) -> bool:
+        return self.spec is None
+
+
+COLLECTIONS: dict[str, CollectionSource] = {c.id: c for c in (
+    CollectionSource("places-of-concern", "Places of concern",
+                     "Places with a current concern designation (a safeguarding judgement, not an enforcement list).",
+                     PLACES, (_has_current("concern"),)),
+    CollectionSource("safe-spaces", "Safe spaces", "Places with a current safe-space designation.",
+                     PLACES, (_has_current("safe_space"),)),
+    CollectionSource("places", "Places", "Every context recorded: outlets, libraries, parks, stations, estates…",
+                     PLACES),
+    CollectionSource("guardians", "Guardians", "Guardian roles at places (roles, never named people).", GUARDIANS),
+    CollectionSource("incidents", "Incidents", "Individual incident records (not available to panel members).",
+                     INCIDENTS, individual_incidents=True),
+    CollectionSource("hotspot-cells", "Hotspot cells",
+                     f"Incident counts per {CELL_SIZE_M:.0f} m hexagon; disclosure-controlled for panel members.",
+                     None),
+)}
+
+
+def list_items(session: Session, source: CollectionSource, query: ListQuery) -> tuple[list[dict[str, Any]], bool, int]:
+    """Features of a table-backed collection: (page, has_more, numberMatched)."""
+    assert source.spec is not None
+    scoped = ListQuery(bbox=query.bbox, interval=query.interval, equals=query.equals, limit=query.limit,
+                       offset=query.offset, extra_where=(*query.extra_where, *source.extra_where),
+                       params=query.params)
+    features, has_more = repository.list_features(session, source.spec, scoped)
+    return features, has_more, repository.count_features(session, source.spec, scoped)
+
+
+def get_item(session: Session, source: CollectionSource, item_id: int) -> dict[str, Any]:
+    assert source.spec is not None
+    if source.extra_where:
+        query = ListQuery(limit=1, extra_where=(*source.extra_where, "r.id = :item_id"), params={"item_id": item_id})
+        features, _ = repository.list_features(session, source.spec, query)
+        if not features:
+            from app.errors import NotFound
+
+            raise NotFound(f"no item {item_id} in collection {source.id}")
+        return features[0]
+    return repository.get_feature(session, source.spec, item_id)
+
+
+def service_area_bounds(session: Session, default: tuple[float, float, float, float]) -> list[float]:
+    """The organisation's service-area bounding box (RLS shows only its own row), else the default."""
+    row = session.execute(text(
+        "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
+        "(SELECT service_area::box2d AS b FROM organisations WHERE service_area IS NOT NULL LIMIT 1) s"
+    )).first()
+    return [float(v) for v in row] if row is not None else list(default)
+
+
+# ---- hexagon cells ---------------------------------------------------------------------------------------
+def hotspot_cells(
+    session: Session, *, srid: int, bbox: tuple[float, float, float, float] | None = None,
+    interval: tuple[datetime | None, datetime | None] | None = None, size_m: float = CELL_SIZE_M,
+    cell: tuple[int, int] | None = None, harm_categories: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Incident counts per hexagon cell (non-empty cells only), as GeoJSON-ready dicts ordered by (i, j).
+
+    Counted by :func:`app.db.analysis.grid_counts`, so the cells are those of the hotspot analysis: an
+    incident counts in the period its window *starts* in (``[start, end)``; an instant ``t`` selects the
+    incidents starting at ``t``). Raw counts: callers apply disclosure control.
+    """
+    grid = Grid("hexagon", size_m, int(srid))
+    start, end = interval if interval is not None else (None, None)
+    if start is not None and end is not None and end == start:
+        end = start + timedelta(microseconds=1)
+    origin = f"ST_SetSRID(ST_MakePoint(0, 0), {int(srid)})"
+    if cell is not None:
+        # Only the incidents in (the lon/lat box of) that one hexagon.
+        box = session.execute(
+            text(f"SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
+                 f"(SELECT ST_Transform(ST_Hexagon(:size, :ci, :cj, {origin}), 4326)::box2d AS b) s"),
+            {"size": size_m, "ci": cell[0], "cj": cell[1]},
+        ).one()
+        bbox = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+    counts = grid_counts(session, grid, IncidentFilter(bbox=bbox, start=start, end=end,
+                                                       harm_categories=harm_categories))
+    wanted = [(int(i), int(j), int(n)) for i, j, n in zip(counts.i, counts.j, counts.count, strict=True)
+              if cell is None or (int(i), int(j)) == cell]
+    if not wanted:
+        return []
+    rows = session.execute(
+        text(f"SELECT c.i, c.j, ST_AsGeoJSON(ST_Transform(ST_Hexagon(:size, c.i, c.j, {origin}), 4326), 7) "
+             "FROM unnest(CAST(:ii AS int[]), CAST(:jj AS int[])) AS c(i, j)"),
+        {"size": size_m, "ii": [w[0] for w in wanted], "jj": [w[1] for w in wanted]},
+    ).all()
+    geometry = {(r[0], r[1]): json.loads(r[2]) for r in rows}
+    return [{"i": i, "j": j, "incidents": n, "geometry": geometry[(i, j)]} for i, j, n in sorted(wanted)]
+
+
+def cell_feature(cell: Mapping[str, Any], size_m: float = CELL_SIZE_M) -> dict[str, Any]:
+    return {"type": "Feature", "id": f"{cell['i']}_{cell['j']}", "geometry": cell["geometry"],
+            "properties": {"i": cell["i"], "j": cell["j"], "cell_size_m": size_m, "incidents": cell["incidents"]}}
