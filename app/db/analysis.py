@@ -47,6 +47,8 @@ class Grid:
 
     @property
     def params(self) -> dict[str, float]:
+        if self.shape == "square":
+            return {"cell_size": self.size, "hex_w": self.size, "hex_h": self.size}
         return {"cell_size": self.size, "hex_w": 1.5 * self.size, "hex_h": 2 * _H * self.size}
 
     @property
@@ -94,38 +96,64 @@ class IncidentFilter:
 
 
 def cells_of_points_sql(shape: CellShape, points_sql: str, carry: Sequence[str] = ()) -> str:
-    """``SELECT i, j, <carry>`` for every row of ``points_sql`` (columns ``x``, ``y`` in the grid's CRS).
+    """``SELECT cell_key, <carry>`` for every row of ``points_sql`` (columns ``x``, ``y`` in the grid's CRS).
 
-    Binds ``:cell_size``, ``:hex_w`` and ``:hex_h`` (see :attr:`Grid.params`).
+    ``cell_key`` packs the containing cell into one bigint (decode with :func:`decode_cell_keys`); the
+    analysis groups by it, and one integer key hashes faster than two. Binds ``:hex_w`` (column
+    spacing, ``1.5 size`` for hexagons, ``size`` for squares) and ``:hex_h`` (row spacing,
+    ``sqrt(3) size`` or ``size``) — see :attr:`Grid.params`.
 
-    Squares: ``i = floor(x / size)``. Hexagons are the Voronoi cells of their centres, so the containing
-    hexagon is the nearest centre. A point with ``1.5 size a <= x < 1.5 size (a + 1)`` can only lie in
-    column ``a`` or ``a + 1`` (each column spans ``centre ± size``); in each column the nearest centre
-    is the nearest row, ``round(y / h - parity / 2)``; of the two candidates the nearer wins.
-    ``tests/db/test_grid_sql.py`` checks this against ``ST_HexagonGrid`` itself.
+    Squares: ``(i, j) = (floor(x / size), floor(y / size))``. Hexagons are the Voronoi cells of their
+    centres, so the containing hexagon is the one with the nearest centre. In units ``u = x / (1.5 size)``,
+    ``v = y / (sqrt(3) size)`` a point can only lie in column ``a = floor(u)`` or ``a + 1`` (a column spans
+    its centre ± size). Even columns have centres on whole rows (nearest ``floor(v + 0.5)``), odd ones on
+    half rows (nearest ``floor(v)``). With ``f = u - a`` and ``g = d_odd^2 - d_even^2`` the left candidate
+    is nearer iff ``0.75 (2 f - 1) <= ±g`` (``+`` when ``a`` is even), after cancelling the common terms
+    of the two squared distances (0.75 = (1.5 / sqrt 3)^2). The key stores ``a``, ``floor(v)``, the
+    even-row offset (0 or 1) and that choice; ``tests/db/test_grid_sql.py`` checks it against
+    ``ST_HexagonGrid`` itself.
     """
     more = "".join(f", {name}" for name in carry)
-    # OFFSET 0 keeps the planner from inlining ST_X/ST_Y into every use of x and y below.
-    points = f"SELECT x, y{more} FROM ({points_sql}) AS pts_in OFFSET 0"
+    # generate_series(1, 1) in the select list keeps the planner from inlining ST_X/ST_Y into every use of
+    # u and v below (a subquery with a set-returning function is not flattened) while, unlike OFFSET 0,
+    # still letting parallel workers scan and pre-aggregate.
+    points = f"SELECT x / :hex_w AS u, y / :hex_h AS v{more}, generate_series(1, 1) FROM ({points_sql}) AS pts_in"
     if shape == "square":
-        return (f"SELECT floor(x / :cell_size)::int AS i, floor(y / :cell_size)::int AS j{more} "
-                f"FROM ({points}) AS pts")
+        return (f"SELECT ((floor(u)::bigint * {_SHIFT} + floor(v)::bigint) * 4 + 1) AS cell_key{more} "
+                f"FROM ({points}) AS p")
     return f"""
-        SELECT CASE WHEN da <= db THEN a ELSE a + 1 END AS i,
-               CASE WHEN da <= db THEN ja ELSE jb END AS j{more}
-        FROM (
-            SELECT a, ja, jb{more},
-                   (x - :hex_w * a) ^ 2 + (y - :hex_h * (ja + 0.5 * pa)) ^ 2 AS da,
-                   (x - :hex_w * (a + 1)) ^ 2 + (y - :hex_h * (jb + 0.5 * (1 - pa))) ^ 2 AS db
-            FROM (
-                SELECT x, y, a, pa{more},
-                       floor(y / :hex_h - 0.5 * pa + 0.5)::int AS ja,
-                       floor(y / :hex_h - 0.5 * (1 - pa) + 0.5)::int AS jb
-                FROM (SELECT x, y, floor(x / :hex_w)::int AS a,
-                             (abs(floor(x / :hex_w)::int) % 2)::float8 AS pa{more}
-                      FROM ({points}) AS pts) AS columns_
-            ) AS rows_
-        ) AS candidates"""
+        SELECT (floor(u)::bigint * {_SHIFT} + floor(v)::bigint) * 4 + (floor(v + 0.5) - floor(v))::int * 2
+               + (0.75 * (2 * (u - floor(u)) - 1)
+                  <= CASE WHEN (floor(u)::bigint & 1) = 0 THEN g ELSE -g END)::int AS cell_key{more}
+        FROM (SELECT u, v{more}, (v - floor(v) - 0.5) ^ 2 - (v - floor(v + 0.5)) ^ 2 AS g
+              FROM ({points}) AS p) AS q"""
+
+
+_SHIFT = 1 << 32
+
+
+def decode_cell_keys(keys: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """``(i, j)`` of the cells packed by :func:`cells_of_points_sql` (vectorised).
+
+    ``key = (a * 2^32 + r) * 4 + 2 e + first``: ``first`` says the left column ``a`` was nearer, so
+    ``i = a + 1 - first``; the row is ``r + e`` in even columns and ``r`` in odd ones. Squares are stored
+    with ``e = 0, first = 1``, so the same rule gives ``(a, r)``.
+
+    Examples
+    --------
+    >>> i, j = decode_cell_keys([(3 * 2**32 - 2) * 4 + 1, (-1 * 2**32 + 5) * 4 + 2])
+    >>> i.tolist(), j.tolist()
+    ([3, 0], [-2, 6])
+    """
+    k = np.asarray(keys, dtype=np.int64).ravel()
+    first = k & 1
+    even_offset = (k >> 1) & 1
+    base = k >> 2
+    a = (base + (1 << 31)) >> 32
+    row = base - a * _SHIFT
+    i = a + 1 - first
+    j = row + np.where(i % 2 == 0, even_offset, 0)
+    return i.astype(np.int64), j.astype(np.int64)
 
 
 def _incident_points(filt: IncidentFilter, carry: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
@@ -137,6 +165,8 @@ def _incident_points(filt: IncidentFilter, carry: Mapping[str, str] | None = Non
 
 @dataclass(frozen=True)
 class CellCounts:
+    """Counts per non-empty cell, sorted by ``(i, j)``."""
+
     i: IntArray
     j: IntArray
     count: IntArray
@@ -146,19 +176,34 @@ class CellCounts:
         return int(self.count.sum())
 
 
-def _cell_counts(rows: Sequence[Any]) -> CellCounts:
-    if not rows:
-        empty = np.empty(0, dtype=np.int64)
-        return CellCounts(empty, empty.copy(), empty.copy())
-    array = np.asarray([tuple(r) for r in rows], dtype=np.int64)
-    return CellCounts(array[:, 0], array[:, 1], array[:, 2])
+def _cells_and_sums(keys: npt.ArrayLike, *values: npt.ArrayLike) -> tuple[IntArray, IntArray, list[IntArray]]:
+    """Decode cell keys and add up ``values`` per distinct ``(i, j)`` (several keys can name one cell)."""
+    i, j = decode_cell_keys(keys)
+    if i.size == 0:
+        return i, j, [np.empty(0, dtype=np.int64) for _ in values]
+    cells, inverse = np.unique(np.column_stack([i, j]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    sums = [np.bincount(inverse, weights=np.asarray(v, dtype=np.float64), minlength=len(cells)).astype(np.int64)
+            for v in values]
+    return cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), sums
 
 
 def grid_counts(session: Session, grid: Grid, filt: IncidentFilter) -> CellCounts:
     """Incidents per non-empty cell, aggregated in PostGIS by cell-index arithmetic (the fast path)."""
+    _tune_for_aggregation(session)
     points, params = _incident_points(filt)
-    sql = f"SELECT i, j, count(*) AS n FROM ({cells_of_points_sql(grid.shape, points)}) AS c GROUP BY i, j"
-    return _cell_counts(session.execute(text(sql), {**params, **grid.params}).all())
+    sql = f"SELECT cell_key, count(*) FROM ({cells_of_points_sql(grid.shape, points)}) AS c GROUP BY cell_key"
+    rows = session.execute(text(sql), {**params, **grid.params}).all()
+    keys = [r[0] for r in rows]
+    i, j, (count,) = _cells_and_sums(keys, [r[1] for r in rows])
+    return CellCounts(i, j, count)
+
+
+def _tune_for_aggregation(session: Session) -> None:
+    # Scans of a year of incidents are cheap per row: JIT compilation costs more than it saves (~70 ms),
+    # and a little more memory keeps the hash aggregate in RAM. SET LOCAL ends with the transaction.
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '32MB'"))
 
 
 def grid_counts_spatial_join(session: Session, grid: Grid, filt: IncidentFilter, study_wkb: bytes) -> CellCounts:
@@ -173,7 +218,11 @@ def grid_counts_spatial_join(session: Session, grid: Grid, filt: IncidentFilter,
         JOIN incidents inc ON ST_Intersects(g.geom, inc.geom_metric)
         WHERE {where}
         GROUP BY g.i, g.j"""
-    return _cell_counts(session.execute(text(sql), {**params, **grid.params, "study": study_wkb}).all())
+    _tune_for_aggregation(session)
+    rows = session.execute(text(sql), {**params, **grid.params, "study": study_wkb}).all()
+    order = sorted((int(r[0]), int(r[1]), int(r[2])) for r in rows)
+    array = np.asarray(order, dtype=np.int64).reshape(-1, 3)
+    return CellCounts(array[:, 0], array[:, 1], array[:, 2])
 
 
 @dataclass(frozen=True)
@@ -248,6 +297,8 @@ def cell_geometries(
 
 @dataclass(frozen=True)
 class StepCounts:
+    """One row per (step, cell key): a cell may appear in several rows of one step; add them up."""
+
     step: list[datetime]  # local (Europe/London) start of each row's step, naive
     i: IntArray
     j: IntArray
@@ -256,14 +307,15 @@ class StepCounts:
 
 def step_counts(session: Session, grid: Grid, filt: IncidentFilter, step: Literal["week", "month"]) -> StepCounts:
     """Incidents per (time step, cell) in one GROUP BY; steps are local weeks (Monday) or months."""
+    _tune_for_aggregation(session)
     points, params = _incident_points(
         filt, {"step": f"date_trunc('{step}', inc.occurred_from AT TIME ZONE '{LOCAL_TIME_ZONE}')"}
     )
-    sql = (f"SELECT step, i, j, count(*) AS n FROM ({cells_of_points_sql(grid.shape, points, ['step'])}) AS c "
-           "GROUP BY step, i, j")
+    sql = (f"SELECT step, cell_key, count(*) FROM ({cells_of_points_sql(grid.shape, points, ['step'])}) AS c "
+           "GROUP BY step, cell_key")
     rows = session.execute(text(sql), {**params, **grid.params}).all()
-    counts = _cell_counts([(r[1], r[2], r[3]) for r in rows])
-    return StepCounts([r[0] for r in rows], counts.i, counts.j, counts.count)
+    i, j = decode_cell_keys([r[1] for r in rows])
+    return StepCounts([r[0] for r in rows], i, j, np.asarray([r[2] for r in rows], dtype=np.int64))
 
 
 def snapped_points(session: Session, filt: IncidentFilter, resolution: float) -> npt.NDArray[np.float64]:
@@ -488,8 +540,8 @@ def nearby_place_counts(
 def nearby_cell_counts(
     session: Session, grid: Grid, intervention_id: int, distance_m: float, windows: Windows,
     filt: IncidentFilter,
-) -> list[dict[str, Any]]:
-    """Cells whose incidents lie within ``distance_m`` of the intervention, with before/after counts."""
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Cells of incidents within ``distance_m`` of the intervention: ``(i, j, before, after)``."""
     where, params = filt.where("inc")
     site = (f"(SELECT ST_Transform(COALESCE(v.geom, p.geom), {grid.srid}) FROM interventions v "
             "LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention)")
@@ -497,11 +549,12 @@ def nearby_cell_counts(
               f"FROM incidents inc WHERE {where} AND {_IN_WINDOWS} "
               f"AND ST_DWithin(inc.geom_metric, {site}, :distance)")
     sql = f"""
-        SELECT i, j, count(*) FILTER (WHERE period = 'before') AS before,
-               count(*) FILTER (WHERE period = 'after') AS after
-        FROM ({cells_of_points_sql(grid.shape, points, ['period'])}) AS c GROUP BY i, j ORDER BY i, j"""
+        SELECT cell_key, count(*) FILTER (WHERE period = 'before'), count(*) FILTER (WHERE period = 'after')
+        FROM ({cells_of_points_sql(grid.shape, points, ['period'])}) AS c GROUP BY cell_key"""
     params.update(windows.params(), **grid.params, intervention=intervention_id, distance=distance_m)
-    return [dict(r) for r in session.execute(text(sql), params).mappings().all()]
+    rows = session.execute(text(sql), params).all()
+    i, j, (before, after) = _cells_and_sums([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    return i, j, before, after
 
 
 def place_counts_by_category(
@@ -571,3 +624,9 @@ def place_timeline(
         interventions=[dict(r) for r in interventions],
         guardians=[dict(r) for r in guardians],
     )
+
+
+def latest_incident(session: Session, filt: IncidentFilter) -> datetime | None:
+    """When the most recent matching incident happened (the default end of a time series)."""
+    where, params = filt.where("inc")
+    return session.execute(text(f"SELECT max(inc.occurred_from) FROM incidents inc WHERE {where}"), params).scalar()

@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import Point
 from sqlalchemy import text
 
-from app.db.analysis import Grid, cells_of_points_sql
+from app.db.analysis import Grid, cells_of_points_sql, decode_cell_keys
 from geo.grid import hexagon_polygon, square_polygon
 
 SRID = 27700
@@ -29,9 +29,10 @@ def _random_points(seed: int, n: int, spread: float, centre: tuple[float, float]
 
 
 def _arithmetic(session: Any, grid: Grid, xs: list[float], ys: list[float]) -> dict[int, tuple[int, int]]:
-    sql = f"SELECT k, i, j FROM ({cells_of_points_sql(grid.shape, POINTS, ['k'])}) AS c"
+    sql = f"SELECT k, cell_key FROM ({cells_of_points_sql(grid.shape, POINTS, ['k'])}) AS c"
     rows = session.execute(text(sql), {"xs": xs, "ys": ys, **grid.params}).all()
-    return {int(k): (int(i), int(j)) for k, i, j in rows}
+    i, j = decode_cell_keys([r[1] for r in rows])
+    return {int(r[0]): (int(a), int(b)) for r, a, b in zip(rows, i, j, strict=True)}
 
 
 def _spatial_join(session: Any, grid: Grid, xs: list[float], ys: list[float]) -> dict[int, list[tuple[int, int]]]:
@@ -84,6 +85,20 @@ def test_arithmetic_cell_index_matches_geo_grid_polygons(database: Any, shape: s
     polygon = hexagon_polygon if shape == "hexagon" else square_polygon
     for k, (i, j) in fast.items():
         assert polygon(i, j, size).covers(Point(xs[k - 1], ys[k - 1])), (k, i, j)
+
+
+def test_cell_keys_round_trip_negative_and_large_indices() -> None:
+    rng = np.random.default_rng(7)
+    i = rng.integers(-(2**20), 2**20, 1_000)
+    j = rng.integers(-(2**30), 2**30, 1_000)
+    # Encode as the SQL does for the chosen column: a = i - 1 + first, row r = j - e in even columns.
+    first = rng.integers(0, 2, 1_000)
+    a = i - 1 + first
+    e = np.where(i % 2 == 0, rng.integers(0, 2, 1_000), 0)
+    keys = ((a * 2**32) + (j - e)) * 4 + 2 * e + first
+    decoded_i, decoded_j = decode_cell_keys(keys)
+    assert decoded_i.tolist() == i.tolist()
+    assert decoded_j.tolist() == j.tolist()
 
 
 def test_points_near_hexagon_vertices_and_column_boundaries(database: Any) -> None:
