@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app.db.session import Database
 from app.errors import NotAuthenticated, add_exception_handlers, problem
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
-from app.routers import admin, assessments, context, imports, incidents, ogc, safe_spaces, web
+from app.routers import admin, assessments, context, exports, imports, incidents, maps, ogc, safe_spaces, web
 from app.security import SignInThrottle
 from app.settings import Settings
 
@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
-                   imports.router, safe_spaces.router, assessments.router, ogc.router):
+                   imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
+                   exports.router):
         app.include_router(router)
 
     vendor = STATIC_DIR / "node_modules"

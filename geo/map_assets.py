@@ -27,6 +27,7 @@ from branca.element import CssLink, Element, Figure, JavascriptLink
 __all__ = [
     "CDN_TO_VENDOR",
     "CSS_FONT_OVERRIDES",
+    "CSS_REPLACEMENTS",
     "DEFAULT_VENDOR_BASE_URL",
     "inline_script_hashes",
     "localise_assets",
@@ -94,23 +95,94 @@ CDN_TO_VENDOR: Mapping[str, str | None] = {
     ),
 }
 
-#: Vendored stylesheets that load fonts from a CDN themselves, and CSS (placed after them) that uses
-#: the same font from a vendored package instead. The Leaflet.TimeDimension control draws its buttons
-#: with Bootstrap 3's Glyphicons (npm alias ``bootstrap3``). The font is registered under a new family
-#: name, because browsers still fetch the CDN copy of a family whose @font-face is merely redefined.
-CSS_FONT_OVERRIDES: Mapping[str, str] = {
+#: Vendored stylesheets replaced by a copy inlined in the page. Leaflet.TimeDimension's control CSS
+#: declares its Glyphicons @font-face with CDN URLs; redefining the rule that uses the font is not
+#: enough (Chromium still requested the CDN font, which the CSP blocks with a console error), so the
+#: stylesheet is not linked at all. The copy below is that file (leaflet-timedimension 1.1.1, MIT
+#: licence) without its @font-face, drawing the buttons with the same font from the vendored
+#: Bootstrap 3 package (npm alias ``bootstrap3``) under a family name of our own.
+CSS_REPLACEMENTS: Mapping[str, str] = {
     "leaflet-timedimension/dist/leaflet.timedimension.control.min.css": (
         "@font-face{font-family:'contextmap-glyphicons';"
         "src:url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff2) format('woff2'),"
         "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.woff) format('woff'),"
         "url({base}/bootstrap3/dist/fonts/glyphicons-halflings-regular.ttf) format('truetype')}"
-        ".leaflet-bar-timecontrol .leaflet-control-timecontrol:before"
-        "{font-family:'contextmap-glyphicons'}"
+        '.leaflet-bar-timecontrol{background-color:#fff;color:#000}'
+        '.leaflet-bar-timecontrol *{box-sizing:border-box}'
+        '.leaflet-bar-timecontrol .leaflet-control-timecontrol{float:left;height:26px;line-height:26px;'
+        'border:solid #a5a5a5;background-color:#fff;border-width:0 1px 0 0}'
+        '.leaflet-bar-timecontrol .leaflet-control-timecontrol:first-child{border-radius:4px 0 0 4px}'
+        '.leaflet-bar-timecontrol .leaflet-control-timecontrol:last-child{border-radius:0 4px 4px 0}'
+        ".leaflet-bar-timecontrol .leaflet-control-timecontrol:before{font-family:'contextmap-glyphicons';"
+        'display:block}.leaflet-bar-timecontrol .timecontrol-slider{position:relative;width:auto;'
+        'cursor:auto}.leaflet-bar-timecontrol a.timecontrol-date,'
+        '.leaflet-bar-timecontrol a.timecontrol-date:hover{position:relative;min-width:150px;width:auto;'
+        'padding:0 10px 0 20px;white-space:nowrap}.leaflet-bar-timecontrol a.timecontrol-date.utc,'
+        '.leaflet-bar-timecontrol a.timecontrol-date.utc:hover{min-width:185px}'
+        '.leaflet-bar-timecontrol a.timecontrol-date.loading,'
+        '.leaflet-bar-timecontrol a.timecontrol-date.loading:hover{background-color:#ffefa4}'
+        '.leaflet-bar-timecontrol .timecontrol-dateslider .slider{width:200px}'
+        '.leaflet-bar-timecontrol .timecontrol-speed{white-space:nowrap;cursor:auto}'
+        '.leaflet-bar-timecontrol .timecontrol-speed .slider{width:55px;display:inline-block}'
+        '.leaflet-bar-timecontrol .timecontrol-speed .speed{width:55px;display:inline-block;float:left;'
+        'text-align:right}.leaflet-bar-timecontrol .timecontrol-play,'
+        '.leaflet-bar-timecontrol .timecontrol-play:hover{position:relative}'
+        '.leaflet-bar-timecontrol .timecontrol-play span{font-size:10px}'
+        '.leaflet-bar-timecontrol a.timecontrol-play.loading{background-color:#ffefa4}'
+        '.timecontrol-slider .slider{position:relative;height:12px;margin:6px;border:1px solid #a5a5a5;'
+        'cursor:pointer}.timecontrol-slider .slider.has-limits{margin-left:15px;margin-right:15px;'
+        'background-color:#ddd}.timecontrol-slider .slider.has-limits .range{position:absolute;'
+        'height:10px;background-color:#fff}.timecontrol-slider .knob{position:absolute;width:8px;'
+        'height:22px;background-color:#ddd;border-radius:2px;border:1px solid #a5a5a5;margin-top:-6px;'
+        'margin-left:-4px;cursor:ew-resize;cursor:-webkit-grab;cursor:-moz-grab}'
+        ".timecontrol-slider .knob:after{content:' ';display:block;position:absolute;width:20px;top:-5px;"
+        'height:32px;left:-7px}.timecontrol-slider .knob.lower,'
+        '.timecontrol-slider .knob.upper{width:11px;height:20px;border:none;background-color:transparent}'
+        '.timecontrol-slider .knob.upper{margin-top:-5px;margin-left:-1px}'
+        '.timecontrol-slider .knob.lower{margin-top:-5px;margin-left:-10px}'
+        '.timecontrol-slider .knob.lower:after{right:0;left:initial}'
+        '.timecontrol-slider .knob.upper:after{left:0}.timecontrol-slider .knob.lower:before,'
+        ".timecontrol-slider .knob.upper:before{display:block;content:'';position:relative;top:2px;"
+        'width:0;height:0;border-style:solid}'
+        '.timecontrol-slider .knob.upper:before{border-width:16px 0 0 10px;'
+        'border-color:transparent transparent transparent #a5a5a5}'
+        '.timecontrol-slider .knob.lower:before{border-width:0 0 16px 10px;'
+        'border-color:transparent transparent #a5a5a5}.timecontrol-slider .dragging .knob,'
+        '.timecontrol-slider .knob.leaflet-drag-target,'
+        '.timecontrol-slider .slider.dragging{cursor:ew-resize;cursor:grabbing;cursor:-webkit-grabbing;'
+        'cursor:-moz-grabbing}@-webkit-keyframes icon-rotation{from{-webkit-transform:rotate(0);'
+        'transform:rotate(0)}to{-webkit-transform:rotate(360deg);transform:rotate(360deg)}}'
+        '@keyframes icon-rotation{from{-webkit-transform:rotate(0);transform:rotate(0)}'
+        'to{-webkit-transform:rotate(360deg);transform:rotate(360deg)}}.timecontrol-loop.looped,'
+        '.timecontrol-loop.looped:hover{background-color:#ddd;color:#094f8e}.timecontrol-backward:before,'
+        '.timecontrol-forward:before,.timecontrol-loop:before,.timecontrol-play:before,'
+        '.timecontrol-stop:before{width:100%;text-align:center}'
+        '.timecontrol-play:before{position:absolute;content:"\\e072"}'
+        '.timecontrol-play.reverse:before{content:"\\e072";-ms-transform:scaleX(-1);'
+        '-webkit-transform:scaleX(-1);transform:scaleX(-1)}'
+        '.timecontrol-play.pause:before{content:"\\e073"}'
+        '.timecontrol-play.reverse.pause:before{-ms-transform:none;-webkit-transform:none;transform:none}'
+        'a.timecontrol-play.loading:before{content:"\\e031";opacity:.2;'
+        '-webkit-animation:icon-rotation 6s infinite linear;animation:icon-rotation 6s infinite linear}'
+        '.timecontrol-date.loading:before{content:"\\e031";left:5px;position:absolute;'
+        '-webkit-animation:icon-rotation 6s infinite linear;animation:icon-rotation 6s infinite linear}'
+        '.timecontrol-speed:before{content:"\\e141";position:absolute;left:7px}'
+        '.timecontrol-stop:before{content:"\\e074"}.timecontrol-forward:before{content:"\\e075"}'
+        '.timecontrol-backward:before{content:"\\e071"}.timecontrol-loop:before{content:"\\e030"}'
+        '@media (max-width:767px){.leaflet-bar-timecontrol .timecontrol-date,'
+        '.leaflet-bar-timecontrol .timecontrol-slider{clear:both;float:none;border-right:none}}'
+        '.leaflet-touch .leaflet-bar-timecontrol .leaflet-control-timecontrol{height:30px;'
+        'line-height:30px}.leaflet-touch .timecontrol-slider .slider{margin-top:10px}'
     ),
 }
 
+#: Vendored stylesheets whose CDN fonts are safe to override with a later local rule (none at present:
+#: see :data:`CSS_REPLACEMENTS` for why overriding was not enough for Leaflet.TimeDimension).
+CSS_FONT_OVERRIDES: Mapping[str, str] = {}
+
 _REWRITER_NAME = "contextmap_vendor_assets"
 _FONT_OVERRIDES_NAME = "contextmap_vendor_font_overrides"
+_REPLACEMENTS_NAME = "contextmap_vendor_replacements"
 
 
 def _vendor_url(url: str, base_url: str) -> str | None:
@@ -151,16 +223,25 @@ class _VendorAssetRewriter(Element):
         if isinstance(figure, Figure):
             header = figure.header
             seen: set[str] = set()
+            prefix = self.base_url.rstrip("/")
+            replacements = {f"{prefix}/{path}": css for path, css in CSS_REPLACEMENTS.items()}
+            inlined: list[str] = []
             for name, child in list(header._children.items()):
                 if isinstance(child, JavascriptLink | CssLink):
                     local = _vendor_url(child.url, self.base_url)
                     # Plugins name the same library differently (jQuery twice), so dedupe by URL.
                     if local is None or local in seen:
                         del header._children[name]
+                    elif local in replacements:
+                        del header._children[name]
+                        seen.add(local)
+                        inlined.append(replacements[local].replace("{base}", prefix))
                     else:
                         child.url = local
                         seen.add(local)
-            prefix = self.base_url.rstrip("/")
+            header._children.pop(_REPLACEMENTS_NAME, None)
+            if inlined:
+                header.add_child(Element(f"<style>{''.join(inlined)}</style>"), name=_REPLACEMENTS_NAME)
             overrides = [
                 css.replace("{base}", prefix)
                 for path, css in CSS_FONT_OVERRIDES.items()

@@ -50,6 +50,7 @@ _CSS = """
   vertical-align: middle; border: 1px solid #555; }
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
+.contextmap-summary { max-height: 42vh; }
 .contextmap-swipe-divider { position: absolute; top: 0; bottom: 0; width: 3px; margin-left: -1px;
   background: #222; z-index: 650; pointer-events: none; }
 """
@@ -189,6 +190,28 @@ def legend_html(title: str, entries: Sequence[tuple[str, str]], note: str | None
     )
     note_html = f"<div><small>{escape_text(note)}</small></div>" if note else ""
     return f"<h2>{escape_text(title)}</h2>{rows}{note_html}"
+
+
+class PageData(MacroElement):
+    """Publishes a map's data as ``window.contextmapData[key]`` (script-safe JSON), for tests and tools.
+
+    Only what the map already draws belongs here: the page's privacy is the caller's inputs'.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.contextmapData = window.contextmapData || {};
+        window.contextmapData[{{ this.key|tojson }}] = {{ this.data_json }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, data: Any) -> None:
+        super().__init__()
+        self._name = "PageData"
+        self.key = key
+        self.data_json = script_json(data)
 
 
 class LayerRegistry(MacroElement):

@@ -33,6 +33,7 @@ from geo.map_layers import (
     BeforeAfterSwipe,
     HtmlControl,
     NearestOpenSafeSpaces,
+    PageData,
     PointBudget,
     add_point_or_cells,
     bar_chart_svg,
@@ -210,7 +211,8 @@ def hotspot_map(
         Grid polygons with ``count`` (int, or ``None`` when suppressed), ``gi_bin`` (-3..3: cold/hot
         at 99/95/90 % confidence, 0 not significant), ``z`` and ``p``.
     density : GeoDataFrame or None
-        Polygons with ``density`` (kernel density estimate), drawn semi-transparent in YlOrRd.
+        Polygons with ``density`` (kernel density estimate), drawn semi-transparent in YlOrRd; an
+        optional ``label`` column is used as the tooltip.
     concerns : GeoDataFrame or None
         Points or polygons with ``name``, ``level``, ``reason``, ``review_by``.
     interventions : GeoDataFrame or None
@@ -240,6 +242,7 @@ def hotspot_map(
     if density is not None and len(density):
         group = feature_group(m, "Kernel density")
         values = pd.to_numeric(density["density"], errors="coerce")
+        labels = density["label"] if "label" in density else [None] * len(density)
         low, high = float(values.min()), float(values.max())
         scale = branca.colormap.linear.YlOrRd_09.scale(  # type: ignore[attr-defined]
             low, high if high > low else low + 1
@@ -251,9 +254,9 @@ def hotspot_map(
                 (
                     {
                         "style": {"stroke": False, "fillColor": scale(v), "fillOpacity": 0.45},
-                        "tooltip": escape_text(f"Density {v:.3g}"),
+                        "tooltip": escape_text(label if isinstance(label, str) else f"Density {v:.3g}"),
                     }
-                    for v in values.fillna(low)
+                    for v, label in zip(values.fillna(low), labels, strict=True)
                 ),
             ),
         )
@@ -493,6 +496,21 @@ def safe_spaces_map(
     return finish_map(m, combined_bounds(points, concerns), vendor_base_url=vendor_base_url)
 
 
+def _rise_text(row: Any) -> str:
+    """Rate ratio and interval; ``None`` ratio or upper limit means none were recorded before."""
+    ratio, lower, upper = column(row, "rate_ratio"), column(row, "lower"), column(row, "upper")
+    if ratio is None:
+        return "harm appeared where none was recorded before" + (
+            f" (rate ratio at least {float(lower):.2f}, 95% interval)" if lower is not None else ""
+        )
+    interval = (
+        f"95% interval {float(lower):.2f}–{float(upper):.2f}"
+        if upper is not None
+        else f"95% interval from {float(lower):.2f}"
+    )
+    return f"rate ratio {float(ratio):.2f} ({interval})"
+
+
 def _as_geometry(value: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None) -> BaseGeometry | None:
     if value is None:
         return None
@@ -553,7 +571,8 @@ def displacement_map(
         months are left out of the mean).
     rises : DataFrame or None
         Places where harm rose afterwards: ``name``, ``rate_ratio``, ``lower``, ``upper`` (95 %
-        interval), ``lon``, ``lat``. Drawn as arrows from the target's centroid.
+        interval; ``rate_ratio`` and ``upper`` may be missing when nothing was recorded before),
+        ``lon``, ``lat``. Drawn as arrows from the target's centroid.
     summary : sequence of DisplacementMeasure or (label, value, interpretation)
         The displacement measures in plain English, shown in a box.
     intervention_date : date
@@ -663,10 +682,7 @@ def displacement_map(
     if rises is not None and origin is not None and not origin.is_empty:
         centre = origin.centroid
         for row in rises.itertuples():
-            text = escape_text(
-                f"{column(row, 'name', 'Place')}: rate ratio {float(row.rate_ratio):.2f} "
-                f"(95% interval {float(row.lower):.2f}–{float(row.upper):.2f})"
-            )
+            text = escape_text(f"{column(row, 'name', 'Place')}: {_rise_text(row)}")
             line = folium.PolyLine(
                 [[centre.y, centre.x], [float(row.lat), float(row.lon)]],
                 color="#8e44ad",
@@ -708,16 +724,58 @@ def displacement_map(
                 (scale(top or 1), f"{top:.1f}"),
                 ("#cccccc", suppressed_text),
             ],
-            note="Drag the slider: left of the line before the intervention, right of it after.",
+            note="Drag the slider: left of the line before the intervention, right of it after. "
+            "To step through the months, untick “Before intervention” and “After intervention”.",
         ),
         kind="legend",
     ).add_to(m)
+    PageData("displacement", _displacement_data(monthly_cells, months, rises, intervention_date)).add_to(m)
     return finish_map(
         m,
         combined_bounds(*(g for g, _ in areas.values()), monthly_cells),
         extra_layer_names=["Monthly cells (time slider)"] if months else [],
         vendor_base_url=vendor_base_url,
     )
+
+
+def _displacement_data(
+    monthly_cells: gpd.GeoDataFrame, months: Sequence[str], rises: pd.DataFrame | None, intervention_date: date
+) -> dict[str, Any]:
+    """What the page shows, as data: each cell's centre and monthly counts, and the rises.
+
+    Counts are the ones drawn (already disclosure-controlled by the caller), so this adds nothing a
+    reader could not hover for; it lets tests and printable packs read the series directly.
+    """
+    cells: dict[str, dict[str, Any]] = {}
+    keys = (
+        monthly_cells["cell_id"].astype(str)
+        if "cell_id" in monthly_cells
+        else monthly_cells.geometry.to_wkb().map(lambda b: b.hex())
+    )
+    counts = pd.to_numeric(monthly_cells["count"], errors="coerce")
+    for key, geometry, month, count in zip(
+        keys, monthly_cells.geometry, monthly_cells["month"].astype(str), counts, strict=True
+    ):
+        if key not in cells:
+            centre = geometry.centroid
+            cells[key] = {"id": key, "lat": round(centre.y, 6), "lon": round(centre.x, 6), "counts": {}}
+        cells[key]["counts"][month] = None if pd.isna(count) else int(count)
+    return {
+        "intervention_date": intervention_date.isoformat(),
+        "months": list(months),
+        "cells": list(cells.values()),
+        "rises": []
+        if rises is None
+        else [
+            {
+                "name": column(row, "name", "Place"),
+                "lat": round(float(row.lat), 6),
+                "lon": round(float(row.lon), 6),
+                "rate_ratio": column(row, "rate_ratio"),
+            }
+            for row in rises.itertuples()
+        ],
+    }
 
 
 def _designation_table(designations: Sequence[Designation]) -> str:
@@ -798,9 +856,9 @@ def place_map(
         title=place.name,
     )
     box = (
-        f"{details}<h2>Designation history</h2>{_designation_table(designations)}"
+        f"{details}<h2>Incidents a month</h2>{bar_chart_svg(timeline, suppressed_text=suppressed_text)}"
+        f"<h2>Designation history</h2>{_designation_table(designations)}"
         f"<h2>Guardians</h2><ul>{guardian_items}</ul>"
-        f"<h2>Incidents a month</h2>{bar_chart_svg(timeline, suppressed_text=suppressed_text)}"
     )
 
     group = feature_group(m, "Incident cells")
