@@ -140,3 +140,42 @@ def hotspot_cells(
 def cell_feature(cell: Mapping[str, Any], size_m: float = CELL_SIZE_M) -> dict[str, Any]:
     return {"type": "Feature", "id": f"{cell['i']}_{cell['j']}", "geometry": cell["geometry"],
             "properties": {"i": cell["i"], "j": cell["j"], "cell_size_m": size_m, "incidents": cell["incidents"]}}
+
+
+def incident_counts_by_place(
+    session: Session, *, bbox: tuple[float, float, float, float] | None = None,
+    interval: tuple[datetime | None, datetime | None] | None = None, harm_categories: tuple[str, ...] = (),
+    kinds: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Every place (in ``bbox``, of ``kinds``) with the number of incidents linked to it, raw counts.
+
+    The time filter is the incident lists' (the incident's window overlaps the interval).
+    """
+    place_where: list[str] = ["true"]
+    params: dict[str, Any] = {}
+    incident_where = ["i.place_id = p.id"]
+    if bbox is not None:
+        place_where.append("ST_Intersects(p.geom, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326))")
+        params.update(zip(("bx0", "by0", "bx1", "by1"), bbox, strict=True))
+    if kinds:
+        place_where.append("p.kind = ANY(:kinds)")
+        params["kinds"] = list(kinds)
+    if interval is not None:
+        start, end = interval
+        if end is not None:
+            incident_where.append("i.occurred_from < :t_end")
+            params["t_end"] = end
+        if start is not None:
+            incident_where.append("COALESCE(i.occurred_to, i.occurred_from) >= :t_start")
+            params["t_start"] = start
+    if harm_categories:
+        incident_where.append("i.harm_category = ANY(:harm)")
+        params["harm"] = list(harm_categories)
+    rows = session.execute(text(
+        f"""
+        SELECT p.id, p.name, p.kind, ST_AsGeoJSON(p.geom, 7) AS geometry,
+               (SELECT count(*) FROM incidents i WHERE {' AND '.join(incident_where)}) AS incidents
+        FROM places p WHERE {' AND '.join(place_where)} ORDER BY p.id
+        """
+    ), params).mappings()
+    return [{**r, "geometry": json.loads(r["geometry"]), "incidents": int(r["incidents"])} for r in rows]
