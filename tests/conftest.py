@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from app.db import accounts
-from app.db.bootstrap import conninfo, choose_database, ensure_database, migrate
+from app.db.bootstrap import choose_database, conninfo, ensure_database, migrate
 from app.db.demo_loader import DemoLogin, load_demo
 from app.db.session import Database
 from app.main import create_app
