@@ -444,7 +444,8 @@ def displacement_areas(
              WHERE organisation_id = {ORG}))"""
         source = "service area"
     chosen = control_geojson is not None or control_place_id is not None
-    control_buffer = ("ST_Difference(ST_Buffer(c.g, :buffer_m, 32), ST_Union(c.g, o.g))" if chosen else "NULL")
+    control_buffer = ("ST_Difference(ST_Buffer(c.g, :buffer_m, 32), ST_Union(c.g, o.g))" if chosen
+                      else "CAST(NULL AS geometry)")
     sql = f"""
         WITH t AS (SELECT {target_sql} AS g),
              o AS (SELECT ST_Buffer(t.g, :buffer_m, 32) AS g FROM t),
