@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app.db.session import Database
 from app.errors import NotAuthenticated, add_exception_handlers, problem
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
-from app.routers import (
+from app.routers import (, tiles
     admin,
     analysis,
     assessments,
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router):
+                   exports.router, analysis.router, tiles.router):
         app.include_router(router)
 
     vendor = STATIC_DIR / "node_modules"
