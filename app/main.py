@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app.db.session import Database
 from app.errors import NotAuthenticated, add_exception_handlers, problem
 from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
-from app.routers import (, tiles
+from app.routers import (
     admin,
     analysis,
     assessments,
@@ -27,6 +27,7 @@ from app.routers import (, tiles
     maps,
     ogc,
     safe_spaces,
+    tiles,
     web,
 )
 from app.security import SignInThrottle
