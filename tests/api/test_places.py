@@ -89,12 +89,12 @@ def test_patch_changes_only_what_is_sent(client, org):
     response = client.patch(
         f"/api/places/{created['id']}",
         json={"type": "Feature", "geometry": point(new_lon, new_lat),
-              "properties": {"name": "Chicken Shack Express", "kind": "fast_food"}},
+              "properties": {"name": "Golden Wok (renamed)", "kind": "takeaway"}},
         headers=org.headers("community_safety"),
     )
     assert response.status_code == 200, response.text
     props = response.json()["properties"]
-    assert (props["name"], props["kind"]) == ("Chicken Shack Express", "fast_food")
+    assert (props["name"], props["kind"]) == ("Golden Wok (renamed)", "takeaway")
     assert props["address"] == "14 Wellgate Street"
     assert props["notes"] == "first"
     assert response.json()["geometry"]["coordinates"] == [new_lon, new_lat]
