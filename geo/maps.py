@@ -351,7 +351,10 @@ def hotspot_map(
                 (OPEN_COLOUR, "Safe space (open now)"),
                 (CLOSED_COLOUR, "Safe space (closed now)"),
             ],
-            note=f"Counts of 1–7 are shown as “{suppressed_text}”.",
+            # Only a disclosure-controlled map has suppressed counts to explain.
+            note=f"Counts of 1–7 are shown as “{suppressed_text}”."
+            if len(cells) and pd.to_numeric(cells["count"], errors="coerce").isna().any()
+            else None,
         )
     ).add_to(m)
     return finish_map(
@@ -572,7 +575,8 @@ def displacement_map(
     rises : DataFrame or None
         Places where harm rose afterwards: ``name``, ``rate_ratio``, ``lower``, ``upper`` (95 %
         interval; ``rate_ratio`` and ``upper`` may be missing when nothing was recorded before),
-        ``lon``, ``lat``. Drawn as arrows from the target's centroid.
+        ``lon``, ``lat``, and optionally ``text`` to say instead of the ratio (e.g. when withheld).
+        Drawn as arrows from the target's centroid.
     summary : sequence of DisplacementMeasure or (label, value, interpretation)
         The displacement measures in plain English, shown in a box.
     intervention_date : date
@@ -682,7 +686,7 @@ def displacement_map(
     if rises is not None and origin is not None and not origin.is_empty:
         centre = origin.centroid
         for row in rises.itertuples():
-            text = escape_text(f"{column(row, 'name', 'Place')}: {_rise_text(row)}")
+            text = escape_text(f"{column(row, 'name', 'Place')}: {column(row, 'text') or _rise_text(row)}")
             line = folium.PolyLine(
                 [[centre.y, centre.x], [float(row.lat), float(row.lon)]],
                 color="#8e44ad",
@@ -730,9 +734,17 @@ def displacement_map(
         kind="legend",
     ).add_to(m)
     PageData("displacement", _displacement_data(monthly_cells, months, rises, intervention_date)).add_to(m)
+    # Fit to where harm could have moved (target, buffer, cells, rises), not to a control area that may
+    # be the whole service area.
+    rise_points = (
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy(rises["lon"], rises["lat"]), crs="EPSG:4326")
+        if rises is not None and len(rises)
+        else None
+    )
     return finish_map(
         m,
-        combined_bounds(*(g for g, _ in areas.values()), monthly_cells),
+        combined_bounds(areas["Target area"][0], areas["Buffer"][0], monthly_cells, rise_points)
+        or combined_bounds(areas["Control area"][0]),
         extra_layer_names=["Monthly cells (time slider)"] if months else [],
         vendor_base_url=vendor_base_url,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, Figure
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,18 +37,19 @@ from fastapi.templating import Jinja2Templates
 from shapely.geometry import shape
 
 from app import policy
+from app.db import analysis as analysis_db
 from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
+from app.routers import analysis as analysis_service
+from app.routers.analysis import Disclosure
 from app.routers.web import page_context
 from app.settings import Settings
-from geo.density import density_bands, quartic_kde, silverman_bandwidth
-from geo.displacement import weighted_displacement_quotient
-from geo.grid import cell_polygons, square_adjacency
-from geo.hotspots import confidence_bins, getis_ord_gi_star
+from geo.grid import cell_polygons, hexagon_centres
 from geo.map_assets import inline_script_hashes
+from geo.map_data import density_layer, monthly_cells
 from geo.map_layers import HtmlControl, escape_text
 from geo.maps import (
     Designation,
@@ -59,8 +61,6 @@ from geo.maps import (
     place_map,
     safe_spaces_map,
 )
-from geo.privacy import DisclosureRule, disclose_count
-from geo.rates import rate_ratio
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES
 
@@ -72,20 +72,19 @@ NAV = (
     ("/maps/safe-spaces", "Safe spaces"),
     ("/maps/displacement", "Displacement"),
 )
-# Gi* needs the zero cells too; past this many cells a grid is coarsened (page size and Gi* cost).
+# Hexagon grid for hot spots: the study area is cut into at most this many cells (page size, Gi* cost).
 MAX_GRID_CELLS = 3000
-DEFAULT_CELL_M = 150
-CELL_CHOICES = (100, 150, 250, 500, 1000)
-# Kernel density is drawn as a few bands (fractions of the peak), not a raster: a handful of polygons.
-DENSITY_BANDS = (0.05, 0.15, 0.3, 0.5, 0.75)
-# Displacement rings around the intervention (metres): target, buffer ring, control ring. The library in
-# the practice story is ~500 m from the outlet — the distance young people walk to the next hang-out.
-TARGET_M, BUFFER_M, CONTROL_M = 100.0, 700.0, 2000.0
+DEFAULT_CELL_M = 100
+CELL_CHOICES = (50, 100, 150, 250, 500, 1000)
+HEXAGON_AREA_FACTOR = 1.5 * math.sqrt(3)  # a hexagon of edge s covers 2.598 s²
+# Displacement: the target is the intervention's place (100 m around a point); the buffer ring reaches
+# 700 m from it, a 10-minute walk — the practice story's library is ~500 m from the outlet, and young
+# people moved there. The analysis API's default buffer (400 m) would leave the library outside it.
+BUFFER_M = 600.0
+DEFAULT_MONTHS = 12
 MONTHLY_CELL_M = 150.0
-RISE_RADIUS_M = 100.0
-MAX_RISES = 10
-PLACE_NEAR_M, PLACE_CELLS_M, PLACE_CELL_SIZE_M, PLACE_TIMELINE_M = 1000.0, 500.0, 100.0, 100.0
-SUPPRESSED_TEXT = "suppressed (fewer than {n})"
+SEARCH_M = 2000.0  # "where did it go": places this close to the intervention
+PLACE_NEAR_M, PLACE_AROUND_M, PLACE_CELL_M, PLACE_TIMELINE_M = 1000.0, 500.0, 50.0, 100.0
 
 MAP_CSS = """
 .contextmap-filters { max-width: 300px; }
@@ -204,22 +203,6 @@ def _month_labels(first: date, end: date) -> list[str]:
     return labels
 
 
-# ---- privacy --------------------------------------------------------------------------------------------------
-class Disclosure:
-    """What this user may see: exact counts, or (panel) disclosure-controlled counts and no free text."""
-
-    def __init__(self, principal: Principal, settings: Settings) -> None:
-        self.panel = principal.is_panel
-        self.rule = DisclosureRule(settings.suppress_max, settings.round_to)
-        self.suppressed_text = SUPPRESSED_TEXT.format(n=settings.suppress_max + 1)
-
-    def count(self, value: int | np.integer[Any]) -> int | None:
-        return disclose_count(int(value), self.rule) if self.panel else int(value)
-
-    def text(self, value: Any) -> Any:
-        return None if self.panel else value
-
-
 # ---- rendering ----------------------------------------------------------------------------------------------
 def map_csp(html: str, tile_url: str) -> str:
     """A strict policy for one rendered map: its own inline scripts by hash, tiles from the tile host."""
@@ -239,7 +222,7 @@ def _page(
 ) -> HTMLResponse:
     """Add the navigation/filter box, render, and send with the page's own CSP."""
     controls = templates.get_template("map_controls.html").render(
-        nav=NAV, current=current, title=title, subtitle=subtitle, panel=disclosure.panel,
+        nav=NAV, current=current, title=title, subtitle=subtitle, panel=disclosure.applied,
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
     )
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
@@ -251,88 +234,18 @@ def _page(
     return HTMLResponse(html, headers={"Content-Security-Policy": map_csp(html, settings.tile_url)})
 
 
+def _suppressed_text(settings: Settings) -> str:
+    return f"suppressed (fewer than {settings.suppress_max + 1})"
+
+
 def _audit_view(session: SessionDep, principal: Principal, resource: str) -> None:
     audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
                  action="map.view", resource=resource)
 
 
-# ---- hotspots ---------------------------------------------------------------------------------------------------
-def _cell_size(bounds: tuple[float, float, float, float] | None, requested: int | None) -> float:
-    """The requested (or default) cell size, coarsened until the grid has at most MAX_GRID_CELLS cells."""
-    size = float(requested or DEFAULT_CELL_M)
-    if bounds is None:
-        return size
-    area = max(bounds[2] - bounds[0], 1.0) * max(bounds[3] - bounds[1], 1.0)
-    smallest = math.ceil(math.sqrt(area / MAX_GRID_CELLS) / 50.0) * 50.0
-    return max(size, smallest)
 
 
-def _hotspot_grid(
-    counts: maps_db.GridCounts, bounds: tuple[float, float, float, float], srid: int, disclosure: Disclosure,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """Gi* over every cell of the study box (zeros included); returns the cells worth drawing.
-
-    Also returns every cell's centre and the counts the viewer may see, for the density surface.
-    """
-    size = counts.size
-    i0, j0 = math.floor(bounds[0] / size), math.floor(bounds[1] / size)
-    i1, j1 = math.floor(bounds[2] / size), math.floor(bounds[3] / size)
-    columns, rows = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
-    ii, jj = columns.ravel(), rows.ravel()
-    dense = np.zeros(ii.size, dtype=np.int64)
-    inside = (counts.i >= i0) & (counts.i <= i1) & (counts.j >= j0) & (counts.j <= j1)
-    position = (counts.i[inside] - i0) * (j1 - j0 + 1) + (counts.j[inside] - j0)
-    np.add.at(dense, position, counts.count[inside])
-    if dense.sum() > 0 and ii.size >= 3:
-        gi = getis_ord_gi_star(dense.astype(np.float64), square_adjacency(ii, jj, queen=True))
-        bins, z, p = confidence_bins(gi.z, gi.p, fdr=True), gi.z, gi.p
-    else:
-        bins, z, p = np.zeros(ii.size, dtype=np.int64), np.zeros(ii.size), np.ones(ii.size)
-    shown = (dense > 0) | (bins != 0)
-    visible = [disclosure.count(int(c)) for c in dense]
-    cells = gpd.GeoDataFrame(
-        {
-            "count": [visible[k] for k in np.flatnonzero(shown)],
-            "gi_bin": bins[shown],
-            # Exact z and p for every cell would let a reader solve back to the cell counts: panel sees bins.
-            "z": [None] * int(shown.sum()) if disclosure.panel else z[shown],
-            "p": [None] * int(shown.sum()) if disclosure.panel else p[shown],
-        },
-        geometry=cell_polygons(ii[shown], jj[shown], size, "square"),
-        crs=f"EPSG:{srid}",
-    ).to_crs("EPSG:4326")
-    weights = np.array([v or 0 for v in visible], dtype=np.float64)
-    return cells, (ii + 0.5) * size, (jj + 0.5) * size, weights
-
-
-def _density(
-    x: np.ndarray, y: np.ndarray, weights: np.ndarray, size: float, srid: int,
-) -> gpd.GeoDataFrame | None:
-    """Quartic kernel density of the (viewer-visible) cell counts, as a few dissolved bands.
-
-    Binned kernel density: each cell's count sits at its centre. For a panel member the counts are the
-    disclosure-controlled ones, so the surface cannot reveal a suppressed cell.
-    """
-    keep = weights > 0
-    if keep.sum() == 0:
-        return None
-    px, py, pw = x[keep], y[keep], weights[keep]
-    bandwidth = max(silverman_bandwidth(px, py, pw) if keep.sum() > 1 else 0.0, 2.0 * size)
-    surface = quartic_kde(
-        px, py, pw, bandwidth=bandwidth, cell_size=size / 2,
-        bounds=(px.min() - bandwidth, py.min() - bandwidth, px.max() + bandwidth, py.max() + bandwidth),
-    )
-    peak = float(surface.density.max())
-    if peak <= 0:
-        return None
-    bands = density_bands(surface, [peak * f for f in DENSITY_BANDS], crs=f"EPSG:{srid}")
-    bands["geometry"] = bands.geometry.simplify(size / 4)
-    per_km2 = bands["density_min"] * 1e6
-    bands["density"] = per_km2
-    bands["label"] = [f"Kernel density: about {v:,.0f}+ incidents per km²" for v in per_km2]
-    return bands.to_crs("EPSG:4326")
-
-
+# ---- shared layers ------------------------------------------------------------------------------------------
 def _concern_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
     frame = frame.copy()
     frame["reason"] = [disclosure.text(r) for r in frame["reason"]]
@@ -343,7 +256,7 @@ def _concern_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDa
 def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
     frame = frame.copy()
     frame["description"] = [
-        f"at {place}" if disclosure.panel or not text else text
+        disclosure.text(text) or (f"at {place}" if place else "")
         for text, place in zip(frame["description"], frame["place_name"], strict=True)
     ]
     frame["kind"] = [k.replace("_", " ").capitalize() for k in frame["kind"]]
@@ -351,13 +264,9 @@ def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.
     return frame
 
 
-def _safe_space_rows(session: SessionDep, settings: Settings, at: datetime) -> list[dict[str, Any]]:
-    rows = safe_spaces_db.safe_space_list(session, at, settings.map_max_points, 0)
-    return rows[: settings.map_max_points]
-
-
-def _safe_space_frame(rows: Sequence[dict[str, Any]], at: datetime, settings: Settings) -> gpd.GeoDataFrame:
-    """Safe spaces judged at ``at``: open or not, help, ages, and guardians with their current training."""
+def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.GeoDataFrame:
+    """Safe spaces current at ``at``, judged then: open or not, help, ages, guardians and their training."""
+    rows = safe_spaces_db.safe_space_list(session, at, settings.map_max_points, 0)[: settings.map_max_points]
     records, geometries = [], []
     for row in rows:
         candidate = row["candidate"]
@@ -379,8 +288,18 @@ def _safe_space_frame(rows: Sequence[dict[str, Any]], at: datetime, settings: Se
         })
         geometry = row["geometry"]
         geometries.append(shape(json.loads(geometry) if isinstance(geometry, str) else geometry))
-    return gpd.GeoDataFrame(records, geometry=geometries, crs="EPSG:4326") if records else gpd.GeoDataFrame(
-        {"name": [], "open_now": [], "hours": []}, geometry=[], crs="EPSG:4326")
+    if not records:
+        return gpd.GeoDataFrame({"place_id": [], "name": [], "open_now": [], "hours": []}, geometry=[],
+                                crs="EPSG:4326")
+    return gpd.GeoDataFrame(records, geometry=geometries, crs="EPSG:4326")
+
+
+# ---- hotspots ---------------------------------------------------------------------------------------------------
+def _hex_size(area_m2: float, requested: int | None) -> float:
+    """The requested (or default) hexagon edge, enlarged until the study area holds MAX_GRID_CELLS cells."""
+    size = float(requested or DEFAULT_CELL_M)
+    smallest = math.ceil(math.sqrt(area_m2 / (MAX_GRID_CELLS * HEXAGON_AREA_FACTOR)) / 25.0) * 25.0
+    return max(size, smallest)
 
 
 @router.get("/hotspots", response_class=HTMLResponse)
@@ -389,11 +308,11 @@ def hotspots(
     start_text: Annotated[str | None, Query(alias="from", description="first day (YYYY-MM-DD)")] = None,
     end_text: Annotated[str | None, Query(alias="to", description="last day (YYYY-MM-DD)")] = None,
     harm: Annotated[list[str] | None, Query(description="harm categories (none: all)")] = None,
-    cell: Annotated[str | None, Query(description="cell size in metres (empty: automatic)")] = None,
+    cell: Annotated[str | None, Query(description="hexagon edge in metres (empty: automatic)")] = None,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Hot and cold spots (Gi*), kernel density, places of concern, interventions and safe spaces."""
-    disclosure = Disclosure(principal, settings)
+    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     today = datetime.now(LONDON).date()
     end_day = _parse_date(end_text, "to") or today
     start_day = _parse_date(start_text, "from") or (end_day - timedelta(days=365))
@@ -401,43 +320,57 @@ def hotspots(
         raise InvalidInput("from: the window starts after it ends", field="from")
     if (end_day - start_day).days > 3660:
         raise InvalidInput("from: the window is longer than ten years", field="from")
-    categories = tuple(dict.fromkeys(h for h in (harm or []) if h))
-    unknown = [h for h in categories if h not in HARM_CATEGORIES]
-    if unknown:
-        raise InvalidInput(f"harm: unknown harm category {unknown[0]!r}", field="harm")
-    requested_cell = _parse_int(cell, "cell", 50, 5000)
+    requested = _parse_int(cell, "cell", 50, 5000)
+    start, end = _london_midnight(start_day), _london_midnight(end_day + timedelta(days=1))
 
     srid = settings.analysis_srid
-    window = maps_db.IncidentFilter(_london_midnight(start_day), _london_midnight(end_day + timedelta(days=1)),
-                                    categories)
-    bounds = maps_db.service_area_extent(session, srid) or maps_db.incident_extent(session, window)
-    size = _cell_size(bounds, requested_cell)
+    study = analysis_db.study_area(session, srid, None, None)
+    size = _hex_size(study.area_m2, requested)
+    query = analysis_service.grid_query(
+        settings, cell="hex", size=size, bbox=None, period=f"{start.isoformat()}/{end.isoformat()}",
+        harm_category=harm, source=None, weights="contiguity", distance=None, fdr=True,
+    )
+    table = analysis_service.build_cell_table(session, query, analysis_db.grid_counts(session, query.grid, query.filt))
     density = None
-    if bounds is not None:
-        counts = maps_db.grid_counts(session, window, size, bounds)
-        cells, x, y, weights = _hotspot_grid(counts, bounds, srid, disclosure)
-        density = _density(x, y, weights, size, srid)
+    if table.i.size:
+        stats = analysis_service.hotspot_statistics(query, table)
+        shown = np.flatnonzero((table.count > 0) | (stats.gi_bin != 0))
+        exact = not disclosure.applied  # exact z for every cell would let a reader solve back to the counts
+        cells = gpd.GeoDataFrame(
+            {
+                "count": [disclosure.count(int(table.count[k])) for k in shown],
+                "gi_bin": stats.gi_bin[shown],
+                "z": stats.z[shown] if exact else [None] * shown.size,
+                "p": stats.p[shown] if exact else [None] * shown.size,
+            },
+            geometry=shapely.from_geojson([table.geometry[k] for k in shown]),
+            crs="EPSG:4326",
+        )
+        x, y = hexagon_centres(table.i, table.j, size)
+        visible = np.array([disclosure.count(int(c)) or 0 for c in table.count], dtype=np.float64)
+        density = density_layer(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), visible,
+                                size, f"EPSG:{srid}")
     else:
         cells = gpd.GeoDataFrame({"count": [], "gi_bin": [], "z": [], "p": []}, geometry=[], crs="EPSG:4326")
-    concerns = _concern_frame(maps_db.concerns(session, window.start, window.end), disclosure)
+    concerns = _concern_frame(maps_db.concerns(session, start, end), disclosure)
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
-    at = min(datetime.now(LONDON), window.end - timedelta(minutes=1))
-    safe = _safe_space_frame(_safe_space_rows(session, settings, at), at, settings)
+    safe = _safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1)))
 
+    categories = query.filt.harm_categories
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
     m = hotspot_map(
         cells, density, concerns, interventions, safe, title=title, tiles=settings.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
-        suppressed_text=disclosure.suppressed_text,
+        suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
         m, settings, disclosure, title=title, current="/maps/hotspots",
-        subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · {size:g} m cells · Getis-Ord Gi* with "
-                 "false discovery rate correction",
+        subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · hexagons of {size:g} m edge · Getis-Ord Gi* "
+                 "with false discovery rate correction",
         form="hotspots", start=start_day.isoformat(), end=end_day.isoformat(), harm=categories,
-        categories=HARM_CATEGORIES, cell=requested_cell, cell_used=f"{size:g}", cell_choices=CELL_CHOICES,
+        categories=HARM_CATEGORIES, cell=requested, cell_used=f"{size:g}", cell_choices=CELL_CHOICES,
     )
 
 
@@ -449,9 +382,9 @@ def safe_spaces(
     principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest."""
-    disclosure = Disclosure(principal, settings)
+    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     at = _parse_at(at_text)
-    safe = _safe_space_frame(_safe_space_rows(session, settings, at), at, settings)
+    safe = _safe_spaces(session, settings, at)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
     m = safe_spaces_map(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
@@ -481,104 +414,70 @@ def _chooser(request: Request, session: SessionDep, settings: Settings, principa
     return templates.TemplateResponse(request, "map_chooser.html", context)
 
 
-def _displacement_summary(
-    counts: maps_db.AreaCounts | None, months: int, before: tuple[date, date], after: tuple[date, date],
-    disclosure: Disclosure,
-) -> list[DisplacementMeasure]:
-    """The displacement measures in plain English (panel: computed from disclosure-controlled counts)."""
-    if counts is None or months < 1:
-        return [DisplacementMeasure(
-            "Before and after", "not enough data",
-            "There is not yet a full month of incident data on both sides of the start date to compare.")]
-    days_before, days_after = (before[1] - before[0]).days, (after[1] - after[0]).days
+def _counts_text(counts: dict[str, Any], settings: Settings) -> str:
+    def show(value: int | None) -> str:
+        return _suppressed_text(settings) if value is None else f"{value:,}"
+
+    return f"{show(counts['before'])} before → {show(counts['after'])} after"
+
+
+def _displacement_summary(result: dict[str, Any], settings: Settings) -> list[DisplacementMeasure]:
+    """The analysis service's answer, line by line in plain English (already disclosure-controlled)."""
+    def days(window: dict[str, Any]) -> str:
+        last = min(window["end"], window["start"] + timedelta(days=window["observed_days"])) - timedelta(seconds=1)
+        return f"{window['start'].astimezone(LONDON):%d %b %Y} to {last.astimezone(LONDON):%d %b %Y}"
+
+    before, after = result["before"], result["after"]
     lines = [DisplacementMeasure(
-        "Compared", f"{months} months before and after",
-        f"{before[0]:%b %Y}–{_add_months(before[1], -1):%b %Y} against "
-        f"{after[0]:%b %Y}–{_add_months(after[1], -1):%b %Y}.")]
-    areas = (
-        ("target", f"Target (within {TARGET_M:g} m)", counts.target),
-        ("buffer", f"Buffer ({TARGET_M:g}–{BUFFER_M:g} m)", counts.buffer),
-        ("control", f"Control ({BUFFER_M:g}–{CONTROL_M:,.0f} m)", counts.control),
-    )
-    shown: dict[str, tuple[int | None, int | None]] = {}
-    for name, label, (b, a) in areas:
-        vb, va = disclosure.count(b), disclosure.count(a)
-        shown[name] = (vb, va)
-        text = lambda v: disclosure.suppressed_text if v is None else f"{v:,}"  # noqa: E731
-        if vb is None or va is None or vb + va == 0:
-            reading = "Too few incidents to compare."
-        else:
-            reading = rate_ratio(vb, days_before, va, days_after).interpretation
-        lines.append(DisplacementMeasure(label, f"{text(vb)} before → {text(va)} after", reading))
-    if any(v is None for pair in shown.values() for v in pair):
-        lines.append(DisplacementMeasure(
-            "Displacement measures", "not shown", "Some of the counts are too small to publish."))
-        return lines
-    result = weighted_displacement_quotient(
-        target=shown["target"], buffer=shown["buffer"], control=shown["control"])  # type: ignore[arg-type]
-    for measure, label in (
-        (result.success_measure, "Success measure"),
-        (result.buffer_displacement_measure, "Buffer displacement measure"),
-        (result.wdq, "Weighted displacement quotient"),
-        (result.total_net_effect, "Total net effect"),
-    ):
-        value = "undefined" if measure.value is None else f"{measure.value:+.2f}"
-        lines.append(DisplacementMeasure(label, value, measure.interpretation))
+        "Compared", f"{before['observed_days']:.0f} days before, {after['observed_days']:.0f} after",
+        f"{days(before)} against {days(after)}.")]
+    for name, label in (("target", "Target"), ("buffer", "Buffer"), ("control", "Control")):
+        area = result[name]
+        lines.append(DisplacementMeasure(label, _counts_text(area["counts"], settings), area["definition"] + "."))
+    for name, label in (("success_measure", "Success measure"),
+                        ("buffer_displacement_measure", "Buffer displacement measure"),
+                        ("wdq", "Weighted displacement quotient"), ("total_net_effect", "Total net effect")):
+        measure = result["quotient"][name]
+        value = "—" if measure["value"] is None else f"{measure['value']:+.2f}"
+        lines.append(DisplacementMeasure(label, value, measure["interpretation"]))
+    lines.append(DisplacementMeasure("Where did it go?", f"{len(result['where_it_went']['places'])} place(s)",
+                                     result["where_it_went"]["interpretation"]))
     return lines
 
 
-def _monthly_cells(
-    rows: Sequence[tuple[int, int, str, int]], months: Sequence[str], size: float, srid: int,
-    disclosure: Disclosure,
-) -> gpd.GeoDataFrame:
-    """One row per cell and month, zeros filled in for every month of the slider."""
-    by_cell: dict[tuple[int, int], dict[str, int]] = {}
-    for i, j, month, n in rows:
-        by_cell.setdefault((i, j), {})[month] = n
-    records, ii, jj = [], [], []
-    for (i, j), series in sorted(by_cell.items()):
-        for month in months:
-            records.append({"cell_id": f"{i}:{j}", "month": month, "count": disclosure.count(series.get(month, 0))})
-            ii.append(i)
-            jj.append(j)
-    geometry: Any = cell_polygons(ii, jj, size, "square") if records else []
-    frame = gpd.GeoDataFrame(records or {"cell_id": [], "month": [], "count": []}, geometry=geometry,
-                             crs=f"EPSG:{srid}")
-    return frame.to_crs("EPSG:4326")
-
-
-def _rises(
-    rows: Sequence[dict[str, Any]], days_before: int, days_after: int, disclosure: Disclosure,
-) -> pd.DataFrame:
-    """Places where harm rose clearly afterwards (exact 95 % interval of the rate ratio above 1)."""
-    found = []
-    for row in rows:
-        before, after = disclosure.count(row["before"]), disclosure.count(row["after"])
-        if before is None or after is None or after == 0:
+def _rises(session: SessionDep, result: dict[str, Any]) -> pd.DataFrame:
+    """Places where harm rose significantly afterwards, with where they are (for the arrows)."""
+    places = result["where_it_went"]["places"]
+    located = maps_db.place_points(session, [p["place_id"] for p in places])
+    rows = []
+    for place in places:
+        if place["place_id"] not in located:
             continue
-        result = rate_ratio(before, days_before, after, days_after)
-        if result.lower is not None and result.lower > 1:
-            found.append({"name": row["name"], "rate_ratio": result.ratio, "lower": result.lower,
-                          "upper": result.upper, "lon": row["lon"], "lat": row["lat"], "sort": result.lower})
-    found.sort(key=lambda r: -r["sort"])
-    return pd.DataFrame(found[:MAX_RISES], columns=["name", "rate_ratio", "lower", "upper", "lon", "lat"])
+        lon, lat = located[place["place_id"]]
+        rate = place["rate"]
+        text = None
+        if rate["ratio"] is None and rate["lower"] is None:
+            text = "a statistically clear rise (figures withheld: small counts)"
+        rows.append({"name": place["name"], "rate_ratio": rate["ratio"], "lower": rate["lower"],
+                     "upper": rate["upper"], "lon": lon, "lat": lat, "text": text})
+    return pd.DataFrame(rows, columns=["name", "rate_ratio", "lower", "upper", "lon", "lat", "text"])
 
 
 @router.get("/displacement", response_class=HTMLResponse)
 def displacement(
     request: Request, session: SessionDep, settings: SettingsDep,
     intervention: Annotated[str | None, Query(description="intervention id (none: choose one)")] = None,
-    months_before: Annotated[str | None, Query(description="months shown before the start (1-36)")] = None,
-    months_after: Annotated[str | None, Query(description="months shown from the start (1-36)")] = None,
+    months_before: Annotated[str | None, Query(description="months compared and shown before the start")] = None,
+    months_after: Annotated[str | None, Query(description="months compared and shown from the start")] = None,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    """Where harm went after an intervention. Without ``intervention``: a list to choose from."""
-    disclosure = Disclosure(principal, settings)
+    """Where harm went after an intervention. Without ``intervention``: the organisation's interventions."""
+    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     chosen = _parse_int(intervention, "intervention", 1, 2**63 - 1)
     if chosen is None:
         return _chooser(request, session, settings, principal, disclosure)
-    span_before = _parse_int(months_before, "months_before", 1, 36) or 12
-    span_after = _parse_int(months_after, "months_after", 1, 36) or 12
+    span_before = _parse_int(months_before, "months_before", 1, 36) or DEFAULT_MONTHS
+    span_after = _parse_int(months_after, "months_after", 1, 36) or DEFAULT_MONTHS
     item = maps_db.intervention(session, chosen)
     if not item["located"]:
         raise InvalidInput("intervention: it has no location (no area and no place), so there is nothing to map",
@@ -588,45 +487,45 @@ def displacement(
     first = maps_db.first_incident_at(session)
     first_month = first.astimezone(LONDON).date().replace(day=1) if first else start_month
     this_month = datetime.now(LONDON).date().replace(day=1)
+    # Equal windows either side, as long as the data allow (complete months only): like for like.
+    months = min(span_before, span_after, _months_between(first_month, start_month),
+                 _months_between(start_month, this_month))
+    windows: dict[str, str | None] = {"before": None, "after": None}
+    if months >= 1:
+        edges = [_london_midnight(_add_months(start_month, k)).isoformat() for k in (-months, 0, months)]
+        windows = {"before": f"{edges[0]}/{edges[1]}", "after": f"{edges[1]}/{edges[2]}"}
+    result = analysis_service.displacement_analysis(
+        session, settings, principal, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
+        before=windows["before"], after=windows["after"], harm_category=None, source=None,
+        search_distance=SEARCH_M, cell="square", size=MONTHLY_CELL_M, control_geometry=None, control_place=None,
+        shareable=False,
+    )
+    target, buffer, control = (shape(result[name]["geometry"]) for name in ("target", "buffer", "control"))
+
     slider = (max(_add_months(start_month, -span_before), first_month),
               min(_add_months(start_month, span_after), _add_months(this_month, 1)))
-    # Equal, complete windows either side of the start, so before and after are like for like.
-    months = max(0, min(span_before, span_after, _months_between(first_month, start_month),
-                        _months_between(start_month, this_month)))
-    before = (_add_months(start_month, -months), start_month)
-    after = (start_month, _add_months(start_month, months))
-
-    centre = maps_db.Centre("intervention", chosen, srid)
-    target, buffer, control = maps_db.rings(session, centre, [(0, TARGET_M), (TARGET_M, BUFFER_M),
-                                                              (BUFFER_M, CONTROL_M)])
-    counts, rises = None, pd.DataFrame(columns=["name", "rate_ratio", "lower", "upper", "lon", "lat"])
-    if months >= 1:
-        before_filter = maps_db.IncidentFilter(_london_midnight(before[0]), _london_midnight(before[1]))
-        after_filter = maps_db.IncidentFilter(_london_midnight(after[0]), _london_midnight(after[1]))
-        counts = maps_db.area_counts(session, centre, (TARGET_M, BUFFER_M, BUFFER_M, CONTROL_M),
-                                     before_filter, after_filter)
-        nearby = maps_db.place_counts_before_after(
-            session, maps_db.Near(centre, CONTROL_M), RISE_RADIUS_M, before_filter, after_filter,
-            exclude_place_id=item["place_id"])
-        rises = _rises(nearby, (before[1] - before[0]).days, (after[1] - after[0]).days, disclosure)
-    labels = _month_labels(slider[0], slider[1])
-    monthly_rows = maps_db.monthly_grid_counts(
-        session, maps_db.IncidentFilter(_london_midnight(slider[0]), _london_midnight(slider[1])),
-        MONTHLY_CELL_M, maps_db.Near(centre, BUFFER_M))
-    monthly = _monthly_cells(monthly_rows, labels, MONTHLY_CELL_M, srid, disclosure)
-    summary = _displacement_summary(counts, months, before, after, disclosure)
-
-    title = _intervention_label(item, disclosure)
+    labels = _month_labels(*slider)
+    near = gpd.GeoSeries([target.union(buffer)], crs="EPSG:4326")
+    steps = analysis_db.step_counts(
+        session, analysis_db.Grid("square", MONTHLY_CELL_M, srid),
+        analysis_db.IncidentFilter(bbox=tuple(near.total_bounds), start=_london_midnight(slider[0]),
+                                   end=_london_midnight(slider[1])),
+        "month",
+    )
+    monthly = monthly_cells(
+        [f"{s:%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels, MONTHLY_CELL_M,
+        f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
+    )
     m = displacement_map(
-        target, buffer, control, monthly, rises, summary, intervention_date=item["starts_on"],
-        title="Did harm move?", tiles=settings.tile_url, attribution=settings.tile_attribution,
-        suppressed_text=disclosure.suppressed_text,
+        target, buffer, control, monthly, _rises(session, result), _displacement_summary(result, settings),
+        intervention_date=item["starts_on"], title="Did harm move?", tiles=settings.tile_url,
+        attribution=settings.tile_attribution, suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:displacement:intervention:{chosen}")
     options = [{"id": o["id"], "label": _intervention_label(o, disclosure)}
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
-        m, settings, disclosure, title=title, current="/maps/displacement",
+        m, settings, disclosure, title=_intervention_label(item, disclosure), current="/maps/displacement",
         subtitle=f"Started {item['starts_on']:%d %b %Y} · owned by {item['owning_partner']}",
         form="displacement", interventions=options, chosen=chosen, months_before=span_before,
         months_after=span_after,
@@ -634,70 +533,71 @@ def displacement(
 
 
 # ---- one place ---------------------------------------------------------------------------------------------------
+def _trainings(trainings: Any) -> tuple[str, ...]:
+    items = json.loads(trainings) if isinstance(trainings, str) else (trainings or [])
+    return tuple(
+        str(t.get("kind", "")).replace("_", " ") + (f" ({t['completed_on']})" if t.get("completed_on") else "")
+        for t in items
+    )
+
+
 @router.get("/places/{place_id}", response_class=HTMLResponse)
 def place_in_context(
     place_id: int, session: SessionDep, settings: SettingsDep, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """One place: its designation history, guardians, neighbours, incidents around it and over time."""
-    disclosure = Disclosure(principal, settings)
+    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     row = maps_db.place(session, place_id)
     srid = settings.analysis_srid
     now = datetime.now(LONDON)
     this_month = now.date().replace(day=1)
-    centre = maps_db.Centre("place", place_id, srid)
 
+    two_years = (_add_months(this_month, -23), _add_months(this_month, 1))
+    timeline = analysis_db.place_timeline(session, place_id, PLACE_TIMELINE_M, _london_midnight(two_years[0]),
+                                          _london_midnight(two_years[1]))
     designations = [
         Designation(
             kind=d["kind"], valid_from=d["valid_from"].astimezone(LONDON).date(),
             valid_to=d["valid_to"].astimezone(LONDON).date() if d["valid_to"] else None,
             level=d["level"], reason=disclosure.text(d["reason"]), scheme=d["scheme"],
         )
-        for d in maps_db.designation_history(session, place_id)
+        for d in timeline.designations
     ]
-    guardians = [
-        Guardian(
-            role=g["role"].replace("_", " "),
-            training=tuple(
-                f"{t.get('kind', '').replace('_', ' ')}" + (f" ({t['completed_on']})" if t.get("completed_on") else "")
-                for t in (g["trainings"] or [])
-            ),
-            hours=g["hours"],
-        )
-        for g in maps_db.guardians_of(session, place_id)
-    ]
-    concerns = _concern_frame(
-        maps_db.concerns(session, now, now + timedelta(seconds=1), maps_db.Near(centre, PLACE_NEAR_M)), disclosure)
-    concerns = concerns[concerns["place_id"] != place_id]
-    safe = _safe_space_frame(_safe_space_rows(session, settings, now), now, settings)
+    guardians = [Guardian(role=g["role"].replace("_", " "), training=_trainings(g["trainings"]), hours=g["hours"])
+                 for g in timeline.guardians]
+    concerns = _concern_frame(maps_db.concerns(
+        session, now, now + timedelta(seconds=1),
+        maps_db.Near(place_id, PLACE_NEAR_M)), disclosure)
+    concerns = concerns[(concerns["place_id"] != place_id).to_numpy()]
+    here = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
+    safe = _safe_spaces(session, settings, now)
     if len(safe):
-        here = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326").to_crs(f"EPSG:{srid}").iloc[0]
-        distance = safe.to_crs(f"EPSG:{srid}").distance(here)
+        distance = safe.to_crs(f"EPSG:{srid}").distance(here.iloc[0])
         safe = safe[(distance <= PLACE_NEAR_M).to_numpy() & (safe["place_id"] != place_id).to_numpy()]
 
-    year = maps_db.IncidentFilter(_london_midnight(_add_months(this_month, -11)), _london_midnight(
-        _add_months(this_month, 1)))
-    grid = maps_db.grid_counts(session, year, PLACE_CELL_SIZE_M, near=maps_db.Near(centre, PLACE_CELLS_M))
+    grid = analysis_db.Grid("hexagon", PLACE_CELL_M, srid)
+    around = here.buffer(PLACE_AROUND_M).to_crs("EPSG:4326")
+    counts = analysis_db.grid_counts(session, grid, analysis_db.IncidentFilter(
+        bbox=tuple(around.total_bounds), start=_london_midnight(_add_months(this_month, -11)),
+        end=_london_midnight(two_years[1])))
     cells = gpd.GeoDataFrame(
-        {"count": [disclosure.count(c) for c in grid.count]},
-        geometry=cell_polygons(grid.i, grid.j, PLACE_CELL_SIZE_M, "square") if grid.i.size else [],
+        {"count": [disclosure.count(int(c)) for c in counts.count]},
+        geometry=cell_polygons(counts.i, counts.j, PLACE_CELL_M, "hexagon") if counts.i.size else [],
         crs=f"EPSG:{srid}",
     ).to_crs("EPSG:4326")
-    two_years = (_add_months(this_month, -23), _add_months(this_month, 1))
-    monthly = maps_db.monthly_counts(
-        session, maps_db.IncidentFilter(_london_midnight(two_years[0]), _london_midnight(two_years[1])),
-        maps_db.Near(centre, PLACE_TIMELINE_M))
-    timeline = {label: disclosure.count(monthly.get(label, 0)) for label in _month_labels(*two_years)}
+    cells = cells[cells.intersects(around.iloc[0]).to_numpy()]
 
     place = Place(name=row["name"], geometry=row["geometry"], kind=row["kind"], address=row["address"],
                   opening_hours=row["opening_hours"], place_manager=row["place_manager"])
     m = place_map(
-        place, designations, guardians, concerns, safe, cells, timeline, tiles=settings.tile_url,
+        place, designations, guardians, concerns, safe, cells,
+        {month: disclosure.count(n) for month, n in timeline.months}, tiles=settings.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
-        suppressed_text=disclosure.suppressed_text,
+        suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
         m, settings, disclosure, title=row["name"], current=f"/maps/places/{place_id}",
-        subtitle=f"Incidents within {PLACE_CELLS_M:g} m over the last 12 months; timeline within "
-                 f"{PLACE_TIMELINE_M:g} m over 24 months",
+        subtitle=f"Incidents within {PLACE_AROUND_M:g} m over the last 12 months; timeline of incidents within "
+                 f"{PLACE_TIMELINE_M:g} m (or linked to it) over 24 months",
     )
