@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from shapely.geometry import Point, Polygon
