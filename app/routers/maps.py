@@ -321,6 +321,10 @@ def hotspots(
     if (end_day - start_day).days > 3660:
         raise InvalidInput("from: the window is longer than ten years", field="from")
     requested = _parse_int(cell, "cell", 50, 5000)
+    categories = tuple(dict.fromkeys(h for h in (harm or []) if h.strip()))
+    unknown = [h for h in categories if h not in HARM_CATEGORIES]
+    if unknown:
+        raise InvalidInput(f"harm: unknown harm category {unknown[0]!r}", field="harm")
     start, end = _london_midnight(start_day), _london_midnight(end_day + timedelta(days=1))
 
     srid = settings.analysis_srid
@@ -328,7 +332,7 @@ def hotspots(
     size = _hex_size(study.area_m2, requested)
     query = analysis_service.grid_query(
         settings, cell="hex", size=size, bbox=None, period=f"{start.isoformat()}/{end.isoformat()}",
-        harm_category=harm, source=None, weights="contiguity", distance=None, fdr=True,
+        harm_category=list(categories), source=None, weights="contiguity", distance=None, fdr=True,
     )
     table = analysis_service.build_cell_table(session, query, analysis_db.grid_counts(session, query.grid, query.filt))
     density = None
@@ -356,7 +360,6 @@ def hotspots(
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
     safe = _safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1)))
 
-    categories = query.filt.harm_categories
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
     m = hotspot_map(

@@ -1,0 +1,238 @@
+"""The map pages over HTTP: every page for every role, its CSP, offline assets, privacy, escaping, 404s."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.db.demo_loader import DemoLogin
+from app.db.session import Database
+from geo.map_assets import inline_script_hashes, missing_assets
+from geo.vocabulary import ROLES
+from tests.conftest import Org, create_place
+
+XSS_NAME = "<img src=x onerror=alert(1)>"
+# A corner of the demo town, away from the story's places (and from other tests' expectations).
+XSS_POINT = (-0.4465, 51.8612)
+# Free text the panel must never see: a concern's reason, an intervention's description, an incident's
+# description and a guardian's description, all from the demo scenario.
+FREE_TEXT = (
+    "Repeated robberies and fights among young people",
+    "Restaurant disabled its customer WiFi",
+    "Young people seen exchanging small packages",
+    "Library staff on the teen floor",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_ids(client: Any, demo: list[DemoLogin], demo_headers: dict[str, dict[str, str]]) -> dict[str, int]:
+    headers = demo_headers["admin"]
+    places = client.get("/api/places?limit=1000", headers=headers).json()["features"]
+    interventions = client.get("/api/interventions?limit=1000", headers=headers).json()["features"]
+    by_name = {f["properties"]["name"]: f["id"] for f in places}
+    wifi = next(f["id"] for f in interventions if "WiFi" in (f["properties"]["description"] or ""))
+    return {"library": by_name["Wellgate Central Library"], "outlet": by_name["Chicken Shack Express"],
+            "wifi": wifi}
+
+
+def map_pages(ids: dict[str, int]) -> list[str]:
+    return ["/maps/hotspots", "/maps/safe-spaces", f"/maps/displacement?intervention={ids['wifi']}",
+            f"/maps/places/{ids['library']}"]
+
+
+@pytest.fixture(scope="module")
+def pages(client: Any, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, int]) -> dict[tuple[str, str], Any]:
+    """Every map page as every role, fetched once for the module."""
+    return {(role, url): client.get(url, headers=demo_headers[role]) for role in ROLES for url in map_pages(demo_ids)}
+
+
+def _script_src(csp: str) -> str:
+    return next(d for d in csp.split(";") if d.strip().startswith("script-src")).strip()
+
+
+def test_every_map_page_is_html_with_a_csp_naming_its_inline_scripts(pages: dict[tuple[str, str], Any]) -> None:
+    for (role, url), response in pages.items():
+        assert response.status_code == 200, f"{url} as {role}: {response.status_code} {response.text[:300]}"
+        assert response.headers["content-type"].startswith("text/html"), url
+        script_src = _script_src(response.headers["content-security-policy"])
+        hashes = inline_script_hashes(response.text)
+        assert hashes, url
+        assert all(h in script_src for h in hashes), f"{url} as {role}: a script hash is missing from the CSP"
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+        assert "object-src 'none'" in response.headers["content-security-policy"]
+
+
+def test_every_map_page_loads_its_assets_from_our_own_origin(pages: dict[tuple[str, str], Any]) -> None:
+    for (role, url), response in pages.items():
+        assert missing_assets(response.text) == [], f"{url} as {role}"
+        assert "netdna.bootstrapcdn.com" not in response.text, f"{url} as {role}: CDN font left in a stylesheet"
+
+
+def test_every_map_page_has_its_layers_controls_and_legend(pages: dict[tuple[str, str], Any]) -> None:
+    expected = {
+        "/maps/hotspots": ["Hotspot cells (Gi*)", "Kernel density", "Places of concern", "Interventions",
+                           "Safe spaces"],
+        "/maps/safe-spaces": ["Safe spaces (open)", "Safe spaces (closed)", "Walking catchment 10 min",
+                              "Walking catchment 15 min", "Places of concern"],
+        "/maps/displacement": ["Target area", "Buffer", "Control area", "Before intervention",
+                               "After intervention", "Rises elsewhere", "Monthly cells (time slider)"],
+        "/maps/places": ["Place", "Incident cells", "Nearby places of concern", "Nearby safe spaces"],
+    }
+    for (role, url), response in pages.items():
+        layers = next(v for k, v in expected.items() if url.startswith(k))
+        for name in layers:
+            assert name in response.text, f"{url} as {role}: no layer {name!r}"
+        for control in ("L.control.layers", "L.control.scale", "L.control.fullscreen", "data-contextmap-legend"):
+            assert control in response.text, f"{url} as {role}: no {control}"
+
+
+def _incident_points(database: Database, slug: str = "demo-town") -> list[tuple[float, float]]:
+    with database.owner_session() as session:
+        rows = session.execute(text(
+            "SELECT ST_X(i.geom), ST_Y(i.geom) FROM incidents i JOIN organisations o ON o.id = i.organisation_id "
+            "WHERE o.slug = :slug"), {"slug": slug}).all()
+    return [(round(float(x), 6), round(float(y), 6)) for x, y in rows]
+
+
+_PAIR = re.compile(r"\[\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*\]")
+_LAT_LON = re.compile(r'"lat":\s*(-?\d+\.\d+),\s*"lon":\s*(-?\d+\.\d+)')
+
+
+def _coordinate_pairs(html: str) -> set[tuple[float, float]]:
+    """Every coordinate pair in the page as (lon, lat): GeoJSON [lon, lat], Leaflet [lat, lon], {lat, lon}."""
+    pairs = set()
+    for a, b in _PAIR.findall(html):
+        x, y = round(float(a), 6), round(float(b), 6)
+        pairs.update({(x, y), (y, x)})
+    for lat, lon in _LAT_LON.findall(html):
+        pairs.add((round(float(lon), 6), round(float(lat), 6)))
+    return pairs
+
+
+def test_no_map_embeds_an_incident_location(pages: dict[tuple[str, str], Any], database: Database) -> None:
+    incidents = set(_incident_points(database))
+    assert len(incidents) > 1000
+    for (role, url), response in pages.items():
+        pairs = _coordinate_pairs(response.text)
+        assert len(pairs) > 5, url  # the check sees the page's coordinates
+        leaked = incidents & pairs
+        assert not leaked, f"{url} as {role} embeds incident coordinates, e.g. {sorted(leaked)[0]}"
+
+
+def test_panel_pages_carry_no_free_text(pages: dict[tuple[str, str], Any], demo_ids: dict[str, int]) -> None:
+    for url in map_pages(demo_ids):
+        html = pages[("panel", url)].text
+        for text_ in FREE_TEXT:
+            assert text_ not in html, f"{url}: the panel sees {text_!r}"
+        assert "Disclosure" in html or "Panel view" in html
+    # The same pages do show it to practitioners: the check above is not vacuous.
+    assert FREE_TEXT[0] in pages[("community_safety", "/maps/hotspots")].text
+    assert FREE_TEXT[1] in pages[("community_safety", map_pages(demo_ids)[2])].text
+
+
+def test_panel_counts_are_disclosure_controlled(pages: dict[tuple[str, str], Any], demo_ids: dict[str, int]) -> None:
+    html = pages[("panel", map_pages(demo_ids)[2])].text
+    summary = re.findall(r"(\d[\d,]*) before \\u2192 (\d[\d,]*) after|(\d[\d,]*) before → (\d[\d,]*) after", html)
+    counts = [int(c.replace(",", "")) for group in summary for c in group if c]
+    assert counts, "no before/after counts in the panel's displacement summary"
+    assert all(c == 0 or (c > 7 and c % 5 == 0) for c in counts), counts
+    monthly = [int(n) for n in re.findall(r"\d{4}-\d\d: (\d+)", html)]
+    assert monthly and all(n == 0 or (n > 7 and n % 5 == 0) for n in monthly)
+    assert "suppressed (fewer than 8)" in html
+
+
+def test_unknown_ids_are_html_404s(client: Any, demo_headers: dict[str, dict[str, str]]) -> None:
+    for url in ("/maps/places/987654321", "/maps/displacement?intervention=987654321"):
+        response = client.get(url, headers=demo_headers["community_safety"])
+        assert response.status_code == 404, url
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Not found" in response.text
+
+
+def test_bad_parameters_are_html_422s_naming_the_field(client: Any, demo_headers: dict[str, dict[str, str]]) -> None:
+    for url, field in (("/maps/places/abc", "place_id"), ("/maps/displacement?intervention=abc", "intervention"),
+                       ("/maps/hotspots?from=yesterday", "from"), ("/maps/hotspots?harm=gossip", "harm"),
+                       ("/maps/hotspots?from=2026-05-01&to=2026-01-01", "from"),
+                       ("/maps/safe-spaces?at=teatime", "at")):
+        response = client.get(url, headers=demo_headers["youth_worker"])
+        assert response.status_code == 422, url
+        assert response.headers["content-type"].startswith("text/html")
+        assert field in response.text, url
+
+
+def test_other_organisations_ids_are_404(client: Any, other_org: Org, demo_headers: dict[str, dict[str, str]]) -> None:
+    place = create_place(client, other_org, role="admin")
+    body = {"type": "Feature", "geometry": None,
+            "properties": {"place_id": place["id"], "kind": "outreach", "description": "Detached youth work",
+                           "owning_partner": "Youth service", "starts_on": "2026-01-05"}}
+    response = client.post("/api/interventions", json=body, headers=other_org.headers("admin"))
+    assert response.status_code == 201, response.text
+    for url in (f"/maps/places/{place['id']}", f"/maps/displacement?intervention={response.json()['id']}"):
+        for role in ROLES:
+            assert client.get(url, headers=demo_headers[role]).status_code == 404, f"{url} as {role}"
+
+
+def test_the_chooser_lists_the_organisations_interventions(
+    client: Any, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, int]
+) -> None:
+    cs = client.get("/maps/displacement", headers=demo_headers["community_safety"])
+    assert cs.status_code == 200
+    assert f'href="/maps/displacement?intervention={demo_ids["wifi"]}"' in cs.text
+    assert "Restaurant disabled its customer WiFi" in cs.text
+    panel = client.get("/maps/displacement", headers=demo_headers["panel"])
+    assert f'href="/maps/displacement?intervention={demo_ids["wifi"]}"' in panel.text
+    assert "Restaurant disabled its customer WiFi" not in panel.text
+
+
+def test_signed_out_browsers_are_sent_to_sign_in(app: Any) -> None:
+    response = TestClient(app).get("/maps/hotspots", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+
+
+def test_filters_change_what_the_hotspot_map_counts(client: Any, demo_headers: dict[str, dict[str, str]]) -> None:
+    everything = client.get("/maps/hotspots?from=2025-01-01&to=2025-12-31", headers=demo_headers["admin"])
+    drugs = client.get("/maps/hotspots?from=2025-01-01&to=2025-12-31&harm=drugs", headers=demo_headers["admin"])
+    assert everything.status_code == drugs.status_code == 200
+    # The filter box is a Leaflet control whose HTML travels as a JSON string: quotes are escaped.
+    assert "<title>Hotspots: drugs" in drugs.text and 'value=\\"drugs\\" checked' in drugs.text
+    assert 'value=\\"2025-01-01\\"' in drugs.text
+
+    def total(html: str) -> int:
+        return sum(int(n) for n in re.findall(r"Incidents: (\d+)", html))
+
+    assert 0 < total(drugs.text) < total(everything.text)
+
+
+@pytest.fixture()
+def xss_place(client: Any, demo_headers: dict[str, dict[str, str]]) -> Iterator[int]:
+    """A place named like an XSS payload, a safe space and a place of concern, removed afterwards."""
+    headers = demo_headers["admin"]
+    place = client.post("/api/places", headers=headers, json={
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": list(XSS_POINT)},
+        "properties": {"name": XSS_NAME, "kind": "other", "opening_hours": "Mo-Su 00:00-24:00"}})
+    assert place.status_code == 201, place.text
+    place_id = place.json()["id"]
+    try:
+        for kind, extra in (("safe_space", {"scheme": XSS_NAME}), ("concern", {"level": "low", "reason": XSS_NAME})):
+            response = client.post("/api/designations", headers=headers, json={
+                "place_id": place_id, "kind": kind, "valid_from": "2020-01-01T00:00:00Z", **extra})
+            assert response.status_code == 201, response.text
+        yield place_id
+    finally:
+        assert client.delete(f"/api/places/{place_id}", headers=headers).status_code == 204
+
+
+def test_user_text_is_escaped_on_every_map(
+    client: Any, demo_headers: dict[str, dict[str, str]], xss_place: int
+) -> None:
+    for url in (f"/maps/places/{xss_place}", "/maps/hotspots", "/maps/safe-spaces"):
+        for role in ("admin", "panel"):
+            html = client.get(url, headers=demo_headers[role]).text
+            assert "&lt;img src=x onerror=alert(1)&gt;" in html, f"{url} as {role}: the name is not shown"
+            assert XSS_NAME not in html, f"{url} as {role}: the name is not escaped"
