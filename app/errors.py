@@ -7,12 +7,14 @@ routers raises ``HTTPException``. Error bodies never carry stack traces or SQL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("contextmap")
@@ -83,10 +85,20 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_of(loc: Sequence[Any]) -> str:
+# Model-level validators cannot set a location, so by convention their message starts "<field>: ".
+_NAMED_FIELD = re.compile(r"^(?:Value error, )?(?P<field>[A-Za-z_][\w.]*): ")
+
+
+def _field_of(error: Mapping[str, Any]) -> str:
+    loc = error.get("loc", ())
+    if error.get("type") == "json_invalid":
+        return "body"  # FastAPI's loc holds the character offset, which is no field name
     # FastAPI prefixes "body"/"query"/"path"; the user knows their field by name, not by that prefix.
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    return ".".join(parts) or ".".join(str(p) for p in loc)
+    named = _NAMED_FIELD.match(str(error.get("msg", "")))
+    if named and named.group("field") not in parts:
+        parts.append(named.group("field"))
+    return ".".join(parts) or "body"
 
 
 async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
@@ -98,8 +110,7 @@ async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-              for e in exc.errors()]
+    errors = [{"field": _field_of(e), "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
 
@@ -108,6 +119,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
                    headers=getattr(exc, "headers", None))
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL refused a value the schema let through (e.g. a NUL character): the client's input.
+    return problem(422, "Invalid input", "a value was not acceptable to the database (e.g. a NUL character)",
+                   instance=request.url.path, errors=[{"field": "body", "message": "unacceptable value"}])
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -121,4 +138,5 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ContextmapError, _contextmap_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -32,6 +32,8 @@ def parse_interval(value: str | None, field: str = "datetime") -> tuple[datetime
         return None
     if "/" not in value:
         instant = parse_instant(value, field)
+        if len(value.strip()) == 10:  # a bare date means the whole of that day
+            return instant, instant + timedelta(days=1)
         return instant, instant
     start_text, _, end_text = value.partition("/")
     start = None if start_text.strip() in ("", "..") else parse_instant(start_text, field)

@@ -42,6 +42,8 @@ def parse_geometry(
         raise GeometryError(f"malformed {kind} coordinates: {exc}", field) from exc
     if geom.is_empty:
         raise GeometryError("geometry is empty", field)
+    # RFC 7946 allows an altitude; our columns are 2-D, and height does not matter for where harm is.
+    geom = shapely.force_2d(geom)
     coords = shapely.get_coordinates(geom)
     if not ((coords[:, 0] >= -180).all() and (coords[:, 0] <= 180).all()):
         raise GeometryError("longitude out of range [-180, 180]", field)

@@ -50,6 +50,9 @@ class ResourceSpec:
     json_columns: tuple[str, ...] = ()
     conflicts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # constraint -> (field, message)
     order_by: str = "r.id"
+    vocabularies: Mapping[str, Sequence[str]] = field(default_factory=dict)  # filter -> allowed values
+    required: tuple[str, ...] = ()  # columns a change may not set to null
+    before_delete: str | None = None  # SQL run (with :id) before a row is deleted
 
 
 def _constraint(exc: IntegrityError) -> str:
@@ -93,12 +96,18 @@ def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]
         start, end = query.interval
         # Overlap of the record's [start, end] with the requested interval; open ends with "..".
         if end is not None:
-            where.append(f"{start_sql} < :t_end")
+            # Closed interval, as OGC API Features: an instant query matches a record at that instant.
+            where.append(f"{start_sql} <= :t_end")
             params["t_end"] = end
         if start is not None:
             where.append(f"COALESCE({end_sql}, 'infinity'::timestamptz) >= :t_start")
             params["t_start"] = start
     for i, (name, values) in enumerate(query.equals.items()):
+        allowed = spec.vocabularies.get(name)
+        for value in values:
+            if allowed is not None and value not in allowed:
+                raise InvalidInput(f"{name}: unknown value {value!r}; expected one of: {', '.join(allowed)}",
+                                   field=name)
         if values:
             where.append(f"{spec.filterable[name]} = ANY(:eq{i})")
             params[f"eq{i}"] = list(values)
@@ -130,6 +139,13 @@ def get_feature(session: Session, spec: ResourceSpec, record_id: int) -> dict[st
     if row is None:
         raise NotFound(f"no {spec.name} with id {record_id} in your organisation")
     return _feature(dict(row), spec)
+
+
+def refuse_nulls(spec: ResourceSpec, values: Mapping[str, Any], prefix: str = "") -> None:
+    """A partial update may change a required value, never clear it."""
+    for name in spec.required:
+        if name in values and values[name] is None:
+            raise InvalidInput(f"{prefix}{name}: cannot be null", field=f"{prefix}{name}")
 
 
 def _values_sql(spec: ResourceSpec, values: Mapping[str, Any]) -> tuple[list[str], list[str], dict[str, Any]]:
@@ -200,6 +216,8 @@ def update(
 
 
 def delete(session: Session, spec: ResourceSpec, record_id: int) -> None:
+    if spec.before_delete:
+        session.execute(text(spec.before_delete), {"id": record_id})
     result = session.execute(text(f"DELETE FROM {spec.table} WHERE id = :id RETURNING id"), {"id": record_id})
     if result.first() is None:
         raise NotFound(f"no {spec.name} with id {record_id} in your organisation")

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from app.db.repository import ResourceSpec
+from geo.vocabulary import (
+    CONCERN_LEVELS,
+    DESIGNATION_KINDS,
+    GUARDIAN_ROLES,
+    HARM_CATEGORIES,
+    INCIDENT_SOURCES,
+    INTERVENTION_KINDS,
+    PLACE_KINDS,
+)
 
 # A designation is current when its validity period contains now; a concern past its review-by date
 # while current is "review overdue" (Information governance issue: reviews must not lapse silently).
@@ -29,6 +38,10 @@ PLACES = ResourceSpec(
     geometry_sql="r._geom",
     time_range=("r.updated_at", "r.updated_at"),
     filterable={"kind": "r.kind"},
+    vocabularies={"kind": PLACE_KINDS},
+    required=("name", "kind"),
+    # Incidents linked to a deleted place keep their record but lose the link, and its kind.
+    before_delete="UPDATE incidents SET place_id = NULL, place_link = NULL WHERE place_id = :id",
 )
 
 DESIGNATIONS = ResourceSpec(
@@ -55,6 +68,8 @@ DESIGNATIONS = ResourceSpec(
         )
     },
     order_by="r.place_id, r.valid_from, r.id",
+    vocabularies={"kind": DESIGNATION_KINDS, "level": CONCERN_LEVELS},
+    required=("place_id", "kind", "valid_from", "help_offered"),
 )
 
 GUARDIANS = ResourceSpec(
@@ -71,6 +86,8 @@ GUARDIANS = ResourceSpec(
     time_range=None,
     filterable={"role": "r.role", "place_id": "r.place_id"},
     json_columns=("trainings",),
+    vocabularies={"role": GUARDIAN_ROLES},
+    required=("place_id", "role", "trainings"),
 )
 
 INCIDENTS = ResourceSpec(
@@ -93,6 +110,8 @@ INCIDENTS = ResourceSpec(
         )
     },
     order_by="r.occurred_from, r.id",
+    vocabularies={"harm_category": HARM_CATEGORIES, "source": INCIDENT_SOURCES},
+    required=("occurred_from", "harm_category", "source", "location_precision"),
 )
 
 INTERVENTIONS = ResourceSpec(
@@ -107,7 +126,10 @@ INTERVENTIONS = ResourceSpec(
     writable=("place_id", "kind", "description", "owning_partner", "partners", "starts_on", "ends_on", "notes"),
     geometry_column="geom",
     geometry_sql="r._geom",
-    time_range=("r.starts_on::timestamptz", "r.ends_on::timestamptz"),
+    # ends_on is the last day of the intervention: it runs until the start of the next day.
+    time_range=("r.starts_on::timestamptz", "(r.ends_on + 1)::timestamptz"),
     filterable={"kind": "r.kind", "place_id": "r.place_id"},
     array_columns=("partners",),
+    vocabularies={"kind": INTERVENTION_KINDS},
+    required=("kind", "description", "owning_partner", "partners", "starts_on"),
 )

@@ -13,6 +13,7 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
 from app.routers.features import (
+    GeoJSONResponse,
     audit_write,
     collection,
     geojson_of,
@@ -39,8 +40,7 @@ from app.schemas.domain import (
     PlacePatch,
 )
 
-router = APIRouter(prefix="/api", tags=["context"])
-GEOJSON = "application/geo+json"
+router = APIRouter(prefix="/api", tags=["context"], default_response_class=GeoJSONResponse)
 Kinds = Annotated[list[str] | None, Query(description="filter: one or more values")]
 
 
@@ -111,6 +111,7 @@ def update_place(
     repository.get_feature(session, PLACES, place_id)
     geometry = validated_geometry(session, settings, geojson_of(body.geometry)) if body.geometry is not None else None
     values = body.properties.model_dump(exclude_unset=True) if body.properties else {}
+    repository.refuse_nulls(PLACES, values, "properties.")
     if "opening_hours" in values:
         values["opening_hours"] = validated_hours(values["opening_hours"], "properties.opening_hours")
     repository.update(session, PLACES, place_id, values, geometry)
@@ -205,10 +206,16 @@ def update_designation(
     current = repository.get_feature(session, DESIGNATIONS, designation_id)["properties"]
     _may_designate(principal, current["kind"])
     values = body.model_dump(exclude_unset=True)
+    repository.refuse_nulls(DESIGNATIONS, values)
     start = values.get("valid_from", current["valid_from"])
     end = values.get("valid_to", current["valid_to"])
     if end is not None and end <= start:
-        raise InvalidInput("valid_to: the designation ends before it starts", field="valid_to")
+        raise InvalidInput("valid_to: the designation ends at or before it starts", field="valid_to")
+    if current["kind"] == "concern":
+        # A place of concern is a safeguarding judgement: it keeps its level and its reason.
+        for name in ("level", "reason"):
+            if name in values and not values[name]:
+                raise InvalidInput(f"{name}: a place of concern must keep its {name}", field=name)
     repository.update(session, DESIGNATIONS, designation_id, values)
     audit_write(session, principal, "designation.update", f"designation:{designation_id}", {"fields": sorted(values)})
     return repository.get_feature(session, DESIGNATIONS, designation_id)
@@ -280,6 +287,7 @@ def update_guardian(
 ) -> dict[str, Any]:
     repository.get_feature(session, GUARDIANS, guardian_id)
     values = body.model_dump(mode="json", exclude_unset=True)
+    repository.refuse_nulls(GUARDIANS, values)
     if "hours" in values:
         values["hours"] = validated_hours(values["hours"], "hours")
     repository.update(session, GUARDIANS, guardian_id, values)
@@ -362,6 +370,7 @@ def update_intervention(
 ) -> dict[str, Any]:
     current = repository.get_feature(session, INTERVENTIONS, intervention_id)["properties"]
     values = body.properties.model_dump(exclude_unset=True) if body.properties else {}
+    repository.refuse_nulls(INTERVENTIONS, values, "properties.")
     _require_place(session, values.get("place_id"), "properties.place_id")
     starts, ends = values.get("starts_on", current["starts_on"]), values.get("ends_on", current["ends_on"])
     if ends is not None and ends < starts:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,12 @@ from app.query import Paging, page_links, parse_bbox, parse_interval
 from app.settings import Settings
 from geo.geometry import GeometryError, parse_geometry
 from geo.privacy import strip_free_text
+
+
+class GeoJSONResponse(JSONResponse):
+    """Features and FeatureCollections are served as RFC 7946 says: ``application/geo+json``."""
+
+    media_type = "application/geo+json"
 
 
 def redact(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
-from app.routers.features import audit_write, collection, geojson_of, validated_geometry
+from app.routers.features import GeoJSONResponse, audit_write, collection, geojson_of, validated_geometry
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.settings import Settings
 
-router = APIRouter(prefix="/api", tags=["incidents"])
+router = APIRouter(prefix="/api", tags=["incidents"], default_response_class=GeoJSONResponse)
 _POINT = frozenset({"Point"})
 Values = Annotated[list[str] | None, Query(description="filter: one or more values")]
 
@@ -111,6 +111,7 @@ def update_incident(
 ) -> dict[str, Any]:
     current = repository.get_feature(session, INCIDENTS, incident_id)
     values = body.properties.model_dump(exclude_unset=True) if body.properties else {}
+    repository.refuse_nulls(INCIDENTS, values, "properties.")
     start = values.get("occurred_from", current["properties"]["occurred_from"])
     end = values.get("occurred_to", current["properties"]["occurred_to"])
     if end is not None and end < start:

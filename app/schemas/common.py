@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 
 def one_of(values: Sequence[str]) -> AfterValidator:
@@ -24,8 +24,23 @@ def enum_schema(values: Sequence[str], description: str = "") -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "enum": list(values), "description": description})
 
 
+def _without_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL; refuse it here, where the error can name the field.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    if isinstance(value, list):
+        for item in value:
+            _without_nul(item)
+    return value
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return _without_nul(value)
 
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]

@@ -52,9 +52,10 @@ InterventionKind: TypeAlias = Annotated[
 Age = Annotated[int, Field(ge=0, le=25)]
 
 
-def _end_after_start(start: Any, end: Any, end_field: str) -> None:
-    if start is not None and end is not None and end < start:
-        raise ValueError(f"{end_field} is before the start")
+def _end_after_start(start: Any, end: Any, end_field: str, *, strictly: bool = False) -> None:
+    # The "<field>: " prefix lets the error handler name the field (model validators have no location).
+    if start is not None and end is not None and (end <= start if strictly else end < start):
+        raise ValueError(f"{end_field}: ends {'at or ' if strictly else ''}before it starts")
 
 
 # ---- places -------------------------------------------------------------------------------------------
@@ -139,14 +140,14 @@ class DesignationCreate(DesignationFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> DesignationCreate:
-        _end_after_start(self.valid_from, self.valid_to, "valid_to")
+        _end_after_start(self.valid_from, self.valid_to, "valid_to", strictly=True)
         if self.age_min is not None and self.age_max is not None and self.age_max < self.age_min:
-            raise ValueError("age_max is below age_min")
+            raise ValueError("age_max: below age_min")
         if self.kind == "concern":
             if self.level is None:
-                raise ValueError("level is required for a place of concern")
+                raise ValueError("level: required for a place of concern")
             if not self.reason:
-                raise ValueError("reason is required for a place of concern: it is a safeguarding judgement")
+                raise ValueError("reason: required for a place of concern, since it is a safeguarding judgement")
         return self
 
 
@@ -326,7 +327,7 @@ class InterventionCreate(Feature[Geometry | None,  # type: ignore[type-var]
     @model_validator(mode="after")
     def _located(self) -> InterventionCreate:
         if self.geometry is None and self.properties is not None and self.properties.place_id is None:
-            raise ValueError("an intervention needs a place_id or its own geometry (an area)")
+            raise ValueError("properties.place_id: an intervention needs a place_id or its own geometry (an area)")
         return self
 
 
