@@ -41,6 +41,7 @@ __all__ = [
     "guardian_presence",
     "is_stale",
     "open_at",
+    "open_until",
     "parse_hours",
     "rank_coverage_gaps",
     "stable_open_sets",
@@ -78,6 +79,28 @@ def open_at(hours: str | None, at: datetime) -> bool | None:
     """
     parsed = parse_hours(hours)
     return None if parsed is None else parsed.is_open(at)
+
+
+def open_until(hours: OpeningHours, at: datetime, horizon: timedelta = timedelta(days=8)) -> datetime | None:
+    """When an open place next closes, looking ``horizon`` ahead; ``None`` if it stays open that long.
+
+    Bounded on purpose: ``OpeningHours.next_close`` searches up to two years for a ``24/7`` place,
+    which costs milliseconds per candidate in a nearest search.
+
+    Examples
+    --------
+    >>> from datetime import timezone
+    >>> at = datetime(2026, 6, 17, 15, 30, tzinfo=timezone.utc)
+    >>> open_until(OpeningHours.parse("Mo-Fr 09:00-19:00"), at).strftime("%H:%M")
+    '19:00'
+    >>> open_until(OpeningHours.parse("24/7"), at) is None
+    True
+    """
+    intervals = hours.intervals(at, at + horizon)
+    if not intervals or intervals[0][0] > at:
+        return None
+    closes = intervals[0][1]
+    return None if closes >= (at + horizon) else closes
 
 
 def _add_years(day: date, years: int) -> date:
@@ -238,7 +261,7 @@ def evaluate(candidate: SafeSpaceCandidate, at: datetime, age: int | None, stale
     local = _local(at)
     hours = parse_hours(candidate.opening_hours)
     is_open = None if hours is None else hours.is_open(at)
-    closes_at = hours.next_close(at) if hours is not None and is_open else None
+    closes_at = open_until(hours, at) if hours is not None and is_open else None
     suitable = age_suitable(age, candidate.age_min, candidate.age_max)
     stale = is_stale(candidate.verified_on, local.date(), stale_days)
     everyone = guardians_at(candidate.guardians, is_open, at)

@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 __all__ = [
-    "NETWORK", "STRAIGHT_LINE", "StreetNetwork", "straight_line_walk_m", "walking_minutes", "walks_from",
+    "NETWORK", "STRAIGHT_LINE", "StreetNetwork", "WalksFrom", "straight_line_walk_m", "walking_minutes", "walks_from",
     "walks_to_nearest",
 ]
 
@@ -180,6 +180,35 @@ class StreetNetwork:
         return result
 
 
+@dataclass(frozen=True)
+class WalksFrom:
+    """Shortest walks from one origin: Dijkstra runs once, then any batch of targets is read off it."""
+
+    network: StreetNetwork | None
+    detour_factor: float
+    origin_gap: float = np.inf
+    along: FloatArray | None = None
+
+    @classmethod
+    def compute(cls, network: StreetNetwork | None, origin: Sequence[float], detour_factor: float) -> WalksFrom:
+        if network is None:
+            return cls(None, detour_factor)
+        (source,), (gap,) = network.snap(np.asarray([origin], dtype=np.float64))
+        if gap > network.max_snap_m:
+            return cls(network, detour_factor, float(gap), None)
+        return cls(network, detour_factor, float(gap), dijkstra(network.graph, directed=False, indices=int(source)))
+
+    def to(self, targets: FloatArray, straight_m: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Walking metres to each target and which were measured on the network (else straight x factor)."""
+        straight = np.asarray(straight_m, dtype=np.float64) * self.detour_factor
+        if self.network is None or self.along is None or len(straight) == 0:
+            return straight, np.zeros(len(straight), dtype=bool)
+        nodes, gaps = self.network.snap(np.asarray(targets, dtype=np.float64).reshape(-1, 2))
+        walked = self.origin_gap + self.along[nodes] + gaps
+        on_network = np.isfinite(walked) & (gaps <= self.network.max_snap_m)
+        return np.where(on_network, walked, straight), on_network
+
+
 def walks_from(
     network: StreetNetwork | None, origin: Sequence[float], targets: FloatArray, straight_m: FloatArray,
     detour_factor: float,
@@ -188,12 +217,7 @@ def walks_from(
 
     Over the network where it reaches both ends; elsewhere the straight line times ``detour_factor``.
     """
-    straight = np.asarray(straight_m, dtype=np.float64) * detour_factor
-    if network is None or len(straight) == 0:
-        return straight, np.zeros(len(straight), dtype=bool)
-    walked = network.distances_from(origin, targets)
-    on_network = np.isfinite(walked)
-    return np.where(on_network, walked, straight), on_network
+    return WalksFrom.compute(network, origin, detour_factor).to(targets, straight_m)
 
 
 def walks_to_nearest(

@@ -9,6 +9,7 @@ straight-line distance exceeds the ``limit``-th walk found, the answer is final.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,27 +25,21 @@ from geo.safe_spaces import (
     CoverageCell,
     GuardianRecord,
     SafeSpaceCandidate,
+    age_suitable,
     evaluate,
     guardians_at,
     open_at,
 )
-from geo.walking import NETWORK, STRAIGHT_LINE, walking_minutes, walks_from
+from geo.walking import NETWORK, STRAIGHT_LINE, WalksFrom, walking_minutes
 
 _SAFE_AT = ("d.kind = 'safe_space' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
 _CONCERN_AT = ("d.kind = 'concern' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
-_FIRST_BATCH = 16
+_FIRST_BATCH = 32
 _MAX_CANDIDATES = 4096
 
 
 def _origin(srid: int) -> str:
     return f"ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {int(srid)})"
-
-
-def origin_xy(session: Session, lon: float, lat: float, srid: int) -> tuple[float, float]:
-    row = session.execute(
-        text(f"SELECT ST_X(g), ST_Y(g) FROM (SELECT {_origin(srid)} AS g) o"), {"lon": lon, "lat": lat}
-    ).one()
-    return float(row[0]), float(row[1])
 
 
 def place_location(session: Session, place_id: int) -> tuple[float, float] | None:
@@ -86,24 +81,23 @@ def _candidate(row: Mapping[str, Any], guardians: Sequence[GuardianRecord]) -> S
 def _candidates(
     session: Session, lon: float, lat: float, at: datetime, srid: int, limit: int, offset: int,
 ) -> list[dict[str, Any]]:
+    """The next safe spaces current at ``at`` by straight-line distance: only what judging them needs."""
     origin = _origin(srid)
     rows = session.execute(
         text(
             f"""
             WITH nearest AS (
-                SELECT p.id, p.name, p.kind, p.address, p.opening_hours, p.geom, p.geom_metric
+                SELECT p.id, p.opening_hours, p.geom_metric
                 FROM places p
                 WHERE EXISTS (SELECT 1 FROM designations d WHERE d.place_id = p.id AND {_SAFE_AT})
-                ORDER BY p.geom_metric <-> {origin}, p.id
+                ORDER BY p.geom_metric <-> {origin}
                 LIMIT :lim OFFSET :off
             )
-            SELECT n.id AS place_id, n.name, n.kind, n.address, n.opening_hours,
-                   ST_AsGeoJSON(n.geom, 7) AS geometry,
+            SELECT n.id AS place_id, n.opening_hours, d.age_min, d.age_max,
+                   ST_X({origin}) AS origin_x, ST_Y({origin}) AS origin_y,
                    ST_Distance(n.geom_metric, {origin}) AS straight_m,
                    ST_X(ST_ClosestPoint(n.geom_metric, {origin})) AS x,
-                   ST_Y(ST_ClosestPoint(n.geom_metric, {origin})) AS y,
-                   d.id AS designation_id, d.valid_from, d.valid_to, d.scheme, d.age_min, d.age_max,
-                   d.help_offered, d.accessibility, d.verified_on
+                   ST_Y(ST_ClosestPoint(n.geom_metric, {origin})) AS y
             FROM nearest n JOIN designations d ON d.place_id = n.id AND {_SAFE_AT}
             ORDER BY straight_m, n.id
             """
@@ -111,6 +105,34 @@ def _candidates(
         {"lon": lon, "lat": lat, "at": at, "lim": limit, "off": offset},
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def _details(session: Session, place_ids: Sequence[int], at: datetime) -> dict[int, dict[str, Any]]:
+    """Everything shown about the chosen safe spaces, their guardians included, in one query."""
+    rows = session.execute(
+        text(
+            f"""
+            SELECT p.id AS place_id, p.name, p.kind, p.address, p.opening_hours,
+                   ST_AsGeoJSON(p.geom, 7) AS geometry,
+                   d.id AS designation_id, d.valid_from, d.valid_to, d.scheme, d.age_min, d.age_max,
+                   d.help_offered, d.accessibility, d.verified_on,
+                   COALESCE((SELECT json_agg(json_build_object('id', g.id, 'role', g.role,
+                                                               'description', g.description, 'hours', g.hours,
+                                                               'trainings', g.trainings) ORDER BY g.id)
+                             FROM guardians g WHERE g.place_id = p.id), '[]'::json) AS guardians
+            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+            WHERE p.id = ANY(:ids)
+            """
+        ),
+        {"ids": list(place_ids), "at": at},
+    ).mappings()
+    details = {}
+    for mapping in rows:
+        row = dict(mapping)
+        guardians = [GuardianRecord(g["id"], g["role"], g["description"], g["hours"], tuple(g["trainings"] or ()))
+                     for g in row["guardians"]]
+        details[row["place_id"]] = {**row, "candidate": _candidate(row, guardians)}
+    return details
 
 
 @dataclass
@@ -129,43 +151,59 @@ def nearest_safe_spaces(
 ) -> NearestAnswer:
     """The ``limit`` nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``."""
     network = street_network(session, organisation_id)
-    origin = origin_xy(session, lon, lat, srid) if network is not None else (0.0, 0.0)
+    walks: WalksFrom | None = None
+    bound_factor = detour_factor
+    seen: set[int] = set()
     found: list[dict[str, Any]] = []
+    best_walks: list[float] = []
     excluded = {"closed": 0, "hours_unknown": 0, "age": 0}
-    examined, batch, any_network = 0, max(_FIRST_BATCH, 4 * limit), False
-    while examined < _MAX_CANDIDATES:
-        rows = _candidates(session, lon, lat, at, srid, batch, examined)
-        examined += len(rows)
-        guardians = _guardians_by_place(session, [r["place_id"] for r in rows])
+    examined, batch, done = 0, max(_FIRST_BATCH, 8 * limit), False
+    while not done and examined < _MAX_CANDIDATES:
+        fetched = _candidates(session, lon, lat, at, srid, batch, examined)
+        examined += len(fetched)
+        # The KNN order has no tie-breaker (one would defeat the index), so batches may overlap on ties.
+        rows = [r for r in fetched if r["place_id"] not in seen]
+        seen.update(r["place_id"] for r in rows)
+        if walks is None:
+            origin = (rows[0]["origin_x"], rows[0]["origin_y"]) if rows else (0.0, 0.0)
+            walks = WalksFrom.compute(network, origin, detour_factor)
+            # Unseen candidates are at least as far as their straight line on foot (times the detour
+            # factor when every walk is a straight-line estimate): the bound that lets the search stop.
+            bound_factor = 1.0 if walks.along is not None else detour_factor
         targets = np.array([[r["x"], r["y"]] for r in rows], dtype=np.float64).reshape(-1, 2)
-        straight = np.array([r["straight_m"] for r in rows], dtype=np.float64)
-        walk, on_network = walks_from(network, origin, targets, straight, detour_factor)
+        walk, on_network = walks.to(targets, np.array([r["straight_m"] for r in rows], dtype=np.float64))
         for k, row in enumerate(rows):
-            verdict = evaluate(_candidate(row, guardians[row["place_id"]]), at, age, stale_days)
-            reason = verdict.excluded_because
+            if len(best_walks) >= limit and best_walks[limit - 1] <= float(row["straight_m"]) * bound_factor:
+                done = True
+                break
+            is_open = open_at(row["opening_hours"], at)
+            reason = ("hours_unknown" if is_open is None else "closed" if not is_open
+                      else None if age_suitable(age, row["age_min"], row["age_max"]) else "age")
             if reason is not None:
                 excluded[reason] += 1
                 continue
-            any_network = any_network or bool(on_network[k])
-            minutes = walking_minutes(float(walk[k]), walking_speed)
-            found.append({
-                **row, "walking_m": float(walk[k]), "walking_minutes": minutes,
-                "within_threshold": minutes <= threshold_minutes,
-                "distance_method": NETWORK if on_network[k] else STRAIGHT_LINE, "evaluation": verdict,
-            })
-        found.sort(key=lambda f: (f["walking_m"], f["place_id"]))
-        exhausted = len(rows) < batch
-        if exhausted:
-            break
-        # Unseen candidates are at least this far in a straight line, so at least this far on foot.
-        bound = float(rows[-1]["straight_m"]) * (1.0 if network is not None else detour_factor)
-        if len(found) >= limit and found[limit - 1]["walking_m"] <= bound:
-            break
+            bisect.insort(best_walks, float(walk[k]))
+            found.append({"place_id": row["place_id"], "straight_m": float(row["straight_m"]),
+                          "walking_m": float(walk[k]), "on_network": bool(on_network[k])})
+        if len(fetched) < batch:
+            break  # every current safe space has been seen
         batch = min(batch * 4, _MAX_CANDIDATES - examined)
-        if batch <= 0:
-            break
+    found.sort(key=lambda f: (f["walking_m"], f["place_id"]))
+    # Only the answers are described in full (names, geometry, guardians), in one more query.
+    details = _details(session, [f["place_id"] for f in found[:limit]], at)
+    results = []
+    for chosen in found[:limit]:
+        row = details[chosen["place_id"]]
+        minutes = walking_minutes(chosen["walking_m"], walking_speed)
+        results.append({
+            **row, "straight_m": chosen["straight_m"], "walking_m": chosen["walking_m"], "walking_minutes": minutes,
+            "within_threshold": minutes <= threshold_minutes,
+            "distance_method": NETWORK if chosen["on_network"] else STRAIGHT_LINE,
+            "evaluation": evaluate(row["candidate"], at, age, stale_days),
+        })
+    any_network = any(r["distance_method"] == NETWORK for r in results)
     method = NETWORK if any_network else STRAIGHT_LINE
-    return NearestAnswer(found[:limit], method, network is not None, examined, excluded)
+    return NearestAnswer(results, method, network is not None, examined, excluded)
 
 
 def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:

@@ -56,24 +56,28 @@ def load_street_edges(
     return len(rows)
 
 
-def network_summary(session: Session) -> tuple[int, int, str]:
-    """(edge count, highest id, latest load) of the signed-in organisation's network: its version."""
-    row = session.execute(
-        text("SELECT count(*), COALESCE(max(id), 0), COALESCE(max(created_at)::text, '') FROM street_edges")
-    ).one()
-    return int(row[0]), int(row[1]), str(row[2])
+def network_version(session: Session, organisation_id: int) -> int | None:
+    """The newest edge id of the organisation's network, or ``None`` if it has none.
+
+    Loading always inserts new rows (replacing deletes the old ones first), so the newest id changes
+    with every load: a cheap, index-only version stamp for the cached graph.
+    """
+    version = session.execute(
+        text("SELECT max(id) FROM street_edges WHERE organisation_id = :org"), {"org": organisation_id}
+    ).scalar()
+    return None if version is None else int(version)
 
 
 # Graphs are built once per organisation and network version, and shared by requests: building one from
 # a town's ~50,000 segments takes about a second; a shortest-path query over it a few milliseconds.
-_cache: dict[tuple[str, int], tuple[tuple[int, int, str], StreetNetwork]] = {}
+_cache: dict[tuple[str, int], tuple[int, StreetNetwork]] = {}
 _lock = threading.Lock()
 
 
 def street_network(session: Session, organisation_id: int) -> StreetNetwork | None:
     """The organisation's street graph in the analysis CRS (RLS scopes the rows), or ``None`` if none."""
-    version = network_summary(session)
-    if version[0] == 0:
+    version = network_version(session, organisation_id)
+    if version is None:
         return None
     key = (str(session.get_bind().engine.url), organisation_id)
     with _lock:
