@@ -17,6 +17,7 @@ Origins and times are random but seeded. Prints median, p95 and max in milliseco
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -103,9 +104,9 @@ def _grid(size: int) -> list[StreetLine]:
     lats = np.linspace(LAT0, LAT0 + DLAT, size)
     lines = []
     for lat in lats:  # east-west streets, one segment per block
-        lines += [StreetLine(LineString([(a, lat), (b, lat)])) for a, b in zip(lons[:-1], lons[1:], strict=True)]
+        lines += [StreetLine(LineString([(a, lat), (b, lat)])) for a, b in itertools.pairwise(lons)]
     for lon in lons:
-        lines += [StreetLine(LineString([(lon, a), (lon, b)])) for a, b in zip(lats[:-1], lats[1:], strict=True)]
+        lines += [StreetLine(LineString([(lon, a), (lon, b)])) for a, b in itertools.pairwise(lats)]
     return lines
 
 
