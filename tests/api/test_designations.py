@@ -236,8 +236,6 @@ def test_a_place_of_concern_needs_a_level_and_a_reason(client, org, database):
     assert own_rows(database, "designations", org) == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH lets a current place of concern lose its reason "
-                   "(DesignationPatch has no rule that a concern keeps level and reason)")
 def test_a_place_of_concern_cannot_lose_its_reason(client, org):
     place = new_place(client, org)
     flagged = designate(client, org, concern(place, "2025-01-01T00:00:00Z"))
@@ -301,8 +299,6 @@ def lenient(app: Any) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH {'valid_from': null} on a designation with an end is a 500: "
-                   "update_designation compares valid_to <= None (TypeError) in app/routers/context.py")
 def test_patch_clearing_the_start_is_refused_not_a_crash(lenient, org):
     place = new_place(lenient, org)
     created = designate(lenient, org, safe_space(place, "2025-01-01T00:00:00Z", "2025-06-01T00:00:00Z"))

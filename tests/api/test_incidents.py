@@ -201,8 +201,6 @@ def test_a_time_window_incident_matches_any_overlapping_interval(client, org):
     assert march["features"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an instant datetime never matches an incident at that instant: "
-                   "repository._filtered uses start < :t_end (strict), and an instant query has start = end")
 def test_instant_datetime_finds_the_incident_at_that_instant(client, org):
     lon, lat = spot()
     created = report(client, org, geometry=point(lon, lat), occurred_from="2026-05-01T16:00:00Z")
@@ -211,8 +209,6 @@ def test_instant_datetime_finds_the_incident_at_that_instant(client, org):
     assert [f["id"] for f in found["features"]] == [created["id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: datetime=2026-05-01 (a bare date, 'that day' per app/query.py) is "
-                   "treated as the instant 00:00, so that day's incidents are not found")
 def test_bare_date_finds_that_days_incidents(client, org):
     lon, lat = spot()
     created = report(client, org, geometry=point(lon, lat), occurred_from="2026-05-01T16:00:00Z")
@@ -221,8 +217,6 @@ def test_bare_date_finds_that_days_incidents(client, org):
     assert [f["id"] for f in found["features"]] == [created["id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: unknown filter values (harm_category=burglary) silently return an "
-                   "empty list instead of a 422 naming the parameter; a typo reads as 'no incidents'")
 def test_unknown_harm_category_filter_is_refused(client, org):
     response = client.get("/api/incidents?harm_category=burglary", headers=org.headers("community_safety"))
     assert_problem(response, 422, "harm_category")
@@ -330,8 +324,6 @@ def lenient(app: Any) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PATCH occurred_from=null on an incident with occurred_to is a 500: "
-                   "update_incident compares end < None (TypeError) in app/routers/incidents.py")
 def test_patch_clearing_the_start_is_refused_not_a_crash(lenient, org):
     created = report(lenient, org, geometry=point(*spot()), occurred_to="2026-05-01T18:00:00Z")
     response = lenient.patch(f"/api/incidents/{created['id']}", json=patch_body(occurred_from=None),

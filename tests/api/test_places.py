@@ -143,8 +143,6 @@ def test_deleting_a_place_keeps_its_incidents_unlinked(client, org):
     assert kept.json()["properties"]["place_id"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: incidents keep place_link 'explicit'/'auto' after their place is "
-                   "deleted (FK is ON DELETE SET NULL on place_id only), so they claim a link to nothing")
 def test_deleting_a_place_clears_the_link_kind_of_its_incidents(client, org):
     lon, lat = spot()
     place = create_place(client, org, geometry=point(lon, lat))
@@ -219,8 +217,6 @@ def test_list_filters_by_last_change_time(client, org):
     assert found("2019-01-01T00:00:00Z/2020-01-01T00:00:00Z") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: feature responses are served as application/json, though links "
-                   "advertise application/geo+json (GEOJSON constant in app/routers/context.py is unused)")
 def test_features_are_served_as_geojson_media_type(client, org):
     created = create_place(client, org, geometry=point(*spot()))
     response = client.get(f"/api/places/{created['id']}", headers=org.headers("admin"))
