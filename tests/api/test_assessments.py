@@ -166,3 +166,21 @@ def test_assessments_stay_within_their_organisation(client: Any, borough: Org, o
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "place_id"
     listed = client.get("/api/assessments", params={"limit": 1000}, headers=headers).json()
     assert theirs["id"] not in {f["id"] for f in listed["features"]}
+
+
+@pytest.mark.parametrize("table", ["assessments", "street_edges"])
+def test_new_tenant_tables_are_scoped_by_row_level_security(
+    client: Any, database: Any, borough: Org, other_org: Org, table: str,
+) -> None:
+    from sqlalchemy import text
+
+    place = create_place(client, other_org)
+    create(client, other_org, assessment_body(place["id"]), role="admin")
+    with database.owner_session() as session:
+        session.execute(text("INSERT INTO street_edges (organisation_id, geom) VALUES "
+                             "(:o, ST_GeomFromText('LINESTRING(-0.41 51.88, -0.411 51.881)', 4326))"),
+                        {"o": other_org.id})
+    with database.tenant_session(borough.id) as session, session.begin():
+        # Deliberately no WHERE organisation_id = ...: row-level security must do the scoping.
+        seen = set(session.execute(text(f"SELECT DISTINCT organisation_id FROM {table}")).scalars())
+    assert seen <= {borough.id}
