@@ -6,7 +6,8 @@ Luton, a tenth of them current safe spaces with varied opening hours, age ranges
 times, through the service's own role (row-level security on, as in production):
 
 * ``repository``: :func:`app.db.safe_spaces.nearest_safe_spaces` in a tenant session;
-* ``http``: ``GET /api/safe-spaces/nearest`` through the ASGI app (auth, validation, JSON);
+* ``http``: ``GET /api/safe-spaces/nearest`` through the ASGI app (auth, validation, JSON), next to
+  a baseline ``GET /api/places/{id}`` that shows what the framework, token check and RLS cost alone;
 
 first with straight-line distances, then again after loading a 100 x 100 street grid (network mode).
 Origins and times are random but seeded. Prints median, p95 and max in milliseconds.
@@ -179,7 +180,16 @@ def main() -> None:
 
     with database.owner_session() as session:
         session.execute(text("DELETE FROM street_edges WHERE organisation_id = :o"), {"o": org})
+        some_place = session.execute(text("SELECT min(id) FROM places WHERE organisation_id = :o"),
+                                     {"o": org}).scalar_one()
+
+    def baseline(k: int) -> int:
+        response = client.get(f"/api/places/{some_place}", headers=headers)
+        assert response.status_code == 200, response.text
+        return 1
+
     print(f"{args.queries} queries, limit 5, random origin / time / age:")
+    _time("HTTP baseline: GET one place", baseline, args.queries)
     _time("straight line: repository", repository, args.queries)
     _time("straight line: HTTP", http, args.queries)
 
