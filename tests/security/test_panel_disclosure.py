@@ -133,9 +133,9 @@ def _small_counts(value: Any, key: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for v in value:
             yield from _small_counts(v, key)
-    elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7:
-        if COUNT_KEY.search(key) and key not in NOT_INCIDENT_COUNTS:
-            yield f"{key}={value}"
+    elif (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7
+          and COUNT_KEY.search(key) and key not in NOT_INCIDENT_COUNTS):
+        yield f"{key}={value}"
 
 
 def _csv_small_counts(body: str) -> Iterator[str]:
