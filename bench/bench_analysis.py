@@ -1,0 +1,146 @@
+"""Benchmark the analysis endpoints over 1,000,000 incidents (bench.seed) and print the figures.
+
+End to end through the API (FastAPI TestClient: routing, auth, row-level security, SQL, statistics,
+response validation and JSON), median of several runs after one warm-up:
+
+* hot spots for a one-year window over the whole 20 km x 20 km service area at 250 m hexagons
+  (target: under 1 s), for staff and for the panel (disclosure-controlled);
+* displacement for one intervention, with the where-did-it-go search (target: under 300 ms);
+* emerging hot spots over twelve months, for the record.
+
+And the aggregation alone, in the same run: the fast path (cell index by arithmetic, GROUP BY one
+packed key) against the textbook spatial join of ``ST_HexagonGrid`` cells with the incidents.
+
+Usage::
+
+    .venv/bin/python -m bench.bench_analysis [--database contextmap_bench] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.db import accounts
+from app.db import analysis as analysis_db
+from app.db.session import Database
+from app.main import create_app
+from app.settings import Settings
+from bench.seed import BENCH_SLUG, DEFAULT_DATABASE, seed
+
+YEAR = ("2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+
+
+def _timed(action: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+    action()  # warm-up: plans, caches, imports
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    return times, result
+
+
+def _line(label: str, times: list[float], target: float | None = None) -> str:
+    median = statistics.median(times)
+    verdict = "" if target is None else ("  ok" if median < target else f"  OVER {target * 1000:.0f} ms")
+    return (f"{label:<58} median {median * 1000:7.0f} ms   min {min(times) * 1000:7.0f} ms   "
+            f"max {max(times) * 1000:7.0f} ms{verdict}")
+
+
+def _tokens(database: Database, organisation_id: int) -> dict[str, str]:
+    tokens = {}
+    with database.owner_session() as session:
+        for role in ("community_safety", "panel"):
+            email = f"bench-{role}@bench.contextmap.test"
+            user_id = session.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email}).scalar()
+            if user_id is None:
+                user_id = accounts.add_user(session, organisation_id, email, role)
+            tokens[role] = accounts.issue_token(session, organisation_id, int(user_id), "api",
+                                                timedelta(hours=1)).token
+    return tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    info = seed(args.database)
+    settings = Settings(database_url=info.url.render_as_string(hide_password=False), environment="test",
+                        cookie_secure=False)
+    database = Database(settings)
+    tokens = _tokens(database, info.organisation_id)
+    headers = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
+    with database.owner_session() as session:
+        intervention = session.execute(
+            text("SELECT id FROM interventions WHERE organisation_id = :o ORDER BY id LIMIT 1"),
+            {"o": info.organisation_id},
+        ).scalar_one()
+        in_year = session.execute(
+            text("SELECT count(*) FROM incidents WHERE organisation_id = :o AND occurred_from >= :a "
+                 "AND occurred_from < :b"), {"o": info.organisation_id, "a": YEAR[0], "b": YEAR[1]},
+        ).scalar_one()
+
+    print(f"database {info.url.database}: organisation {BENCH_SLUG}, {info.incidents:,} incidents "
+          f"({in_year:,} in {YEAR[0][:10]}..{YEAR[1][:10]}); {args.runs} runs after a warm-up; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    client = TestClient(create_app(settings))
+    period = f"{YEAR[0]}/{YEAR[1]}"
+
+    def api(url: str, role: str = "community_safety") -> Any:
+        response = client.get(url, headers=headers[role])
+        assert response.status_code == 200, response.text[:500]
+        return response.json()
+
+    lines = []
+    hotspots_url = f"/api/analysis/hotspots?datetime={period}&cell=hex&size=250"
+    times, body = _timed(lambda: api(hotspots_url), args.runs)
+    meta = body["metadata"]
+    lines.append(_line(f"API hotspots, 1 year, 250 m hex ({meta['n_cells']:,} cells)", times, 1.0))
+    times, _ = _timed(lambda: api(hotspots_url, "panel"), args.runs)
+    lines.append(_line("API hotspots, same, as panel (disclosure-controlled)", times, 1.0))
+    times, _ = _timed(lambda: api(hotspots_url.replace("cell=hex", "cell=square")), args.runs)
+    lines.append(_line("API hotspots, 1 year, 250 m squares", times, 1.0))
+    displacement_url = f"/api/analysis/displacement?intervention={intervention}"
+    times, body = _timed(lambda: api(displacement_url), args.runs)
+    counts = {k: body[k]["counts"] for k in ("target", "buffer", "control")}
+    lines.append(_line(f"API displacement, intervention {intervention} (+ where it went)", times, 0.3))
+    emerging_url = f"/api/analysis/emerging-hotspots?datetime={period}&size=250"
+    times, _ = _timed(lambda: api(emerging_url), max(3, args.runs // 2))
+    lines.append(_line("API emerging hot spots, 12 months x 250 m hex", times))
+
+    grid = analysis_db.Grid("hexagon", 250.0, settings.analysis_srid)
+    filt = analysis_db.IncidentFilter(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 1, tzinfo=UTC))
+    with database.owner_session() as session:
+        session.execute(text("SELECT set_config('contextmap.organisation_id', :o, true)"),
+                        {"o": str(info.organisation_id)})
+        study = analysis_db.study_area(session, grid.srid, None, None)
+        assert study.wkb is not None
+        fast_times, fast = _timed(lambda: analysis_db.grid_counts(session, grid, filt), args.runs)
+        naive_runs = max(3, args.runs // 2)
+        naive_times, naive = _timed(lambda: analysis_db.grid_counts_spatial_join(session, grid, filt, study.wkb),
+                                    naive_runs)
+    lines.append(_line(f"SQL fast path: arithmetic cell key ({fast.i.size:,} cells, {fast.total:,} incidents)",
+                       fast_times))
+    lines.append(_line(f"SQL naive: ST_HexagonGrid JOIN ST_Intersects ({naive.total:,} incidents)", naive_times))
+    ratio = statistics.median(naive_times) / statistics.median(fast_times)
+    print("\n".join(lines))
+    print(f"naive / fast (medians): {ratio:.1f}x; same cells and totals: "
+          f"{fast.i.tolist() == naive.i.tolist() and fast.count.tolist() == naive.count.tolist()}")
+    print(f"displacement counts (before, after): {counts}")
+    print(f"load average after the run {os.getloadavg()[0]:.1f}")
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()
