@@ -56,8 +56,21 @@ PRESENCE_RULES = [
 ]
 
 
+# Opening hours are evaluated over the days around an instant; far outside living memory that only
+# overflows Python's calendar, so such instants are refused as input errors.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(instant: datetime, field: str) -> datetime:
+    if not EARLIEST <= instant < LATEST:
+        raise InvalidInput(f"{field}: {instant.isoformat()} is outside the years 1900-2199", field=field)
+    return instant
+
+
 def _at(value: str | None, field: str = "at") -> datetime:
-    return datetime.now(UTC) if value is None or not value.strip() else parse_instant(value, field)
+    if value is None or not value.strip():
+        return datetime.now(UTC)
+    return _in_range(parse_instant(value, field), field)
 
 
 def _check_point(session: SessionDep, settings: Settings, lon: float, lat: float, prefix: str = "") -> None:
@@ -231,6 +244,9 @@ def safety_plan(
     plan = _plan_request(body)
     if sum(len(location.times) for location in plan.locations) > 48:
         raise InvalidInput("locations: at most 48 times across all locations", field="locations")
+    for i, location in enumerate(plan.locations):
+        for j, instant in enumerate(location.times):
+            _in_range(instant, f"locations.{i}.times.{j}")
     points = [_plan_point(session, settings, i, location) for i, location in enumerate(plan.locations)]
     rule = DisclosureRule(settings.suppress_max, settings.round_to)
     now = datetime.now(UTC)

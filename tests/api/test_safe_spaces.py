@@ -212,6 +212,7 @@ def test_street_import_refuses_a_file_without_lines(tmp_path: Path, settings: An
     ({"lon": 51.88, "lat": -0.41}, {"lon", "lat"}),  # swapped: outside the service area
     ({"lon": -0.41}, {"lat"}),
     ({"lon": -0.41, "lat": 51.88, "at": "2026-06-17T16:30:00"}, {"at"}),  # no time zone
+    ({"lon": -0.41, "lat": 51.88, "at": "9999-12-31T23:59:59Z"}, {"at"}),  # outside any opening calendar
     ({"lon": -0.41, "lat": 51.88, "age": 40}, {"age"}),
     ({"lon": -0.41, "lat": 51.88, "limit": 0}, {"limit"}),
 ])
@@ -337,6 +338,7 @@ def test_safety_plan_also_takes_an_object_with_an_age(client: Any, town: Org) ->
     ([{"lon": -0.41, "times": [WEDNESDAY_1630]}], "locations.0.lat"),
     ([{"lon": 51.88, "lat": -0.41, "times": [WEDNESDAY_1630]}], "locations.0.lon"),
     ([{"place_id": 99999999, "times": [WEDNESDAY_1630]}], "locations.0.place_id"),
+    ([{"lon": -0.41, "lat": 51.88, "times": [WEDNESDAY_1630, "0001-01-01T00:00:00Z"]}], "locations.0.times.1"),
     ({"locations": [{"lon": -0.41, "lat": 51.88, "times": [WEDNESDAY_1630]}], "age": 30}, "age"),
 ])
 def test_bad_safety_plans_are_refused_naming_the_field(client: Any, org: Org, body: Any, field: str) -> None:
