@@ -201,7 +201,8 @@ def nearest_safe_spaces(
             "distance_method": NETWORK if chosen["on_network"] else STRAIGHT_LINE,
             "evaluation": evaluate(row["candidate"], at, age, stale_days),
         })
-    any_network = any(r["distance_method"] == NETWORK for r in results)
+    on_network_now = walks is not None and walks.along is not None
+    any_network = any(r["distance_method"] == NETWORK for r in results) or (not results and on_network_now)
     method = NETWORK if any_network else STRAIGHT_LINE
     return NearestAnswer(results, method, network is not None, examined, excluded)
 
