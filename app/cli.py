@@ -317,6 +317,45 @@ def import_streets_command(
     print(f"{stored} street segment(s) loaded for {org}; {len(read.rejected)} feature(s) rejected")
 
 
+@import_cli.command("partner")
+def import_partner_command(
+    path: Annotated[Path, typer.Argument(help="CSV, GeoJSON or GeoPackage file")],
+    org: Annotated[str, typer.Option(help="organisation slug")],
+    target: Annotated[str, typer.Option(help="incidents | places | safe_spaces")],
+    mapping: Annotated[str | None, typer.Option(help='JSON: our field -> your column, e.g. {"name": "Site"}')] = None,
+    crs: Annotated[str | None, typer.Option(help="EPSG:4326 (default) or EPSG:27700 for a CSV")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, write nothing")] = False,
+) -> None:
+    """Import a partner's incidents, places or safe spaces: the whole file, or nothing."""
+    from app.db.imports import ImportRejected, import_partner
+    from app.db.session import Database
+    from app.routers.imports import partner_records
+
+    if not path.is_file():
+        _fail(f"no such file: {path}")
+    config = settings()
+    database = Database(config)
+    try:
+        rows = partner_records(path.read_bytes(), path.name, target, mapping, crs)
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            report = import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
+                                    link_distance_m=config.auto_link_distance_m,
+                                    default_area=config.default_service_area, dry_run=dry_run)
+    except ImportRejected as exc:
+        for line in exc.report.summary_lines():
+            print(line)
+        _fail(exc.detail)
+        return
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    for line in report.summary_lines():
+        print(line)
+
+
 def main() -> None:
     try:
         cli()

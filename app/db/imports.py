@@ -12,14 +12,21 @@ twice — a second tuple version and a second entry in each of the table's five 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
+from geo.geometry import ALLOWED_TYPES, GeometryError, parse_geometry
+from geo.partner_data import PartnerRecord, RowError
 from geo.policeuk import LOCATION_PRECISION, SOURCE, CrimeRow, PoliceUkFormatError, RowProblem, parse_rows
 
 #: How many rejections a report lists (all are counted); a force-wide file can reject thousands.
@@ -231,3 +238,143 @@ def _link_staged_to_places(session: Session, organisation_id: int, srid: int, di
         ORDER BY s.file_no, s.line, ST_Distance({point}, p.geom_metric), p.id
         """
     ), {"org": organisation_id, "d": distance_m, "has_places": bool(has_places)})
+
+
+# ---- partner data ----------------------------------------------------------------------------------------
+def import_partner(
+    session: Session, organisation_id: int, name: str, rows: Iterable[PartnerRecord | RowError], target: str, *,
+    analysis_srid: int, link_distance_m: float, default_area: tuple[float, float, float, float],
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import one partner file (incidents, places or safe spaces): all of it, or — with any rejected row —
+    none of it (:class:`ImportRejected`). A dry run validates and counts inside a savepoint it rolls back.
+    """
+    report = ImportReport(files=[name], dry_run=dry_run)
+    area = _service_area(session, organisation_id, default_area)
+    accepted: list[PartnerRecord] = []
+    for row in rows:
+        report.rows_read += 1
+        if isinstance(row, RowError):
+            report.reject(name, row.line, row.reason)
+            continue
+        try:
+            if row.geometry is not None:
+                allowed = frozenset({"Point"}) if target == "incidents" else ALLOWED_TYPES
+                parse_geometry(row.geometry, service_area=area, allowed_types=allowed)
+            elif row.lon is not None and row.lat is not None:
+                parse_geometry({"type": "Point", "coordinates": [row.lon, row.lat]}, service_area=area)
+            else:
+                raise GeometryError("a location is required")
+        except GeometryError as exc:
+            report.reject(name, row.line, f"{exc.field}: {exc.message}")
+            continue
+        accepted.append(row)
+    if report.rejected:
+        raise ImportRejected(report, hint="a partner file is imported whole or not at all")
+
+    savepoint = session.begin_nested()
+    try:
+        for record in accepted:
+            geometry = (json.dumps(record.geometry) if record.geometry is not None
+                        else json.dumps({"type": "Point", "coordinates": [record.lon, record.lat]}))
+            if target == "incidents":
+                created = _insert_partner_incident(session, organisation_id, record, geometry, analysis_srid,
+                                                   link_distance_m)
+                report.linked_to_places += int(created == "linked")
+            else:
+                created = _insert_partner_place(session, organisation_id, record, geometry, target)
+            if created is None:
+                report.duplicates += 1
+            else:
+                report.imported += 1
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise InvalidInput(f"{name}: a row breaks a rule of the data model ({exc.orig})", field="file") from exc
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return report
+
+
+def _service_area(session: Session, organisation_id: int, default: tuple[float, float, float, float]) -> BaseGeometry:
+    geojson = session.execute(text("SELECT ST_AsGeoJSON(service_area) FROM organisations WHERE id = :o"),
+                              {"o": organisation_id}).scalar()
+    return shape(json.loads(geojson)) if geojson else box(*default)
+
+
+def _insert_partner_incident(session: Session, organisation_id: int, record: PartnerRecord, geometry: str,
+                             srid: int, distance_m: float) -> str | None:
+    v = record.values
+    row = session.execute(text(
+        f"""
+        WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:geometry), 4326) AS geom),
+        nearest AS (
+            SELECT p.id FROM places p, g
+            WHERE p.organisation_id = :org AND ST_DWithin(p.geom_metric, ST_Transform(g.geom, {int(srid)}), :d)
+            ORDER BY p.geom_metric <-> ST_Transform(g.geom, {int(srid)}), p.id LIMIT 1
+        )
+        INSERT INTO incidents (organisation_id, occurred_from, occurred_to, harm_category, source_category, source,
+                               source_ref, location_precision, young_people, description, geom, place_id, place_link)
+        SELECT :org, :occurred_from, :occurred_to, :harm_category, :source_category, 'partner', :source_ref,
+               :precision, :young_people, :description, g.geom, (SELECT id FROM nearest),
+               CASE WHEN EXISTS (SELECT 1 FROM nearest) THEN 'auto' END
+        FROM g
+        ON CONFLICT (organisation_id, source, source_ref) DO NOTHING
+        RETURNING place_id
+        """
+    ), {"geometry": geometry, "org": organisation_id, "d": distance_m,
+        "occurred_from": v["occurred_from"], "occurred_to": v.get("occurred_to"),
+        "harm_category": v["harm_category"], "source_category": v.get("source_category"),
+        "source_ref": v["source_ref"], "precision": v.get("location_precision", "exact"),
+        "young_people": v.get("young_people"), "description": v.get("description")}).first()
+    if row is None:
+        return None
+    return "linked" if row.place_id is not None else "unlinked"
+
+
+def _insert_partner_place(session: Session, organisation_id: int, record: PartnerRecord, geometry: str,
+                          target: str) -> str | None:
+    """A place (and for safe spaces its safe_space designation); ``None`` when it is already there — the same
+    name and kind within a metre, and for safe spaces an overlapping safe-space designation."""
+    v = record.values
+    params = {"org": organisation_id, "geometry": geometry, "name": v["name"], "kind": v["kind"]}
+    place_id = session.execute(text(
+        """
+        SELECT p.id FROM places p
+        WHERE p.organisation_id = :org AND lower(p.name) = lower(:name) AND p.kind = :kind
+          AND ST_DWithin(p.geom::geography, ST_SetSRID(ST_GeomFromGeoJSON(:geometry), 4326)::geography, 1.0)
+        ORDER BY p.id LIMIT 1
+        """
+    ), params).scalar()
+    created_place = place_id is None
+    if created_place:
+        place_id = session.execute(text(
+            """
+            INSERT INTO places (organisation_id, name, kind, address, opening_hours, place_manager, notes, geom)
+            VALUES (:org, :name, :kind, :address, :opening_hours, :place_manager, :notes,
+                    ST_SetSRID(ST_GeomFromGeoJSON(:geometry), 4326))
+            RETURNING id
+            """
+        ), {**params, **{k: v.get(k) for k in ("address", "opening_hours", "place_manager", "notes")}}).scalar_one()
+    if target != "safe_spaces":
+        return "place" if created_place else None
+    valid_from = v.get("valid_from") or datetime.now(UTC)
+    overlapping = session.execute(text(
+        "SELECT 1 FROM designations WHERE place_id = :p AND kind = 'safe_space' "
+        "AND tstzrange(valid_from, valid_to) && tstzrange(:vf, :vt)"
+    ), {"p": place_id, "vf": valid_from, "vt": v.get("valid_to")}).first()
+    if overlapping is not None:
+        return None
+    session.execute(text(
+        """
+        INSERT INTO designations (organisation_id, place_id, kind, valid_from, valid_to, scheme, age_min, age_max,
+                                  help_offered, accessibility, verified_on)
+        VALUES (:org, :p, 'safe_space', :vf, :vt, :scheme, :age_min, :age_max, CAST(:help AS text[]),
+                :accessibility, :verified_on)
+        """
+    ), {"org": organisation_id, "p": place_id, "vf": valid_from, "vt": v.get("valid_to"),
+        "scheme": v.get("scheme"), "age_min": v.get("age_min"), "age_max": v.get("age_max"),
+        "help": v.get("help_offered") or [], "accessibility": v.get("accessibility"),
+        "verified_on": v.get("verified_on")})
+    return "safe_space"

@@ -13,6 +13,7 @@ from app.db import imports
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.routers.features import audit_write
+from geo.partner_data import TARGETS, MappingError, parse_mapping, read_rows, records
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -66,3 +67,43 @@ def import_police_uk(
                 {"source": "police_uk", "files": report.files, "imported": report.imported,
                  "duplicates": report.duplicates, "rejected": report.rejected})
     return report.as_dict()
+
+
+@router.post("/partner", response_model=ImportReportOut)
+def import_partner(
+    session: SessionDep, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV (lon/lat or easting/northing), GeoJSON or GeoPackage")],
+    target: Annotated[str, Form(description="incidents, places or safe_spaces")],
+    mapping: Annotated[str | None, Form(description='JSON: our field -> your column, e.g. {"name": "Site"}')] = None,
+    dry_run: Annotated[bool, Form(description="validate and report, write nothing")] = False,
+    crs: Annotated[str | None, Form(description="EPSG:4326 (default) or EPSG:27700 for a CSV's coordinates")] = None,
+    principal: Principal = gate(policy.IMPORT_INCIDENTS),
+) -> dict[str, Any]:
+    """Import a partner's incidents, places or safe spaces: the whole file in one transaction, or nothing
+    (a rejected row is reported with its line or feature number). ``dry_run`` validates without writing."""
+    rows = partner_records(file.file.read(), file.filename or "upload", target, mapping, crs)
+    report = imports.import_partner(
+        session, principal.organisation_id, file.filename or "upload", rows, target,
+        analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
+        default_area=settings.default_service_area, dry_run=dry_run,
+    )
+    if not dry_run:
+        audit_write(session, principal, "import", target,
+                    {"source": "partner", "files": report.files, "imported": report.imported,
+                     "duplicates": report.duplicates})
+    return report.as_dict()
+
+
+def partner_records(data: bytes, filename: str, target: str, mapping: str | None, crs: str | None) -> list[Any]:
+    """Parse and validate a partner file's rows (shared with the CLI); refuses bad options by field."""
+    if target not in TARGETS:
+        raise InvalidInput(f"target: expected one of {', '.join(TARGETS)}", field="target")
+    if crs not in (None, "", "EPSG:4326", "EPSG:27700"):
+        raise InvalidInput("crs: expected EPSG:4326 or EPSG:27700", field="crs")
+    try:
+        columns = parse_mapping(mapping, target)
+        return list(records(read_rows(data, filename), target, columns, crs or None))
+    except MappingError as exc:
+        raise InvalidInput(str(exc), field="mapping") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"{filename}: {exc}", field="file") from exc

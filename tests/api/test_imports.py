@@ -197,3 +197,120 @@ def test_report_json_is_stable(client, fresh_org):
     assert set(report) == {"files", "rows_read", "imported", "duplicates", "without_location", "rejected",
                            "linked_to_places", "rejections", "rejections_truncated", "allow_partial", "dry_run"}
     json.dumps(report)
+
+
+# ---- partner data -----------------------------------------------------------------------------------------
+PARTNER_URL = "/api/imports/partner"
+
+
+def partner_upload(client: Any, org: Org, name: str, body: bytes, target: str, **form: Any) -> Any:
+    data = {"target": target, **{k: (str(v).lower() if isinstance(v, bool) else v) for k, v in form.items()}}
+    return client.post(PARTNER_URL, files={"file": (name, body, "application/octet-stream")}, data=data,
+                       headers=org.headers("community_safety"))
+
+
+def places_of(database: Any, org: Org) -> list[dict[str, Any]]:
+    with database.owner_session() as session:
+        rows = session.execute(text(
+            "SELECT p.name, p.kind, ST_X(ST_Centroid(p.geom)) AS lon, ST_Y(ST_Centroid(p.geom)) AS lat, "
+            "(SELECT count(*) FROM designations d WHERE d.place_id = p.id AND d.kind = 'safe_space') AS safe "
+            "FROM places p WHERE p.organisation_id = :o ORDER BY p.id"), {"o": org.id}).mappings()
+        return [dict(r) for r in rows]
+
+
+def test_partner_csv_incidents_with_a_column_mapping_import_once(client, database, fresh_org):
+    body = (b"Reported,Category,Lon,Lat,Ref\n"
+            b"2026-05-01T16:00:00Z,drugs,-0.417,51.879,yot-1\n"
+            b"01/05/2026 17:30,Serious violence,-0.418,51.880,\n"
+            b"01/05/2026 17:30,Serious violence,-0.418,51.880,\n")
+    mapping = json.dumps({"occurred_from": "Reported", "harm_category": "Category", "longitude": "Lon",
+                          "latitude": "Lat", "source_ref": "Ref"})
+    first = partner_upload(client, fresh_org, "yot.csv", body, "incidents", mapping=mapping)
+    assert first.status_code == 200, first.text
+    assert (first.json()["imported"], first.json()["duplicates"]) == (3, 0)
+    again = partner_upload(client, fresh_org, "yot.csv", body, "incidents", mapping=mapping).json()
+    assert (again["imported"], again["duplicates"]) == (0, 3)
+    stored = incidents_of(database, fresh_org)
+    assert {r["harm_category"] for r in stored} == {"drugs", "serious_violence"}
+    # A naive local time is Europe/London: 17:30 BST is 16:30 UTC.
+    assert any(r["occurred_from"].isoformat() == "2026-05-01T16:30:00+00:00" for r in stored)
+
+
+def test_partner_csv_easting_northing_is_transformed(client, database, fresh_org):
+    body = b"name,kind,easting,northing\nWardown Park,park,508900,222600\n"
+    report = partner_upload(client, fresh_org, "parks.csv", body, "places", crs="EPSG:27700").json()
+    assert report["imported"] == 1
+    (park,) = places_of(database, fresh_org)
+    assert abs(park["lon"] - (-0.4207)) < 0.002 and abs(park["lat"] - 51.8930) < 0.002
+
+
+def test_partner_geojson_places_and_geopackage_safe_spaces(client, database, fresh_org, tmp_path: Path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.4170, 51.8790]},
+         "properties": {"Site": "Central Library", "Type": "library"}},
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[-0.41, 51.87], [-0.409, 51.87],
+                                                                              [-0.409, 51.871], [-0.41, 51.87]]]},
+         "properties": {"Site": "Rec ground", "Type": "park"}},
+    ]}
+    mapping = json.dumps({"name": "Site", "kind": "Type"})
+    report = partner_upload(client, fresh_org, "places.geojson", json.dumps(collection).encode(), "places",
+                            mapping=mapping).json()
+    assert report["imported"] == 2
+    frame = gpd.GeoDataFrame({"Site": ["Central Library"], "Type": ["library"], "scheme": ["Safe Places"],
+                              "age_min": [11], "age_max": [18], "help_offered": ["wifi; phone charging"]},
+                             geometry=[Point(-0.4170, 51.8790)], crs="EPSG:4326").to_crs(27700)
+    path = tmp_path / "safe.gpkg"
+    frame.to_file(path, driver="GPKG")
+    safe = partner_upload(client, fresh_org, "safe.gpkg", path.read_bytes(), "safe_spaces", mapping=mapping)
+    assert safe.status_code == 200, safe.text
+    assert safe.json()["imported"] == 1
+    assert [(p["name"], p["safe"]) for p in places_of(database, fresh_org)] == [("Central Library", 1),
+                                                                                ("Rec ground", 0)]
+    again = partner_upload(client, fresh_org, "safe.gpkg", path.read_bytes(), "safe_spaces", mapping=mapping).json()
+    assert (again["imported"], again["duplicates"]) == (0, 1)
+
+
+def test_a_bad_partner_row_rejects_the_file_and_dry_run_writes_nothing(client, database, fresh_org):
+    body = (b"occurred_from,harm_category,longitude,latitude\n"
+            b"2026-05-01T16:00:00Z,drugs,-0.417,51.879\n"
+            b"2026-05-01T16:00:00Z,shoplifting,-0.417,51.879\n"
+            b"2026-05-01T16:00:00Z,drugs,51.879,-0.417\n")
+    refused = partner_upload(client, fresh_org, "bad.csv", body, "incidents")
+    assert refused.status_code == 422
+    errors = refused.json()["errors"]
+    assert [(e["line"], e["message"].split(":")[0]) for e in errors] == [(3, "harm_category"), (4, "geometry")]
+    assert "service area" in errors[1]["message"]
+    assert incidents_of(database, fresh_org) == []
+
+    good = b"occurred_from,harm_category,longitude,latitude\n2026-05-01T16:00:00Z,drugs,-0.417,51.879\n"
+    dry = partner_upload(client, fresh_org, "good.csv", good, "incidents", dry_run=True).json()
+    assert (dry["dry_run"], dry["imported"]) == (True, 1)
+    assert incidents_of(database, fresh_org) == []
+
+
+def test_partner_options_are_checked(client, fresh_org):
+    body = b"name,kind,longitude,latitude\nX,park,-0.41,51.87\n"
+    assert partner_upload(client, fresh_org, "x.csv", body, "people").json()["field"] == "target"
+    assert partner_upload(client, fresh_org, "x.csv", body, "places", mapping="{").json()["field"] == "mapping"
+    unknown = partner_upload(client, fresh_org, "x.csv", body, "places", mapping='{"colour": "C"}')
+    assert unknown.json()["field"] == "mapping"
+    assert partner_upload(client, fresh_org, "x.gpkg", b"not a package", "places").json()["field"] == "file"
+
+
+def test_cli_imports_partner_files(database, settings, tmp_path: Path, monkeypatch):
+    org = make_org(database, settings)
+    monkeypatch.setenv("CONTEXTMAP_DATABASE_URL", settings.database_url)
+    path = tmp_path / "clubs.csv"
+    path.write_text("Club,kind,longitude,latitude\nBoxing club,youth_club,-0.42,51.88\n")
+    runner = CliRunner()
+    dry = runner.invoke(cli, ["import", "partner", str(path), "--org", org.slug, "--target", "safe_spaces",
+                              "--mapping", '{"name": "Club"}', "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would import:       1" in dry.output and places_of(database, org) == []
+    done = runner.invoke(cli, ["import", "partner", str(path), "--org", org.slug, "--target", "safe_spaces",
+                               "--mapping", '{"name": "Club"}'])
+    assert done.exit_code == 0, done.output
+    assert [(p["name"], p["safe"]) for p in places_of(database, org)] == [("Boxing club", 1)]
