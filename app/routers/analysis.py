@@ -68,14 +68,17 @@ Moment = datetime  # routes take a query parameter called ``datetime``; this nam
 # service area at a fine size) only non-empty cells and their neighbourhoods are analysed.
 MAX_FULL_GRID_CELLS = 20_000
 # Answers with more cells than this are refused (422 on ``size``): unreadable on a map and slow to send.
-MAX_CELLS = 50_000
+MAX_CELLS = 30_000
 MAX_STEPS = 260
+MAX_EMERGING_WORK = 50_000_000  # cells x steps²
+# Non-zero spatial weights (pairs of neighbouring cells) at most; a wide band on a fine grid is refused.
+MAX_NEIGHBOUR_PAIRS = 5_000_000
 DEFAULT_WINDOW_MONTHS = 6
 DEFAULT_STEPS = {"month": 24, "week": 26}
 EMERGING_ALPHA = 0.10
 RATE_CONFIDENCE = 0.95
 DENSITY_LEVELS = (0.1, 0.3, 0.5, 0.7, 0.9)  # fractions of the peak density
-MAX_DENSITY_RASTER = 200_000
+MAX_DENSITY_RASTER = 100_000
 MAX_RISING_CELLS = 25
 
 HOTSPOT_CITATION = (
@@ -349,6 +352,10 @@ def build_cell_table(session: Session, query: GridQuery, counts: db.CellCounts) 
 
 def spatial_weights(query: GridQuery, table: CellTable) -> sparse.csr_matrix:
     if query.weights == "distance" and query.distance is not None:
+        per_cell = math.pi * query.distance**2 / table.grid.cell_area
+        if per_cell * table.i.size > MAX_NEIGHBOUR_PAIRS:
+            raise InvalidInput(f"distance: a {query.distance:g} m band links about {per_cell:.0f} neighbours to each "
+                               f"of {table.i.size:,} cells; use a shorter band or larger cells", field="distance")
         x, y = _centres(table.grid, table.i, table.j)
         return distance_band_adjacency(x, y, query.distance)
     if table.grid.shape == "hexagon":
@@ -396,21 +403,26 @@ def _weights_text(query: GridQuery) -> str:
 
 
 # ---- kernel density --------------------------------------------------------------------------------------
+def _raster_cell(width: float, height: float, size: float) -> float:
+    """Density raster cell: a quarter of a grid cell, or ArcGIS's shorter side / 250, within the cap."""
+    raster = max(size / 4, min(width, height) / 250)
+    return max(raster, math.sqrt(width * height / MAX_DENSITY_RASTER))
+
+
 def _density_surface(
     session: Session, query: GridQuery, table: CellTable, disclosure: Disclosure, bandwidth: float | None,
 ) -> dict[str, Any]:
     grid = query.grid
     present = table.count > 0
+    method = ("quartic (biweight) kernel density (Silverman 1986, s. 4.2), bandwidth by Esri's spatial Silverman "
+              "rule unless given; bands at 10/30/50/70/90 % of the peak, in incidents per km²")
     empty = {"type": "FeatureCollection", "features": [], "bandwidth_m": bandwidth or 0.0, "raster_cell_m": 0.0,
-             "basis": "no incidents", "method": "quartic kernel density (Silverman 1986)"}
+             "basis": "no incidents", "method": method}
     if not present.any():
         return empty
     cx, cy = _centres(grid, table.i[present], table.j[present])
     width = float(cx.max() - cx.min()) + 2 * grid.size
     height = float(cy.max() - cy.min()) + 2 * grid.size
-    raster = max(grid.size / 4, min(width, height) / 250)
-    if (width / raster) * (height / raster) > MAX_DENSITY_RASTER:
-        raster = math.sqrt(width * height / MAX_DENSITY_RASTER)
     if disclosure.applied:
         # Only what the cells already show: disclosed counts at cell centres, suppressed cells left out.
         shown = np.asarray([disclosure.count(int(n)) or 0 for n in table.count[present]], dtype=np.float64)
@@ -418,9 +430,10 @@ def _density_surface(
         x, y, w = cx[keep], cy[keep], shown[keep]
         basis = "disclosed cell counts at cell centres (suppressed cells contribute nothing)"
     else:
-        points = db.snapped_points(session, query.filt, raster)
+        snap = _raster_cell(width, height, grid.size)
+        points = db.snapped_points(session, query.filt, snap)
         x, y, w = points[:, 0], points[:, 1], points[:, 2]
-        basis = f"incident locations snapped to {raster:.0f} m"
+        basis = f"incident locations snapped to {snap:.0f} m"
     if w.size == 0 or w.sum() <= 0:
         return {**empty, "basis": basis}
     if bandwidth is None:
@@ -430,14 +443,18 @@ def _density_surface(
             bandwidth = 2 * grid.size  # all at one location: no spread to estimate from
     if disclosure.applied:
         bandwidth = max(bandwidth, 2 * grid.size)
-    # The kernel loop runs once per distinct location: snap to a quarter bandwidth (invisible at this
-    # smoothing) so a city-wide surface stays a few thousand locations.
+    # The surface spans the points plus one bandwidth each side (no kernel mass cut off), in at most
+    # MAX_DENSITY_RASTER cells. The kernel loop runs once per distinct location: snapping to a quarter
+    # bandwidth (invisible at that smoothing) keeps a town-wide surface to a few thousand locations.
+    bounds = (float(x.min()) - bandwidth, float(y.min()) - bandwidth,
+              float(x.max()) + bandwidth, float(y.max()) + bandwidth)
+    raster = _raster_cell(bounds[2] - bounds[0], bounds[3] - bounds[1], grid.size)
     step = max(raster, bandwidth / 4)
     keys, inverse = np.unique(np.column_stack([np.floor(x / step), np.floor(y / step)]), axis=0,
                               return_inverse=True)
     weights = np.bincount(inverse.ravel(), weights=w)
     surface = quartic_kde((keys[:, 0] + 0.5) * step, (keys[:, 1] + 0.5) * step, weights, bandwidth=bandwidth,
-                          cell_size=raster)
+                          cell_size=raster, bounds=bounds)
     peak = float(surface.density.max())
     features: list[dict[str, Any]] = []
     if peak > 0:
@@ -448,9 +465,7 @@ def _density_surface(
                              "properties": {"band": band + 1, "density_min": float(row.density_min) * 1e6,
                                             "density_max": None if math.isnan(top) else float(top) * 1e6}})
     return {"type": "FeatureCollection", "features": features, "bandwidth_m": float(bandwidth),
-            "raster_cell_m": float(raster), "basis": basis,
-            "method": "quartic (biweight) kernel density (Silverman 1986, s. 4.2), bandwidth by Esri's spatial "
-                      "Silverman rule unless given; bands at 10/30/50/70/90 % of the peak, incidents per km²"}
+            "raster_cell_m": float(raster), "basis": basis, "method": method}
 
 
 # ---- hot spots -------------------------------------------------------------------------------------------
@@ -563,6 +578,11 @@ def emerging_hotspots(
     by_step = db.step_counts(session, query.grid, query.filt, step)
     totals = _totals(by_step.i, by_step.j, by_step.count)
     table = build_cell_table(session, query, totals)
+    if table.i.size * len(steps) ** 2 > MAX_EMERGING_WORK:
+        # Mann-Kendall compares every pair of steps in every cell: the work grows with cells x steps².
+        field = "datetime" if len(steps) > DEFAULT_STEPS["week"] * 2 else "size"
+        raise InvalidInput(f"{field}: {table.i.size:,} cells x {len(steps)} {step}s is too much to analyse at once; "
+                           "use larger cells, a bbox, a shorter period or step=month", field=field)
     column = {c: k for k, c in enumerate(zip(table.i.tolist(), table.j.tolist(), strict=True))}
     row = {s: t for t, s in enumerate(steps)}
     matrix = np.zeros((len(steps), table.i.size))
@@ -785,6 +805,8 @@ def _where_it_went(
     cell_rises: list[tuple[float, int, int, dict[str, Any]]] = []
     if before_days > 0 and after_days > 0:
         for a, b, nb, na in zip(i.tolist(), j.tolist(), before.tolist(), after.tolist(), strict=True):
+            if na * before_days <= nb * after_days:
+                continue  # the rate did not go up, so it cannot have risen significantly
             result = rate_ratio(nb, before_days, na, after_days)
             if result.lower is not None and result.lower > 1:
                 cell_rises.append((result.lower, a, b, _rate(nb, before_days, na, after_days, disclosure)))
