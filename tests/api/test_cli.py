@@ -45,6 +45,13 @@ def cli_org(settings: Any) -> str:
     return name
 
 
+@pytest.fixture(scope="module")
+def officer(settings: Any, cli_org: str) -> tuple[str, str]:
+    """A community-safety officer added by the CLI: (e-mail, API token)."""
+    email = f"{unique('officer')}@wellgate.test"
+    return email, add_user(settings, cli_org, "community_safety", email)
+
+
 def add_user(settings: Any, org_slug: str, role: str, email: str) -> str:
     result = contextmap(settings, "users", "add", "--org", org_slug, "--role", role, "--email", email)
     assert result.returncode == 0, result.stderr
@@ -71,8 +78,8 @@ def test_an_invalid_slug_is_refused(settings):
     assert "lower-case letters, digits and hyphens" in one_line(result.stderr)
 
 
-def test_users_add_prints_a_working_token_last(client, settings, cli_org):
-    token = add_user(settings, cli_org, "community_safety", f"{unique('officer')}@wellgate.test")
+def test_users_add_prints_a_working_token_last(client, officer):
+    _, token = officer
     assert token.startswith("cm_")
     response = client.get("/api/places", headers=bearer(token))
     assert response.status_code == 200
@@ -109,9 +116,8 @@ def test_an_unknown_organisation_is_refused(settings, database):
     assert users_with_email(database, email) == 0
 
 
-def test_a_duplicate_email_is_refused(settings, cli_org):
-    email = f"{unique('twice')}@wellgate.test"
-    add_user(settings, cli_org, "youth_worker", email)
+def test_a_duplicate_email_is_refused(settings, cli_org, officer):
+    email, _ = officer
     again = contextmap(settings, "users", "add", "--org", cli_org, "--role", "admin", "--email", email.upper())
     assert again.returncode != 0
     assert "already exists" in one_line(again.stderr)
@@ -129,8 +135,8 @@ def test_revoking_a_user_stops_their_token(client, settings, cli_org):
     assert refused.headers["content-type"].startswith("application/problem+json")
 
 
-def test_retention_dry_run_reports_and_keeps_everything(client, settings, cli_org):
-    token = add_user(settings, cli_org, "community_safety", f"{unique('analyst')}@wellgate.test")
+def test_retention_dry_run_reports_and_keeps_everything(client, settings, cli_org, officer):
+    _, token = officer
     old = client.post("/api/incidents", headers=bearer(token), json=incident_body(
         geometry=point(-1.2, 52.9), occurred_from="2015-06-01T16:00:00Z"))
     assert old.status_code == 201, old.text
