@@ -34,7 +34,7 @@ from geo.walking import NETWORK, STRAIGHT_LINE, WalksFrom, walking_minutes
 
 _SAFE_AT = ("d.kind = 'safe_space' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
 _CONCERN_AT = ("d.kind = 'concern' AND d.valid_from <= :at AND (d.valid_to IS NULL OR d.valid_to > :at)")
-_FIRST_BATCH = 32
+_FIRST_BATCH = 20
 _MAX_CANDIDATES = 4096
 
 
@@ -157,7 +157,7 @@ def nearest_safe_spaces(
     found: list[dict[str, Any]] = []
     best_walks: list[float] = []
     excluded = {"closed": 0, "hours_unknown": 0, "age": 0}
-    examined, batch, done = 0, max(_FIRST_BATCH, 8 * limit), False
+    examined, batch, done = 0, max(_FIRST_BATCH, 4 * limit), False
     while not done and examined < _MAX_CANDIDATES:
         fetched = _candidates(session, lon, lat, at, srid, batch, examined)
         examined += len(fetched)
