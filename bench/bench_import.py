@@ -84,7 +84,6 @@ def main() -> None:
         spots = [Hotspot(-0.41, 51.877, 150, 0.1), Hotspot(-0.425, 51.883, 200, 0.1)]
         write_policeuk_csv(csv_path, args.rows, months=MONTHS, hotspots=spots, map_points=20_000,
                            no_location_share=0.005)
-        print(flush=True)
         print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) "
               f"in {time.perf_counter() - started:.1f} s")
 
