@@ -189,6 +189,8 @@ def users_revoke(
     database = Database(settings())
     try:
         with database.owner_session() as session:
+            if email is not None and not accounts.user_exists(session, email):
+                _fail(f"no user with e-mail {email!r}")
             revoked = accounts.revoke_tokens(session, email=email, token=token)
     except ContextmapError as exc:
         _fail(exc.detail)

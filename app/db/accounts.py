@@ -89,6 +89,11 @@ def revoke_tokens(session: Session, *, email: str | None = None, token_id: int |
     return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
 
 
+def user_exists(session: Session, email: str) -> bool:
+    found = session.execute(text("SELECT 1 FROM users WHERE lower(email) = lower(:e)"), {"e": email}).first()
+    return found is not None
+
+
 def list_users(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(text(
         "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, "

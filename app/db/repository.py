@@ -44,7 +44,7 @@ class ResourceSpec:
     writable: tuple[str, ...]
     geometry_column: str | None  # own geometry column, written from GeoJSON; None if borrowed
     geometry_sql: str  # expression used for bbox filtering
-    time_range: tuple[str, str] | None  # (start, end) SQL expressions for the datetime filter
+    time_range: tuple[str, str] | None  # (start, exclusive end) SQL expressions for the datetime filter
     filterable: Mapping[str, str]  # query parameter -> SQL expression
     array_columns: tuple[str, ...] = ()
     json_columns: tuple[str, ...] = ()
@@ -53,6 +53,7 @@ class ResourceSpec:
     vocabularies: Mapping[str, Sequence[str]] = field(default_factory=dict)  # filter -> allowed values
     required: tuple[str, ...] = ()  # columns a change may not set to null
     before_delete: str | None = None  # SQL run (with :id) before a row is deleted
+    open_end_is_instant: bool = False  # a record without an end happened at its start (else: ongoing)
 
 
 def _constraint(exc: IntegrityError) -> str:
@@ -100,7 +101,13 @@ def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]
             where.append(f"{start_sql} <= :t_end")
             params["t_end"] = end
         if start is not None:
-            where.append(f"COALESCE({end_sql}, 'infinity'::timestamptz) >= :t_start")
+            # A record occupies [start, end): a police.uk month window ending 1 September is not in
+            # September. No end means ongoing (designations) or a single instant (incidents).
+            open_end = f"{start_sql} >= :t_start" if spec.open_end_is_instant else "true"
+            where.append(
+                f"(CASE WHEN {end_sql} IS NULL THEN {open_end} WHEN {end_sql} = {start_sql} "
+                f"THEN {start_sql} >= :t_start ELSE {end_sql} > :t_start END)"
+            )
             params["t_start"] = start
     for i, (name, values) in enumerate(query.equals.items()):
         allowed = spec.vocabularies.get(name)

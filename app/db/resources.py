@@ -102,7 +102,8 @@ INCIDENTS = ResourceSpec(
               "location_precision", "young_people", "description", "place_id", "place_link"),
     geometry_column="geom",
     geometry_sql="r._geom",
-    time_range=("r.occurred_from", "COALESCE(r.occurred_to, r.occurred_from)"),
+    time_range=("r.occurred_from", "r.occurred_to"),
+    open_end_is_instant=True,
     filterable={"harm_category": "r.harm_category", "source": "r.source", "place_id": "r.place_id"},
     conflicts={
         "incidents_source_ref_key": (

@@ -119,7 +119,8 @@ def update_incident(
     geometry = (
         validated_geometry(session, settings, geojson_of(body.geometry), _POINT) if body.geometry is not None else None
     )
-    if "place_id" in values or geometry is not None:
+    keeps_explicit_link = "place_id" not in values and current["properties"]["place_link"] == "explicit"
+    if "place_id" in values or (geometry is not None and not keeps_explicit_link):
         from shapely.geometry import shape
 
         located = geometry if geometry is not None else shape(current["geometry"])

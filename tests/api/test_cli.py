@@ -135,6 +135,12 @@ def test_revoking_a_user_stops_their_token(client, settings, cli_org):
     assert refused.headers["content-type"].startswith("application/problem+json")
 
 
+def test_revoking_an_unknown_user_is_an_error(settings):
+    result = contextmap(settings, "users", "revoke", "--email", f"{unique('nobody')}@wellgate.test")
+    assert result.returncode != 0
+    assert "no user with e-mail" in one_line(result.stderr)
+
+
 def test_retention_dry_run_reports_and_keeps_everything(client, settings, cli_org, officer):
     _, token = officer
     old = client.post("/api/incidents", headers=bearer(token), json=incident_body(

@@ -159,6 +159,35 @@ def test_moving_an_incident_relinks_it_to_the_nearest_place(client, org):
         new_place["id"], "auto")
 
 
+def test_moving_an_explicitly_linked_incident_keeps_its_link(client, org):
+    lon, lat = spot()
+    chosen = create_place(client, org, name="Chosen", geometry=point(lon, lat))
+    other_lon, other_lat = spot()
+    create_place(client, org, name="Nearer after the move", geometry=point(other_lon, other_lat))
+    created = report(client, org, geometry=north(lon, lat, 10), place_id=chosen["id"])
+    response = client.patch(f"/api/incidents/{created['id']}",
+                            json=patch_body(geometry=north(other_lon, other_lat, 5)),
+                            headers=org.headers("community_safety"))
+    assert response.status_code == 200, response.text
+    assert (response.json()["properties"]["place_id"], response.json()["properties"]["place_link"]) == (
+        chosen["id"], "explicit")
+
+
+def test_a_month_window_ending_at_a_month_start_is_not_in_that_month(client, org):
+    lon, lat = spot()
+    # As police.uk records are stored: [first of the month, first of the next month).
+    august = report(client, org, geometry=point(lon, lat), occurred_from="2025-08-01T00:00:00Z",
+                    occurred_to="2025-09-01T00:00:00Z", source="police_uk")
+    september = report(client, org, geometry=point(lon, lat), occurred_from="2025-09-01T00:00:00Z",
+                       occurred_to="2025-10-01T00:00:00Z", source="police_uk")
+    found = client.get(f"/api/incidents?bbox={bbox_around(lon, lat)}&datetime=2025-09-01T00:00:00Z/..",
+                       headers=org.headers("community_safety")).json()
+    assert [f["id"] for f in found["features"]] == [september["id"]]
+    before = client.get(f"/api/incidents?bbox={bbox_around(lon, lat)}&datetime=../2025-08-31T23:59:59Z",
+                        headers=org.headers("community_safety")).json()
+    assert [f["id"] for f in before["features"]] == [august["id"]]
+
+
 # ---- lists --------------------------------------------------------------------------------------------
 def test_list_filters_by_place_category_source_time_and_bbox(client, org):
     lon, lat = spot()
