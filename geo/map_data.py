@@ -48,15 +48,18 @@ def density_layer(
     px, py, pw = x[keep], y[keep], weights[keep]
     rule = silverman_bandwidth(px, py, pw) if keep.sum() > 1 else 0.0
     bandwidth = max(rule if math.isfinite(rule) else 0.0, 2.0 * cell_size)
+    # The counts are binned at ``cell_size`` and smoothed over at least two cells: a finer raster than
+    # a cell (or a quarter of the kernel) adds vertices and time, not information.
+    raster = max(cell_size, bandwidth / 4)
     surface = quartic_kde(
-        px, py, pw, bandwidth=bandwidth, cell_size=cell_size / 2,
+        px, py, pw, bandwidth=bandwidth, cell_size=raster,
         bounds=(px.min() - bandwidth, py.min() - bandwidth, px.max() + bandwidth, py.max() + bandwidth),
     )  # fmt: skip
     peak = float(surface.density.max())
     if not peak > 0:
         return None
     bands = density_bands(surface, [peak * f for f in DENSITY_BAND_FRACTIONS], crs=crs)
-    bands["geometry"] = shapely.simplify(bands.geometry.to_numpy(), cell_size / 4)
+    bands["geometry"] = shapely.simplify(bands.geometry.to_numpy(), raster / 2)
     per_km2 = bands["density_min"] * 1e6
     bands["density"] = per_km2
     bands["label"] = [f"Kernel density: {v:,.0f} or more incidents per km²" for v in per_km2]

@@ -66,14 +66,22 @@ def escape_text(value: object) -> str:
     Examples
     --------
     >>> escape_text("<img src=x onerror=alert(1)> `${x}`")
-    '&lt;img src=x onerror=alert(1)&gt; &#96;&#36;{x}&#96;'
+    '&lt;img src=x onerror=alert(1)&gt; &#96;&#36;&#123;x&#125;&#96;'
     >>> escape_text(None)
     ''
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    # Braces too: branca compiles each element's rendered script as a Jinja template again, so a
+    # "{{ ... }}" in user text would be evaluated on the server (template injection). See
+    # :func:`jinja_inert`.
     return (
-        html.escape(str(value), quote=True).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+        html.escape(str(value), quote=True)
+        .replace("`", "&#96;")
+        .replace("$", "&#36;")
+        .replace("\\", "&#92;")
+        .replace("{", "&#123;")
+        .replace("}", "&#125;")
     )
 
 
@@ -85,7 +93,7 @@ def script_json(value: Any) -> str:
     >>> script_json({"name": "</script>&"})
     '{"name": "\\\\u003c/script\\\\u003e\\\\u0026"}'
     """
-    return (
+    return jinja_inert(
         json.dumps(value, ensure_ascii=False, default=str)
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -93,6 +101,23 @@ def script_json(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def jinja_inert(json_text: str) -> str:
+    """JSON text in which no Jinja delimiter (``{{``, ``{%``, ``{#``) survives.
+
+    branca's ``MacroElement.render`` wraps each element's rendered script in a new ``Element``, whose
+    text is compiled and rendered as a Jinja template when the page renders. A place named
+    ``{{ lipsum.__globals__.os.getpid() }}`` would run on the server. JSON never puts ``{`` before
+    ``{``, ``%`` or ``#`` outside a string, so every such pair is inside a string, where escaping the
+    second character as ``\\uXXXX`` keeps the value and breaks the delimiter.
+
+    Examples
+    --------
+    >>> jinja_inert('{"name": "{{ 7*7 }} {% x %} {#"}')
+    '{"name": "{\\\\u007b 7*7 }} {\\\\u0025 x %} {\\\\u0023"}'
+    """
+    return json_text.replace("{{", "{\\u007b").replace("{%", "{\\u0025").replace("{#", "{\\u0023")
 
 
 def definition_list(rows: Iterable[tuple[str, object]], title: object | None = None) -> str:
@@ -290,19 +315,34 @@ def combined_bounds(
 
 def round_geometry(geometry: BaseGeometry) -> dict[str, Any]:
     """GeoJSON geometry with coordinates rounded to 6 decimals (about 0.1 m): smaller pages."""
-    return dict(mapping(shapely.set_precision(geometry, 1e-6)))
+    return dict(mapping(shapely.transform(geometry, _round_coordinates)))
+
+
+def _round_coordinates(coordinates: np.ndarray) -> np.ndarray:
+    return np.round(coordinates, 6)
 
 
 def feature_collection(
     geometries: Iterable[BaseGeometry], properties: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection with numeric ids (folium needs ids to style features)."""
+    """A GeoJSON FeatureCollection with numeric ids (folium needs ids to style features).
+
+    Coordinates are rounded to 6 decimals (about 0.1 m) in one vectorised pass: pages with thousands
+    of cells are built in milliseconds, not seconds.
+    """
+    kept = [
+        (i, g, dict(p))
+        for i, (g, p) in enumerate(zip(geometries, properties, strict=True))
+        if g is not None and not g.is_empty
+    ]
+    rounded = shapely.to_geojson(
+        shapely.transform(np.array([g for _, g, _ in kept], dtype=object), _round_coordinates)
+    )
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": i, "geometry": round_geometry(g), "properties": dict(p)}
-            for i, (g, p) in enumerate(zip(geometries, properties, strict=True))
-            if g is not None and not g.is_empty
+            {"type": "Feature", "id": i, "geometry": json.loads(text), "properties": p}
+            for (i, _, p), text in zip(kept, rounded, strict=True)
         ],
     }
 
@@ -317,17 +357,54 @@ def styled_geojson(
     """Add a GeoJson layer whose features carry their own ``style``, ``tooltip`` and ``popup``.
 
     Styles are read from each feature's properties in the browser (folium's ``style_function``
-    would emit one JavaScript ``case`` per feature, which bloats pages with many cells).
+    would emit one JavaScript ``case`` per feature, which bloats pages with many cells). The features
+    are added by a script line of their own (:class:`GeoJsonData`), not through folium's template:
+    branca compiles every element's rendered script as a Jinja template once more, which for a
+    megabyte of cells takes most of a second.
     """
     layer = folium.GeoJson(
-        collection,
+        {"type": "FeatureCollection", "features": []},
         name=name,
         control=False,
         on_each_feature=BIND_TOOLTIP_AND_POPUP,
+        style=STYLE_FROM_PROPERTIES,
         **options,
     )
+    layer.add_child(GeoJsonData(collection))
     layer.add_to(parent)
     return layer
+
+
+STYLE_FROM_PROPERTIES = JsCode("function (feature) { return (feature.properties || {}).style || {}; }")
+
+
+class RawScript(Element):
+    """Script text that goes into the page as it is, never compiled as a Jinja template."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class GeoJsonData(Element):
+    """Adds a FeatureCollection to its parent ``folium.GeoJson`` with one ``addData`` call."""
+
+    def __init__(self, collection: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "GeoJsonData"
+        self.data_json = script_json(collection)
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        if isinstance(figure, Figure) and self._parent is not None:
+            figure.script.add_child(
+                RawScript(f"{self._parent.get_name()}.addData({self.data_json});"), name=self.get_name()
+            )
+        return ""
 
 
 class PointBudget:
@@ -430,13 +507,12 @@ def add_point_or_cells(
     if points.empty:
         return False
     if budget.take(len(points)):
-        for row in points.itertuples():
-            folium.CircleMarker(
-                location=[row.geometry.y, row.geometry.x],
-                tooltip=folium.Tooltip(tooltip(row)),
-                popup=folium.Popup(popup(row), max_width=340),
-                **point_style(row),
-            ).add_to(group)
+        CircleMarkers(
+            [
+                (row.geometry.y, row.geometry.x, point_style(row), tooltip(row), popup(row))
+                for row in points.itertuples()
+            ]
+        ).add_to(group)
         return False
     cells = aggregate_points(points, cell_size_m)
     styled_geojson(
@@ -454,6 +530,58 @@ def add_point_or_cells(
         ),
     )
     return True
+
+
+def _script_string(value: object) -> str:
+    """JSON for an inline script: ``<``, ``>`` and line separators escaped (``&`` kept, so entity-escaped
+    text such as ``&lt;img&gt;`` still reads as itself in the page source), Jinja-inert."""
+    return jinja_inert(
+        json.dumps(value, ensure_ascii=False, default=str)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+_LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
+
+
+class CircleMarkers(MacroElement):
+    """Many circle markers with tooltips and popups, written by one template.
+
+    A ``folium.CircleMarker`` with a ``Popup`` compiles Jinja templates per marker (about 8 ms for
+    each); at the map's point cap that would take seconds. Here every marker is one line of script.
+    Tooltip and popup HTML must come from :func:`escape_text` (they are passed as JSON strings, so
+    nothing in them can end the script either).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            {%- for m in this.markers %}
+            L.circleMarker({{ m.location }}, {{ m.options }}).bindTooltip({{ m.tooltip }}, {sticky: true})
+                .bindPopup({{ m.popup }}, {maxWidth: 340}).addTo(group);
+            {%- endfor %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, markers: Sequence[tuple[float, float, Mapping[str, Any], str, str]]) -> None:
+        super().__init__()
+        self._name = "CircleMarkers"
+        self.markers = [
+            {
+                "location": f"[{round(float(lat), 6)}, {round(float(lon), 6)}]",
+                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in style.items()}),
+                "tooltip": _script_string(tooltip_html),
+                "popup": _script_string(popup_html),
+            }
+            for lat, lon, style, tooltip_html, popup_html in markers
+        ]
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -83,7 +84,7 @@ HEXAGON_AREA_FACTOR = 1.5 * math.sqrt(3)  # a hexagon of edge s covers 2.598 s²
 BUFFER_M = 600.0
 DEFAULT_MONTHS = 12
 MONTHLY_CELL_M = 150.0
-SEARCH_M = 2000.0  # "where did it go": places this close to the intervention
+SEARCH_M = 1000.0  # "where did it go": places this close to the intervention (the analysis default)
 PLACE_NEAR_M, PLACE_AROUND_M, PLACE_CELL_M, PLACE_TIMELINE_M = 1000.0, 500.0, 50.0, 100.0
 
 MAP_CSS = """
@@ -230,8 +231,12 @@ def _page(
     assert isinstance(figure, Figure)
     figure.header.add_child(Element(f"<title>{escape_text(title)} · contextmap</title>"), name="contextmap_title")
     figure.header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="contextmap_page_css")
+    started = perf_counter()
     html = figure.render()
-    return HTMLResponse(html, headers={"Content-Security-Policy": map_csp(html, settings.tile_url)})
+    headers = {"Content-Security-Policy": map_csp(html, settings.tile_url),
+               # Render time (folium, CSP hashes) for benchmarks and browser dev tools.
+               "Server-Timing": f"render;dur={(perf_counter() - started) * 1000:.1f}"}
+    return HTMLResponse(html, headers=headers)
 
 
 def _suppressed_text(settings: Settings) -> str:

@@ -17,6 +17,8 @@ from geo.vocabulary import ROLES
 from tests.conftest import Org, create_place
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
+# branca compiles rendered map scripts as Jinja templates: user text must never be evaluated there.
+TEMPLATE_NAME = "{{ 7*7 }}x{{ lipsum.__globals__.os.getpid() }}y{% if 1 %}z{% endif %}{# c"
 # A corner of the demo town, away from the story's places (and from other tests' expectations).
 XSS_POINT = (-0.4465, 51.8612)
 # Free text the panel must never see: a concern's reason, an intervention's description, an incident's
@@ -209,23 +211,43 @@ def test_filters_change_what_the_hotspot_map_counts(client: Any, demo_headers: d
     assert 0 < total(drugs.text) < total(everything.text)
 
 
-@pytest.fixture()
-def xss_place(client: Any, demo_headers: dict[str, dict[str, str]]) -> Iterator[int]:
-    """A place named like an XSS payload, a safe space and a place of concern, removed afterwards."""
-    headers = demo_headers["admin"]
+def _hostile_place(client: Any, headers: dict[str, str], name: str) -> int:
+    """A place with a hostile name: a safe space (open all day) and a place of concern, in the demo town."""
     place = client.post("/api/places", headers=headers, json={
         "type": "Feature", "geometry": {"type": "Point", "coordinates": list(XSS_POINT)},
-        "properties": {"name": XSS_NAME, "kind": "other", "opening_hours": "Mo-Su 00:00-24:00"}})
+        "properties": {"name": name, "kind": "other", "opening_hours": "Mo-Su 00:00-24:00"}})
     assert place.status_code == 201, place.text
-    place_id = place.json()["id"]
-    try:
-        for kind, extra in (("safe_space", {"scheme": XSS_NAME}), ("concern", {"level": "low", "reason": XSS_NAME})):
-            response = client.post("/api/designations", headers=headers, json={
-                "place_id": place_id, "kind": kind, "valid_from": "2020-01-01T00:00:00Z", **extra})
-            assert response.status_code == 201, response.text
-        yield place_id
-    finally:
-        assert client.delete(f"/api/places/{place_id}", headers=headers).status_code == 204
+    place_id = int(place.json()["id"])
+    for kind, extra in (("safe_space", {"scheme": name}), ("concern", {"level": "low", "reason": name})):
+        response = client.post("/api/designations", headers=headers, json={
+            "place_id": place_id, "kind": kind, "valid_from": "2020-01-01T00:00:00Z", **extra})
+        assert response.status_code == 201, response.text
+    return place_id
+
+
+@pytest.fixture()
+def xss_place(client: Any, demo_headers: dict[str, dict[str, str]]) -> Iterator[int]:
+    """A place named like an XSS payload, removed afterwards (other tests share the demo town)."""
+    place_id = _hostile_place(client, demo_headers["admin"], XSS_NAME)
+    yield place_id
+    assert client.delete(f"/api/places/{place_id}", headers=demo_headers["admin"]).status_code == 204
+
+
+@pytest.fixture()
+def template_place(client: Any, demo_headers: dict[str, dict[str, str]]) -> Iterator[int]:
+    place_id = _hostile_place(client, demo_headers["admin"], TEMPLATE_NAME)
+    yield place_id
+    assert client.delete(f"/api/places/{place_id}", headers=demo_headers["admin"]).status_code == 204
+
+
+def test_user_text_is_never_evaluated_as_a_template(
+    client: Any, demo_headers: dict[str, dict[str, str]], template_place: int
+) -> None:
+    for url in (f"/maps/places/{template_place}", "/maps/hotspots", "/maps/safe-spaces"):
+        for role in ("admin", "panel"):
+            html = client.get(url, headers=demo_headers[role]).text
+            assert "49x" not in html and re.search(r"x\d+y", html) is None, f"{url} as {role}: evaluated"
+            assert "&#123;&#123; 7*7 &#125;&#125;x" in html or "{\\u007b 7*7 }}x" in html, f"{url} as {role}"
 
 
 def test_user_text_is_escaped_on_every_map(
