@@ -180,23 +180,40 @@ class StreetNetwork:
         return result
 
 
-@dataclass(frozen=True)
+@dataclass
 class WalksFrom:
-    """Shortest walks from one origin: Dijkstra runs once, then any batch of targets is read off it."""
+    """Shortest walks from one origin: Dijkstra runs once, then any batch of targets is read off it.
+
+    The first search stops at ``search_m`` metres (most answers lie within a short walk, and a bounded
+    search over a town's network is several times cheaper); a target beyond it triggers one full search.
+    """
 
     network: StreetNetwork | None
     detour_factor: float
     origin_gap: float = np.inf
+    source: int = -1
     along: FloatArray | None = None
+    complete: bool = False
 
     @classmethod
-    def compute(cls, network: StreetNetwork | None, origin: Sequence[float], detour_factor: float) -> WalksFrom:
+    def compute(
+        cls, network: StreetNetwork | None, origin: Sequence[float], detour_factor: float,
+        search_m: float | None = 3000.0,
+    ) -> WalksFrom:
         if network is None:
             return cls(None, detour_factor)
         (source,), (gap,) = network.snap(np.asarray([origin], dtype=np.float64))
         if gap > network.max_snap_m:
-            return cls(network, detour_factor, float(gap), None)
-        return cls(network, detour_factor, float(gap), dijkstra(network.graph, directed=False, indices=int(source)))
+            return cls(network, detour_factor, float(gap))
+        walks = cls(network, detour_factor, float(gap), int(source))
+        walks._search(search_m)
+        return walks
+
+    def _search(self, limit: float | None) -> None:
+        assert self.network is not None
+        self.along = dijkstra(self.network.graph, directed=False, indices=self.source,
+                              limit=np.inf if limit is None else limit)
+        self.complete = limit is None
 
     def to(self, targets: FloatArray, straight_m: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
         """Walking metres to each target and which were measured on the network (else straight x factor)."""
@@ -204,8 +221,12 @@ class WalksFrom:
         if self.network is None or self.along is None or len(straight) == 0:
             return straight, np.zeros(len(straight), dtype=bool)
         nodes, gaps = self.network.snap(np.asarray(targets, dtype=np.float64).reshape(-1, 2))
+        near = gaps <= self.network.max_snap_m
+        if not self.complete and not np.isfinite(self.along[nodes[near]]).all():
+            self._search(None)  # a target lies beyond the bounded search (or off this component)
+            assert self.along is not None
         walked = self.origin_gap + self.along[nodes] + gaps
-        on_network = np.isfinite(walked) & (gaps <= self.network.max_snap_m)
+        on_network = np.isfinite(walked) & near
         return np.where(on_network, walked, straight), on_network
 
 

@@ -22,7 +22,7 @@ from geo.safe_spaces import (
     stable_open_sets,
     training_status,
 )
-from geo.walking import StreetNetwork, walks_from, walks_to_nearest
+from geo.walking import StreetNetwork, WalksFrom, walks_from, walks_to_nearest
 
 BST = timezone(timedelta(hours=1))
 WEDNESDAY_1630 = datetime(2026, 6, 17, 16, 30, tzinfo=BST)
@@ -207,3 +207,14 @@ def test_multi_source_distances_equal_the_minimum_of_single_source_runs() -> Non
     assert on_network.all() and np.allclose(walk, brute)
     none, _ = walks_to_nearest(network, np.empty((0, 2)), points, 1.3)
     assert np.isinf(none).all()
+
+
+def test_a_bounded_search_widens_when_a_target_lies_beyond_it() -> None:
+    network = StreetNetwork.from_lines(_grid())
+    targets = np.array([[100.0, 0.0], [500.0, 500.0]])
+    straight = np.hypot(targets[:, 0], targets[:, 1])
+    bounded = WalksFrom.compute(network, (0.0, 0.0), 1.3, search_m=150.0)
+    assert not bounded.complete
+    walk, on_network = bounded.to(targets, straight)
+    assert bounded.complete and on_network.all()
+    assert np.allclose(walk, network.distances_from((0.0, 0.0), targets))
