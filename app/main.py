@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -60,7 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Browsers asking for a page are sent to sign in; API clients get a problem document.
         path = request.url.path
         if request.method == "GET" and (path == "/" or path.startswith(HTML_PREFIXES)):
-            return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+            # Keep the query (a map's filters, the intervention shown) so the link still works after sign-in.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={quote(target, safe='/')}", status_code=303)
         assert isinstance(exc, NotAuthenticated)
         return problem(401, exc.title, exc.detail, instance=path, headers={"WWW-Authenticate": "Bearer"})
 

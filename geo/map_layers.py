@@ -51,6 +51,8 @@ _CSS = """
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
 .contextmap-summary { max-height: 42vh; }
+.contextmap-box svg, .leaflet-popup-content svg { max-width: 100%; height: auto; }
+.leaflet-popup-content h2 { font-size: 14px; margin: 6px 0 2px; }
 .contextmap-swipe-divider { position: absolute; top: 0; bottom: 0; width: 3px; margin-left: -1px;
   background: #222; z-index: 650; pointer-events: none; }
 """

@@ -14,12 +14,14 @@ from sqlalchemy import text
 
 from app import policy
 from app.db import accounts, audit
+from app.db import maps as maps_db
 from app.dependencies import SESSION_COOKIE, DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.security import csrf_token, verify_password
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
+HOME_INTERVENTIONS = 8
 MAP_PAGES = (
     ("/maps/hotspots", "Hotspots", "Where harm concentrates, statistically, and what is there"),
     ("/maps/safe-spaces", "Safe spaces", "Safe spaces open now, walking catchments and trusted adults"),
@@ -122,7 +124,12 @@ def home(
         """
     )).mappings()]
     organisation = session.execute(text("SELECT name FROM organisations")).scalar()
+    # The newest located interventions, each a link to where harm went afterwards (panel: no free text).
+    interventions = [
+        {**item, "description": None if principal.is_panel else item["description"]}
+        for item in maps_db.intervention_list(session) if item["located"]
+    ][:HOME_INTERVENTIONS]
     context = page_context(request, principal, settings) | {
-        "under_review": under_review, "organisation": organisation,
+        "under_review": under_review, "organisation": organisation, "interventions": interventions,
     }
     return templates.TemplateResponse(request, "home.html", context)

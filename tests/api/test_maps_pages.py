@@ -258,3 +258,30 @@ def test_user_text_is_escaped_on_every_map(
             html = client.get(url, headers=demo_headers[role]).text
             assert "&lt;img src=x onerror=alert(1)&gt;" in html, f"{url} as {role}: the name is not shown"
             assert XSS_NAME not in html, f"{url} as {role}: the name is not escaped"
+
+
+def test_home_links_the_maps_places_under_review_and_interventions(
+    client: Any, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, int]
+) -> None:
+    for role in ROLES:
+        html = client.get("/", headers=demo_headers[role]).text
+        for href in ("/maps/hotspots", "/maps/safe-spaces", "/maps/displacement",
+                     f"/maps/displacement?intervention={demo_ids['wifi']}"):
+            assert f'href="{href}"' in html, f"home as {role}: no link to {href}"
+        assert 'href="/maps/places/' in html
+        assert ("Restaurant disabled its customer WiFi" in html) == (role != "panel"), role
+
+
+def test_sign_in_returns_to_the_map_asked_for(app: Any, demo: list[DemoLogin], demo_ids: dict[str, int]) -> None:
+    browser = TestClient(app)
+    wanted = f"/maps/displacement?intervention={demo_ids['wifi']}&months_before=6"
+    redirect = browser.get(wanted, follow_redirects=False)
+    assert redirect.status_code == 303
+    login = next(d for d in demo if d.role == "youth_worker")
+    signin = browser.get(redirect.headers["location"])
+    next_value = re.search(r'name="next" value="([^"]*)"', signin.text)
+    assert next_value is not None
+    response = browser.post("/signin", data={"email": login.email, "password": login.password,
+                                             "next": next_value.group(1).replace("&amp;", "&")},
+                            follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == wanted
