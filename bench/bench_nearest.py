@@ -111,17 +111,22 @@ def _grid(size: int) -> list[StreetLine]:
     return lines
 
 
-def _time(label: str, run: Callable[[int], int], queries: int) -> None:
-    run(0)  # warm: connection pool, graph cache
-    samples, found = [], []
+def _time(runs: dict[str, Callable[[int], int]], queries: int) -> None:
+    """Time each function on the same queries, interleaved so that load from elsewhere hits all alike."""
+    for run in runs.values():
+        run(0)  # warm: connection pool, graph cache, PROJ in each backend
+    samples: dict[str, list[float]] = {label: [] for label in runs}
+    found: dict[str, list[int]] = {label: [] for label in runs}
     for k in range(queries):
-        start = time.perf_counter()
-        found.append(run(k))
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p95 = samples[int(0.95 * (len(samples) - 1))]
-    print(f"{label:<34} median {statistics.median(samples):6.2f} ms   p95 {p95:6.2f} ms   max {samples[-1]:7.2f} ms"
-          f"   (answers/query: {statistics.mean(found):.1f})")
+        for label, run in runs.items():
+            start = time.perf_counter()
+            found[label].append(run(k))
+            samples[label].append((time.perf_counter() - start) * 1000)
+    for label, values in samples.items():
+        values.sort()
+        p95 = values[int(0.95 * (len(values) - 1))]
+        print(f"{label:<34} median {statistics.median(values):6.2f} ms   p95 {p95:6.2f} ms   "
+              f"max {values[-1]:7.2f} ms   (answers/query: {statistics.mean(found[label]):.1f})")
 
 
 def main() -> None:
@@ -189,9 +194,8 @@ def main() -> None:
         return 1
 
     print(f"{args.queries} queries, limit 5, random origin / time / age:")
-    _time("HTTP baseline: GET one place", baseline, args.queries)
-    _time("straight line: repository", repository, args.queries)
-    _time("straight line: HTTP", http, args.queries)
+    _time({"HTTP baseline: GET one place": baseline, "straight line: repository": repository,
+           "straight line: HTTP": http}, args.queries)
 
     with database.owner_session() as session:
         edges = load_street_edges(session, org, _grid(args.grid))
@@ -201,8 +205,8 @@ def main() -> None:
 
         street_network(session, org)
     print(f"street grid: {edges} segments; graph built in {(time.perf_counter() - started) * 1000:.0f} ms (cached)")
-    _time("network: repository", repository, args.queries)
-    _time("network: HTTP", http, args.queries)
+    _time({"HTTP baseline: GET one place": baseline, "network: repository": repository,
+           "network: HTTP": http}, args.queries)
     client.close()
     database.dispose()
 
