@@ -17,6 +17,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import text
 
 from app.db.demo_loader import DemoLogin
+from app.schemas.analysis import EmergingCollection, HotspotCollection
 from geo.demo import build_demo_scenario
 from tests.conftest import Org, create_place, make_org
 
@@ -117,6 +118,7 @@ def cluster_org(database: Any, settings: Any) -> Org:
 def test_hotspots_find_the_outlet_and_count_like_a_spatial_join(client: Any, database: Any,
                                                                 demo_headers: dict[str, dict[str, str]]) -> None:
     body = _get(client, f"/api/analysis/hotspots?datetime={BEFORE_WIFI}", demo_headers["community_safety"])
+    HotspotCollection.model_validate(body)  # the answer is written as text: check it against its model
     features = body["features"]
     meta = body["metadata"]
     assert meta["n_cells"] == len(features) > 100
@@ -151,6 +153,7 @@ def test_hotspot_options_squares_distance_band_no_fdr_filters_and_density(
            "&harm_category=drugs&harm_category=criminal_exploitation&source=police_uk&source=partner"
            f"&datetime={BEFORE_WIFI}&bandwidth=250")
     body = _get(client, url, demo_headers["community_safety"])
+    HotspotCollection.model_validate(body)
     params = body["metadata"]["parameters"]
     assert params["cell"] == "square" and params["weights"] == "distance" and params["fdr"] is False
     assert sorted(params["harm_category"]) == ["criminal_exploitation", "drugs"]
@@ -177,6 +180,7 @@ def test_hotspots_with_a_bbox_study_the_bbox(client: Any, demo_headers: dict[str
 def test_emerging_hotspots_show_the_library_becoming_hot(client: Any, demo_headers: dict[str, dict[str, str]]) -> None:
     url = "/api/analysis/emerging-hotspots?step=month&datetime=2025-03-01T00:00:00Z/2026-02-01T00:00:00Z"
     body = _get(client, url, demo_headers["community_safety"])
+    EmergingCollection.model_validate(body)
     assert len(body["metadata"]["steps"]) == 11 and body["metadata"]["steps"][0] == "2025-03-01"
     library = Point(PLACE["library"].lon, PLACE["library"].lat)
     (cell,) = [f for f in body["features"] if shape(f["geometry"]).contains(library)]
