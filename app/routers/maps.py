@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -209,7 +210,9 @@ def map_csp(html: str, tile_url: str) -> str:
     """A strict policy for one rendered map: its own inline scripts by hash, tiles from the tile host."""
     hashes = " ".join(inline_script_hashes(html))
     parts = urlsplit(tile_url)
-    tile_origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    # "https://{s}.tile.example/{z}/{x}/{y}.png": a placeholder in the host becomes a CSP wildcard.
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+    tile_origin = f" {parts.scheme}://{host}" if parts.scheme and host else ""
     return (
         f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data:{tile_origin}; font-src 'self' data:; connect-src 'self'; "
