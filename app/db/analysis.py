@@ -525,16 +525,21 @@ def displacement_local_counts(
         near AS (
             SELECT pl.id, pl.name, pl.kind, pl.geom_metric, ST_Distance(pl.geom_metric, site.g) AS distance
             FROM places pl, site
-            WHERE pl.organisation_id = {ORG} AND ST_DWithin(pl.geom_metric, site.g, :distance)
-              AND pl.id IS DISTINCT FROM site.place_id),
-        reach AS (
+            WHERE pl.organisation_id = {ORG} AND pl.id IS DISTINCT FROM site.place_id
+              AND pl.geom_metric && (SELECT ST_Expand(g, :distance) FROM site)
+              AND ST_DWithin(pl.geom_metric, site.g, :distance)),
+        reach AS MATERIALIZED (
             SELECT ST_Envelope(ST_Collect(ARRAY[a.target, a.buffer, ST_Expand(site.g, :distance)]
                                           || ARRAY(SELECT ST_Expand(near.geom_metric, :radius) FROM near))) AS b
             FROM a, site),
         local AS MATERIALIZED (
-            SELECT inc.id, inc.place_id, inc.geom_metric AS g, {_PERIOD} AS period
-            FROM incidents inc, reach
-            WHERE {where} AND {_IN_WINDOWS} AND inc.geom_metric && reach.b),
+            SELECT * FROM (
+                SELECT inc.id, inc.place_id, inc.geom_metric AS g, {_PERIOD} AS period
+                FROM incidents inc
+                WHERE {where} AND inc.occurred_from >= :first AND inc.occurred_from < :last
+                  -- a scalar subquery: the box is built once, not once per incident
+                  AND inc.geom_metric && (SELECT b FROM reach)) AS near_site
+            WHERE period IS NOT NULL),
         area_counts AS (
             SELECT count(*) FILTER (WHERE period = 'before' AND ST_Intersects(a.target, l.g)) AS target_before,
                    count(*) FILTER (WHERE period = 'after' AND ST_Intersects(a.target, l.g)) AS target_after,
@@ -555,8 +560,10 @@ def displacement_local_counts(
         SELECT (SELECT row_to_json(area_counts) FROM area_counts),
                (SELECT COALESCE(json_agg(place_counts ORDER BY distance, id), '[]') FROM place_counts),
                (SELECT COALESCE(json_agg(json_build_array(cell_key, before, after)), '[]') FROM cell_counts)"""
+    # One time range covering both windows (an OR of two ranges cannot use the time index).
     params.update(windows.params(), **grid.params, intervention=intervention_id, distance=search_distance,
-                  radius=place_radius, target=areas.wkb["target"], buffer=areas.wkb["buffer"])
+                  radius=place_radius, target=areas.wkb["target"], buffer=areas.wkb["buffer"],
+                  first=min(windows.before[0], windows.after[0]), last=max(windows.before[1], windows.after[1]))
     area_row, place_rows, cell_rows = session.execute(text(sql), params).one()
     keys = [int(r[0]) for r in cell_rows]
     i, j, (before, after) = _cells_and_sums(keys, [r[1] for r in cell_rows], [r[2] for r in cell_rows])
@@ -606,6 +613,16 @@ def area_counts(
     return {n: (int(row[f"{n}_before"]), int(row[f"{n}_after"])) for n in names}
 
 
+# Incidents "at a place": within the radius of its geometry, or explicitly linked to it. PostGIS marks
+# ``&&`` LEAKPROOF but not ST_DWithin, and under row-level security only leakproof conditions may use an
+# index; so the bounding-box test against a once-computed box (an InitPlan parameter) drives the GiST index,
+# OR-ed with the place_id index, and ST_DWithin then checks the few candidates exactly.
+_AT_PLACE = """(
+    (inc.geom_metric && (SELECT ST_Expand(geom_metric, :radius) FROM places WHERE id = :place)
+     AND ST_DWithin(inc.geom_metric, (SELECT geom_metric FROM places WHERE id = :place), :radius))
+    OR inc.place_id = :place)"""
+
+
 def place_counts_by_category(
     session: Session, place_id: int, radius_m: float, windows: Windows, filt: IncidentFilter,
 ) -> dict[str, tuple[int, int]]:
@@ -615,9 +632,8 @@ def place_counts_by_category(
         SELECT inc.harm_category,
                count(*) FILTER (WHERE {_PERIOD} = 'before') AS before,
                count(*) FILTER (WHERE {_PERIOD} = 'after') AS after
-        FROM incidents inc, places pl
-        WHERE pl.id = :place AND {where} AND {_IN_WINDOWS}
-          AND (ST_DWithin(inc.geom_metric, pl.geom_metric, :radius) OR inc.place_id = pl.id)
+        FROM incidents inc
+        WHERE {where} AND {_IN_WINDOWS} AND {_AT_PLACE}
         GROUP BY inc.harm_category ORDER BY inc.harm_category"""
     params.update(windows.params(), place=place_id, radius=radius_m)
     return {r[0]: (int(r[1]), int(r[2])) for r in session.execute(text(sql), params).all()}
@@ -639,9 +655,8 @@ def place_timeline(
         text(f"""
             WITH hits AS (
                 SELECT date_trunc('month', inc.occurred_from AT TIME ZONE '{LOCAL_TIME_ZONE}') AS month
-                FROM incidents inc, places pl
-                WHERE pl.id = :place AND inc.organisation_id = {ORG}
-                  AND (ST_DWithin(inc.geom_metric, pl.geom_metric, :radius) OR inc.place_id = pl.id)
+                FROM incidents inc
+                WHERE inc.organisation_id = {ORG} AND {_AT_PLACE}
                   AND (CAST(:t0 AS timestamptz) IS NULL OR inc.occurred_from >= :t0)
                   AND (CAST(:t1 AS timestamptz) IS NULL OR inc.occurred_from < :t1)),
             span AS (
