@@ -58,7 +58,10 @@ def incident_tile(
                    to_json(i.occurred_to) #>> '{{}}' AS occurred_to, i.place_id,
                    ST_AsMVTGeom(ST_Transform(i.geom, 3857), bounds.env, {EXTENT}, {BUFFER}, true) AS geom
             FROM incidents i, bounds
-            WHERE i.geom && ST_Transform(bounds.env, 4326) {"AND " + " AND ".join(where) if where else ""}
+            -- The envelope is spelled out (no reference to ``bounds``) so that ``&&`` stays leakproof and
+            -- drives the GiST index under row-level security (migration 0004).
+            WHERE i.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)
+                  {"AND " + " AND ".join(where) if where else ""}
             ORDER BY i.occurred_from DESC, i.id
             LIMIT {MAX_TILE_FEATURES}
         )

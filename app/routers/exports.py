@@ -126,7 +126,7 @@ def _without_free_text(feature: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fetch(session: SessionDep, spec: ResourceSpec, query: ListQuery) -> list[dict[str, Any]]:
-    features, has_more = repository.list_features(session, spec, query)
+    features, has_more = repository.list_features(session, spec, ogc.indexed_bbox(query))
     if has_more:
         raise InvalidInput(f"more than {EXPORT_MAX} records: narrow the export with bbox or datetime", field="bbox")
     return features
