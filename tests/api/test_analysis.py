@@ -383,6 +383,23 @@ def test_a_service_area_without_incidents_is_a_grid_of_zeros(client: Any, databa
     assert {f["properties"]["gi_bin"] for f in body["features"]} == {0}
 
 
+def test_a_huge_study_area_analyses_non_empty_cells_and_their_neighbours(client: Any, database: Any,
+                                                                         settings: Any) -> None:
+    org = make_org(database, settings)  # no service area: the study area is the data's extent, 60 x 47 km
+    insert_incidents(database, org, [(-0.42, 51.88)] * 12 + [(0.45, 52.30)] * 3 + [(0.46, 52.30)] * 2,
+                     "2026-03-01T12:00:00Z")
+    body = _get(client, "/api/analysis/hotspots?size=50", org.headers("community_safety"))
+    meta = body["metadata"]
+    assert meta["study_area"] == "data_extent" and meta["grid_mode"] == "non_empty_and_neighbours"
+    assert "neighbourhoods" in meta["grid_note"]
+    cells = {(f["properties"]["i"], f["properties"]["j"]): f["properties"]["count"] for f in body["features"]}
+    busy = [c for c, n in cells.items() if n]
+    assert sorted(cells[c] for c in busy) == [2, 3, 12] and meta["n_cells"] == len(cells) == 3 * 7
+    distance = _get(client, "/api/analysis/hotspots?size=50&weights=distance&distance=200",
+                    org.headers("community_safety"))
+    assert distance["metadata"]["n_cells"] > meta["n_cells"]
+
+
 BAD_REQUESTS = [
     ("/api/analysis/hotspots?cell=hexagon", "cell"),
     ("/api/analysis/hotspots?size=10", "size"),
