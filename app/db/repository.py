@@ -90,7 +90,10 @@ def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]
     where: list[str] = []
     params: dict[str, Any] = dict(query.params)
     if query.bbox is not None:
-        where.append(f"ST_Intersects({spec.geometry_sql}, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326))")
+        # The explicit && lets PostgreSQL use the GiST index under row-level security (migration 0004
+        # marks the operator LEAKPROOF; ST_Intersects alone is not, so it would scan every row).
+        envelope = "ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)"
+        where.append(f"{spec.geometry_sql} && {envelope} AND ST_Intersects({spec.geometry_sql}, {envelope})")
         params.update(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True))
     if query.interval is not None and spec.time_range is not None:
         start_sql, end_sql = spec.time_range
@@ -231,10 +234,11 @@ def delete(session: Session, spec: ResourceSpec, record_id: int) -> None:
 
 
 def service_area(session: Session, default_bounds: tuple[float, float, float, float]) -> BaseGeometry:
-    """The signed-in organisation's service area (RLS shows only its own row), else the default."""
-    geojson = session.execute(
-        text("SELECT ST_AsGeoJSON(service_area) FROM organisations WHERE service_area IS NOT NULL LIMIT 1")
-    ).scalar()
+    """The signed-in organisation's service area, else the default bounds."""
+    geojson = session.execute(text(
+        "SELECT ST_AsGeoJSON(service_area) FROM organisations "
+        "WHERE id = NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+    )).scalar()
     return shape(json.loads(geojson)) if geojson else box(*default_bounds)
 
 

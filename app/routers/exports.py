@@ -31,7 +31,15 @@ from app.routers.features import audit_write
 from app.settings import Settings
 from geo.privacy import DisclosureRule, disclose_count
 
-router = APIRouter(prefix="/api/exports", tags=["exports"])
+router = APIRouter(
+    prefix="/api/exports", tags=["exports"], default_response_class=Response,
+    # Documented as sent: the body's type follows ?format=.
+    responses={200: {"description": "The export file", "content": {
+        "application/geo+json": {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+    }}},
+)
 
 #: Largest export in one file; past it, narrow the export with bbox or datetime.
 EXPORT_MAX = 200_000

@@ -180,6 +180,9 @@ def _parse_at(value: str | None) -> datetime:
         raise InvalidInput(f"at: {value!r} is not a date and time (YYYY-MM-DDTHH:MM)", field="at") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=LONDON)
+    if not 1900 <= parsed.year <= 2199:
+        # Opening hours are evaluated days ahead: the far ends of the calendar would overflow.
+        raise InvalidInput("at: must be between the years 1900 and 2199", field="at")
     return parsed.astimezone(LONDON)
 
 

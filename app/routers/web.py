@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 
 from app import policy
-from app.db import accounts, audit
+from app.db import accounts, audit, reviews
 from app.db import maps as maps_db
 from app.dependencies import SESSION_COOKIE, DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.security import csrf_token, verify_password
@@ -114,16 +113,8 @@ def home(
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> Response:
     """After sign-in: links to the maps and the organisation's places under review."""
-    under_review = [dict(r) for r in session.execute(text(
-        """
-        SELECT p.id AS place_id, p.name, p.kind, d.level, d.review_by, d.valid_from,
-               (d.review_by IS NOT NULL AND d.review_by < current_date) AS overdue
-        FROM designations d JOIN places p ON p.id = d.place_id
-        WHERE d.kind = 'concern' AND d.valid_from <= now() AND (d.valid_to IS NULL OR d.valid_to > now())
-        ORDER BY d.review_by NULLS LAST, p.name
-        """
-    )).mappings()]
-    organisation = session.execute(text("SELECT name FROM organisations")).scalar()
+    under_review = reviews.places_under_review(session)
+    organisation = reviews.organisation_name(session)
     # The newest located interventions, each a link to where harm went afterwards (panel: no free text).
     interventions = [
         {**item, "description": None if principal.is_panel else item["description"]}
