@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import policy
@@ -23,6 +23,7 @@ from app.db.ogc import COLLECTIONS, CollectionSource
 from app.db.repository import ListQuery
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.openapi30 import to_openapi_30
 from app.query import BboxParam, DatetimeParam, parse_bbox, parse_interval
 from app.routers.features import audit_write, redact
 from app.schemas.ogc import (
@@ -117,12 +118,19 @@ def landing_page(request: Request, f: FormatParam = None, principal: Principal =
         title="contextmap OGC API – Features",
         description="Places, safe spaces, guardians, incidents and hotspot cells of your organisation.",
         links=[*_self_links(request),
-               OgcLink(href=str(request.base_url).rstrip("/") + "/openapi.json", rel="service-desc",
+               OgcLink(href=f"{base}/api", rel="service-desc",
                        type=OPENAPI_JSON, title="the API definition (OpenAPI)"),
                OgcLink(href=f"{base}/conformance", rel="conformance", type=JSON, title="conformance classes"),
                OgcLink(href=f"{base}/collections", rel="data", type=JSON, title="collections")],
     )
     return _respond(request, f, page.model_dump(exclude_none=True), "ogc_landing.html")
+
+
+@router.get("/api", summary="The API definition, OpenAPI 3.0", response_class=JSONResponse,
+            responses={200: {"content": {OPENAPI_JSON: {"schema": {"type": "object"}}}}})
+def api_definition(request: Request, principal: Principal = gate(policy.READ_CONTEXT)) -> Response:
+    """The service's OpenAPI document converted to 3.0.3, the version the ``oas30`` class promises."""
+    return JSONResponse(to_openapi_30(request.app.openapi()), media_type=OPENAPI_JSON)
 
 
 @router.get("/conformance", response_model=Conformance, summary="Conformance classes")

@@ -196,7 +196,7 @@ def test_landing_page_links_and_conformance(client, town):
     landing = client.get("/ogc", headers=headers).json()
     rels = {link["rel"]: link for link in landing["links"]}
     assert {"self", "service-desc", "conformance", "data"} <= set(rels)
-    assert rels["service-desc"]["href"].endswith("/openapi.json")
+    assert rels["service-desc"]["href"].endswith("/ogc/api")
     classes = client.get("/ogc/conformance", headers=headers).json()["conformsTo"]
     assert {c.rsplit("/", 1)[1] for c in classes} == {"core", "geojson", "oas30", "html"}
 
