@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -102,22 +103,34 @@ def main() -> None:
         assert response.status_code == 200, response.text[:500]
         return response.json()
 
-    lines = []
     hotspots_url = f"/api/analysis/hotspots?datetime={period}&cell=hex&size=250"
-    times, body = _timed(lambda: api(hotspots_url), args.runs)
-    meta = body["metadata"]
-    lines.append(_line(f"API hotspots, 1 year, 250 m hex ({meta['n_cells']:,} cells)", times, 1.0))
-    times, _ = _timed(lambda: api(hotspots_url, "panel"), args.runs)
-    lines.append(_line("API hotspots, same, as panel (disclosure-controlled)", times, 1.0))
-    times, _ = _timed(lambda: api(hotspots_url.replace("cell=hex", "cell=square")), args.runs)
-    lines.append(_line("API hotspots, 1 year, 250 m squares", times, 1.0))
     displacement_url = f"/api/analysis/displacement?intervention={intervention}"
-    times, body = _timed(lambda: api(displacement_url), args.runs)
-    counts = {k: body[k]["counts"] for k in ("target", "buffer", "control")}
-    lines.append(_line(f"API displacement, intervention {intervention} (+ where it went)", times, 0.3))
-    emerging_url = f"/api/analysis/emerging-hotspots?datetime={period}&size=250"
-    times, _ = _timed(lambda: api(emerging_url), max(3, args.runs // 2))
-    lines.append(_line("API emerging hot spots, 12 months x 250 m hex", times))
+    cases: list[tuple[str, Callable[[], Any], float | None]] = [
+        ("API hotspots, 1 year, 250 m hex", lambda: api(hotspots_url), 1.0),
+        ("API hotspots, same, as panel (disclosure-controlled)", lambda: api(hotspots_url, "panel"), 1.0),
+        ("API hotspots, 1 year, 250 m squares", lambda: api(hotspots_url.replace("cell=hex", "cell=square")), 1.0),
+        (f"API displacement, intervention {intervention} (+ where it went)", lambda: api(displacement_url), 0.3),
+        ("API displacement, same, as panel", lambda: api(displacement_url, "panel"), 0.3),
+        ("API emerging hot spots, 12 months x 250 m hex",
+         lambda: api(f"/api/analysis/emerging-hotspots?datetime={period}&size=250"), None),
+    ]
+    # Round-robin, so that load from anything else on the machine falls on every case alike.
+    results: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    bodies: dict[str, Any] = {}
+    for _, action, _ in cases:
+        action()  # warm-up
+    for _ in range(args.runs):
+        for label, action, _ in cases:
+            gc.collect()  # a previous case's garbage is not this case's cost
+            started = time.perf_counter()
+            bodies[label] = action()
+            results[label].append(time.perf_counter() - started)
+    lines = []
+    for label, _, target in cases:
+        extra = f" ({bodies[label]['metadata']['n_cells']:,} cells)" if label.endswith("250 m hex") else ""
+        lines.append(_line(label + extra, results[label], target))
+    displaced = bodies[cases[3][0]]
+    counts = {k: displaced[k]["counts"] for k in ("target", "buffer", "control")}
 
     grid = analysis_db.Grid("hexagon", 250.0, settings.analysis_srid)
     filt = analysis_db.IncidentFilter(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 1, tzinfo=UTC))

@@ -590,7 +590,7 @@ def emerging_hotspots(
         table = build_cell_table(session, query, db.CellCounts(*(np.empty(0, dtype=np.int64),) * 3))
         return _collection_response([], metadata=EmergingMetadata.model_validate(
             {**_grid_summary(table, disclosure), **metadata}))
-    by_step = db.step_counts(session, query.grid, query.filt, step)
+    by_step = db.step_counts(session, query.grid, query.filt, [_utc(s) for s in steps])
     totals = _totals(by_step.i, by_step.j, by_step.count)
     table = build_cell_table(session, query, totals)
     if table.i.size * len(steps) ** 2 > MAX_EMERGING_WORK:
@@ -599,11 +599,11 @@ def emerging_hotspots(
         raise InvalidInput(f"{field}: {table.i.size:,} cells x {len(steps)} {step}s is too much to analyse at once; "
                            "use larger cells, a bbox, a shorter period or step=month", field=field)
     column = {c: k for k, c in enumerate(zip(table.i.tolist(), table.j.tolist(), strict=True))}
-    row = {s: t for t, s in enumerate(steps)}
     matrix = np.zeros((len(steps), table.i.size))
-    for s, a, b, n in zip(by_step.step, by_step.i.tolist(), by_step.j.tolist(), by_step.count.tolist(), strict=True):
-        if s in row and (a, b) in column:
-            matrix[row[s], column[(a, b)]] += n
+    for t, a, b, n in zip(by_step.step.tolist(), by_step.i.tolist(), by_step.j.tolist(), by_step.count.tolist(),
+                          strict=True):
+        if 0 <= t < len(steps) and (a, b) in column:
+            matrix[t, column[(a, b)]] += n
     result = emerging_hot_spots(matrix, spatial_weights(query, table), alpha=EMERGING_ALPHA, fdr=query.fdr)
     features = []
     for k in range(table.i.size):
