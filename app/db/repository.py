@@ -253,7 +253,8 @@ def nearest_place_within(session: Session, geometry: BaseGeometry, distance_m: f
             f"""
             WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), {int(srid)}) AS g)
             SELECT places.id FROM places, p
-            WHERE ST_DWithin(places.geom_metric, p.g, :d)
+            -- && (LEAKPROOF, migration 0004) lets the index work under row-level security.
+            WHERE places.geom_metric && ST_Expand(p.g, :d) AND ST_DWithin(places.geom_metric, p.g, :d)
             ORDER BY places.geom_metric <-> p.g, places.id LIMIT 1
             """
         ),

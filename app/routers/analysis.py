@@ -136,11 +136,17 @@ class Disclosure:
     def text(self, value: str | None) -> str | None:
         return None if self.applied else value
 
+    def cell_stat(self, value: float | None) -> float | None:
+        # A cell's exact z and p, with its neighbours', are linear in the counts and could be solved back
+        # towards suppressed counts; the confidence bin says what a panel needs (as the maps do).
+        return None if self.applied else value
+
     def info(self) -> DisclosureInfo:
         if self.applied:
             note = (f"Counts of 1 to {self.rule.suppress_max} are suppressed (null), others rounded to the "
-                    f"nearest {self.rule.round_to}; statistics are rounded and withheld where computed from a "
-                    "suppressed count; no free text or incident locations.")
+                    f"nearest {self.rule.round_to}; cell z and p values are withheld (confidence bins shown); "
+                    "other statistics are rounded and withheld where computed from a suppressed count; no free "
+                    "text or incident locations.")
         else:
             note = "Exact counts, for staff use only: ask for shareable=true before sharing outside the team."
         return DisclosureInfo(applied=self.applied, suppress_max=self.rule.suppress_max,
@@ -506,8 +512,8 @@ def hotspots(
     features = [
         _cell_feature(table, k, {
             "count": disclosure.count(int(table.count[k])),
-            "z": disclosure.stat(float(stats.z[k]), 1), "p": disclosure.stat(float(stats.p[k]), 3),
-            "p_fdr": disclosure.stat(float(stats.p_fdr[k]), 3), "gi_bin": int(stats.gi_bin[k]),
+            "z": disclosure.cell_stat(float(stats.z[k])), "p": disclosure.cell_stat(float(stats.p[k])),
+            "p_fdr": disclosure.cell_stat(float(stats.p_fdr[k])), "gi_bin": int(stats.gi_bin[k]),
             "label": _bin_label(int(stats.gi_bin[k])),
         })
         for k in range(table.i.size)

@@ -520,14 +520,15 @@ def displacement(
               min(_add_months(start_month, span_after), _add_months(this_month, 1)))
     labels = _month_labels(*slider)
     near = gpd.GeoSeries([target.union(buffer)], crs="EPSG:4326")
+    month_starts = [_london_midnight(_add_months(slider[0], k)) for k in range(_months_between(*slider))]
     steps = analysis_db.step_counts(
         session, analysis_db.Grid("square", MONTHLY_CELL_M, srid),
-        analysis_db.IncidentFilter(bbox=tuple(near.total_bounds), start=_london_midnight(slider[0]),
+        analysis_db.IncidentFilter(bbox=tuple(near.total_bounds), start=month_starts[0],
                                    end=_london_midnight(slider[1])),
-        "month",
+        month_starts,
     )
     monthly = monthly_cells(
-        [f"{s:%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels, MONTHLY_CELL_M,
+        [f"{month_starts[s]:%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels, MONTHLY_CELL_M,
         f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
     )
     m = displacement_map(

@@ -363,7 +363,8 @@ def test_flag_refuses_a_cell_that_is_not_a_significant_hot_spot(client: Any, clu
 
 
 # ---- empty data, bad input, isolation --------------------------------------------------------------------
-def test_an_organisation_without_incidents_gets_empty_answers(client: Any, org: Org) -> None:
+def test_an_organisation_without_incidents_gets_empty_answers(client: Any, database: Any, settings: Any) -> None:
+    org = make_org(database, settings)  # its own: other tests add incidents to the shared organisations
     headers = org.headers("community_safety")
     hotspots = _get(client, "/api/analysis/hotspots?density=true", headers)
     assert hotspots["features"] == [] and hotspots["metadata"]["grid_mode"] == "empty"
@@ -528,6 +529,17 @@ def test_panel_statistics_from_suppressed_counts_are_withheld(client: Any, ids: 
     for s, p in pairs:
         if (s, p) not in small and s["ratio"] is not None:
             assert p["ratio"] == round(s["ratio"], 2)
+
+
+def test_panel_hotspot_cells_show_confidence_bins_not_z_or_p(
+    client: Any, demo_headers: dict[str, dict[str, str]],
+) -> None:
+    url = f"/api/analysis/hotspots?datetime={BEFORE_WIFI}"
+    staff = _get(client, url, demo_headers["community_safety"])["features"]
+    panel = _get(client, url, demo_headers["panel"])["features"]
+    assert any(f["properties"]["z"] is not None for f in staff)
+    assert all(f["properties"][k] is None for f in panel for k in ("z", "p", "p_fdr"))
+    assert [f["properties"]["gi_bin"] for f in panel] == [f["properties"]["gi_bin"] for f in staff]
 
 
 def test_shareable_gives_staff_the_panel_view_and_is_audited(client: Any, database: Any, ids: dict[str, int],
