@@ -18,7 +18,6 @@ from app.routers.features import (
     collection,
     geojson_of,
     redact,
-    validated_geometry,
     validated_hours,
 )
 from app.schemas.domain import (
@@ -39,6 +38,7 @@ from app.schemas.domain import (
     PlaceFeature,
     PlacePatch,
 )
+from app.services.geometry import validated_geometry
 
 router = APIRouter(prefix="/api", tags=["context"], default_response_class=GeoJSONResponse)
 Kinds = Annotated[list[str] | None, Query(description="filter: one or more values")]

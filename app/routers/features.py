@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from app.db import audit, repository
@@ -15,8 +14,6 @@ from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
 from app.dependencies import Principal
 from app.errors import InvalidInput
 from app.query import Paging, page_links, parse_bbox, parse_interval
-from app.settings import Settings
-from geo.geometry import GeometryError, parse_geometry
 from geo.privacy import strip_free_text
 
 
@@ -55,19 +52,6 @@ def collection(
 def geojson_of(geometry: Any) -> dict[str, Any] | None:
     """The plain GeoJSON dict of a parsed geojson-pydantic geometry (``None`` stays ``None``)."""
     return None if geometry is None else dict(geometry.model_dump(exclude_none=True))
-
-
-def validated_geometry(
-    session: Session, settings: Settings, geojson: Mapping[str, Any] | None,
-    allowed: frozenset[str] | None = None, field: str = "geometry",
-) -> BaseGeometry:
-    area = repository.service_area(session, settings.default_service_area)
-    try:
-        if allowed is None:
-            return parse_geometry(geojson, service_area=area, field=field)
-        return parse_geometry(geojson, service_area=area, allowed_types=allowed, field=field)
-    except GeometryError as exc:
-        raise InvalidInput(exc.message, field=exc.field) from exc
 
 
 def audit_write(session: Session, principal: Principal, action: str, resource: str,

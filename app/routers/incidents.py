@@ -14,8 +14,9 @@ from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
-from app.routers.features import GeoJSONResponse, audit_write, collection, geojson_of, validated_geometry
+from app.routers.features import GeoJSONResponse, audit_write, collection, geojson_of
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
+from app.services.geometry import validated_geometry
 from app.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["incidents"], default_response_class=GeoJSONResponse)
