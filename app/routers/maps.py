@@ -45,9 +45,11 @@ from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
-from app.routers import analysis as analysis_service
-from app.routers.analysis import Disclosure
 from app.routers.web import page_context
+from app.services.disclosure import Disclosure
+from app.services.displacement import displacement_analysis
+from app.services.grids import build_cell_table, grid_query
+from app.services.hotspots import hotspot_statistics
 from app.settings import Settings
 from geo.grid import cell_polygons, hexagon_centres
 from geo.map_assets import inline_script_hashes
@@ -341,14 +343,14 @@ def hotspots(
     srid = settings.analysis_srid
     study = analysis_db.study_area(session, srid, None, None)
     size = _hex_size(study.area_m2, requested)
-    query = analysis_service.grid_query(
+    query = grid_query(
         settings, cell="hex", size=size, bbox=None, period=f"{start.isoformat()}/{end.isoformat()}",
         harm_category=list(categories), source=None, weights="contiguity", distance=None, fdr=True,
     )
-    table = analysis_service.build_cell_table(session, query, analysis_db.grid_counts(session, query.grid, query.filt))
+    table = build_cell_table(session, query, analysis_db.grid_counts(session, query.grid, query.filt))
     density = None
     if table.i.size:
-        stats = analysis_service.hotspot_statistics(query, table)
+        stats = hotspot_statistics(query, table)
         shown = np.flatnonzero((table.count > 0) | (stats.gi_bin != 0))
         exact = not disclosure.applied  # exact z for every cell would let a reader solve back to the counts
         cells = gpd.GeoDataFrame(
@@ -508,7 +510,7 @@ def displacement(
     if months >= 1:
         edges = [_london_midnight(_add_months(start_month, k)).isoformat() for k in (-months, 0, months)]
         windows = {"before": f"{edges[0]}/{edges[1]}", "after": f"{edges[1]}/{edges[2]}"}
-    result = analysis_service.displacement_analysis(
+    result = displacement_analysis(
         session, settings, principal, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
         before=windows["before"], after=windows["after"], harm_category=None, source=None,
         search_distance=SEARCH_M, cell="square", size=MONTHLY_CELL_M, control_geometry=None, control_place=None,

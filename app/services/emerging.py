@@ -1,0 +1,138 @@
+"""Emerging hot spots: Gi* per week or month on the analysed grid and the trend of each cell's z-scores
+(:mod:`geo.emerging`), over Europe/London calendar steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.db import analysis as db
+from app.dependencies import Principal
+from app.errors import InvalidInput
+from app.schemas.analysis import EmergingMetadata
+from app.services.disclosure import Disclosure, audit_export
+from app.services.grids import (
+    GridQuery,
+    IntArray,
+    build_cell_table,
+    cell_feature,
+    grid_summary,
+    spatial_weights,
+    weights_text,
+)
+from app.services.selection import LONDON
+from geo.emerging import emerging_hot_spots
+
+MAX_STEPS = 260
+MAX_EMERGING_WORK = 50_000_000  # cells x steps²
+DEFAULT_STEPS = {"month": 24, "week": 26}
+EMERGING_ALPHA = 0.10
+
+EMERGING_CITATION = (
+    "Gi* per time step on the same spatial weights (FDR within each step when fdr=true), Mann-Kendall "
+    "trend of each cell's Gi* z-scores (Mann 1945; Kendall 1975), ArcGIS Emerging Hot Spot Analysis "
+    "categories; a cell is hot or cold in a step at 90 % confidence. Unlike ArcGIS, the neighbourhood "
+    "is spatial only (see geo.emerging)."
+)
+
+
+# ---- time steps ------------------------------------------------------------------------------------------
+def step_start(moment: datetime, step: str) -> datetime:
+    """The local (Europe/London) start of the week (Monday) or month containing ``moment``, naive."""
+    local = moment.astimezone(LONDON).replace(tzinfo=None)
+    if step == "month":
+        return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    day = local.date() - timedelta(days=local.weekday())
+    return datetime(day.year, day.month, day.day)
+
+
+def next_step(local: datetime, step: str, n: int = 1) -> datetime:
+    if step == "week":
+        return local + timedelta(weeks=n)
+    months = local.year * 12 + local.month - 1 + n
+    return local.replace(year=months // 12, month=months % 12 + 1)
+
+
+def local_to_utc(local: datetime) -> datetime:
+    return local.replace(tzinfo=LONDON).astimezone(UTC)
+
+
+def _totals(i: IntArray, j: IntArray, count: IntArray) -> db.CellCounts:
+    if i.size == 0:
+        return db.CellCounts(i, j, count)
+    cells, inverse = np.unique(np.column_stack([i, j]), axis=0, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=count, minlength=len(cells)).astype(np.int64)
+    return db.CellCounts(cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), sums)
+
+
+# ---- the analysis ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EmergingAnalysis:
+    """The analysed cells as GeoJSON Feature text (one per cell), with what describes them."""
+
+    features: list[str]
+    metadata: EmergingMetadata
+
+
+def emerging_hotspot_analysis(
+    session: Session, principal: Principal, query: GridQuery, disclosure: Disclosure, *,
+    step: Literal["week", "month"], shareable: bool,
+) -> EmergingAnalysis:
+    """Without a period: the last 24 months (or 26 weeks) up to the latest matching incident."""
+    start, end = query.filt.start, query.filt.end
+    if end is None:
+        latest = db.latest_incident(session, query.filt)
+        end = local_to_utc(next_step(step_start(latest, step), step)) if latest is not None else None
+    if start is None and end is not None:
+        start = local_to_utc(next_step(step_start(end - timedelta(microseconds=1), step), step,
+                                       -DEFAULT_STEPS[step] + 1))
+    steps: list[datetime] = []
+    if start is not None and end is not None:
+        local = step_start(start, step)
+        while local_to_utc(local) < end and len(steps) <= MAX_STEPS:
+            steps.append(local)
+            local = next_step(local, step)
+    if len(steps) > MAX_STEPS:
+        raise InvalidInput(f"datetime: more than {MAX_STEPS} {step}s; shorten the period or use step=month",
+                           field="datetime")
+    if start is not None and len(steps) < 2:
+        raise InvalidInput(f"datetime: the period covers {len(steps)} {step}; emerging hot spots need at least two "
+                           "time steps (ten or more recommended)", field="datetime")
+    query = replace(query, filt=replace(query.filt, start=start, end=end))
+    parameters = {**query.parameters(), "step": step, "shareable": shareable}
+    metadata: dict[str, Any] = {"steps": [s.date() for s in steps], "alpha": EMERGING_ALPHA,
+                                "parameters": parameters, "method": f"{EMERGING_CITATION} Weights: "
+                                f"{weights_text(query)}.", "disclosure": disclosure.info()}
+    if not steps:
+        table = build_cell_table(session, query, db.CellCounts(*(np.empty(0, dtype=np.int64),) * 3))
+        return EmergingAnalysis([], EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))
+    by_step = db.step_counts(session, query.grid, query.filt, [local_to_utc(s) for s in steps])
+    totals = _totals(by_step.i, by_step.j, by_step.count)
+    table = build_cell_table(session, query, totals)
+    if table.i.size * len(steps) ** 2 > MAX_EMERGING_WORK:
+        # Mann-Kendall compares every pair of steps in every cell: the work grows with cells x steps².
+        field = "datetime" if len(steps) > DEFAULT_STEPS["week"] * 2 else "size"
+        raise InvalidInput(f"{field}: {table.i.size:,} cells x {len(steps)} {step}s is too much to analyse at once; "
+                           "use larger cells, a bbox, a shorter period or step=month", field=field)
+    column = {c: k for k, c in enumerate(zip(table.i.tolist(), table.j.tolist(), strict=True))}
+    matrix = np.zeros((len(steps), table.i.size))
+    for t, a, b, n in zip(by_step.step.tolist(), by_step.i.tolist(), by_step.j.tolist(), by_step.count.tolist(),
+                          strict=True):
+        if 0 <= t < len(steps) and (a, b) in column:
+            matrix[t, column[(a, b)]] += n
+    result = emerging_hot_spots(matrix, spatial_weights(query, table), alpha=EMERGING_ALPHA, fdr=query.fdr)
+    features = []
+    for k in range(table.i.size):
+        trend_z, trend_p = float(result.trend_z[k]), float(result.trend_p[k])
+        trend = ("increasing" if trend_z > 0 else "decreasing") if trend_p <= EMERGING_ALPHA and trend_z else "none"
+        features.append(cell_feature(table, k, {
+            "count": disclosure.count(int(table.count[k])), "category": str(result.category[k]), "trend": trend,
+            "trend_z": disclosure.stat(trend_z, 1), "trend_p": disclosure.stat(trend_p, 3),
+            "hot_steps": int(result.hot_steps[k]), "cold_steps": int(result.cold_steps[k]),
+        }))
+    audit_export(session, principal, shareable, "analysis:emerging-hotspots", {"step": step})
+    return EmergingAnalysis(features, EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))

@@ -1,0 +1,91 @@
+"""Hot and cold spots: Getis-Ord Gi* per cell of the analysed grid (:mod:`geo.hotspots`), with ArcGIS's
+confidence bins, optionally with a kernel density surface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.db import analysis as db
+from app.dependencies import Principal
+from app.schemas.analysis import DensitySurface, HotspotMetadata
+from app.services.density import density_surface
+from app.services.disclosure import Disclosure, audit_export
+from app.services.grids import (
+    CellTable,
+    GridQuery,
+    IntArray,
+    build_cell_table,
+    cell_feature,
+    grid_summary,
+    spatial_weights,
+    weights_text,
+)
+from geo.hotspots import benjamini_hochberg_adjust, confidence_bins, getis_ord_gi_star
+
+HOTSPOT_CITATION = (
+    "Getis-Ord Gi* (Getis & Ord 1992; Ord & Getis 1995, eq. 14, the cell itself included in its "
+    "neighbourhood) on incident counts per grid cell, zero-count cells included; two-sided normal p-values; "
+    "Benjamini & Hochberg (1995) false discovery rate when fdr=true; ArcGIS Hot Spot Analysis confidence "
+    "bins (Gi_Bin ±3/±2/±1 = 99/95/90 %)."
+)
+
+
+@dataclass(frozen=True)
+class HotspotStatistics:
+    z: np.ndarray
+    p: np.ndarray
+    p_fdr: np.ndarray
+    gi_bin: IntArray
+
+
+def hotspot_statistics(query: GridQuery, table: CellTable) -> HotspotStatistics:
+    result = getis_ord_gi_star(table.count, spatial_weights(query, table))
+    return HotspotStatistics(result.z, result.p, benjamini_hochberg_adjust(result.p),
+                             confidence_bins(result.z, result.p, fdr=query.fdr))
+
+
+def bin_label(gi_bin: int) -> str:
+    if gi_bin == 0:
+        return "Not significant"
+    level = {1: 90, 2: 95, 3: 99}[abs(gi_bin)]
+    return f"{'Hot' if gi_bin > 0 else 'Cold'} spot, {level} % confidence"
+
+
+@dataclass(frozen=True)
+class HotspotAnalysis:
+    """The analysed cells as GeoJSON Feature text (one per cell), with what describes them."""
+
+    features: list[str]
+    metadata: HotspotMetadata
+    density: DensitySurface | None
+
+
+def hotspot_analysis(
+    session: Session, principal: Principal, query: GridQuery, disclosure: Disclosure, *, density: bool,
+    bandwidth: float | None, shareable: bool,
+) -> HotspotAnalysis:
+    table = build_cell_table(session, query, db.grid_counts(session, query.grid, query.filt))
+    stats = hotspot_statistics(query, table)
+    features = [
+        cell_feature(table, k, {
+            "count": disclosure.count(int(table.count[k])),
+            "z": disclosure.cell_stat(float(stats.z[k])), "p": disclosure.cell_stat(float(stats.p[k])),
+            "p_fdr": disclosure.cell_stat(float(stats.p_fdr[k])), "gi_bin": int(stats.gi_bin[k]),
+            "label": bin_label(int(stats.gi_bin[k])),
+        })
+        for k in range(table.i.size)
+    ]
+    audit_export(session, principal, shareable, "analysis:hotspots", query.parameters() | {"period": None})
+    metadata = HotspotMetadata.model_validate({
+        **grid_summary(table, disclosure),
+        "n_hot": int((stats.gi_bin > 0).sum()), "n_cold": int((stats.gi_bin < 0).sum()),
+        "parameters": {**query.parameters(), "density": density, "bandwidth": bandwidth, "shareable": shareable},
+        "method": f"{HOTSPOT_CITATION} Weights: {weights_text(query)}.",
+        "disclosure": disclosure.info(),
+    })
+    surface = (DensitySurface.model_validate(density_surface(session, query, table, disclosure, bandwidth))
+               if density else None)
+    return HotspotAnalysis(features, metadata, surface)
