@@ -4,7 +4,6 @@ user's organisation, the principal, and the role gates."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,25 +13,12 @@ from sqlalchemy.orm import Session
 from app.db.session import Database
 from app.errors import Forbidden, NotAuthenticated
 from app.policy import Gate
-from app.security import csrf_matches, hash_token
+from app.security import Principal, csrf_matches, hash_token
 from app.settings import Settings
 
 SESSION_COOKIE = "contextmap_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    organisation_id: int
-    role: str
-    email: str
-    via: str  # "token" or "cookie"
-
-    @property
-    def is_panel(self) -> bool:
-        return self.role == "panel"
 
 
 def get_settings_dep(request: Request) -> Settings:

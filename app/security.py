@@ -8,9 +8,26 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the signed-in user, their organisation and role (no HTTP in here)."""
+
+    user_id: int
+    organisation_id: int
+    role: str
+    email: str
+    via: str  # "token" or "cookie"
+
+    @property
+    def is_panel(self) -> bool:
+        return self.role == "panel"
+
 
 TOKEN_PREFIX = "cm_"  # noqa: S105 - a public prefix, not a secret
 _hasher = PasswordHasher()

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from app.db import analysis as db
 from app.db import audit, repository
 from app.db.resources import DESIGNATIONS, PLACES
-from app.dependencies import Principal
 from app.errors import InvalidInput
 from app.schemas.analysis import HotspotFlagCreate
+from app.security import Principal
 from app.services.grids import GridQuery, build_cell_table
 from app.services.hotspots import bin_label, hotspot_statistics
 from app.services.selection import LONDON

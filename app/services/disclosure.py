@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db import audit
-from app.dependencies import Principal
 from app.schemas.analysis import DisclosureInfo
+from app.security import Principal
 from app.settings import Settings
 from geo.privacy import DisclosureRule, disclose_count
 

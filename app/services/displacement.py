@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.dependencies import Principal
 from app.errors import NotFound
 from app.schemas.analysis import CellShapeParam
+from app.security import Principal
 from app.services.disclosure import WITHHELD, Disclosure, audit_export
 from app.services.geometry import validated_geometry
 from app.services.rates import (

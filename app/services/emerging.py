@@ -11,9 +11,9 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.dependencies import Principal
 from app.errors import InvalidInput
 from app.schemas.analysis import EmergingMetadata
+from app.security import Principal
 from app.services.disclosure import Disclosure, audit_export
 from app.services.grids import (
     GridQuery,

@@ -9,8 +9,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.dependencies import Principal
 from app.schemas.analysis import DensitySurface, HotspotMetadata
+from app.security import Principal
 from app.services.density import density_surface
 from app.services.disclosure import Disclosure, audit_export
 from app.services.grids import (

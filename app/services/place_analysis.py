@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.dependencies import Principal
 from app.errors import InvalidInput
+from app.security import Principal
 from app.services.disclosure import Disclosure, audit_export
 from app.services.rates import (
     before_after_windows,
