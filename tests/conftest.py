@@ -161,3 +161,19 @@ def create_place(client: TestClient, org: Org, role: str = "community_safety", *
     response = client.post("/api/places", json=place_body(**kwargs), headers=org.headers(role))
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def own_rows(database: Any, table: str, org: Any) -> int:
+    with database.owner_session() as session:
+        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
+                                   {"o": org.id}).scalar_one())
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    if field is not None:
+        named = {body.get("field"), *(e.get("field") for e in body.get("errors", []))}
+        assert field in named, body
+    return body

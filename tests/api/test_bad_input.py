@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.conftest import create_place, incident_body, make_org, place_body, point, unique
+from tests.conftest import create_place, incident_body, make_org, own_rows, place_body, point, unique
 
 _spots = itertools.count()
 
@@ -19,12 +18,6 @@ def spot() -> tuple[float, float]:
     """A fresh location (about 1.4 km from any other this module uses), inside England and Wales."""
     i = next(_spots)
     return round(-2.95 + (i % 40) * 0.02, 6), round(51.65 + (i // 40) * 0.02, 6)
-
-
-def own_rows(database: Any, table: str, org: Any) -> int:
-    with database.owner_session() as session:
-        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
-                                   {"o": org.id}).scalar_one())
 
 
 def assert_problem(response: Any, status: int, field: str | None = None, *, prefix: bool = False) -> dict[str, Any]:

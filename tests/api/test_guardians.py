@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.conftest import create_place, point
+from tests.conftest import assert_problem, create_place, own_rows, point
 
 _spots = itertools.count()
 
@@ -18,22 +17,6 @@ def spot() -> tuple[float, float]:
     """A fresh location (about 1.4 km from any other this module uses), inside England and Wales."""
     i = next(_spots)
     return round(-2.95 + (i % 40) * 0.02, 6), round(52.85 + (i // 40) * 0.02, 6)
-
-
-def own_rows(database: Any, table: str, org: Any) -> int:
-    with database.owner_session() as session:
-        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
-                                   {"o": org.id}).scalar_one())
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if field is not None:
-        named = {body.get("field"), *(e.get("field") for e in body.get("errors", []))}
-        assert field in named, body
-    return body
 
 
 def guardian_body(place_id: int, role: str = "staff", **extra: Any) -> dict[str, Any]:

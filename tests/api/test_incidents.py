@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.conftest import create_place, incident_body, point, unique
+from tests.conftest import assert_problem, create_place, incident_body, own_rows, point, unique
 
 _spots = itertools.count()
 M_PER_DEG_LAT = 111_250.0
@@ -27,22 +26,6 @@ def north(lon: float, lat: float, metres: float) -> dict[str, Any]:
 
 def bbox_around(lon: float, lat: float, d: float = 0.002) -> str:
     return f"{lon - d},{lat - d},{lon + d},{lat + d}"
-
-
-def own_rows(database: Any, table: str, org: Any) -> int:
-    with database.owner_session() as session:
-        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
-                                   {"o": org.id}).scalar_one())
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if field is not None:
-        named = {body.get("field"), *(e.get("field") for e in body.get("errors", []))}
-        assert field in named, body
-    return body
 
 
 def report(client: TestClient, org: Any, role: str = "community_safety", **kwargs: Any) -> dict[str, Any]:

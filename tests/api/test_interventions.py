@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.conftest import create_place, point
+from tests.conftest import assert_problem, create_place, own_rows, point
 
 _spots = itertools.count()
 
@@ -28,22 +27,6 @@ def square(lon: float, lat: float, d: float = 0.001) -> dict[str, Any]:
     x0, y0, x1, y1 = (round(v, 7) for v in (lon, lat, lon + d, lat + d))
     ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
     return {"type": "Polygon", "coordinates": [ring]}
-
-
-def own_rows(database: Any, table: str, org: Any) -> int:
-    with database.owner_session() as session:
-        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
-                                   {"o": org.id}).scalar_one())
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if field is not None:
-        named = {body.get("field"), *(e.get("field") for e in body.get("errors", []))}
-        assert field in named, body
-    return body
 
 
 def intervention_body(place_id: int | None = None, geometry: dict[str, Any] | None = None,

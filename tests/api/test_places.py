@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from tests.conftest import create_place, incident_body, place_body, point, unique
+from tests.conftest import assert_problem, create_place, incident_body, own_rows, place_body, point, unique
 
 _spots = itertools.count()
 
@@ -22,22 +20,6 @@ def spot() -> tuple[float, float]:
 
 def bbox_around(lon: float, lat: float, d: float = 0.002) -> str:
     return f"{lon - d},{lat - d},{lon + d},{lat + d}"
-
-
-def own_rows(database: Any, table: str, org: Any) -> int:
-    with database.owner_session() as session:
-        return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE organisation_id = :o"),
-                                   {"o": org.id}).scalar_one())
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if field is not None:
-        named = {body.get("field"), *(e.get("field") for e in body.get("errors", []))}
-        assert field in named, body
-    return body
 
 
 def iso(moment: datetime) -> str:
