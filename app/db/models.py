@@ -1,5 +1,12 @@
 """SQLAlchemy 2 + GeoAlchemy2 models. The schema itself is built only by the Alembic migrations.
 
+These classes are Alembic's ``target_metadata`` (the service queries with SQL text), so they describe
+exactly what ``migrations/versions`` build: every index is declared by the name a migration gave it, and
+geometry columns say ``spatial_index=False`` because their GiST indexes are declared explicitly.
+``tests/db/test_models_match_migrations.py`` runs ``alembic check`` against a migrated database to keep it
+so. CHECK constraints, row-level security, grants and functions live only in the migrations (autogenerate
+does not compare them).
+
 Geometry is stored in EPSG:4326 (GeoJSON's CRS) with a generated, GiST-indexed copy in the analysis CRS
 (``geom_metric``) for distances, buffers and grids: measured faster than casting to geography.
 """
@@ -16,15 +23,19 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    column,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ANALYSIS_SRID = 27700
+IN_ANALYSIS_CRS = f"ST_Transform(geom, {ANALYSIS_SRID})"
 
 
 class Base(DeclarativeBase):
@@ -33,12 +44,15 @@ class Base(DeclarativeBase):
 
 class TenantMixin:
     # The isolation key for row-level security, and the distribution column should we ever shard.
+    # Its index is declared per table: the migrations name them, and api_tokens has none.
     organisation_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE")
     )
 
 
 class Organisation(Base):
+    """A tenant: a local authority or partnership, with the area it serves."""
+
     __tablename__ = "organisations"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -48,7 +62,13 @@ class Organisation(Base):
 
 
 class User(TenantMixin, Base):
+    """A person who signs in; e-mail addresses are unique regardless of case."""
+
     __tablename__ = "users"
+    __table_args__ = (
+        Index("users_email_key", func.lower(column("email")), unique=True),
+        Index("users_organisation_id_idx", "organisation_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(32))
@@ -58,7 +78,10 @@ class User(TenantMixin, Base):
 
 
 class ApiToken(TenantMixin, Base):
+    """An API or session token, stored only as its hash."""
+
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("api_tokens_user_id_idx", "user_id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # "api" or "session"
@@ -70,7 +93,14 @@ class ApiToken(TenantMixin, Base):
 
 
 class Place(TenantMixin, Base):
+    """A place young people use: a park, a shop, a library, a transport hub."""
+
     __tablename__ = "places"
+    __table_args__ = (
+        Index("places_organisation_id_idx", "organisation_id"),
+        Index("places_geom_idx", "geom", postgresql_using="gist"),
+        Index("places_geom_metric_idx", "geom_metric", postgresql_using="gist"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
@@ -78,18 +108,30 @@ class Place(TenantMixin, Base):
     opening_hours: Mapped[str | None] = mapped_column(Text)
     place_manager: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=4326))
-    geom_metric: Mapped[Any] = mapped_column(
-        Geometry("GEOMETRY", srid=ANALYSIS_SRID), Computed(f"ST_Transform(geom, {ANALYSIS_SRID})")
+    geom: Mapped[Any] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+    geom_metric: Mapped[Any | None] = mapped_column(
+        Geometry("GEOMETRY", srid=ANALYSIS_SRID, spatial_index=False), Computed(IN_ANALYSIS_CRS, persisted=True)
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Designation(TenantMixin, Base):
+    """A time-bounded judgement about a place: a concern (with a level) or a safe space."""
+
     __tablename__ = "designations"
+    __table_args__ = (
+        # A place keeps a history, but never two overlapping judgements of the same kind.
+        ExcludeConstraint(
+            ("place_id", "="), ("kind", "="), (func.tstzrange(column("valid_from"), column("valid_to")), "&&"),
+            name="designations_no_overlap", using="gist",
+        ),
+        Index("designations_organisation_id_idx", "organisation_id"),
+        Index("designations_place_id_idx", "place_id"),
+        Index("designations_place_kind_idx", "place_id", "kind", postgresql_include=["valid_from", "valid_to"]),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -107,9 +149,15 @@ class Designation(TenantMixin, Base):
 
 
 class Guardian(TenantMixin, Base):
+    """Someone (or a role) who watches over a place."""
+
     __tablename__ = "guardians"
+    __table_args__ = (
+        Index("guardians_organisation_id_idx", "organisation_id"),
+        Index("guardians_place_id_idx", "place_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(Text)
     trainings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
@@ -119,7 +167,16 @@ class Guardian(TenantMixin, Base):
 
 
 class Incident(TenantMixin, Base):
+    """A recorded harm at a point in space and a period in time; ``source_ref`` de-duplicates imports."""
+
     __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "source", "source_ref", name="incidents_source_ref_key"),
+        Index("incidents_org_time_idx", "organisation_id", "occurred_from"),
+        Index("incidents_place_id_idx", "place_id"),
+        Index("incidents_geom_idx", "geom", postgresql_using="gist"),
+        Index("incidents_geom_metric_idx", "geom_metric", postgresql_using="gist"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     occurred_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     occurred_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -132,15 +189,48 @@ class Incident(TenantMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     place_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="SET NULL"))
     place_link: Mapped[str | None] = mapped_column(String(16))  # "explicit" | "auto" | None
-    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326))
-    geom_metric: Mapped[Any] = mapped_column(
-        Geometry("POINT", srid=ANALYSIS_SRID), Computed(f"ST_Transform(geom, {ANALYSIS_SRID})")
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    geom_metric: Mapped[Any | None] = mapped_column(
+        Geometry("POINT", srid=ANALYSIS_SRID, spatial_index=False), Computed(IN_ANALYSIS_CRS, persisted=True)
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class IncidentArchive(Base):
+    """Incidents past the retention period, readable by the owner only (0002: ``CREATE TABLE AS``).
+
+    ``CREATE TABLE AS`` copies types but no NOT NULL, default, foreign key or index, so every column but
+    the primary key is nullable, and ``geom_metric`` is a plain column: archives are not analysed.
+    """
+
+    __tablename__ = "incidents_archive"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organisation_id: Mapped[int | None] = mapped_column(BigInteger)
+    occurred_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    occurred_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    harm_category: Mapped[str | None] = mapped_column(String(32))
+    source_category: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(32))
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+    location_precision: Mapped[str | None] = mapped_column(String(16))
+    young_people: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    place_id: Mapped[int | None] = mapped_column(BigInteger)
+    place_link: Mapped[str | None] = mapped_column(String(16))
+    geom: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    geom_metric: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=ANALYSIS_SRID, spatial_index=False))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Intervention(TenantMixin, Base):
+    """Something partners do about a context: patrols, outreach, changes to a place."""
+
     __tablename__ = "interventions"
+    __table_args__ = (
+        Index("interventions_organisation_id_idx", "organisation_id"),
+        Index("interventions_place_id_idx", "place_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     place_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -150,12 +240,64 @@ class Intervention(TenantMixin, Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
-    geom: Mapped[Any | None] = mapped_column(Geometry("GEOMETRY", srid=4326))
+    # Not indexed in the migrations: interventions are read by place or organisation, not by area.
+    geom: Mapped[Any | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class StreetEdge(TenantMixin, Base):
+    """A walkable street segment (0003), with its length in metres of the analysis CRS."""
+
+    __tablename__ = "street_edges"
+    __table_args__ = (
+        # (organisation, id): the cached graph's version check is an index-only max(id).
+        Index("street_edges_organisation_id_idx", "organisation_id", "id"),
+        Index("street_edges_geom_metric_idx", "geom_metric", postgresql_using="gist"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    geom_metric: Mapped[Any | None] = mapped_column(
+        Geometry("LINESTRING", srid=ANALYSIS_SRID, spatial_index=False), Computed(IN_ANALYSIS_CRS, persisted=True)
+    )
+    length_m: Mapped[float | None] = mapped_column(
+        DOUBLE_PRECISION, Computed(f"ST_Length({IN_ANALYSIS_CRS})", persisted=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Assessment(TenantMixin, Base):
+    """A context assessment of a place (0003): the red/amber/green triangle and outcome goals."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        Index("assessments_organisation_id_idx", "organisation_id"),
+        Index("assessments_place_id_idx", "place_id", "assessed_on"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    young_people_rating: Mapped[str] = mapped_column(String(8))
+    young_people_notes: Mapped[str | None] = mapped_column(Text)
+    guardianship_rating: Mapped[str] = mapped_column(String(8))
+    guardianship_notes: Mapped[str | None] = mapped_column(Text)
+    environment_rating: Mapped[str] = mapped_column(String(8))
+    environment_notes: Mapped[str | None] = mapped_column(Text)
+    methods: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    context_weighting: Mapped[int | None] = mapped_column(Integer)
+    recommended_responses: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    review_on: Mapped[date | None] = mapped_column(Date)
+    goals: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class AuditEvent(Base):
+    """An append-only record of who did what; ``organisation_id`` is NULL for unknown sign-ins."""
+
     __tablename__ = "audit_events"
+    __table_args__ = (Index("audit_events_org_at_idx", "organisation_id", "at"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     organisation_id: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
