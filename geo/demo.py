@@ -25,9 +25,10 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from geo.vocabulary import LONDON
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ _LON0, _LAT0 = -0.4170, 51.8790
 _M_PER_DEG_LAT = 111_250.0
 _M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(_LAT0))
 _HALF_SIDE_M = 2_500.0
-_LONDON = ZoneInfo("Europe/London")
+_LONDON = LONDON
 _SCHEME = "Safe Places Demo Town"
 
 

@@ -66,13 +66,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 from geo.bank_holidays import is_public_holiday
+from geo.vocabulary import LONDON
 
 __all__ = ["LONDON", "OpeningHours", "OpeningHoursError", "validate_opening_hours"]
 
-LONDON = ZoneInfo("Europe/London")
 
 _DAY = 24 * 60
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from geo.vocabulary import HARM_CATEGORIES, LOCATION_PRECISIONS, PLACE_KINDS
+from geo.vocabulary import HARM_CATEGORIES, LOCATION_PRECISIONS, LONDON, PLACE_KINDS
 
 Target = Literal["incidents", "places", "safe_spaces"]
 TARGETS: tuple[str, ...] = ("incidents", "places", "safe_spaces")
@@ -129,9 +129,8 @@ def _instant(value: Any, name: str) -> datetime:
                 raise ValueError(f"{name}: {text!r} is not a date-time (ISO 8601 or DD/MM/YYYY [HH:MM])") from None
     # Partner logs record local time: a naive time is taken as Europe/London.
     if parsed.tzinfo is None:
-        from zoneinfo import ZoneInfo
 
-        parsed = parsed.replace(tzinfo=ZoneInfo("Europe/London"))
+        parsed = parsed.replace(tzinfo=LONDON)
     return parsed.astimezone(UTC)
 
 

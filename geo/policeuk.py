@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
+
+from geo.vocabulary import LONDON
 
 HEADER = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -59,7 +60,6 @@ CRIME_TYPES = (
 )
 SOURCE = "police_uk"
 LOCATION_PRECISION = "snapped"
-LONDON = ZoneInfo("Europe/London")
 
 
 def harm_category(crime_type: str) -> str:

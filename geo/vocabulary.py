@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+# Times are stored in UTC and shown, grouped into days and months, in UK local time (DESIGN.md).
+LONDON = ZoneInfo("Europe/London")
+
 ROLES = ("admin", "community_safety", "youth_worker", "panel")
 
 PLACE_KINDS = (

@@ -23,7 +23,6 @@ from pathlib import Path
 from time import perf_counter
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import folium
 import geopandas as gpd
@@ -66,9 +65,8 @@ from geo.maps import (
     safe_spaces_map,
 )
 from geo.safe_spaces import evaluate, guardians_at
-from geo.vocabulary import HARM_CATEGORIES
+from geo.vocabulary import HARM_CATEGORIES, LONDON
 
-LONDON = ZoneInfo("Europe/London")
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 NAV = (

@@ -20,7 +20,7 @@ from app.schemas.analysis import HotspotFlagCreate
 from app.security import Principal
 from app.services.grids import GridQuery, build_cell_table
 from app.services.hotspots import bin_label, hotspot_statistics
-from app.services.selection import LONDON
+from geo.vocabulary import LONDON
 
 
 def _p_text(p: float) -> str:

@@ -24,8 +24,8 @@ from app.services.grids import (
     spatial_weights,
     weights_text,
 )
-from app.services.selection import LONDON
 from geo.emerging import emerging_hot_spots
+from geo.vocabulary import LONDON
 
 MAX_STEPS = 260
 MAX_EMERGING_WORK = 50_000_000  # cells x steps²

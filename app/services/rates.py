@@ -9,8 +9,9 @@ from typing import Any
 from app.db import analysis as db
 from app.errors import InvalidInput
 from app.services.disclosure import WITHHELD, Disclosure
-from app.services.selection import LONDON, analysis_window
+from app.services.selection import analysis_window
 from geo.rates import rate_ratio
+from geo.vocabulary import LONDON
 
 DEFAULT_WINDOW_MONTHS = 6
 RATE_CONFIDENCE = 0.95

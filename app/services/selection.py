@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from app.errors import InvalidInput
 from app.query import parse_interval
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def vocabulary_values(values: Sequence[str] | None, allowed: Sequence[str], field: str) -> tuple[str, ...]:
