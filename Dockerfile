@@ -10,11 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 contextmap
 WORKDIR /srv/contextmap
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md ./
 COPY app ./app
 COPY geo ./geo
 COPY migrations ./migrations
-RUN pip install .
+# Editable, so the installed code finds migrations/ and pyproject.toml ([tool.alembic]) beside it.
+RUN pip install -e .
 COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
 USER contextmap
 EXPOSE 8000

@@ -159,6 +159,6 @@ def migrate(url: URL) -> None:
     from alembic import command
     from alembic.config import Config
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
     config.attributes["url"] = url.render_as_string(hide_password=False)
     command.upgrade(config, "head")
