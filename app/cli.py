@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +17,12 @@ from app.db import accounts
 from app.db.bootstrap import DATA_DIR, choose_database, ensure_database, migrate
 from app.errors import BootstrapError, ContextmapError
 from app.settings import Settings
+
+if TYPE_CHECKING:  # the CLI imports the heavy modules lazily, inside each command
+    from sqlalchemy.orm import Session
+
+    from app.db.imports import ImportReport
+    from app.db.session import Database
 
 cli = typer.Typer(help="contextmap: where young people are harmed outside their homes, and where they are safe.",
                   no_args_is_help=True, add_completion=False)
@@ -216,6 +223,36 @@ def retention_apply(
           f"{'would be ' if dry_run else ''}{report.verb}")
 
 
+def _run_import(
+    database: Database, org: str, resource: str, detail: dict[str, Any],
+    work: Callable[[Session, int], ImportReport], *, audited: bool = True,
+) -> None:
+    """One import in one transaction on the owner connection: audited (as the API does), reported."""
+    from app.db import audit
+    from app.db.imports import ImportRejected
+
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            report = work(session, org_id)
+            if audited:
+                audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
+                             detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
+                                     "rejected": report.rejected})
+    except ImportRejected as exc:
+        for line in exc.report.summary_lines():
+            print(line)
+        _fail(exc.detail)
+        return
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    for line in report.summary_lines():
+        print(line)
+
+
 @import_cli.command("police-uk")
 def import_police_uk_command(
     paths: Annotated[list[Path], typer.Argument(help="police.uk street-level CSV files, or folders of them")],
@@ -228,7 +265,7 @@ def import_police_uk_command(
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from app.db.imports import ImportRejected, import_police_uk
+    from app.db.imports import import_police_uk
     from app.db.session import Database
     from geo.policeuk import police_uk_files
 
@@ -252,32 +289,18 @@ def import_police_uk_command(
 
             sources = [(str(f), io.TextIOWrapper(h, encoding="utf-8-sig", newline=""))
                        for f, h in zip(files, handles, strict=True)]
-            with database.owner_session() as session:
-                org_id = accounts.organisation_id(session, org)
-                report = import_police_uk(
+
+            def police_uk(session: Session, org_id: int) -> ImportReport:
+                return import_police_uk(
                     session, org_id, sources, analysis_srid=config.analysis_srid,
                     link_distance_m=config.auto_link_distance_m, default_area=config.default_service_area,
                     allow_partial=allow_partial, progress=advance,
                 )
-                from app.db import audit
 
-                audit.record(session, organisation_id=org_id, user_id=None, action="import", resource="incidents",
-                             detail={"source": "police_uk", "via": "cli", "files": report.files,
-                                     "imported": report.imported, "rejected": report.rejected})
-    except ImportRejected as exc:
-        for line in exc.report.summary_lines():
-            print(line)
-        _fail(exc.detail)
-        return
-    except ContextmapError as exc:
-        _fail(exc.detail)
-        return
+            _run_import(database, org, "incidents", {"source": "police_uk"}, police_uk)
     finally:
         for handle in handles:
             handle.close()
-        database.dispose()
-    for line in report.summary_lines():
-        print(line)
 
 
 @import_cli.command("streets")
@@ -329,33 +352,25 @@ def import_partner_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, write nothing")] = False,
 ) -> None:
     """Import a partner's incidents, places or safe spaces: the whole file, or nothing."""
-    from app.db.imports import ImportRejected, import_partner
+    from app.db.imports import import_partner
     from app.db.session import Database
-    from app.routers.imports import partner_records
+    from app.services.partner_import import partner_records
 
     if not path.is_file():
         _fail(f"no such file: {path}")
     config = settings()
-    database = Database(config)
     try:
         rows = partner_records(path.read_bytes(), path.name, target, mapping, crs)
-        with database.owner_session() as session:
-            org_id = accounts.organisation_id(session, org)
-            report = import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
-                                    link_distance_m=config.auto_link_distance_m,
-                                    default_area=config.default_service_area, dry_run=dry_run)
-    except ImportRejected as exc:
-        for line in exc.report.summary_lines():
-            print(line)
-        _fail(exc.detail)
-        return
     except ContextmapError as exc:
         _fail(exc.detail)
         return
-    finally:
-        database.dispose()
-    for line in report.summary_lines():
-        print(line)
+
+    def partner(session: Session, org_id: int) -> ImportReport:
+        return import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
+                              link_distance_m=config.auto_link_distance_m,
+                              default_area=config.default_service_area, dry_run=dry_run)
+
+    _run_import(Database(config), org, target, {"source": "partner"}, partner, audited=not dry_run)
 
 
 def main() -> None:
