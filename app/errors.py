@@ -58,16 +58,6 @@ class Forbidden(ContextmapError):
     title = "Forbidden"
 
 
-class TooLarge(ContextmapError):
-    status = 413
-    title = "Request body too large"
-
-
-class TooManyRequests(ContextmapError):
-    status = 429
-    title = "Too many requests"
-
-
 class BootstrapError(RuntimeError):
     """The local database could not be prepared; the message says what to install or do."""
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import shapely
-from shapely.geometry import box, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 ALLOWED_TYPES = frozenset({"Point", "Polygon", "MultiPolygon", "LineString", "MultiLineString", "MultiPoint"})
@@ -57,7 +57,3 @@ def parse_geometry(
             "GeoJSON order is [longitude, latitude])", field,
         )
     return geom
-
-
-def bbox_area(bounds: tuple[float, float, float, float]) -> BaseGeometry:
-    return box(*bounds)

@@ -9,7 +9,7 @@ Every output path (API, maps, exports, OGC) calls :func:`disclose_count` — the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,21 +49,6 @@ def disclose_count(count: int | None, rule: DisclosureRule = DisclosureRule()) -
     while rounded <= rule.suppress_max:
         rounded += rule.round_to
     return rounded
-
-
-def disclose_counts(counts: Iterable[int | None], rule: DisclosureRule = DisclosureRule()) -> list[int | None]:
-    return [disclose_count(c, rule) for c in counts]
-
-
-def disclose_mapping(
-    record: Mapping[str, Any], count_fields: Sequence[str], rule: DisclosureRule = DisclosureRule(),
-) -> dict[str, Any]:
-    """Copy ``record`` with each of ``count_fields`` disclosure-controlled (nested dicts untouched)."""
-    out = dict(record)
-    for name in count_fields:
-        if name in out:
-            out[name] = disclose_count(out[name], rule)
-    return out
 
 
 def strip_free_text(record: Mapping[str, Any], free_text_fields: Sequence[str]) -> dict[str, Any]:

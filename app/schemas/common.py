@@ -52,8 +52,3 @@ class Link(BaseModel):
     rel: str
     type: str = "application/geo+json"
     title: str | None = None
-
-
-class Page(BaseModel):
-    links: list[Link] = []
-    numberReturned: int = 0  # OGC API Features' name
