@@ -1,4 +1,4 @@
-"""Domain exceptions, mapped once to RFC 9457 problem responses (``application/problem+json``).
+"""Domain exceptions (:mod:`app.exceptions`) mapped once to RFC 9457 problem responses (``application/problem+json``).
 
 Repositories and ``geo/`` raise these (or plain ``ValueError`` subclasses of their own); nothing below the
 routers raises ``HTTPException``. Error bodies never carry stack traces or SQL.
@@ -17,49 +17,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+# The exceptions live in app.exceptions so services and repositories raise them without importing FastAPI;
+# they are re-exported here for the routers.
+from app.exceptions import (
+    BootstrapError,
+    Conflict,
+    ContextmapError,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+)
+
+__all__ = ["PROBLEM_JSON", "BootstrapError", "Conflict", "ContextmapError", "Forbidden", "InvalidInput",
+           "NotAuthenticated", "NotFound", "add_exception_handlers", "problem"]
+
 log = logging.getLogger("contextmap")
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class ContextmapError(Exception):
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str, *, field: str | None = None, errors: Sequence[dict[str, Any]] = ()):
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        self.errors = list(errors) or ([{"field": field, "message": detail}] if field else [])
-
-
-class InvalidInput(ContextmapError):
-    status = 422
-    title = "Invalid input"
-
-
-class NotFound(ContextmapError):
-    status = 404
-    title = "Not found"
-
-
-class Conflict(ContextmapError):
-    status = 409
-    title = "Conflict"
-
-
-class NotAuthenticated(ContextmapError):
-    status = 401
-    title = "Authentication required"
-
-
-class Forbidden(ContextmapError):
-    status = 403
-    title = "Forbidden"
-
-
-class BootstrapError(RuntimeError):
-    """The local database could not be prepared; the message says what to install or do."""
 
 
 def problem(

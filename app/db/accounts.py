@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.exceptions import Conflict, InvalidInput, NotFound
 from app.security import hash_password, hash_token, new_token
 from geo.vocabulary import ROLES
 

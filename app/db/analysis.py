@@ -24,7 +24,7 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.exceptions import NotFound
 
 CellShape = Literal["hexagon", "square"]
 IntArray = npt.NDArray[np.int64]

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
-from app.errors import BootstrapError
+from app.exceptions import BootstrapError
 
 LOCAL_PORT = 54329
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from geo.geometry import ALLOWED_TYPES, GeometryError, parse_geometry
 from geo.partner_data import PartnerRecord, RowError
 from geo.policeuk import LOCATION_PRECISION, SOURCE, CrimeRow, PoliceUkFormatError, RowProblem, parse_rows

@@ -18,7 +18,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.exceptions import NotFound
 
 
 @dataclass(frozen=True)

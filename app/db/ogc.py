@@ -92,7 +92,7 @@ def get_item(session: Session, source: CollectionSource, item_id: int) -> dict[s
         query = ListQuery(limit=1, extra_where=(*source.extra_where, "r.id = :item_id"), params={"item_id": item_id})
         features, _ = repository.list_features(session, source.spec, query)
         if not features:
-            from app.errors import NotFound
+            from app.exceptions import NotFound
 
             raise NotFound(f"no item {item_id} in collection {source.id}")
         return features[0]

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.exceptions import Conflict, InvalidInput, NotFound
 
 FREE_TEXT_FIELDS = ("notes", "reason", "description")
 

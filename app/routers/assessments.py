@@ -17,8 +17,8 @@ from app.db import repository
 from app.db.assessments import ASSESSMENTS
 from app.db.resources import PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.query import DatetimeParam, PagingDep
 from app.routers.features import collection, created
+from app.routers.parameters import DatetimeParam, PagingDep
 from app.schemas.assessments import AssessmentCollection, AssessmentCreate, AssessmentFeature, AssessmentPatch
 from app.services import records
 

@@ -10,8 +10,8 @@ from app import policy
 from app.db import repository
 from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.query import BboxParam, DatetimeParam, PagingDep
 from app.routers.features import GeoJSONResponse, collection, created, redact
+from app.routers.parameters import BboxParam, DatetimeParam, PagingDep
 from app.schemas.domain import (
     DesignationCollection,
     DesignationCreate,

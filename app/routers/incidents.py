@@ -10,8 +10,8 @@ from app import policy
 from app.db import repository
 from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.query import BboxParam, DatetimeParam, PagingDep
 from app.routers.features import GeoJSONResponse, audit_write, collection, created
+from app.routers.parameters import BboxParam, DatetimeParam, PagingDep
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.services import records
 

@@ -24,8 +24,9 @@ from app.db.repository import ListQuery
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.openapi30 import to_openapi_30
-from app.query import BboxParam, DatetimeParam, parse_bbox, parse_interval
+from app.query import parse_bbox, parse_interval
 from app.routers.features import audit_write, redact
+from app.routers.parameters import BboxParam, DatetimeParam
 from app.schemas.ogc import (
     CONFORMANCE_CLASSES,
     OPENAPI_JSON,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import analysis as db
 from app.db import repository
 from app.db.resources import DESIGNATIONS, PLACES
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.schemas.analysis import HotspotFlagCreate
 from app.security import Principal
 from app.services import records

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.errors import NotFound
+from app.exceptions import NotFound
 from app.schemas.analysis import CellShapeParam
 from app.security import Principal
 from app.services.disclosure import WITHHELD, Disclosure, audit_export

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.schemas.analysis import EmergingMetadata
 from app.security import Principal
 from app.services.disclosure import Disclosure, audit_export

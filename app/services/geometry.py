@@ -9,7 +9,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from app.db import repository
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.settings import Settings
 from geo.geometry import GeometryError, parse_geometry
 

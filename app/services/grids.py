@@ -15,7 +15,7 @@ from scipy import sparse
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.query import parse_bbox
 from app.schemas.analysis import CellShapeParam, WeightsParam
 from app.services.disclosure import Disclosure

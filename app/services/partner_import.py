@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from geo.partner_data import TARGETS, MappingError, parse_mapping, read_rows, records
 
 

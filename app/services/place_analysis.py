@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.security import Principal
 from app.services.disclosure import Disclosure, audit_export
 from app.services.rates import (

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.db import analysis as db
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.services.disclosure import WITHHELD, Disclosure
 from app.services.selection import analysis_window
 from geo.rates import rate_ratio

@@ -14,14 +14,14 @@ form or endpoint cannot forget a check or the audit record. The JSON API and the
 :func:`create`, :func:`update` and :func:`delete` with the request schemas of :mod:`app.schemas` (the forms
 build the same models, so input is validated once, the same way).
 
-Failures are domain exceptions (:mod:`app.errors`), turned into problem+json by the web layer; nothing is
+Failures are domain exceptions (:mod:`app.exceptions`), turned into problem+json by the web layer; nothing is
 written when one is raised (the caller's transaction is rolled back, audit row included):
 
-- :class:`~app.errors.Forbidden` — the role may not do this, or may not touch this value;
-- :class:`~app.errors.NotFound` — no such record in the actor's organisation (row-level security);
-- :class:`~app.errors.InvalidInput` — a check failed; ``field`` names the request field at fault
+- :class:`~app.exceptions.Forbidden` — the role may not do this, or may not touch this value;
+- :class:`~app.exceptions.NotFound` — no such record in the actor's organisation (row-level security);
+- :class:`~app.exceptions.InvalidInput` — a check failed; ``field`` names the request field at fault
   (``properties.<name>`` for GeoJSON Feature bodies);
-- :class:`~app.errors.Conflict` — a database constraint said no (e.g. overlapping designations).
+- :class:`~app.exceptions.Conflict` — a database constraint said no (e.g. overlapping designations).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from app.db import repository
 from app.db.assessments import ASSESSMENTS, columns
 from app.db.repository import ResourceSpec
 from app.db.resources import DESIGNATIONS, GUARDIANS, INCIDENTS, INTERVENTIONS, PLACES
-from app.errors import Forbidden, InvalidInput
+from app.exceptions import Forbidden, InvalidInput
 from app.policy import Gate
 from app.security import Principal
 from app.services.audit import record_action
@@ -188,7 +188,7 @@ def update(
 ) -> FeatureDict:
     """Change the fields a patch schema (e.g. ``PlacePatch``) sets; return the stored feature.
 
-    Raises :class:`~app.errors.NotFound` first if the record is not the organisation's. Then the create
+    Raises :class:`~app.exceptions.NotFound` first if the record is not the organisation's. Then the create
     checks, against the stored values where the patch leaves a field alone (a period is checked with the
     stored start), and: no required value cleared, a place of concern keeps its level and reason, an
     incident whose place or location changes is linked again (unless it keeps an explicit place), and a
@@ -223,7 +223,7 @@ def update(
 
 
 def delete(session: Session, actor: Principal, rules: RecordRules, record_id: int) -> None:
-    """Delete a record of the actor's organisation (:class:`~app.errors.NotFound` if there is none).
+    """Delete a record of the actor's organisation (:class:`~app.exceptions.NotFound` if there is none).
 
     Checks the role (``rules.delete_gate``, and value gates against the stored record: only community
     safety may end a place of concern). Audits ``<name>.delete``. What the resource's ``before_delete``

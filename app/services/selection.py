@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.query import parse_interval
 
 
