@@ -39,6 +39,7 @@ run: $(STAMP) $(VENDOR_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app geo tests migrations bench
 	$(BIN)/mypy app geo
+	$(BIN)/lint-imports --no-cache  # the layers of DESIGN.md: contracts in pyproject.toml
 
 # pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
 test: $(STAMP) $(VENDOR_STAMP) system-packages lint
