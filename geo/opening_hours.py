@@ -331,8 +331,10 @@ class OpeningHours:
         spans = {index: self._resolved_spans(self._internal[index], day) for index in matching}
         cuts = {0, _DAY}
         for resolved in spans.values():
-            for start, end, _ in resolved or ():
+            for start, end, open_end in resolved or ():
                 cuts.update((max(0, min(start, _DAY)), max(0, min(end, _DAY))))
+                if open_end:
+                    cuts.add(max(0, min(start + 1, _DAY)))  # see _decide: the open end's first minute
         ordered = sorted(cuts)
         segments: list[_Segment] = []
         for start, end in zip(ordered, ordered[1:], strict=False):
@@ -392,11 +394,18 @@ class OpeningHours:
                 if applies:
                     state, decided_by = rule.state, index
                 continue
-            for start, end, open_end in resolved:
+            for position, (start, end, open_end) in enumerate(resolved):
                 if start <= minute < end and applies:
                     state, decided_by, open_end_by = rule.state, index, None
                     if open_end and state != "closed":
                         state, open_end_by = "unknown", index
+                        # The reference's reading of "07:00+,12:00-16:00": after the first minute of the
+                        # open end, a following time range of the same rule that has not begun closes it
+                        # again (opening_hours.js getStateForDate, "Hack to make second rule ... obsolete").
+                        if position + 1 < len(resolved) and minute - 1 >= start and not rule.wrapped:
+                            following = resolved[position + 1]
+                            if not following[0] <= minute < following[1]:
+                                state = "closed"
         if decided_by is None:
             return state, None
         comment = self._internal[decided_by].comment

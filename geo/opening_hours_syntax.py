@@ -241,6 +241,10 @@ class _Parser:
         if self.text.startswith("24/7", self.pos):
             self.pos += 4
             parts.text.append("24/7")
+            self.skip_spaces()
+            if self.peek() == ":":
+                self.pos += 1  # "24/7: closed", as the reference reads it
+                self.skip_spaces()
         else:
             self.parse_wide_selectors(parts)
             if self.peek() == ":" and parts.text:
@@ -396,6 +400,13 @@ class _Parser:
         self.pos += len(unit)
         return count if sign == "+" else -count
 
+    def is_clock_time(self, index: int) -> bool:
+        """Whether the digits at ``index`` are a time (``10:00``) rather than a day (``Jan 02:`` or ``02``)."""
+        end = index
+        while end < len(self.text) and self.text[end] in _DIGITS:
+            end += 1
+        return self.text[end : end + 1] == ":" and self.text[end + 1 : end + 2] in tuple(_DIGITS)
+
     def date_point(self) -> tuple[int | None, str, int, int]:
         """``[year] Mon DD`` or ``easter``: (year, kind, month, day); kind is "date", "month" or "easter"."""
         year: int | None = None
@@ -407,9 +418,7 @@ class _Parser:
             return year, "easter", 0, 0
         month = self.month()
         after = self.after_spaces(self.pos)
-        if self.text[after : after + 1] in tuple(_DIGITS) and self.text[after + 2 : after + 3] != ":" and (
-            self.text[after + 1 : after + 2] != ":"
-        ):
+        if self.text[after : after + 1] in tuple(_DIGITS) and not self.is_clock_time(after):
             self.pos = after
             return year, "date", month, self.day_of_month()
         if year is not None:
@@ -426,7 +435,7 @@ class _Parser:
             last = None
             if self.peek() == "-" and not self.is_digit(1) or (
                 self.peek() == "-" and self.is_digit(1) and first[1] == "date" and not self.looks_like_year(self.pos + 1)
-                and self.text[self.pos + 3 : self.pos + 4] != ":" and self.text[self.pos + 2 : self.pos + 3] != ":"
+                and not self.is_clock_time(self.pos + 1)
             ):
                 self.pos += 1
                 if self.is_digit() and not self.looks_like_year():
@@ -540,7 +549,18 @@ class _Parser:
                 self.pos = after
                 continue
             break
+        # "SH Mo-Fr" (holidays, a space, weekdays) means both; "Mo Tu Fr" is read as a list, as the
+        # reference reads it.
+        merged: list[list[DayTest]] = []
+        previous_has_holiday = False
         for alternatives, rendered in groups:
+            has_holiday = any(item.split(" ")[0] in ("PH", "SH") for item in rendered)
+            if merged and not has_holiday and not previous_has_holiday:
+                merged[-1].extend(alternatives)
+            else:
+                merged.append(list(alternatives))
+            previous_has_holiday = has_holiday
+        for alternatives in merged:
             parts.tests.append(lambda day, calendar, alts=tuple(alternatives): any(t(day, calendar) for t in alts))
         if groups:
             parts.text.append(" ".join(",".join(rendered) for _, rendered in groups))
@@ -640,14 +660,14 @@ class _Parser:
                     closing = STAND_IN[closing_event] + end_offset
                 if closing <= opening:
                     closing += DAY  # past midnight; equal times mean a full 24 hours, as in OSM
-                if closing - opening > DAY:
-                    self.fail("a time range cannot last more than 24 hours", closing_at)
                 spans.append(Span(opening, closing, False, opening_event, closing_event,
                                   start_offset if opening_event else 0, end_offset if closing_event else 0))
                 if self.peek() == "+":
                     # "10:00-14:00+": open until 14:00, then open end (the reference's extended open end)
+                    # The reference lists the open end before the range it extends; the order matters
+                    # to its reading of a following range (see OpeningHours._decide).
                     self.pos += 1
-                    spans.append(_open_end(closing, None))
+                    spans.insert(len(spans) - 1, _open_end(closing, None))
                 items.append(self.text[item_start : self.pos].replace(" ", ""))
             items[-1] = _render_times(items[-1])
             # A comma followed by a time continues this rule; followed by a day it starts a new rule.
@@ -763,21 +783,23 @@ def _date_range_test(
     end_offset = last_offset if last is not None else first_offset
 
     def test(day: date, _: Calendar) -> bool:
-        # A range without years recurs every year; one that wraps the year (Dec 24-Jan 02) starts in the
-        # year before for the days in January.
-        for start_year in (day.year, day.year - 1):
-            begins = _point_date(first, start_year, first_offset)
-            if begins is None:
-                continue
-            end_year = begins.year if end[0] is None else end[0]
+        if first[0] is not None:  # "2026 Dec 24-2027 Jan 02": one stretch of days
+            begins = _point_date(first, first[0], first_offset)
+            end_year = end[0] if end[0] is not None else first[0]
             ends = _point_date(end, end_year, end_offset)
-            if ends is not None and ends < begins and end[0] is None:
+            if begins is not None and ends is not None and ends < begins and end[0] is None:
                 ends = _point_date(end, end_year + 1, end_offset)
-            if ends is not None and begins <= day <= ends:
-                return True
-            if first[0] is not None:
-                break
-        return False
+            return begins is not None and ends is not None and begins <= day <= ends
+        # A range without years recurs every year. Both ends are taken in the day's own year; when the
+        # end comes first (Dec 24-Jan 02, or Apr 05-easter in a year with an early Easter) the range wraps
+        # the year, as the reference reads it.
+        begins = _point_date(first, day.year, first_offset)
+        ends = _point_date(end, day.year, end_offset)
+        if begins is None or ends is None:
+            return False
+        if begins <= ends:
+            return begins <= day <= ends
+        return day >= begins or day <= ends
 
     return test
 
