@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_SOURCES = (ROOT / "app" / "static" / "node_modules" / "axe-core" / "axe.min.js",
                ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js")
 
+# Pages checked in this test session: the session hook refreshes the statement's results only after a run
+# that checked some.
+CHECKED: set[str] = set()
+
 _RUN = """async (tags) => {
     const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
     return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}));
@@ -49,4 +53,5 @@ def check_axe(page: Any, name: str) -> list[dict[str, Any]]:
     record = {"page": name, "url": page.url, "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "violations": violations}
     (AXE_RESULTS_DIR / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    CHECKED.add(name)
     return violations
