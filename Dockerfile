@@ -14,6 +14,8 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY geo ./geo
 COPY migrations ./migrations
+# The governance documents served at /about/* and /accessibility (docs/accessibility-results.json).
+COPY docs ./docs
 # Editable, so the installed code finds migrations/ and pyproject.toml ([tool.alembic]) beside it.
 RUN pip install -e .
 COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules

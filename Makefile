@@ -24,6 +24,13 @@ $(VENDOR_STAMP): app/static/package.json $(wildcard app/static/package-lock.json
 
 vendor: $(VENDOR_STAMP)
 
+# axe-core for the browser tests' accessibility checks (tests/browser/axe.py): a test tool, kept out of the
+# served assets and their lock file.
+AXE_STAMP := tests/browser/node_modules/.installed
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
 # Debian's Chromium drives the browser tests. PostGIS itself is installed by `contextmap db ensure`
 # (it knows the server's major version).
 system-packages:
@@ -42,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache  # the layers of DESIGN.md: contracts in pyproject.toml
 
 # pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
-test: $(STAMP) $(VENDOR_STAMP) system-packages lint
+test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) system-packages lint
 	$(BIN)/contextmap db ensure --no-migrate >/dev/null
 	set +e; $(BIN)/pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status
@@ -51,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) app/static/node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) app/static/node_modules tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts

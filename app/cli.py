@@ -16,6 +16,7 @@ from rich.table import Table
 from app.db import accounts
 from app.db.bootstrap import DATA_DIR, choose_database, ensure_database, migrate
 from app.errors import BootstrapError, ContextmapError
+from app.governance.cli import docs_cli
 from app.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports the heavy modules lazily, inside each command
@@ -36,6 +37,7 @@ cli.add_typer(retention_cli, name="retention")
 cli.add_typer(db_cli, name="db")
 import_cli = typer.Typer(help="Import incident and partner data.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
+cli.add_typer(docs_cli, name="docs")
 err = Console(stderr=True)
 out = Console()
 URL_FILE = DATA_DIR / "database_url"

@@ -23,6 +23,7 @@ from app.routers import (
     assessments,
     context,
     exports,
+    governance,
     imports,
     incidents,
     maps,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
                    exports.router, analysis.router, tiles.router):
         app.include_router(router)
+    app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
     vendor = STATIC_DIR / "node_modules"
     if vendor.is_dir():

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     retention_days: int = 6 * 365
     retention_mode: Literal["delete", "archive"] = "archive"
     safe_space_stale_days: int = 365
+    # Governance pages (/accessibility, /security.txt, /about/...): who runs this deployment and whom to tell.
+    operator_name: str = "the organisation that runs this contextmap service"
+    security_contact: str | None = None  # a mailto: or https: URI; unset: this service's /about/security page
+    accessibility_contact: str | None = None  # an e-mail address or web page for accessibility problems
 
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "&copy; OpenStreetMap contributors"

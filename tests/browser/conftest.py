@@ -148,3 +148,14 @@ def browser(chromium: Any, live_server: str, demo: list[DemoLogin], settings: Se
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a run that checked pages with axe, rebuild ``docs/accessibility-results.json`` from the results
+    (what ``contextmap docs accessibility`` does), so ``/accessibility`` shows the last run."""
+    from tests.browser import axe
+
+    if axe.CHECKED:
+        from app.governance.accessibility import collect, write_results
+
+        write_results(collect())

@@ -1,0 +1,341 @@
+"""The data inventory's descriptions: what every table and column the migrations create holds, for the
+records of processing (UK GDPR Art. 30) and the DPIA (Art. 35).
+
+One entry per table and column. ``tests/db/test_data_inventory.py`` fails when the migrated schema has a
+table or column not described here (or a description for one that no longer exists), so a migration
+cannot add data without saying what it is. Who may read a table is stated as the role gates of
+:mod:`app.policy` (their roles are read from there); row-level security, grants and cascades are read
+from the live database by :mod:`app.governance.schema`; retention texts are filled in from the settings.
+
+Vocabulary (kept short so the rendered tables stay readable):
+
+* ``personal``: whether a value is personal data (UK GDPR Art. 4(1)) and whose. contextmap stores no
+  identity of any young person by design (DESIGN.md "No child identities"); incident rows are still
+  treated as personal data about young people because a time, a place and a harm category may single
+  someone out to a reader who knows more (ICO guidance on identifiability).
+* ``sensitive``: special-category (Art. 9) or criminal-offence data (Art. 10; DPA 2018 s.11(2)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app import policy
+from app.policy import Gate
+
+# ---- personal data: whose -----------------------------------------------------------------------------------
+NO = "no"
+STAFF = "yes: professionals who use contextmap"
+PROFESSIONAL = "possibly: may name a professional (place manager, partner staff)"
+YOUNG_PEOPLE_INDIRECT = "treat as yes: young people, indirectly (no identity stored; see note)"
+FREE_TEXT = "risk: free text; must not identify a young person (see DPIA risk R3)"
+
+# ---- special category (Art. 9) / criminal offence (Art. 10) -------------------------------------------------
+OFFENCE = "criminal-offence data (Art. 10) where it records an offence"
+OFFENCE_AND_SPECIAL = ("criminal-offence data (Art. 10); may reveal sex life or health (Art. 9) "
+                       "for sexual exploitation, missing episodes")
+FREE_TEXT_SENSITIVE = "may contain Art. 9/10 data if written in; policy forbids identifying anyone"
+
+# ---- where a value goes -------------------------------------------------------------------------------------
+API = "JSON API (/api)"
+EXPORTS = "exports (/api/exports: GeoJSON, CSV, GeoPackage)"
+OGC = "OGC API – Features (/ogc)"
+TILES = "vector tiles (/tiles)"
+MAPS = "maps (/maps)"
+PANEL = "panel and shareable outputs (disclosure-controlled)"
+AUDIT_LOG = "audit log (/api/audit, admins)"
+NOWHERE = "nowhere: used inside the database only"
+
+# What a panel member sees of a column (DESIGN.md: places etc. "without free-text notes"; incidents
+# "aggregates only").
+SEEN = "yes"
+WITHHELD = "withheld (free text)"
+AGGREGATES = "only as disclosure-controlled counts per fixed cell and month"
+NOT_SHOWN = "no"
+
+
+@dataclass(frozen=True)
+class Column:
+    holds: str
+    personal: str = NO
+    sensitive: str = ""
+    panel: str = SEEN
+    flows: tuple[str, ...] | None = None  # None: the table's flows
+
+
+@dataclass(frozen=True)
+class Access:
+    """One way a table is read in the application: through the routes behind ``gate``."""
+
+    gate: Gate
+    what: str
+
+
+@dataclass(frozen=True)
+class Table:
+    purpose: str
+    subjects: str  # whose data the rows are
+    readers: tuple[Access, ...]
+    retention: str  # str.format()-ed with the settings
+    flows: tuple[str, ...]
+    columns: dict[str, Column] = field(default_factory=dict)
+
+
+# Columns most tables share, described once; a table may still describe them itself.
+COMMON: dict[str, Column] = {
+    "id": Column("Row identifier (a number, meaningless outside contextmap)."),
+    "organisation_id": Column("The organisation (tenant) the row belongs to: the row-level-security key.",
+                              flows=(NOWHERE,)),
+    "created_at": Column("When the row was recorded (UTC)."),
+    "updated_at": Column("When the row was last changed (UTC)."),
+}
+
+KEPT_WHILE_IN_USE = ("Kept while the organisation uses contextmap; removed when a user with the right role "
+                     "deletes it, or with the organisation.")
+
+_INCIDENT_COLUMNS: dict[str, Column] = {
+    "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),
+    "created_at": Column("When the row was recorded (UTC).", panel=NOT_SHOWN),
+    "occurred_from": Column("When the incident happened, or the start of the window when only approximate.",
+                            YOUNG_PEOPLE_INDIRECT, OFFENCE, AGGREGATES),
+    "occurred_to": Column("End of the time window when the time is approximate.", YOUNG_PEOPLE_INDIRECT,
+                          OFFENCE, AGGREGATES),
+    "harm_category": Column("Harm category (criminal exploitation, sexual exploitation, serious violence, "
+                            "weapon carrying, peer abuse, missing episode, drugs, anti-social behaviour, "
+                            "online harm, other).", YOUNG_PEOPLE_INDIRECT, OFFENCE_AND_SPECIAL, AGGREGATES),
+    "source_category": Column("The source's own category, e.g. the police.uk crime type.", YOUNG_PEOPLE_INDIRECT,
+                              OFFENCE, NOT_SHOWN),
+    "source": Column("Where the record came from (police.uk import, partner import, manual entry).",
+                     panel=NOT_SHOWN),
+    "source_ref": Column("The source's reference (e.g. police.uk Crime ID) used to skip duplicates; never a "
+                         "case number of a young person.", YOUNG_PEOPLE_INDIRECT, OFFENCE, NOT_SHOWN),
+    "location_precision": Column("How exact the location is: exact, snapped to a point, or street.",
+                                 panel=NOT_SHOWN),
+    "young_people": Column("How many young people were involved (a number, no identities).",
+                           YOUNG_PEOPLE_INDIRECT, "", NOT_SHOWN),
+    "description": Column("Free-text description of what happened.", FREE_TEXT, FREE_TEXT_SENSITIVE, NOT_SHOWN),
+    "place_id": Column("The place the incident is linked to (explicitly or the nearest within a set distance).",
+                       YOUNG_PEOPLE_INDIRECT, "", AGGREGATES),
+    "place_link": Column("How the place link was made: explicit or automatic.", panel=NOT_SHOWN),
+    "geom": Column("Where it happened (a point, longitude/latitude).", YOUNG_PEOPLE_INDIRECT, OFFENCE, AGGREGATES),
+    "geom_metric": Column("The same point in the analysis CRS (generated), for distances and grids.",
+                          YOUNG_PEOPLE_INDIRECT, OFFENCE, AGGREGATES, flows=(NOWHERE,)),
+}
+
+TABLES: dict[str, Table] = {
+    "organisations": Table(
+        "The tenants: a local authority or partnership, and the area it serves.",
+        "organisations (not personal data)",
+        (Access(policy.READ_CONTEXT, "the user's own organisation's name and area"),),
+        "Kept while the organisation uses contextmap; deleting it deletes every row that cascades from it.",
+        (API, MAPS),
+        {
+            "slug": Column("Short name used on the command line (e.g. demo-town)."),
+            "name": Column("The organisation's display name."),
+            "service_area": Column("The area it serves (multipolygon); points outside are refused."),
+        },
+    ),
+    "users": Table(
+        "People who sign in: staff of the organisation and its panel partners.",
+        "professionals (staff and partners)",
+        (Access(policy.ADMINISTER, "the user list (admins of the same organisation)"),),
+        "Kept until an admin removes or disables the account; disabled accounts keep their row so that the "
+        "audit log still names who did what. The deploying organisation decides when to delete leavers.",
+        (API, AUDIT_LOG),
+        {
+            "email": Column("Work e-mail address: the sign-in name.", STAFF),
+            "role": Column("admin, community_safety, youth_worker or panel.", STAFF),
+            "password_hash": Column("argon2 hash of the password (never the password).", STAFF,
+                                    flows=(NOWHERE,)),
+            "disabled_at": Column("When the account was disabled (sign-in and tokens stop).", STAFF),
+        },
+    ),
+    "api_tokens": Table(
+        "API tokens and browser sessions, stored only as SHA-256 hashes.",
+        "professionals (their credentials)",
+        (Access(policy.ADMINISTER, "revocation only; token values are never shown again"),),
+        "API tokens expire after {token_ttl_days} days, sessions after {session_ttl_hours} hours; expired and "
+        "revoked rows stay (they authenticate nothing) until the user or organisation is deleted.",
+        (NOWHERE,),
+        {
+            "user_id": Column("The user the token belongs to.", STAFF),
+            "kind": Column("api or session."),
+            "token_hash": Column("SHA-256 of the token (the token itself is shown once, then never stored).",
+                                 STAFF),
+            "prefix": Column("First characters of the token, to tell tokens apart.", STAFF),
+            "expires_at": Column("When the token stops working."),
+            "revoked_at": Column("When it was revoked, if it was."),
+        },
+    ),
+    "places": Table(
+        "Contexts where young people spend time: outlets, libraries, parks, stations, estates.",
+        "places and the organisations that run them",
+        (Access(policy.READ_CONTEXT, "every role; panel without free text"),),
+        KEPT_WHILE_IN_USE,
+        (API, EXPORTS, OGC, MAPS, PANEL),
+        {
+            "name": Column("Name of the place."),
+            "kind": Column("Kind of place (fast food, library, park, school, …)."),
+            "address": Column("Postal address or description of where it is."),
+            "opening_hours": Column("Opening hours (OpenStreetMap opening_hours syntax)."),
+            "place_manager": Column("Who is responsible for the place (an organisation or a role).", PROFESSIONAL),
+            "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+            "geom": Column("Where the place is (point or polygon)."),
+            "geom_metric": Column("The same shape in the analysis CRS (generated).", flows=(NOWHERE,)),
+        },
+    ),
+    "designations": Table(
+        "Time-bounded judgements about a place: a place of concern (level, reason, review date) or a safe space.",
+        "places (a safeguarding judgement about a context, not about a person)",
+        (Access(policy.READ_CONTEXT, "every role; panel without free text"),),
+        KEPT_WHILE_IN_USE + " Ended designations are kept as the place's history.",
+        (API, EXPORTS, OGC, MAPS, PANEL),
+        {
+            "place_id": Column("The place judged."),
+            "kind": Column("concern or safe_space."),
+            "valid_from": Column("Start of the judgement."),
+            "valid_to": Column("End of the judgement (open while current)."),
+            "level": Column("Level of concern."),
+            "reason": Column("Why the place is of concern (free text).", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+            "review_by": Column("Date by which the concern must be reviewed."),
+            "scheme": Column("Safe-space scheme the place belongs to."),
+            "age_min": Column("Youngest age the safe space serves."),
+            "age_max": Column("Oldest age the safe space serves."),
+            "help_offered": Column("Help a safe space offers (list)."),
+            "accessibility": Column("Accessibility of the safe space."),
+            "verified_on": Column("When the safe space was last checked."),
+            "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+        },
+    ),
+    "guardians": Table(
+        "Guardian roles at places (place manager, staff, youth worker, volunteer, security) and their training.",
+        "roles at places, never named people (by design)",
+        (Access(policy.READ_CONTEXT, "every role; panel without free text"),),
+        KEPT_WHILE_IN_USE,
+        (API, EXPORTS, OGC, MAPS, PANEL),
+        {
+            "place_id": Column("The place guarded."),
+            "role": Column("The guardian role."),
+            "description": Column("Free-text description of the role.", PROFESSIONAL, "", WITHHELD),
+            "trainings": Column("Training received, with dates (list).", PROFESSIONAL),
+            "hours": Column("When the guardian is present."),
+            "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+        },
+    ),
+    "incidents": Table(
+        "Events of harm or concern to young people outside the family: when, where, what kind, how many.",
+        "young people, indirectly: no names, dates of birth or case numbers are stored",
+        (Access(policy.READ_INCIDENTS, "individual records"),
+         Access(policy.ANALYSIS, "analyses and maps; panel: disclosure-controlled counts only")),
+        "Incidents that ended more than {retention_days} days ago are {retention_mode}d by "
+        "`contextmap retention apply` (schedule it daily; archived rows go to `incidents_archive`).",
+        (API, EXPORTS, OGC, TILES, MAPS, PANEL),
+        _INCIDENT_COLUMNS,
+    ),
+    "incidents_archive": Table(
+        "Incidents past the retention period when retention runs in archive mode; the web service cannot "
+        "read it (no grant).",
+        "young people, indirectly (as incidents)",
+        (),
+        "No automatic deletion: the deploying organisation must set how long archived incidents are kept "
+        "and delete them (DPIA question D6). Archive rows are not deleted with their organisation.",
+        (NOWHERE,),
+        {**_INCIDENT_COLUMNS, "organisation_id": COMMON["organisation_id"],
+         "archived_at": Column("When retention moved the row here.")},
+    ),
+    "interventions": Table(
+        "Responses partners make at a place or area (disruption, youth provision, training, …) and who owns them.",
+        "places and partner organisations",
+        (Access(policy.READ_CONTEXT, "every role; panel without free text"),),
+        KEPT_WHILE_IN_USE,
+        (API, EXPORTS, MAPS, PANEL),
+        {
+            "place_id": Column("The place of the intervention, if at one place."),
+            "kind": Column("Kind of intervention."),
+            "description": Column("What was done (free text).", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+            "owning_partner": Column("The partner organisation that owns it.", PROFESSIONAL),
+            "partners": Column("Other partner organisations (list).", PROFESSIONAL),
+            "starts_on": Column("First day."),
+            "ends_on": Column("Last day."),
+            "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+            "geom": Column("Area of the intervention, when not one place."),
+        },
+    ),
+    "street_edges": Table(
+        "The organisation's walkable street network (from OS Open Roads, OpenStreetMap or its own data).",
+        "streets (not personal data)",
+        (Access(policy.ANALYSIS, "walking distances to safe spaces"),),
+        "Replaced when the network is re-imported; deleted with the organisation.",
+        (MAPS,),
+        {
+            "name": Column("Street name."),
+            "geom": Column("The street segment (line)."),
+            "geom_metric": Column("The same line in the analysis CRS (generated).", flows=(NOWHERE,)),
+            "length_m": Column("Length in metres (generated).", flows=(NOWHERE,)),
+        },
+    ),
+    "assessments": Table(
+        "Location assessments (the practice's triangle: young people, guardianship, environment) with "
+        "ratings, methods, recommended responses and outcome goals.",
+        "places; notes describe young people as a group at the place, never one young person",
+        (Access(policy.READ_CONTEXT, "every role; panel sees ratings and measures without free text"),),
+        KEPT_WHILE_IN_USE,
+        (API, MAPS, PANEL),
+        {
+            "place_id": Column("The place assessed."),
+            "assessed_on": Column("Date of the assessment."),
+            "young_people_rating": Column("Red/amber/green rating of young people's strengths and needs."),
+            "young_people_notes": Column("Notes on young people at the place (free text).", FREE_TEXT,
+                                         FREE_TEXT_SENSITIVE, WITHHELD),
+            "guardianship_rating": Column("Red/amber/green rating of guardianship."),
+            "guardianship_notes": Column("Notes on guardianship (free text).", FREE_TEXT, FREE_TEXT_SENSITIVE,
+                                         WITHHELD),
+            "environment_rating": Column("Red/amber/green rating of environment, resources and policy."),
+            "environment_notes": Column("Notes on the environment (free text).", FREE_TEXT, FREE_TEXT_SENSITIVE,
+                                        WITHHELD),
+            "methods": Column("Methods used (observation, walkabout, consultation, …)."),
+            "context_weighting": Column("Rank of this context among a young person's contexts."),
+            "recommended_responses": Column("Recommended responses (list of free text).", FREE_TEXT,
+                                            FREE_TEXT_SENSITIVE, WITHHELD),
+            "review_on": Column("When to review the assessment."),
+            "goals": Column("Outcome goals with baseline and observations (statements and notes are free text).",
+                            FREE_TEXT, FREE_TEXT_SENSITIVE, "measures only; statements and notes withheld"),
+            "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+        },
+    ),
+    "audit_events": Table(
+        "Append-only record of who did or saw what: sign-ins, writes, reads of incidents, exports, analyses.",
+        "professionals (their actions)",
+        (Access(policy.ADMINISTER, "the audit log of the admin's own organisation"),),
+        "No automatic deletion (the service role cannot delete audit rows): the deploying organisation "
+        "sets how long the audit log is kept and prunes it as the owner (DPIA question D6).",
+        (AUDIT_LOG,),
+        {
+            "organisation_id": Column("The organisation, or empty for a sign-in with an unknown e-mail.",
+                                      flows=(NOWHERE,)),
+            "user_id": Column("Who acted.", STAFF),
+            "at": Column("When (UTC).", STAFF),
+            "action": Column("What was done (e.g. signin.success, place.create, export).", STAFF),
+            "resource": Column("What it was done to; for sign-ins, the e-mail address tried.", STAFF),
+            "request_id": Column("The request's id, to match server logs.", STAFF),
+            "client": Column("The client's IP address.", STAFF),
+            "detail": Column("Parameters of the action (filters, counts); never incident free text.", STAFF),
+        },
+    ),
+    "alembic_version": Table(
+        "The schema's migration revision (Alembic).",
+        "none",
+        (),
+        "One row, replaced by each migration.",
+        (NOWHERE,),
+        {"version_num": Column("The current migration revision.")},
+    ),
+}
+
+
+def describes(table: str, column: str) -> Column | None:
+    """The description of ``table.column``: the table's own, else the shared one, else None."""
+    entry = TABLES.get(table)
+    if entry is None:
+        return None
+    return entry.columns.get(column) or COMMON.get(column)
