@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.db import audit, repository
-from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
+from app.db.repository import ListQuery, ResourceSpec
 from app.dependencies import Principal
 from app.errors import InvalidInput
 from app.query import Paging, page_links, parse_bbox, parse_interval
-from geo.privacy import strip_free_text
+from geo.privacy import withhold_free_text
 
 
 class GeoJSONResponse(JSONResponse):
@@ -27,8 +27,7 @@ def redact(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
     """Panel members see places, designations, guardians and interventions without free text."""
     if not principal.is_panel:
         return feature
-    kept = strip_free_text(feature["properties"], FREE_TEXT_FIELDS)
-    return {**feature, "properties": {**kept, **{k: None for k in FREE_TEXT_FIELDS if k in feature["properties"]}}}
+    return {**feature, "properties": withhold_free_text(feature["properties"])}
 
 
 def collection(
