@@ -237,7 +237,7 @@ def test_a_bbox_selects_whole_published_cells_for_the_panel(client, database, pl
     panel = planted["org"].headers("panel")
     move(database, planted["incident"], FIRST)
     answers = []
-    for dx in (-124, -61, -59, 0, 124):  # the west edge either side of the incident, inside its cell
+    for dx in (-100, -61, -59, 0, 100):  # the west edge either side of the incident, inside its cell
         west, _ = lonlat(dx, 0)
         body = client.get("/api/analysis/hotspots", headers=panel, params={
             "bbox": f"{west},{AREA[0][1]},{AREA[1][0]},{AREA[1][1]}", "datetime": "/".join(MONTH)}).json()
@@ -252,11 +252,11 @@ def test_ogc_hotspot_cells_do_not_move_with_a_sliding_bbox_edge(client, database
     panel, staff = planted["org"].headers("panel"), planted["org"].headers("community_safety")
     move(database, planted["incident"], FIRST)
     seen_panel, seen_staff = set(), set()
-    for dx in range(-120, 121, 20):
+    for dx in range(-100, 101, 20):
         west, _ = lonlat(dx, 0)
         params = {"bbox": f"{west},{AREA[0][1]},{AREA[1][0]},{AREA[1][1]}", "datetime": "/".join(MONTH)}
-        seen_panel.add(_normalise(client.get("/ogc/collections/hotspot-cells/items", params=params,
-                                             headers=panel).text))
+        body = client.get("/ogc/collections/hotspot-cells/items", params=params, headers=panel).json()
+        seen_panel.add(json.dumps([body["features"], body["numberMatched"]]))
         seen_staff.add(client.get("/ogc/collections/hotspot-cells/items", params=params,
                                   headers=staff).json()["numberMatched"])
     assert len(seen_panel) == 1
