@@ -328,9 +328,8 @@ def hotspots(
     start, end = london_midnight(start_day), london_midnight(end_day + timedelta(days=1))
     if disclosure.applied:
         # The published calendar: whole months (the form shows the months used).
-        snapped = disclosure.period(start, end)
-        assert snapped[0] is not None and snapped[1] is not None
-        start, end = snapped
+        first, last = disclosure.period(start, end)
+        start, end = first or start, last or end
         start_day, end_day = start.astimezone(LONDON).date(), (end - timedelta(days=1)).astimezone(LONDON).date()
 
     # The same service as GET /api/analysis/hotspots?density=true: one pipeline, one density surface.
