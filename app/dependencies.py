@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from app.db.session import Database
 from app.errors import Forbidden, NotAuthenticated
 from app.policy import Gate
 from app.security import Principal, csrf_matches, hash_token
+from app.services.disclosure import Disclosure
 from app.settings import Settings
 
 SESSION_COOKIE = "contextmap_session"
@@ -114,3 +115,22 @@ def tenant_session(principal: CurrentPrincipal, database: DatabaseDep) -> Iterat
 
 
 SessionDep = Annotated[Session, Depends(tenant_session)]
+
+
+# ---- disclosure: resolved once per request ------------------------------------------------------------
+def reader_disclosure(principal: CurrentPrincipal, settings: SettingsDep) -> Disclosure:
+    """What this reader may see (panel: disclosure-controlled), for routes without ``shareable``."""
+    return Disclosure.for_reader(principal, settings)
+
+
+def shareable_disclosure(
+    principal: CurrentPrincipal, settings: SettingsDep,
+    shareable: Annotated[bool, Query(description="disclosure-controlled output for sharing, for any role")]
+    = False,
+) -> Disclosure:
+    """As :func:`reader_disclosure`, and controlled for any role asking ``shareable=true``."""
+    return Disclosure.for_reader(principal, settings, shareable)
+
+
+ReaderDisclosure = Annotated[Disclosure, Depends(reader_disclosure)]
+ShareableDisclosure = Annotated[Disclosure, Depends(shareable_disclosure)]

@@ -16,6 +16,8 @@ The functions below reproduce that arithmetic term for term so shapely and PostG
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -234,3 +236,40 @@ def _binary_matrix(rows: list[IntArray], cols: list[IntArray], n: int) -> sparse
     matrix.sum_duplicates()
     matrix.data[:] = 1
     return matrix
+
+
+# ---- the published grid ------------------------------------------------------------------------------------
+#: Square cell sides (metres) of the grid disclosure-controlled answers are published on. Each size is a
+#: whole multiple of the smaller ones and all share the analysis CRS's origin (for EPSG:27700 the British
+#: National Grid's false origin, so the cells are the OS national grid's own 250 m, 500 m and 1 km squares):
+#: a larger cell is exactly the union of smaller ones, so comparing answers at two sizes reveals nothing
+#: finer than the smaller cell. Hexagons of different sizes do not nest, and their overlaps would.
+PUBLISHED_CELL_SIZES = (250.0, 500.0, 1000.0)
+
+
+def published_cell_size(requested: float) -> float:
+    """The smallest published size at least ``requested`` (the largest when none is).
+
+    Examples
+    --------
+    >>> [published_cell_size(s) for s in (50, 250, 251, 800, 5000)]
+    [250.0, 250.0, 500.0, 1000.0, 1000.0]
+    """
+    return next((s for s in PUBLISHED_CELL_SIZES if s >= requested), PUBLISHED_CELL_SIZES[-1])
+
+
+def snap_box_outwards(box: tuple[float, float, float, float], size: float) -> tuple[float, float, float, float]:
+    """The smallest box of whole ``size`` squares (origin 0, 0) containing ``box`` (metric coordinates).
+
+    A box edge exactly on a cell edge stays there; any other edge moves out to the next cell edge, so a
+    reader who slides an edge across a cell sees the same answer until the edge crosses a whole cell.
+
+    Examples
+    --------
+    >>> snap_box_outwards((120.0, -10.0, 500.0, 260.0), 250.0)
+    (0.0, -250.0, 500.0, 500.0)
+    """
+    x0, y0, x1, y1 = box
+    return (math.floor(x0 / size) * size, math.floor(y0 / size) * size,
+            max(math.ceil(x1 / size), math.floor(x0 / size) + 1) * size,
+            max(math.ceil(y1 / size), math.floor(y0 / size) + 1) * size)

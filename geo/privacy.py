@@ -15,6 +15,24 @@ from typing import Any
 
 SUPPRESSED = None
 
+#: Every property a person types freely, and what a disclosure-controlled reader gets instead — the one
+#: place this is decided. Free text can name a child, a family, a member of staff or a home, whatever the
+#: field was meant for, so it never leaves in a panel's or a shared answer. Kept: names and kinds of places
+#: (published context), vocabularies (kind, level, role, harm category, trainings), dates, opening hours
+#: (a machine syntax, validated), age ranges.
+FREE_TEXT_FIELDS: dict[str, Any] = {
+    "notes": None,            # anything at all
+    "reason": None,           # a concern's reason: often describes the young people involved
+    "description": None,      # incidents, interventions, guardians: narrative
+    "address": None,          # may be a home address (a housing estate stairwell, a flat)
+    "place_manager": None,    # usually a named person
+    "scheme": None,           # safe-space scheme: free text, may carry contact names
+    "accessibility": None,    # free text notes
+    "help_offered": [],       # free strings (up to 200 characters each), not a vocabulary
+    "owning_partner": None,   # typed freely: may be a named officer or worker rather than an agency
+    "partners": [],           # as owning_partner
+}
+
 
 @dataclass(frozen=True)
 class DisclosureRule:
@@ -51,6 +69,18 @@ def disclose_count(count: int | None, rule: DisclosureRule = DisclosureRule()) -
     return rounded
 
 
-def strip_free_text(record: Mapping[str, Any], free_text_fields: Sequence[str]) -> dict[str, Any]:
-    """Drop free-text fields (notes, reasons, descriptions) from a record shown to a panel."""
+def strip_free_text(record: Mapping[str, Any], free_text_fields: Sequence[str] = tuple(FREE_TEXT_FIELDS)
+                    ) -> dict[str, Any]:
+    """Drop free-text fields (:data:`FREE_TEXT_FIELDS`) from a record shown to a panel."""
     return {k: v for k, v in record.items() if k not in free_text_fields}
+
+
+def withhold_free_text(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with each free-text field replaced by its withheld value (null, or an empty list)."""
+    def withheld(key: str, value: Any) -> Any:
+        if key not in FREE_TEXT_FIELDS:
+            return value
+        replacement = FREE_TEXT_FIELDS[key]
+        return list(replacement) if isinstance(replacement, list) else replacement
+
+    return {k: withheld(k, v) for k, v in record.items()}

@@ -67,13 +67,17 @@ class Grid:
 
 @dataclass(frozen=True)
 class IncidentFilter:
-    """Which incidents an analysis counts (all optional): lon/lat bbox, period, categories, sources."""
+    """Which incidents an analysis counts (all optional): lon/lat bbox, or a box of whole cells in the
+    analysis CRS (``box``, half-open ``[x0, x1) x [y0, y1)`` so a point on an edge belongs to one cell, as in
+    :func:`cells_of_points_sql`), period, categories, sources."""
 
     bbox: tuple[float, float, float, float] | None = None
     start: datetime | None = None
     end: datetime | None = None  # exclusive
     harm_categories: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    box: tuple[float, float, float, float] | None = None
+    box_srid: int = 27700
 
     def where(self, alias: str = "inc") -> tuple[str, dict[str, Any]]:
         clauses = [f"{alias}.organisation_id = {ORG}"]
@@ -81,6 +85,10 @@ class IncidentFilter:
         if self.bbox is not None:
             clauses.append(f"{alias}.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)")
             params.update(zip(("bx0", "by0", "bx1", "by1"), self.bbox, strict=True))
+        if self.box is not None:
+            clauses.append(f"{alias}.geom_metric && ST_MakeEnvelope(:mx0, :my0, :mx1, :my1, {int(self.box_srid)}) "
+                           f"AND ST_X({alias}.geom_metric) < :mx1 AND ST_Y({alias}.geom_metric) < :my1")
+            params.update(zip(("mx0", "my0", "mx1", "my1"), self.box, strict=True))
         if self.start is not None:
             clauses.append(f"{alias}.occurred_from >= :t_start")
             params["t_start"] = self.start
@@ -246,10 +254,18 @@ class StudyArea:
 def study_area(
     session: Session, srid: int, bbox: tuple[float, float, float, float] | None,
     data_envelope: tuple[float, float, float, float] | None,
+    metric_box: tuple[float, float, float, float] | None = None,
 ) -> StudyArea:
-    """The organisation's service area (clipped to ``bbox``), else the bbox, else the data's envelope."""
+    """The organisation's service area (clipped to ``bbox``), else the bbox, else the data's envelope.
+
+    ``metric_box`` (whole cells, analysis CRS) replaces ``bbox``; it is shrunk by a millimetre so the cells
+    that only touch its edges are not taken for cells inside it.
+    """
     box = (f"ST_Transform(ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326), {srid})" if bbox is not None
            else "CAST(NULL AS geometry)")
+    if metric_box is not None:
+        box = f"ST_MakeEnvelope(:bx0 + 0.001, :by0 + 0.001, :bx1 - 0.001, :by1 - 0.001, {srid})"
+        bbox = metric_box
     envelope = (f"ST_MakeEnvelope(:ex0, :ey0, :ex1, :ey1, {srid})" if data_envelope is not None
                 else "CAST(NULL AS geometry)")
     params: dict[str, Any] = {}
@@ -718,3 +734,24 @@ def latest_incident(session: Session, filt: IncidentFilter) -> datetime | None:
     """When the most recent matching incident happened (the default end of a time series)."""
     where, params = filt.where("inc")
     return session.execute(text(f"SELECT max(inc.occurred_from) FROM incidents inc WHERE {where}"), params).scalar()
+
+
+def metric_envelope(session: Session, bbox: tuple[float, float, float, float], srid: int
+                    ) -> tuple[float, float, float, float]:
+    """The analysis-CRS envelope of a lon/lat box (its edges densified: a lon/lat box is curved in BNG)."""
+    row = session.execute(text(
+        f"SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform(ST_Segmentize("
+        f"ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 0.0005), {int(srid)})::box2d AS b) AS s"),
+        dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))).one()
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+
+def whole_cells_of_area(session: Session, geojson: dict[str, Any], size: float, srid: int) -> dict[str, Any]:
+    """A drawn area snapped outwards to the published grid: the union of the ``size`` squares it touches,
+    as GeoJSON (EPSG:4326)."""
+    row = session.execute(text(
+        f"""WITH a AS (SELECT ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326), {int(srid)}) AS g)
+            SELECT ST_AsGeoJSON(ST_Transform(ST_Union(c.geom), 4326), 7)
+            FROM a, LATERAL ST_SquareGrid(:size, a.g) AS c WHERE ST_Intersects(c.geom, a.g)"""),
+        {"g": json.dumps(geojson), "size": size}).scalar()
+    return dict(json.loads(row)) if row else geojson

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -60,7 +60,8 @@ COLLECTIONS: dict[str, CollectionSource] = {c.id: c for c in (
     CollectionSource("incidents", "Incidents", "Individual incident records (not available to panel members).",
                      INCIDENTS, individual_incidents=True),
     CollectionSource("hotspot-cells", "Hotspot cells",
-                     f"Incident counts per {CELL_SIZE_M:.0f} m hexagon; disclosure-controlled for panel members.",
+                     f"Incident counts per {CELL_SIZE_M:.0f} m hexagon; for panel members disclosure-controlled "
+                     "on the published grid (250 m squares, whole months, whole cells).",
                      None),
 )}
 
@@ -108,41 +109,35 @@ def service_area_bounds(session: Session, default: tuple[float, float, float, fl
     return [float(v) for v in row] if row is not None else list(default)
 
 
-# ---- hexagon cells ---------------------------------------------------------------------------------------
+# ---- cells ----------------------------------------------------------------------------------------------
 def hotspot_cells(
-    session: Session, *, srid: int, bbox: tuple[float, float, float, float] | None = None,
-    interval: tuple[datetime | None, datetime | None] | None = None, size_m: float = CELL_SIZE_M,
-    cell: tuple[int, int] | None = None, harm_categories: tuple[str, ...] = (),
+    session: Session, *, grid: Grid, filt: IncidentFilter, cell: tuple[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Incident counts per hexagon cell (non-empty cells only), as GeoJSON-ready dicts ordered by (i, j).
+    """Incident counts per cell of ``grid`` (non-empty cells only), as GeoJSON-ready dicts ordered by (i, j).
 
-    Counted by :func:`app.db.analysis.grid_counts`, so the cells are those of the hotspot analysis: an
-    incident counts in the period its window *starts* in (``[start, end)``; an instant ``t`` selects the
-    incidents starting at ``t``). Raw counts: callers apply disclosure control.
+    Counted by :func:`app.db.analysis.grid_counts`, so the cells are those of the hotspot analysis (an
+    incident counts in the period its window *starts* in, ``[start, end)``). Raw counts: callers apply
+    disclosure control. ``cell`` counts only that one cell (over the whole cell).
     """
-    grid = Grid("hexagon", size_m, int(srid))
-    start, end = interval if interval is not None else (None, None)
-    if start is not None and end is not None and end == start:
-        end = start + timedelta(microseconds=1)
-    origin = f"ST_SetSRID(ST_MakePoint(0, 0), {int(srid)})"
+    origin = f"ST_SetSRID(ST_MakePoint(0, 0), {int(grid.srid)})"
     if cell is not None:
-        # Only the incidents in (the lon/lat box of) that one hexagon.
+        # Only the incidents in (the metric box of) that one cell.
         box = session.execute(
             text(f"SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
-                 f"(SELECT ST_Transform(ST_Hexagon(:size, :ci, :cj, {origin}), 4326)::box2d AS b) s"),
-            {"size": size_m, "ci": cell[0], "cj": cell[1]},
+                 f"(SELECT {grid.single}(:size, :ci, :cj, {origin})::box2d AS b) s"),
+            {"size": grid.size, "ci": cell[0], "cj": cell[1]},
         ).one()
-        bbox = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
-    counts = grid_counts(session, grid, IncidentFilter(bbox=bbox, start=start, end=end,
-                                                       harm_categories=harm_categories))
+        filt = replace(filt, bbox=None, box=(float(box[0]) - 1, float(box[1]) - 1, float(box[2]) + 1,
+                                             float(box[3]) + 1), box_srid=grid.srid)
+    counts = grid_counts(session, grid, filt)
     wanted = [(int(i), int(j), int(n)) for i, j, n in zip(counts.i, counts.j, counts.count, strict=True)
               if cell is None or (int(i), int(j)) == cell]
     if not wanted:
         return []
     rows = session.execute(
-        text(f"SELECT c.i, c.j, ST_AsGeoJSON(ST_Transform(ST_Hexagon(:size, c.i, c.j, {origin}), 4326), 7) "
+        text(f"SELECT c.i, c.j, ST_AsGeoJSON(ST_Transform({grid.single}(:size, c.i, c.j, {origin}), 4326), 7) "
              "FROM unnest(CAST(:ii AS int[]), CAST(:jj AS int[])) AS c(i, j)"),
-        {"size": size_m, "ii": [w[0] for w in wanted], "jj": [w[1] for w in wanted]},
+        {"size": grid.size, "ii": [w[0] for w in wanted], "jj": [w[1] for w in wanted]},
     ).all()
     geometry = {(r[0], r[1]): json.loads(r[2]) for r in rows}
     return [{"i": i, "j": j, "incidents": n, "geometry": geometry[(i, j)]} for i, j, n in sorted(wanted)]

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.exceptions import Conflict, InvalidInput, NotFound
+from geo.privacy import FREE_TEXT_FIELDS
 
-FREE_TEXT_FIELDS = ("notes", "reason", "description")
+__all__ = ["FREE_TEXT_FIELDS", "ListQuery", "ResourceSpec"]  # FREE_TEXT_FIELDS: what a panel never sees
 
 
 @dataclass(frozen=True)

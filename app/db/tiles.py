@@ -8,7 +8,8 @@ found through the EPSG:4326 index — a Mercator rectangle is a lon/lat rectangl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -71,33 +72,26 @@ def incident_tile(
     return bytes(row.tile or b""), int(row.n)
 
 
-def tile_cell_counts(
-    session: Session, z: int, x: int, y: int, *, srid: int, size_m: float,
-    interval: tuple[datetime | None, datetime | None] | None = None, harm_categories: Sequence[str] = (),
-) -> list[tuple[int, int, int]]:
-    """``(i, j, count)`` of the hexagon cells touching tile z/x/y, counted over whole cells.
+def tile_cell_counts(session: Session, z: int, x: int, y: int, *, grid: Grid, filt: IncidentFilter
+                     ) -> list[tuple[int, int, int]]:
+    """``(i, j, count)`` of the cells touching tile z/x/y, counted over whole cells.
 
-    The incidents are gathered from the tile grown by two cell widths, so a cell cut by the tile edge
+    The incidents are gathered from the tile grown by four cell widths, so a cell cut by the tile edge
     still counts all of its incidents (and matches the neighbouring tile and the OGC collection).
     """
     if z < MIN_CELL_ZOOM:
         return []
     box = session.execute(text(
         f"""SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (
-                SELECT ST_Transform(ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y), {int(srid)}), :margin),
-                                    4326)::box2d AS b) s"""
-    ), {"z": z, "x": x, "y": y, "margin": 4 * size_m}).one()
-    start, end = interval if interval is not None else (None, None)
-    if start is not None and end is not None and end == start:
-        end = start + timedelta(microseconds=1)
-    counts = grid_counts(session, Grid("hexagon", size_m, int(srid)), IncidentFilter(
-        bbox=(float(box[0]), float(box[1]), float(box[2]), float(box[3])), start=start, end=end,
-        harm_categories=tuple(harm_categories)))
+                SELECT ST_Expand(ST_Transform(ST_TileEnvelope(:z, :x, :y), {int(grid.srid)}), :margin)::box2d AS b) s"""
+    ), {"z": z, "x": x, "y": y, "margin": 4 * grid.size}).one()
+    counts = grid_counts(session, grid, replace(filt, bbox=None, box=(float(box[0]), float(box[1]), float(box[2]),
+                                                                      float(box[3])), box_srid=grid.srid))
     return [(int(i), int(j), int(n)) for i, j, n in zip(counts.i, counts.j, counts.count, strict=True)]
 
 
 def cell_tile(session: Session, z: int, x: int, y: int, cells: Sequence[tuple[int, int, int]], *,
-              srid: int, size_m: float) -> bytes:
+              grid: Grid) -> bytes:
     """The ``hotspot-cells`` layer of tile z/x/y from ``(i, j, count)`` rows (already disclosure-controlled)."""
     if not cells:
         return b""
@@ -106,12 +100,13 @@ def cell_tile(session: Session, z: int, x: int, y: int, cells: Sequence[tuple[in
         WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env),
         features AS (
             SELECT c.i, c.j, c.n AS incidents,
-                   ST_AsMVTGeom(ST_Transform(ST_Hexagon(:size, c.i, c.j, ST_SetSRID(ST_MakePoint(0, 0), {int(srid)})),
-                                             3857), bounds.env, {EXTENT}, {BUFFER}, true) AS geom
+                   ST_AsMVTGeom(ST_Transform({grid.single}(:size, c.i, c.j,
+                                                           ST_SetSRID(ST_MakePoint(0, 0), {int(grid.srid)})), 3857),
+                                bounds.env, {EXTENT}, {BUFFER}, true) AS geom
             FROM unnest(CAST(:ii AS int[]), CAST(:jj AS int[]), CAST(:nn AS int[])) AS c(i, j, n), bounds
         )
         SELECT ST_AsMVT(features, 'hotspot-cells', {EXTENT}, 'geom') FROM features WHERE geom IS NOT NULL
         """
-    ), {"z": z, "x": x, "y": y, "size": size_m, "ii": [c[0] for c in cells], "jj": [c[1] for c in cells],
+    ), {"z": z, "x": x, "y": y, "size": grid.size, "ii": [c[0] for c in cells], "jj": [c[1] for c in cells],
         "nn": [c[2] for c in cells]}).scalar()
     return bytes(row or b"")

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from app import policy
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, ShareableDisclosure, gate
 from app.schemas.analysis import (
     CellShapeParam,
     DisplacementRequest,
@@ -54,7 +54,6 @@ WeightsQ = Annotated[WeightsParam, Query(description="contiguity (shared edge; q
                                                      "distance (fixed band between cell centres)")]
 DistanceQ = Annotated[float | None, Query(gt=0, le=20_000, description="distance band in metres")]
 FdrQ = Annotated[bool, Query(description="Benjamini-Hochberg false discovery rate correction")]
-ShareableQ = Annotated[bool, Query(description="disclosure-controlled output for sharing, for any role")]
 RadiusQ = Annotated[float, Query(ge=10, le=2000, description="incidents within this many metres (or linked)")]
 
 
@@ -79,15 +78,14 @@ def hotspots(
     distance: DistanceQ = None, fdr: FdrQ = True,
     density: Annotated[bool, Query(description="add a kernel density surface (bands)")] = False,
     bandwidth: Annotated[float | None, Query(ge=10, le=20_000, description="kernel radius, metres")] = None,
-    shareable: ShareableQ = False,
-    principal: Principal = gate(policy.ANALYSIS),
+    *, disclosure: ShareableDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    """Getis-Ord Gi* hot and cold spots on a hexagon or square grid, optionally with kernel density."""
-    query = grid_query(settings, cell=cell, size=size, bbox=bbox, period=datetime, harm_category=harm_category,
-                       source=source, weights=weights, distance=distance, fdr=fdr)
-    disclosure = Disclosure.for_reader(principal, settings, shareable)
-    result = hotspot_analysis(session, principal, query, disclosure, density=density, bandwidth=bandwidth,
-                              shareable=shareable)
+    """Getis-Ord Gi* hot and cold spots on a hexagon or square grid, optionally with kernel density.
+
+    Disclosure-controlled (panel, or ``shareable``): the published square grid, whole months, whole cells."""
+    query = grid_query(session, settings, disclosure, cell=cell, size=size, bbox=bbox, period=datetime,
+                       harm_category=harm_category, source=source, weights=weights, distance=distance, fdr=fdr)
+    result = hotspot_analysis(session, principal, query, disclosure, density=density, bandwidth=bandwidth)
     return _collection_response(result.features, metadata=result.metadata, density=result.density)
 
 
@@ -99,17 +97,17 @@ def emerging_hotspots(
     = "month",
     cell: CellQ = "hex", size: SizeQ = 250.0, bbox: BboxQ = None, datetime: PeriodQ = None,
     harm_category: HarmQ = None, source: SourceQ = None, weights: WeightsQ = "contiguity",
-    distance: DistanceQ = None, fdr: FdrQ = True, shareable: ShareableQ = False,
+    distance: DistanceQ = None, fdr: FdrQ = True, *, disclosure: ShareableDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """How each cell's hot or cold spot status evolved over weeks or months (ArcGIS's 17 patterns).
 
     Without ``datetime``: the last 24 months (or 26 weeks) up to the latest matching incident.
+    Disclosure-controlled: months only, on the published grid.
     """
-    query = grid_query(settings, cell=cell, size=size, bbox=bbox, period=datetime, harm_category=harm_category,
-                       source=source, weights=weights, distance=distance, fdr=fdr)
-    disclosure = Disclosure.for_reader(principal, settings, shareable)
-    result = emerging_hotspot_analysis(session, principal, query, disclosure, step=step, shareable=shareable)
+    query = grid_query(session, settings, disclosure, cell=cell, size=size, bbox=bbox, period=datetime,
+                       harm_category=harm_category, source=source, weights=weights, distance=distance, fdr=fdr)
+    result = emerging_hotspot_analysis(session, principal, query, disclosure, step=step)
     return _collection_response(result.features, metadata=result.metadata)
 
 
@@ -131,28 +129,30 @@ def displacement(
     = None,
     search_distance: Annotated[float, Query(ge=100, le=10_000, description="where-did-it-go radius, metres")]
     = 1000.0,
-    cell: CellQ = "hex", size: SizeQ = 250.0, shareable: ShareableQ = False,
+    cell: CellQ = "hex", size: SizeQ = 250.0, *, disclosure: ShareableDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> dict[str, Any]:
     """Did harm move after an intervention (WDQ, WDD), and where did it go (places and cells that rose)?"""
     return displacement_analysis(
-        session, settings, principal, intervention=intervention, target_radius=target_radius, buffer_m=buffer_m,
-        before=before, after=after, harm_category=harm_category, source=source, search_distance=search_distance,
-        cell=cell, size=size, control_geometry=None, control_place=control_place, shareable=shareable)
+        session, settings, principal, disclosure, intervention=intervention, target_radius=target_radius,
+        buffer_m=buffer_m, before=before, after=after, harm_category=harm_category, source=source,
+        search_distance=search_distance, cell=cell, size=size, control_geometry=None, control_place=control_place)
 
 
 @router.post("/analysis/displacement", response_model=DisplacementResult)
 def displacement_with_control(
-    body: DisplacementRequest, session: SessionDep, settings: SettingsDep,
+    body: DisplacementRequest, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> dict[str, Any]:
-    """As the GET, with a control area drawn as GeoJSON (its ring gives the WDD its control buffer)."""
+    """As the GET, with a control area drawn as GeoJSON (its ring gives the WDD its control buffer).
+
+    Disclosure-controlled: the drawn area is snapped outwards to whole published cells."""
     control = body.control.model_dump(exclude_none=True) if body.control is not None else None
     return displacement_analysis(
-        session, settings, principal, intervention=body.intervention, target_radius=body.target_radius,
-        buffer_m=body.buffer_m, before=body.before, after=body.after, harm_category=body.harm_category,
-        source=body.source, search_distance=body.search_distance, cell=body.cell, size=body.size,
-        control_geometry=control, control_place=body.control_place, shareable=body.shareable)
+        session, settings, principal, disclosure.sharing(body.shareable), intervention=body.intervention,
+        target_radius=body.target_radius, buffer_m=body.buffer_m, before=body.before, after=body.after,
+        harm_category=body.harm_category, source=body.source, search_distance=body.search_distance,
+        cell=body.cell, size=body.size, control_geometry=control, control_place=body.control_place)
 
 
 # ---- a place: outcomes and timeline ----------------------------------------------------------------------
@@ -164,25 +164,22 @@ def place_outcomes(
     before: Annotated[str | None, Query(description="RFC 3339 interval; default the 6 months before")] = None,
     after: Annotated[str | None, Query(description="RFC 3339 interval; default the 6 months from the start")]
     = None,
-    harm_category: HarmQ = None, source: SourceQ = None, shareable: ShareableQ = False,
+    harm_category: HarmQ = None, source: SourceQ = None, *, disclosure: ShareableDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> dict[str, Any]:
     """Before/after incident rates by harm category around each intervention at the place."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable)
     return place_outcomes_analysis(
         session, principal, disclosure, place_id, intervention=intervention, radius=radius, before=before,
-        after=after, harm_category=harm_category, source=source, shareable=shareable)
+        after=after, harm_category=harm_category, source=source)
 
 
 @router.get("/places/{place_id}/timeline", response_model=PlaceTimeline)
 def place_timeline(
-    place_id: int, session: SessionDep, settings: SettingsDep, datetime: PeriodQ = None, radius: RadiusQ = 100.0,
-    shareable: ShareableQ = False, principal: Principal = gate(policy.ANALYSIS),
+    place_id: int, session: SessionDep, disclosure: ShareableDisclosure, datetime: PeriodQ = None,
+    radius: RadiusQ = 100.0, principal: Principal = gate(policy.ANALYSIS),
 ) -> dict[str, Any]:
     """Incidents per month at the place, with its designations, interventions and guardians."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable)
-    return place_timeline_analysis(session, principal, disclosure, place_id, period=datetime, radius=radius,
-                                   shareable=shareable)
+    return place_timeline_analysis(session, principal, disclosure, place_id, period=datetime, radius=radius)
 
 
 # ---- flag a hot spot cell --------------------------------------------------------------------------------
@@ -194,7 +191,7 @@ def flag_hotspot(
     """Flag a significant hot spot cell as a place of concern: an area place plus a concern designation
     whose reason quotes the statistic. Refused (422) when the cell is not a significant hot spot under
     these parameters."""
-    query = grid_query(settings, cell=body.cell, size=body.size,
+    query = grid_query(session, settings, Disclosure.staff(settings), cell=body.cell, size=body.size,
                        bbox=",".join(str(v) for v in body.bbox) if body.bbox else None, period=body.datetime,
                        harm_category=body.harm_category, source=body.source, weights=body.weights,
                        distance=body.distance, fdr=body.fdr)

@@ -22,15 +22,16 @@ from shapely.geometry import shape
 
 from app import policy
 from app.db import ogc, repository
-from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
+from app.db.repository import ListQuery, ResourceSpec
 from app.db.resources import DESIGNATIONS, GUARDIANS, INCIDENTS, INTERVENTIONS, PLACES
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, SessionDep, SettingsDep, ShareableDisclosure, gate
 from app.errors import InvalidInput
 from app.query import parse_bbox, parse_interval
 from app.routers.features import audit_write
 from app.routers.parameters import BboxParam, DatetimeParam
+from app.services.disclosure import Disclosure
+from app.services.grids import layer_cells
 from app.settings import Settings
-from geo.privacy import DisclosureRule, disclose_count
 
 router = APIRouter(
     prefix="/api/exports", tags=["exports"], default_response_class=Response,
@@ -46,7 +47,6 @@ router = APIRouter(
 EXPORT_MAX = 200_000
 Format = Literal["geojson", "csv", "gpkg"]
 FormatParam = Annotated[Format, Query(description="geojson (default), csv or gpkg (GeoPackage)")]
-ShareableParam = Annotated[bool, Query(description="disclosure-controlled, to share outside the organisation")]
 Values = Annotated[list[str] | None, Query(description="filter: one or more values")]
 PlaceParam = Annotated[int | None, Query(description="filter: one place")]
 MEDIA_TYPES = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
@@ -125,15 +125,6 @@ def _render(features: list[dict[str, Any]], name: str, fmt: Format) -> Response:
 
 
 # ---- helpers ------------------------------------------------------------------------------------------
-def _controlled(principal: Principal, shareable: bool) -> bool:
-    return principal.is_panel or shareable
-
-
-def _without_free_text(feature: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in feature["properties"].items() if k not in FREE_TEXT_FIELDS}
-    return {**feature, "properties": kept}
-
-
 def _fetch(session: SessionDep, spec: ResourceSpec, query: ListQuery) -> list[dict[str, Any]]:
     features, has_more = repository.list_features(session, spec, ogc.indexed_bbox(query))
     if has_more:
@@ -152,19 +143,11 @@ def _equals(spec: ResourceSpec, **values: Sequence[Any] | None) -> dict[str, Seq
     return chosen
 
 
-def _rule(settings: Settings) -> DisclosureRule:
-    return DisclosureRule(settings.suppress_max, settings.round_to)
-
-
-def _cell_features(session: SessionDep, settings: Settings, controlled: bool, bbox: str | None,
+def _cell_features(session: SessionDep, settings: Settings, disclosure: Disclosure, bbox: str | None,
                    datetime_param: str | None, harm_category: list[str] | None) -> list[dict[str, Any]]:
-    cells = ogc.hotspot_cells(session, srid=settings.analysis_srid, bbox=parse_bbox(bbox),
+    grid, cells = layer_cells(session, settings, disclosure, bbox=parse_bbox(bbox),
                               interval=parse_interval(datetime_param), harm_categories=tuple(harm_category or ()))
-    if controlled:
-        rule = _rule(settings)
-        cells = [{**c, "incidents": disclose_count(c["incidents"], rule)} for c in cells]
-        cells = [c for c in cells if c["incidents"] is not None]  # suppressed cells are not shown at all
-    return [ogc.cell_feature(c) for c in cells]
+    return [ogc.cell_feature(c, grid.size) for c in cells]
 
 
 def _audit(session: SessionDep, principal: Principal, resource: str, fmt: str, count: int, shareable: bool,
@@ -177,14 +160,14 @@ def _audit(session: SessionDep, principal: Principal, resource: str, fmt: str, c
 @router.get("/incidents", summary="Export incidents (individual records; shareable: counts per cell)")
 def export_incidents(
     request: Request, session: SessionDep, settings: SettingsDep, format: FormatParam = "geojson",
-    shareable: ShareableParam = False, bbox: BboxParam = None, datetime: DatetimeParam = None,
+    bbox: BboxParam = None, datetime: DatetimeParam = None,
     harm_category: Values = None, source: Values = None, place_id: PlaceParam = None,
-    principal: Principal = gate(policy.READ_INCIDENTS),
+    *, disclosure: ShareableDisclosure, principal: Principal = gate(policy.READ_INCIDENTS),
 ) -> Response:
     """Individual incident records, or — when ``shareable`` — disclosure-controlled counts per 250 m cell:
     incidents are never exported individually to be shared."""
-    if shareable:
-        features = _cell_features(session, settings, True, bbox, datetime, harm_category)
+    if disclosure.applied:
+        features = _cell_features(session, settings, disclosure, bbox, datetime, harm_category)
         _audit(session, principal, "incident-cells", format, len(features), True, request)
         return _render(features, "incident-cells", format)
     query = ListQuery(bbox=parse_bbox(bbox), interval=parse_interval(datetime), limit=EXPORT_MAX,
@@ -198,31 +181,32 @@ def export_incidents(
 @router.get("/incident-cells", summary="Export incident counts per 250 m hexagon")
 def export_incident_cells(
     request: Request, session: SessionDep, settings: SettingsDep, format: FormatParam = "geojson",
-    shareable: ShareableParam = False, bbox: BboxParam = None, datetime: DatetimeParam = None,
-    harm_category: Values = None, principal: Principal = gate(policy.ANALYSIS),
+    bbox: BboxParam = None, datetime: DatetimeParam = None,
+    harm_category: Values = None, *, disclosure: ShareableDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    controlled = _controlled(principal, shareable)
-    features = _cell_features(session, settings, controlled, bbox, datetime, harm_category)
-    _audit(session, principal, "incident-cells", format, len(features), controlled, request)
+    features = _cell_features(session, settings, disclosure, bbox, datetime, harm_category)
+    _audit(session, principal, "incident-cells", format, len(features), disclosure.applied, request)
     return _render(features, "incident-cells", format)
 
 
 @router.get("/incident-counts", summary="Export incident counts per place")
 def export_incident_counts(
-    request: Request, session: SessionDep, settings: SettingsDep, format: FormatParam = "geojson",
-    shareable: ShareableParam = False, bbox: BboxParam = None, datetime: DatetimeParam = None,
-    harm_category: Values = None, kind: Values = None, principal: Principal = gate(policy.ANALYSIS),
+    request: Request, session: SessionDep, format: FormatParam = "geojson",
+    bbox: BboxParam = None, datetime: DatetimeParam = None,
+    harm_category: Values = None, kind: Values = None,
+    *, disclosure: ShareableDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    """Each place (with its geometry) and how many incidents are linked to it."""
-    controlled = _controlled(principal, shareable)
-    rows = ogc.incident_counts_by_place(session, bbox=parse_bbox(bbox), interval=parse_interval(datetime),
+    """Each place (with its geometry) and how many incidents are linked to it (whole months when
+    disclosure-controlled)."""
+    interval = parse_interval(datetime)
+    if interval is not None:
+        interval = disclosure.period(*interval)
+    rows = ogc.incident_counts_by_place(session, bbox=parse_bbox(bbox), interval=interval,
                                         harm_categories=tuple(harm_category or ()), kinds=tuple(kind or ()))
-    rule = _rule(settings)
     features = [{"type": "Feature", "id": r["id"], "geometry": r["geometry"],
-                 "properties": {"name": r["name"], "kind": r["kind"],
-                                "incidents": disclose_count(r["incidents"], rule) if controlled else r["incidents"]}}
+                 "properties": {"name": r["name"], "kind": r["kind"], "incidents": disclosure.count(r["incidents"])}}
                 for r in rows]
-    _audit(session, principal, "incident-counts", format, len(features), controlled, request)
+    _audit(session, principal, "incident-counts", format, len(features), disclosure.applied, request)
     return _render(features, "incident-counts", format)
 
 
@@ -230,9 +214,9 @@ def export_incident_counts(
                                    "interventions")
 def export_context(
     resource: ContextResource, request: Request, session: SessionDep, format: FormatParam = "geojson",
-    shareable: ShareableParam = False, bbox: BboxParam = None, datetime: DatetimeParam = None,
+    bbox: BboxParam = None, datetime: DatetimeParam = None,
     kind: Values = None, level: Values = None, role: Values = None, place_id: PlaceParam = None,
-    principal: Principal = gate(policy.READ_CONTEXT),
+    *, disclosure: ShareableDisclosure, principal: Principal = gate(policy.READ_CONTEXT),
 ) -> Response:
     spec, extra_where = CONTEXT_RESOURCES[resource]
     query = ListQuery(bbox=parse_bbox(bbox), interval=parse_interval(datetime), limit=EXPORT_MAX,
@@ -240,8 +224,6 @@ def export_context(
                       equals=_equals(spec, kind=kind, level=level, role=role,
                                      place_id=[place_id] if place_id is not None else None))
     features = _fetch(session, spec, query)
-    controlled = _controlled(principal, shareable)
-    if controlled:
-        features = [_without_free_text(f) for f in features]
-    _audit(session, principal, resource, format, len(features), controlled, request)
+    features = [{**f, "properties": disclosure.redact(f["properties"])} for f in features]
+    _audit(session, principal, resource, format, len(features), disclosure.applied, request)
     return _render(features, resource, format)

@@ -14,13 +14,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from app.db import repository
-from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
+from app.db.repository import ListQuery, ResourceSpec
 from app.dependencies import Principal
 from app.query import Paging, parse_bbox, parse_interval
 from app.routers.parameters import page_links
 from app.services.audit import record_action as audit_write
 from app.services.records import geojson_of, validated_hours
-from geo.privacy import strip_free_text
+from geo.privacy import withhold_free_text
 
 __all__ = ["GeoJSONResponse", "audit_write", "collection", "created", "geojson_of", "redact", "validated_hours"]
 
@@ -35,8 +35,7 @@ def redact(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
     """Panel members see places, designations, guardians and interventions without free text."""
     if not principal.is_panel:
         return feature
-    kept = strip_free_text(feature["properties"], FREE_TEXT_FIELDS)
-    return {**feature, "properties": {**kept, **{k: None for k in FREE_TEXT_FIELDS if k in feature["properties"]}}}
+    return {**feature, "properties": withhold_free_text(feature["properties"])}
 
 
 def collection(

@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Annotated, Any
@@ -26,9 +26,7 @@ from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from branca.element import Element, Figure
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,17 +40,19 @@ from app.db import analysis as analysis_db
 from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.routers.web import page_context
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
-from app.services.grids import build_cell_table, grid_query
-from app.services.hotspots import hotspot_statistics
+from app.services.grids import grid_query, published_area
+from app.services.hotspots import hotspot_analysis
+from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
-from geo.grid import cell_polygons, hexagon_centres
+from geo.calendar import add_months, london_midnight, month_labels, months_between
+from geo.grid import cell_polygons
 from geo.map_assets import inline_script_hashes
-from geo.map_data import density_layer, monthly_cells
+from geo.map_data import monthly_cells
 from geo.map_layers import HtmlControl, escape_text
 from geo.maps import (
     Designation,
@@ -186,28 +186,6 @@ def _parse_at(value: str | None) -> datetime:
     return parsed.astimezone(LONDON)
 
 
-def _london_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=LONDON)
-
-
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    return date(day.year + year, month + 1, 1)
-
-
-def _months_between(first: date, last: date) -> int:
-    return (last.year - first.year) * 12 + last.month - first.month
-
-
-def _month_labels(first: date, end: date) -> list[str]:
-    """"YYYY-MM" for every month from ``first`` (a month start) up to, not including, ``end``."""
-    labels, month = [], first
-    while month < end:
-        labels.append(f"{month:%Y-%m}")
-        month = _add_months(month, 1)
-    return labels
-
-
 # ---- rendering ----------------------------------------------------------------------------------------------
 def map_csp(html: str, tile_url: str) -> str:
     """A strict policy for one rendered map: its own inline scripts by hash, tiles from the tile host."""
@@ -305,6 +283,18 @@ def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.G
     return gpd.GeoDataFrame(records, geometry=geometries, crs="EPSG:4326")
 
 
+def _density_frame(surface: Any) -> gpd.GeoDataFrame | None:
+    """The analysis service's density bands (incidents per km²) as the map draws them."""
+    if surface is None or not surface.features:
+        return None
+    bands = [band.model_dump() for band in surface.features]
+    return gpd.GeoDataFrame(
+        {"density": [b["properties"]["density_min"] for b in bands],
+         "label": [f"Kernel density: {b['properties']['density_min']:,.0f} or more incidents per km²"
+                   for b in bands]},
+        geometry=[shape(b["geometry"]) for b in bands], crs="EPSG:4326")
+
+
 # ---- hotspots ---------------------------------------------------------------------------------------------------
 def _hex_size(area_m2: float, requested: int | None) -> float:
     """The requested (or default) hexagon edge, enlarged until the study area holds MAX_GRID_CELLS cells."""
@@ -320,10 +310,9 @@ def hotspots(
     end_text: Annotated[str | None, Query(alias="to", description="last day (YYYY-MM-DD)")] = None,
     harm: Annotated[list[str] | None, Query(description="harm categories (none: all)")] = None,
     cell: Annotated[str | None, Query(description="hexagon edge in metres (empty: automatic)")] = None,
-    principal: Principal = gate(policy.ANALYSIS),
+    *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Hot and cold spots (Gi*), kernel density, places of concern, interventions and safe spaces."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     today = datetime.now(LONDON).date()
     end_day = _parse_date(end_text, "to") or today
     start_day = _parse_date(start_text, "from") or (end_day - timedelta(days=365))
@@ -336,37 +325,31 @@ def hotspots(
     unknown = [h for h in categories if h not in HARM_CATEGORIES]
     if unknown:
         raise InvalidInput(f"harm: unknown harm category {unknown[0]!r}", field="harm")
-    start, end = _london_midnight(start_day), _london_midnight(end_day + timedelta(days=1))
+    start, end = london_midnight(start_day), london_midnight(end_day + timedelta(days=1))
+    if disclosure.applied:
+        # The published calendar: whole months (the form shows the months used).
+        first, last = disclosure.period(start, end)
+        start, end = first or start, last or end
+        start_day, end_day = start.astimezone(LONDON).date(), (end - timedelta(days=1)).astimezone(LONDON).date()
 
-    srid = settings.analysis_srid
-    study = analysis_db.study_area(session, srid, None, None)
-    size = _hex_size(study.area_m2, requested)
+    # The same service as GET /api/analysis/hotspots?density=true: one pipeline, one density surface.
+    study = analysis_db.study_area(session, settings.analysis_srid, None, None)
     query = grid_query(
-        settings, cell="hex", size=size, bbox=None, period=f"{start.isoformat()}/{end.isoformat()}",
-        harm_category=list(categories), source=None, weights="contiguity", distance=None, fdr=True,
+        session, settings, disclosure, cell="hex", size=_hex_size(study.area_m2, requested), bbox=None,
+        period=f"{start.isoformat()}/{end.isoformat()}", harm_category=list(categories), source=None,
+        weights="contiguity", distance=None, fdr=True,
     )
-    table = build_cell_table(session, query, analysis_db.grid_counts(session, query.grid, query.filt))
-    density = None
-    if table.i.size:
-        stats = hotspot_statistics(query, table)
-        shown = np.flatnonzero((table.count > 0) | (stats.gi_bin != 0))
-        exact = not disclosure.applied  # exact z for every cell would let a reader solve back to the counts
-        cells = gpd.GeoDataFrame(
-            {
-                "count": [disclosure.count(int(table.count[k])) for k in shown],
-                "gi_bin": stats.gi_bin[shown],
-                "z": stats.z[shown] if exact else [None] * shown.size,
-                "p": stats.p[shown] if exact else [None] * shown.size,
-            },
-            geometry=shapely.from_geojson([table.geometry[k] for k in shown]),
-            crs="EPSG:4326",
-        )
-        x, y = hexagon_centres(table.i, table.j, size)
-        visible = np.array([disclosure.count(int(c)) or 0 for c in table.count], dtype=np.float64)
-        density = density_layer(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), visible,
-                                size, f"EPSG:{srid}")
-    else:
-        cells = gpd.GeoDataFrame({"count": [], "gi_bin": [], "z": [], "p": []}, geometry=[], crs="EPSG:4326")
+    size = query.grid.size
+    result = hotspot_analysis(session, principal, query, disclosure, density=True, bandwidth=None)
+    features = [json.loads(f) for f in result.features]
+    shown = [f for f in features if (f["properties"]["count"] or 0) > 0 or f["properties"]["gi_bin"]]
+    cells = gpd.GeoDataFrame(
+        {"count": [f["properties"]["count"] for f in shown],
+         "gi_bin": [f["properties"]["gi_bin"] or 0 for f in shown],
+         "z": [f["properties"]["z"] for f in shown], "p": [f["properties"]["p"] for f in shown]},
+        geometry=[shape(f["geometry"]) for f in shown], crs="EPSG:4326",
+    )
+    density = _density_frame(result.density)
     concerns = _concern_frame(maps_db.concerns(session, start, end), disclosure)
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
     safe = _safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1)))
@@ -381,8 +364,9 @@ def hotspots(
     _audit_view(session, principal, "map:hotspots")
     return _page(
         m, settings, disclosure, title=title, current="/maps/hotspots",
-        subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · hexagons of {size:g} m edge · Getis-Ord Gi* "
-                 "with false discovery rate correction",
+        subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
+                 + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
+                    else f"hexagons of {size:g} m edge") + " · Getis-Ord Gi* with false discovery rate correction",
         form="hotspots", start=start_day.isoformat(), end=end_day.isoformat(), harm=categories,
         categories=HARM_CATEGORIES, cell=requested, cell_used=f"{size:g}", cell_choices=CELL_CHOICES,
     )
@@ -393,10 +377,9 @@ def hotspots(
 def safe_spaces(
     session: SessionDep, settings: SettingsDep,
     at_text: Annotated[str | None, Query(alias="at", description="when (default now); UK time if no offset")] = None,
-    principal: Principal = gate(policy.ANALYSIS),
+    *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     at = _parse_at(at_text)
     safe = _safe_spaces(session, settings, at)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
@@ -483,10 +466,9 @@ def displacement(
     intervention: Annotated[str | None, Query(description="intervention id (none: choose one)")] = None,
     months_before: Annotated[str | None, Query(description="months compared and shown before the start")] = None,
     months_after: Annotated[str | None, Query(description="months compared and shown from the start")] = None,
-    principal: Principal = gate(policy.ANALYSIS),
+    *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Where harm went after an intervention. Without ``intervention``: the organisation's interventions."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     chosen = _parse_int(intervention, "intervention", 1, 2**63 - 1)
     if chosen is None:
         return _chooser(request, session, settings, principal, disclosure)
@@ -502,34 +484,34 @@ def displacement(
     first_month = first.astimezone(LONDON).date().replace(day=1) if first else start_month
     this_month = datetime.now(LONDON).date().replace(day=1)
     # Equal windows either side, as long as the data allow (complete months only): like for like.
-    months = min(span_before, span_after, _months_between(first_month, start_month),
-                 _months_between(start_month, this_month))
+    months = min(span_before, span_after, months_between(first_month, start_month),
+                 months_between(start_month, this_month))
     windows: dict[str, str | None] = {"before": None, "after": None}
     if months >= 1:
-        edges = [_london_midnight(_add_months(start_month, k)).isoformat() for k in (-months, 0, months)]
+        edges = [london_midnight(add_months(start_month, k)).isoformat() for k in (-months, 0, months)]
         windows = {"before": f"{edges[0]}/{edges[1]}", "after": f"{edges[1]}/{edges[2]}"}
     result = displacement_analysis(
-        session, settings, principal, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
+        session, settings, principal, disclosure, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
         before=windows["before"], after=windows["after"], harm_category=None, source=None,
         search_distance=SEARCH_M, cell="square", size=MONTHLY_CELL_M, control_geometry=None, control_place=None,
-        shareable=False,
     )
     target, buffer, control = (shape(result[name]["geometry"]) for name in ("target", "buffer", "control"))
 
-    slider = (max(_add_months(start_month, -span_before), first_month),
-              min(_add_months(start_month, span_after), _add_months(this_month, 1)))
-    labels = _month_labels(*slider)
+    slider = (max(add_months(start_month, -span_before), first_month),
+              min(add_months(start_month, span_after), add_months(this_month, 1)))
+    labels = month_labels(*slider)
     near = gpd.GeoSeries([target.union(buffer)], crs="EPSG:4326")
-    month_starts = [_london_midnight(_add_months(slider[0], k)) for k in range(_months_between(*slider))]
-    steps = analysis_db.step_counts(
-        session, analysis_db.Grid("square", MONTHLY_CELL_M, srid),
-        analysis_db.IncidentFilter(bbox=tuple(near.total_bounds), start=month_starts[0],
-                                   end=_london_midnight(slider[1])),
-        month_starts,
-    )
+    month_starts = [london_midnight(add_months(slider[0], k)) for k in range(months_between(*slider))]
+    _, monthly_m = disclosure.cell("square", MONTHLY_CELL_M)
+    grid = analysis_db.Grid("square", monthly_m, srid)
+    filt = analysis_db.IncidentFilter(bbox=tuple(near.total_bounds), start=month_starts[0],
+                                      end=london_midnight(slider[1]))
+    if disclosure.applied:
+        filt = published_area(session, filt, grid)  # whole cells, never cut by the box
+    steps = analysis_db.step_counts(session, grid, filt, month_starts)
     monthly = monthly_cells(
-        [f"{month_starts[s]:%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels, MONTHLY_CELL_M,
-        f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
+        [f"{month_starts[s].astimezone(LONDON):%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels,
+        monthly_m, f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
     )
     m = displacement_map(
         target, buffer, control, monthly, _rises(session, result), _displacement_summary(result, settings),
@@ -541,7 +523,8 @@ def displacement(
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
         m, settings, disclosure, title=_intervention_label(item, disclosure), current="/maps/displacement",
-        subtitle=f"Started {item['starts_on']:%d %b %Y} · owned by {item['owning_partner']}",
+        subtitle=f"Started {item['starts_on']:%d %b %Y}" + (
+            f" · owned by {item['owning_partner']}" if disclosure.text(item["owning_partner"]) else ""),
         form="displacement", interventions=options, chosen=chosen, months_before=span_before,
         months_after=span_after,
     )
@@ -558,28 +541,30 @@ def _trainings(trainings: Any) -> tuple[str, ...]:
 
 @router.get("/places/{place_id}", response_class=HTMLResponse)
 def place_in_context(
-    place_id: int, session: SessionDep, settings: SettingsDep, principal: Principal = gate(policy.ANALYSIS),
+    place_id: int, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
+    principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """One place: its designation history, guardians, neighbours, incidents around it and over time."""
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     row = maps_db.place(session, place_id)
     srid = settings.analysis_srid
     now = datetime.now(LONDON)
     this_month = now.date().replace(day=1)
 
-    two_years = (_add_months(this_month, -23), _add_months(this_month, 1))
-    timeline = analysis_db.place_timeline(session, place_id, PLACE_TIMELINE_M, _london_midnight(two_years[0]),
-                                          _london_midnight(two_years[1]))
+    two_years = (add_months(this_month, -23), add_months(this_month, 1))
+    # The same service as GET /api/places/{id}/timeline (whole months; disclosure-controlled for the panel).
+    timeline = place_timeline_analysis(
+        session, principal, disclosure, place_id, radius=PLACE_TIMELINE_M,
+        period=f"{london_midnight(two_years[0]).isoformat()}/{london_midnight(two_years[1]).isoformat()}")
     designations = [
         Designation(
             kind=d["kind"], valid_from=d["valid_from"].astimezone(LONDON).date(),
             valid_to=d["valid_to"].astimezone(LONDON).date() if d["valid_to"] else None,
-            level=d["level"], reason=disclosure.text(d["reason"]), scheme=d["scheme"],
+            level=d["level"], reason=d["reason"], scheme=d["scheme"],
         )
-        for d in timeline.designations
+        for d in timeline["designations"]
     ]
     guardians = [Guardian(role=g["role"].replace("_", " "), training=_trainings(g["trainings"]), hours=g["hours"])
-                 for g in timeline.guardians]
+                 for g in timeline["guardians"]]
     concerns = _concern_frame(maps_db.concerns(
         session, now, now + timedelta(seconds=1),
         maps_db.Near(place_id, PLACE_NEAR_M)), disclosure)
@@ -590,14 +575,19 @@ def place_in_context(
         distance = safe.to_crs(f"EPSG:{srid}").distance(here.iloc[0])
         safe = safe[(distance <= PLACE_NEAR_M).to_numpy() & (safe["place_id"] != place_id).to_numpy()]
 
-    grid = analysis_db.Grid("hexagon", PLACE_CELL_M, srid)
+    # Staff: 50 m hexagons; the panel: the published grid (whole 250 m squares, never cut by the area).
+    cell_shape, cell_m = disclosure.cell("hexagon", PLACE_CELL_M)
+    grid = analysis_db.Grid("hexagon" if cell_shape == "hexagon" else "square", cell_m, srid)
     around = here.buffer(PLACE_AROUND_M).to_crs("EPSG:4326")
-    counts = analysis_db.grid_counts(session, grid, analysis_db.IncidentFilter(
-        bbox=tuple(around.total_bounds), start=_london_midnight(_add_months(this_month, -11)),
-        end=_london_midnight(two_years[1])))
+    filt = analysis_db.IncidentFilter(bbox=tuple(around.total_bounds),
+                                      start=london_midnight(add_months(this_month, -11)),
+                                      end=london_midnight(two_years[1]))
+    if disclosure.applied:
+        filt = published_area(session, filt, grid)
+    counts = analysis_db.grid_counts(session, grid, filt)
     cells = gpd.GeoDataFrame(
         {"count": [disclosure.count(int(c)) for c in counts.count]},
-        geometry=cell_polygons(counts.i, counts.j, PLACE_CELL_M, "hexagon") if counts.i.size else [],
+        geometry=cell_polygons(counts.i, counts.j, cell_m, grid.shape) if counts.i.size else [],
         crs=f"EPSG:{srid}",
     ).to_crs("EPSG:4326")
     cells = cells[cells.intersects(around.iloc[0]).to_numpy()]
@@ -606,13 +596,14 @@ def place_in_context(
                   opening_hours=row["opening_hours"], place_manager=row["place_manager"])
     m = place_map(
         place, designations, guardians, concerns, safe, cells,
-        {month: disclosure.count(n) for month, n in timeline.months}, tiles=settings.tile_url,
+        {m["month"]: m["count"] for m in timeline["months"]}, tiles=settings.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
         m, settings, disclosure, title=row["name"], current=f"/maps/places/{place_id}",
-        subtitle=f"Incidents within {PLACE_AROUND_M:g} m over the last 12 months; timeline of incidents within "
-                 f"{PLACE_TIMELINE_M:g} m (or linked to it) over 24 months",
+        subtitle=f"Incidents within {PLACE_AROUND_M:g} m over the last 12 months"
+                 + (f" (published {cell_m:g} m squares)" if disclosure.applied else "")
+                 + f"; timeline of incidents within {PLACE_TIMELINE_M:g} m (or linked to it) over 24 months",
     )

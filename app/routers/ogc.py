@@ -21,11 +21,11 @@ from app import policy
 from app.db import ogc
 from app.db.ogc import COLLECTIONS, CollectionSource
 from app.db.repository import ListQuery
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.openapi30 import to_openapi_30
 from app.query import parse_bbox, parse_interval
-from app.routers.features import audit_write, redact
+from app.routers.features import audit_write
 from app.routers.parameters import BboxParam, DatetimeParam
 from app.schemas.ogc import (
     CONFORMANCE_CLASSES,
@@ -39,8 +39,7 @@ from app.schemas.ogc import (
     OgcLink,
     SpatialExtent,
 )
-from app.settings import Settings
-from geo.privacy import DisclosureRule, disclose_count
+from app.services.grids import layer_cells
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -163,37 +162,25 @@ def collection(
     return _respond(request, f, info, "ogc_collections.html")
 
 
-def _rule(settings: Settings) -> DisclosureRule:
-    return DisclosureRule(settings.suppress_max, settings.round_to)
-
-
-def _cells(session: SessionDep, settings: Settings, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
-    cells = ogc.hotspot_cells(session, srid=settings.analysis_srid, **filters)
-    if not principal.is_panel:
-        return cells
-    rule = _rule(settings)
-    disclosed = [{**c, "incidents": disclose_count(c["incidents"], rule)} for c in cells]
-    # Suppressed cells are left out altogether: a hexagon marked "1 to 7" still points at a child's street.
-    return [c for c in disclosed if c["incidents"] is not None]
-
-
 @router.get("/collections/{collection_id}/items", response_model=FeatureCollectionPage, summary="Features")
 def items(
     collection_id: str, request: Request, session: SessionDep, settings: SettingsDep,
     bbox: BboxParam = None, datetime: DatetimeParam = None, limit: LimitParam = DEFAULT_LIMIT,
-    offset: OffsetParam = 0, f: FormatParam = None, principal: Principal = gate(policy.READ_CONTEXT),
+    offset: OffsetParam = 0, f: FormatParam = None, *, disclosure: ReaderDisclosure,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> Response:
     source = _source(collection_id, principal)
     limit = min(limit, MAX_LIMIT)
     box, interval = parse_bbox(bbox), parse_interval(datetime)
     if source.is_cells:
-        cells = _cells(session, settings, principal, bbox=box, interval=interval)
-        features = [ogc.cell_feature(c) for c in cells[offset:offset + limit]]
+        grid, cells = layer_cells(session, settings, disclosure, bbox=box, interval=interval)
+        disclosure.audit(session, principal, "ogc:hotspot-cells", {"bbox": box, "interval": interval})
+        features = [ogc.cell_feature(c, grid.size) for c in cells[offset:offset + limit]]
         matched, has_more = len(cells), offset + limit < len(cells)
     else:
         features, has_more, matched = ogc.list_items(
             session, source, ListQuery(bbox=box, interval=interval, limit=limit, offset=offset))
-        features = [redact(feature, principal) for feature in features]
+        features = [{**feature, "properties": disclosure.redact(feature["properties"])} for feature in features]
     if source.individual_incidents:
         audit_write(session, principal, "incident.list", "incidents",
                     {"via": "ogc", "returned": len(features), "query": str(request.url.query)})
@@ -231,19 +218,21 @@ def _cell_id(item_id: str) -> tuple[int, int]:
 @router.get("/collections/{collection_id}/items/{item_id}", summary="One feature")
 def item(
     collection_id: str, item_id: str, request: Request, session: SessionDep, settings: SettingsDep,
-    f: FormatParam = None, principal: Principal = gate(policy.READ_CONTEXT),
+    f: FormatParam = None, *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.READ_CONTEXT),
 ) -> Response:
     source = _source(collection_id, principal)
     if source.is_cells:
         cell = _cell_id(item_id)
-        found = _cells(session, settings, principal, cell=cell)
+        grid, found = layer_cells(session, settings, disclosure, cell=cell)
+        disclosure.audit(session, principal, "ogc:hotspot-cells", {"cell": item_id})
         if not found:
             raise NotFound(f"no incidents in hotspot cell {item_id}", field="item_id")
-        feature = ogc.cell_feature(found[0])
+        feature = ogc.cell_feature(found[0], grid.size)
     else:
         if not item_id.isdigit() or len(item_id) > 18:
             raise NotFound(f"no item {item_id!r} in collection {source.id}", field="item_id")
-        feature = redact(ogc.get_item(session, source, int(item_id)), principal)
+        feature = ogc.get_item(session, source, int(item_id))
+        feature = {**feature, "properties": disclosure.redact(feature["properties"])}
     if source.individual_incidents:
         audit_write(session, principal, "incident.read", f"incident:{item_id}", {"via": "ogc"})
     here = request.url.remove_query_params("f")

@@ -1,8 +1,8 @@
 """Vector tiles for the large layers: ``/api/tiles/{layer}/{z}/{x}/{y}.mvt``.
 
 ``incidents`` are individual records: refused to the panel, and every tile served is audited.
-``hotspot-cells`` are counts per 250 m hexagon, disclosure-controlled for the panel (suppressed cells are
-left out of the tile altogether).
+``hotspot-cells`` are counts per 250 m hexagon; for the panel disclosure-controlled on the published grid
+(250 m squares, whole months; suppressed cells are left out of the tile altogether).
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from fastapi.responses import Response
 
 from app import policy
 from app.db import tiles
-from app.db.ogc import CELL_SIZE_M
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import parse_interval
 from app.routers.features import audit_write
 from app.routers.parameters import DatetimeParam
-from geo.privacy import DisclosureRule, disclose_count
+from app.services.grids import layer_filter, layer_grid
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -37,7 +36,7 @@ def tile(
     y: Annotated[int, Path(ge=0, description="row, 0 .. 2^z - 1 (XYZ, north at 0)")],
     datetime: DatetimeParam = None,
     harm_category: Annotated[list[str] | None, Query(description="filter: one or more harm categories")] = None,
-    principal: Principal = gate(policy.ANALYSIS),
+    *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """One Web Mercator (EPSG:3857, XYZ scheme) tile of a layer, encoded by PostGIS ``ST_AsMVT``."""
     for name, value in (("x", x), ("y", y)):
@@ -51,11 +50,12 @@ def tile(
         body, count = tiles.incident_tile(session, z, x, y, interval=interval, harm_categories=categories)
         audit_write(session, principal, "incident.tile", f"tile:{z}/{x}/{y}", {"returned": count})
     else:
-        cells = tiles.tile_cell_counts(session, z, x, y, srid=settings.analysis_srid, size_m=CELL_SIZE_M,
-                                       interval=interval, harm_categories=categories)
-        if principal.is_panel:
-            rule = DisclosureRule(settings.suppress_max, settings.round_to)
-            disclosed = [(i, j, disclose_count(n, rule)) for i, j, n in cells]
-            cells = [(i, j, n) for i, j, n in disclosed if n is not None]
-        body = tiles.cell_tile(session, z, x, y, cells, srid=settings.analysis_srid, size_m=CELL_SIZE_M)
+        grid = layer_grid(settings, disclosure)
+        filt = layer_filter(None, grid, disclosure, bbox=None, interval=interval, harm_categories=categories)
+        cells = tiles.tile_cell_counts(session, z, x, y, grid=grid, filt=filt)
+        # Suppressed cells are left out of the tile altogether.
+        shown = [(i, j, disclosure.count(n)) for i, j, n in cells]
+        body = tiles.cell_tile(session, z, x, y, [(i, j, n) for i, j, n in shown if n is not None], grid=grid)
+        disclosure.audit(session, principal, "tiles:hotspot-cells", {"tile": f"{z}/{x}/{y}", "interval": interval,
+                                                                     "harm_category": list(categories)})
     return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})

@@ -42,6 +42,9 @@ class GridParameters(BaseModel):
     size: float = Field(description="hexagon edge or square side, metres in the analysis CRS")
     srid: int
     bbox: list[float] | None = None
+    box: list[float] | None = Field(None, description="disclosure-controlled answers: the whole published "
+                                    "cells the bbox selected (snapped outwards), minx,miny,maxx,maxy in the "
+                                    "analysis CRS")
     period: Period
     harm_category: list[str] = []
     source: list[str] = []
@@ -76,10 +79,11 @@ class HotspotCellProperties(BaseModel):
     i: int
     j: int
     count: IncidentCount
-    z: float = Field(description="Getis-Ord Gi* z-score")
-    p: float = Field(description="two-sided p-value")
-    p_fdr: float = Field(description="Benjamini-Hochberg adjusted p-value")
-    gi_bin: int = Field(ge=-3, le=3, description="±3/±2/±1: hot (+) or cold (−) at 99/95/90 % confidence")
+    z: float | None = Field(description="Getis-Ord Gi* z-score (null when disclosure-controlled)")
+    p: float | None = Field(description="two-sided p-value (null when disclosure-controlled)")
+    p_fdr: float | None = Field(description="Benjamini-Hochberg adjusted p-value (null when disclosure-controlled)")
+    gi_bin: int | None = Field(ge=-3, le=3, description="±3/±2/±1: hot (+) or cold (−) at 99/95/90 % confidence; "
+                                                         "null (withheld) for a suppressed cell")
     label: str
 
 
@@ -128,11 +132,11 @@ class EmergingCellProperties(BaseModel):
     j: int
     count: IncidentCount = Field(description="incidents in the cell over the whole period")
     category: str = Field(description="one of the 17 ArcGIS emerging hot spot patterns, or no_pattern")
-    trend: Literal["increasing", "decreasing", "none"]
-    trend_z: float = Field(description="Mann-Kendall z of the cell's Gi* series")
-    trend_p: float
-    hot_steps: int = Field(description="time steps in which the cell was a significant hot spot")
-    cold_steps: int
+    trend: Literal["increasing", "decreasing", "none"] | None = Field(description="null when withheld")
+    trend_z: float | None = Field(description="Mann-Kendall z of the cell's Gi* series")
+    trend_p: float | None
+    hot_steps: int | None = Field(description="time steps in which the cell was a significant hot spot")
+    cold_steps: int | None
 
 
 class EmergingCell(Feature[Polygon, EmergingCellProperties]):
@@ -156,8 +160,9 @@ class RateComparison(BaseModel):
     upper: float | None
     p_value: float | None
     confidence: float
-    significant_rise: bool = Field(description="the whole interval lies above 1")
-    significant_fall: bool = Field(description="the whole interval lies below 1")
+    significant_rise: bool | None = Field(description="the whole interval lies above 1; null when withheld "
+                                                      "(computed from a suppressed count)")
+    significant_fall: bool | None = Field(description="the whole interval lies below 1; null when withheld")
     interpretation: str
     undefined: dict[str, str] = Field(default={}, description="field -> why it is null")
 
@@ -173,7 +178,7 @@ class InterventionSummary(BaseModel):
     kind: str
     place_id: int | None
     place_name: str | None
-    owning_partner: str
+    owning_partner: str | None = Field(description="free text; null for disclosure-controlled answers")
     starts_on: date
     ends_on: date | None
     description: str | None = Field(description="free text; null for disclosure-controlled answers")
@@ -343,14 +348,14 @@ class TimelineDesignation(BaseModel):
     valid_from: datetime
     valid_to: datetime | None
     review_by: date | None
-    scheme: str | None
+    scheme: str | None = Field(description="free text; null for disclosure-controlled answers")
     reason: str | None = Field(description="free text; null for disclosure-controlled answers")
 
 
 class TimelineIntervention(BaseModel):
     id: int
     kind: str
-    owning_partner: str
+    owning_partner: str | None = Field(description="free text; null for disclosure-controlled answers")
     starts_on: date
     ends_on: date | None
     description: str | None = Field(description="free text; null for disclosure-controlled answers")

@@ -341,7 +341,7 @@ class InterventionOutProperties(BaseModel):
     place_name: str | None = None
     kind: str
     description: str | None = None
-    owning_partner: str
+    owning_partner: str | None = Field(None, description="null for disclosure-controlled readers (free text)")
     partners: list[str] = []
     starts_on: date
     ends_on: date | None = None

@@ -1,18 +1,49 @@
 """What a reader may see of an analysis: exact figures for staff, disclosure-controlled ones for a panel or
-for anything shared (:func:`geo.privacy.disclose_count`), and the audit record every shared answer leaves."""
+for anything shared — the one home of the disclosure rule.
+
+Suppressing small counts is not disclosure control when the reader chooses the area and the window: an
+outside test located one incident to a metre by bisecting ``datetime`` and each ``bbox`` edge and reading
+whether a count was 0 or suppressed. So a disclosure-controlled reader asks questions of a **fixed
+published geography and calendar**, as ONS and police.uk publish (fixed output areas; whole months):
+
+* cells are squares of the published grid (:data:`geo.grid.PUBLISHED_CELL_SIZES`: 250 m, 500 m, 1 km,
+  nested, on the analysis CRS's origin — the British National Grid's own squares); a requested cell shape
+  or size is *snapped* to it (hexagon → square, size up to the next published size);
+* a ``bbox`` (or a drawn area) selects whole cells: it is snapped *outwards* to cell edges and incidents
+  are counted over those whole cells, never cut by the reader's edge;
+* periods are whole Europe/London calendar months: a ``datetime`` is snapped outwards to month starts;
+* distances the reader could slide (radii, buffers, search distances) are fixed at their defaults;
+* every count goes through :meth:`Disclosure.count` (:func:`geo.privacy.disclose_count`), statistics are
+  computed from the disclosed counts only (:meth:`Disclosure.statistic_counts`), and anything computed
+  from a suppressed count is withheld (a suppressed cell is never a hot spot; a rate change built on a
+  suppressed count says neither rise nor fall).
+
+Snapping was chosen over refusing: the answer reports the parameters actually used
+(``metadata.parameters``), and a reader who bisects sees the same answer until a whole cell or month is
+crossed. Every disclosure-controlled answer is audited (:meth:`Disclosure.audit`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from app.db import audit
 from app.schemas.analysis import DisclosureInfo
 from app.security import Principal
 from app.settings import Settings
-from geo.privacy import DisclosureRule, disclose_count
+from geo.calendar import month_ceil, month_floor
+from geo.grid import PUBLISHED_CELL_SIZES, published_cell_size
+from geo.privacy import DisclosureRule, disclose_count, withhold_free_text
+
+WITHHELD = "Withheld: computed from a count below the disclosure threshold."
+#: The cell side of fixed-size aggregate layers (OGC hotspot-cells, tiles, exports, maps) when controlled.
+PUBLISHED_LAYER_SIZE = PUBLISHED_CELL_SIZES[0]
 
 
 @dataclass(frozen=True)
@@ -21,48 +52,114 @@ class Disclosure:
 
     applied: bool
     rule: DisclosureRule
+    shareable: bool = False
 
     @classmethod
-    def for_reader(cls, principal: Principal, settings: Settings, shareable: bool) -> Disclosure:
-        return cls(principal.is_panel or shareable, DisclosureRule(settings.suppress_max, settings.round_to))
+    def for_reader(cls, principal: Principal, settings: Settings, shareable: bool = False) -> Disclosure:
+        return cls(principal.is_panel or shareable, DisclosureRule(settings.suppress_max, settings.round_to),
+                   shareable)
 
+    @classmethod
+    def staff(cls, settings: Settings) -> Disclosure:
+        """Exact figures (for use cases only staff reach, e.g. flagging a cell)."""
+        return cls(False, DisclosureRule(settings.suppress_max, settings.round_to))
+
+    def sharing(self, shareable: bool) -> Disclosure:
+        """The same reader asking (or not) for a shareable answer (a request body's ``shareable``)."""
+        return Disclosure(self.applied or shareable, self.rule, self.shareable or shareable)
+
+    # ---- counts and what is computed from them ---------------------------------------------------------
     def count(self, n: int | None) -> int | None:
         return disclose_count(int(n), self.rule) if self.applied and n is not None else n
+
+    def suppressed(self, n: int) -> bool:
+        """True when the reader sees ``n`` as suppressed."""
+        return self.applied and 1 <= int(n) <= self.rule.suppress_max
 
     def hides(self, *counts: int) -> bool:
         """True when a statistic built from these counts would reveal a suppressed count."""
         return self.applied and any(1 <= int(c) <= self.rule.suppress_max for c in counts)
+
+    def statistic_counts(self, counts: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The counts a statistic may be computed from: exact for staff; for a controlled reader the
+        disclosed counts, suppressed ones as 0 — so a statistic reveals nothing its cells do not show."""
+        values = np.asarray(counts, dtype=np.float64)
+        if not self.applied:
+            return values
+        return np.asarray([self.count(int(n)) or 0 for n in values.ravel()], dtype=np.float64).reshape(values.shape)
 
     def stat(self, value: float | None, digits: int) -> float | None:
         if value is None or not self.applied:
             return value
         return round(float(value), digits)
 
-    def text(self, value: str | None) -> str | None:
-        return None if self.applied else value
-
     def cell_stat(self, value: float | None) -> float | None:
         # A cell's exact z and p, with its neighbours', are linear in the counts and could be solved back
         # towards suppressed counts; the confidence bin says what a panel needs (as the maps do).
         return None if self.applied else value
 
+    def text(self, value: Any) -> Any:
+        return None if self.applied else value
+
+    def redact(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """Free-text properties (:data:`geo.privacy.FREE_TEXT_FIELDS`) withheld for a controlled reader."""
+        if not self.applied:
+            return properties
+        return withhold_free_text(properties)
+
+    # ---- the fixed geography and calendar -------------------------------------------------------------
+    def cell(self, shape: str, size: float) -> tuple[str, float]:
+        """The grid to answer on: as asked for staff; the published square grid when controlled."""
+        if not self.applied:
+            return shape, size
+        return "square", published_cell_size(size)
+
+    def period(self, start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+        """``[start, end)`` as asked for staff; snapped outwards to whole London months when controlled
+        (an instant ``start == end`` becomes its month)."""
+        if not self.applied:
+            return start, end
+        first = month_floor(start) if start is not None else None
+        last = month_ceil(end) if end is not None else None
+        if first is not None and last is not None and last <= first:
+            last = month_ceil(first + timedelta(microseconds=1))
+        return first, last
+
+    def observed_until(self, now: datetime) -> datetime:
+        """Where rates stop observing: now for staff; the start of this month when controlled (whole months)."""
+        return month_floor(now) if self.applied else now
+
+    def windows(self, before: tuple[datetime, datetime], after: tuple[datetime, datetime]
+                ) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+        """Before/after windows in whole months when controlled: the before window ends at the start of the
+        month it ends in (so it never overlaps the after window), the after window covers whole months."""
+        if not self.applied:
+            return before, after
+        return (month_floor(before[0]), month_floor(before[1])), (month_floor(after[0]), month_ceil(after[1]))
+
+    def distance(self, value: float | None, default: float | None) -> float | None:
+        """A radius, buffer or search distance: as asked for staff; the fixed default when controlled (a
+        reader who slides a radius around a place can trilaterate an incident)."""
+        return default if self.applied else value
+
+    # ---- reporting -------------------------------------------------------------------------------------
     def info(self) -> DisclosureInfo:
         if self.applied:
             note = (f"Counts of 1 to {self.rule.suppress_max} are suppressed (null), others rounded to the "
-                    f"nearest {self.rule.round_to}; cell z and p values are withheld (confidence bins shown); "
-                    "other statistics are rounded and withheld where computed from a suppressed count; no free "
-                    "text or incident locations.")
+                    f"nearest {self.rule.round_to}; answers use the published grid (squares of "
+                    f"{', '.join(f'{s:g}' for s in PUBLISHED_CELL_SIZES)} m), whole calendar months and whole "
+                    "cells (bbox snapped outwards); statistics are computed from the disclosed counts and "
+                    "withheld where they rest on a suppressed count (such a cell is never a hot spot); cell z "
+                    "and p values are withheld (confidence bins shown); no free text or incident locations.")
         else:
             note = "Exact counts, for staff use only: ask for shareable=true before sharing outside the team."
         return DisclosureInfo(applied=self.applied, suppress_max=self.rule.suppress_max,
                               round_to=self.rule.round_to, note=note)
 
-
-WITHHELD = "Withheld: computed from a count below the disclosure threshold."
-
-
-def audit_export(session: Session, principal: Principal, shareable: bool, what: str, detail: dict[str, Any]) -> None:
-    # A shareable answer is an export (DESIGN.md: every export is audited).
-    if shareable:
+    def audit(self, session: Session, principal: Principal | None, what: str, parameters: dict[str, Any]) -> None:
+        """Record a disclosure-controlled answer: who asked, what, with which parameters (``at`` is when)."""
+        if not self.applied or principal is None:
+            return
         audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                     action="analysis.export", resource=what, detail=detail)
+                     action="analysis.disclosure", resource=what,
+                     detail={"role": principal.role, "shareable": self.shareable, "parameters": parameters})

@@ -15,7 +15,7 @@ from app.db import analysis as db
 from app.exceptions import NotFound
 from app.schemas.analysis import CellShapeParam
 from app.security import Principal
-from app.services.disclosure import WITHHELD, Disclosure, audit_export
+from app.services.disclosure import PUBLISHED_LAYER_SIZE, WITHHELD, Disclosure
 from app.services.geometry import validated_geometry
 from app.services.rates import (
     RATE_CONFIDENCE,
@@ -32,6 +32,8 @@ from geo.rates import rate_ratio
 from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES
 
 MAX_RISING_CELLS = 25
+DEFAULT_BUFFER_M = 400.0  # the API's defaults, fixed for disclosure-controlled readers
+DEFAULT_SEARCH_M = 1000.0
 
 DISPLACEMENT_CITATION = (
     "Weighted displacement quotient and total net effect (Bowers & Johnson 2003); weighted displacement "
@@ -49,17 +51,25 @@ def _measure(measure: Any, counts: Sequence[int], disclosure: Disclosure) -> dic
 
 
 def displacement_analysis(
-    session: Session, settings: Settings, principal: Principal, *, intervention: int, target_radius: float | None,
-    buffer_m: float, before: str | None, after: str | None, harm_category: Sequence[str] | None,
-    source: Sequence[str] | None, search_distance: float, cell: CellShapeParam, size: float,
-    control_geometry: dict[str, Any] | None, control_place: int | None, shareable: bool,
+    session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, *, intervention: int,
+    target_radius: float | None, buffer_m: float, before: str | None, after: str | None,
+    harm_category: Sequence[str] | None, source: Sequence[str] | None, search_distance: float, cell: CellShapeParam,
+    size: float, control_geometry: dict[str, Any] | None, control_place: int | None,
 ) -> dict[str, Any]:
-    disclosure = Disclosure.for_reader(principal, settings, shareable)
+    """The displacement analysis. Disclosure-controlled: whole months (complete months observed), the fixed
+    target, buffer and search distances, a drawn control area snapped outwards to whole published cells,
+    the published grid for where-it-went cells, and no place or cell listed as a rise when its counts are
+    suppressed."""
+    if disclosure.applied:
+        target_radius = None
+        buffer_m = float(disclosure.distance(buffer_m, DEFAULT_BUFFER_M) or DEFAULT_BUFFER_M)
+        search_distance = float(disclosure.distance(search_distance, DEFAULT_SEARCH_M) or DEFAULT_SEARCH_M)
+    shape, size = disclosure.cell("hexagon" if cell == "hex" else "square", size)
     site = db.intervention_site(session, intervention)
     filt = db.IncidentFilter(harm_categories=vocabulary_values(harm_category, HARM_CATEGORIES, "harm_category"),
                              sources=vocabulary_values(source, INCIDENT_SOURCES, "source"))
-    before_w, after_w = before_after_windows(site.starts_on, before, after)
-    now = datetime.now(UTC)
+    before_w, after_w = before_after_windows(site.starts_on, before, after, disclosure)
+    now = disclosure.observed_until(datetime.now(UTC))
     b0, b1, before_days = observed_window(before_w, now)
     a0, a1, after_days = observed_window(after_w, now)
     windows = db.Windows((b0, b1), (a0, a1))
@@ -70,11 +80,14 @@ def displacement_analysis(
             raise NotFound(f"no place with id {control_place} in your organisation", field="control_place") from exc
     if control_geometry is not None:
         validated_geometry(session, settings, control_geometry, frozenset({"Polygon", "MultiPolygon"}), "control")
+        if disclosure.applied:
+            control_geometry = db.whole_cells_of_area(session, control_geometry, PUBLISHED_LAYER_SIZE,
+                                                      settings.analysis_srid)
     radius = target_radius if target_radius is not None else 100.0
     spec = db.AreaSpec(radius, use_own_polygon=target_radius is None)
     srid = settings.analysis_srid
     areas = db.displacement_areas(session, srid, intervention, spec, buffer_m, control_geometry, control_place, spec)
-    grid = db.Grid("hexagon" if cell == "hex" else "square", size, srid)
+    grid = db.Grid("hexagon" if shape == "hexagon" else "square", size, srid)
     local = db.displacement_local_counts(session, grid, intervention, areas, windows, filt, search_distance, radius)
     counts = dict(local.areas)
     if areas.control_source == "service area":
@@ -132,7 +145,13 @@ def displacement_analysis(
         difference_reason = ("The weighted displacement difference needs a buffer around the control area; the "
                              "default control (the rest of the service area) has none. Give a control area "
                              "(POST) or a control_place to get it.")
-    audit_export(session, principal, shareable, f"intervention:{intervention}", {"analysis": "displacement"})
+    parameters = {"intervention": intervention, "target_radius": radius, "target_definition": target_text,
+                  "buffer_m": buffer_m, "control": definitions["control"], "control_place": control_place,
+                  "harm_category": list(filt.harm_categories), "source": list(filt.sources),
+                  "search_distance": search_distance, "shareable": disclosure.shareable}
+    disclosure.audit(session, principal, f"intervention:{intervention}", {
+        **parameters, "analysis": "displacement", "before": before_w, "after": after_w,
+        "control_geometry": control_geometry is not None})
     return {
         "intervention": intervention_summary(site, disclosure),
         "before": window_summary(before_w, before_days), "after": window_summary(after_w, after_days),
@@ -147,10 +166,7 @@ def displacement_analysis(
         "difference": difference, "difference_undefined_reason": difference_reason,
         "where_it_went": _where_it_went(session, grid, local, before_days, after_days, search_distance, radius,
                                         disclosure),
-        "parameters": {"intervention": intervention, "target_radius": radius, "target_definition": target_text,
-                       "buffer_m": buffer_m, "control": definitions["control"], "control_place": control_place,
-                       "harm_category": list(filt.harm_categories), "source": list(filt.sources),
-                       "search_distance": search_distance, "shareable": shareable},
+        "parameters": parameters,
         "method": DISPLACEMENT_CITATION,
         "disclosure": disclosure.info(),
     }
@@ -166,6 +182,8 @@ def _where_it_went(
     rising: list[tuple[float, dict[str, Any]]] = []
     for place in local.places:
         before, after = int(place["before"]), int(place["after"])
+        if disclosure.hides(before, after):
+            continue  # a rise resting on a suppressed count is not shown at all, not even as a name
         if not observed or after * before_days <= before * after_days:
             continue  # the rate did not go up, so it cannot have risen significantly
         lower = rate_ratio(before, before_days, after, after_days, confidence=RATE_CONFIDENCE).lower
@@ -178,7 +196,7 @@ def _where_it_went(
     if observed:
         for a, b, nb, na in zip(local.cell_i.tolist(), local.cell_j.tolist(), local.cell_before.tolist(),
                                 local.cell_after.tolist(), strict=True):
-            if na * before_days <= nb * after_days:
+            if na * before_days <= nb * after_days or disclosure.hides(nb, na):
                 continue
             result = rate_ratio(nb, before_days, na, after_days, confidence=RATE_CONFIDENCE)
             if result.lower is not None and result.lower > 1:

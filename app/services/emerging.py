@@ -14,7 +14,7 @@ from app.db import analysis as db
 from app.exceptions import InvalidInput
 from app.schemas.analysis import EmergingMetadata
 from app.security import Principal
-from app.services.disclosure import Disclosure, audit_export
+from app.services.disclosure import Disclosure
 from app.services.grids import (
     GridQuery,
     IntArray,
@@ -80,9 +80,15 @@ class EmergingAnalysis:
 
 def emerging_hotspot_analysis(
     session: Session, principal: Principal, query: GridQuery, disclosure: Disclosure, *,
-    step: Literal["week", "month"], shareable: bool,
+    step: Literal["week", "month"],
 ) -> EmergingAnalysis:
-    """Without a period: the last 24 months (or 26 weeks) up to the latest matching incident."""
+    """Without a period: the last 24 months (or 26 weeks) up to the latest matching incident.
+
+    A disclosure-controlled reader gets months (the published calendar; weeks snap to months), and the
+    trends are computed from each month's disclosed counts; a cell whose total is suppressed is withheld.
+    """
+    if disclosure.applied:
+        step = "month"
     start, end = query.filt.start, query.filt.end
     if end is None:
         latest = db.latest_incident(session, query.filt)
@@ -103,10 +109,11 @@ def emerging_hotspot_analysis(
         raise InvalidInput(f"datetime: the period covers {len(steps)} {step}; emerging hot spots need at least two "
                            "time steps (ten or more recommended)", field="datetime")
     query = replace(query, filt=replace(query.filt, start=start, end=end))
-    parameters = {**query.parameters(), "step": step, "shareable": shareable}
+    parameters = {**query.parameters(), "step": step, "shareable": disclosure.shareable}
     metadata: dict[str, Any] = {"steps": [s.date() for s in steps], "alpha": EMERGING_ALPHA,
                                 "parameters": parameters, "method": f"{EMERGING_CITATION} Weights: "
                                 f"{weights_text(query)}.", "disclosure": disclosure.info()}
+    disclosure.audit(session, principal, "analysis:emerging-hotspots", parameters)
     if not steps:
         table = build_cell_table(session, query, db.CellCounts(*(np.empty(0, dtype=np.int64),) * 3))
         return EmergingAnalysis([], EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))
@@ -124,9 +131,15 @@ def emerging_hotspot_analysis(
                           strict=True):
         if 0 <= t < len(steps) and (a, b) in column:
             matrix[t, column[(a, b)]] += n
-    result = emerging_hot_spots(matrix, spatial_weights(query, table), alpha=EMERGING_ALPHA, fdr=query.fdr)
+    result = emerging_hot_spots(disclosure.statistic_counts(matrix), spatial_weights(query, table),
+                                alpha=EMERGING_ALPHA, fdr=query.fdr)
     features = []
     for k in range(table.i.size):
+        if disclosure.suppressed(int(table.count[k])):
+            features.append(cell_feature(table, k, {
+                "count": None, "category": "withheld", "trend": None, "trend_z": None, "trend_p": None,
+                "hot_steps": None, "cold_steps": None}))
+            continue
         trend_z, trend_p = float(result.trend_z[k]), float(result.trend_p[k])
         trend = ("increasing" if trend_z > 0 else "decreasing") if trend_p <= EMERGING_ALPHA and trend_z else "none"
         features.append(cell_feature(table, k, {
@@ -134,5 +147,4 @@ def emerging_hotspot_analysis(
             "trend_z": disclosure.stat(trend_z, 1), "trend_p": disclosure.stat(trend_p, 3),
             "hot_steps": int(result.hot_steps[k]), "cold_steps": int(result.cold_steps[k]),
         }))
-    audit_export(session, principal, shareable, "analysis:emerging-hotspots", {"step": step})
     return EmergingAnalysis(features, EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))

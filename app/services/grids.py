@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -15,13 +16,20 @@ from scipy import sparse
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
+from app.db import ogc as db_cells
 from app.exceptions import InvalidInput
 from app.query import parse_bbox
 from app.schemas.analysis import CellShapeParam, WeightsParam
 from app.services.disclosure import Disclosure
 from app.services.selection import analysis_period, vocabulary_values
 from app.settings import Settings
-from geo.grid import distance_band_adjacency, hex_adjacency, hexagon_centres, square_adjacency
+from geo.grid import (
+    distance_band_adjacency,
+    hex_adjacency,
+    hexagon_centres,
+    snap_box_outwards,
+    square_adjacency,
+)
 from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES
 
 IntArray = npt.NDArray[np.int64]
@@ -52,6 +60,7 @@ class GridQuery:
         return {
             "cell": self.cell, "size": self.grid.size, "srid": self.grid.srid,
             "bbox": list(self.filt.bbox) if self.filt.bbox else None,
+            "box": list(self.filt.box) if self.filt.box else None,
             "period": {"start": self.filt.start, "end": self.filt.end},
             "harm_category": list(self.filt.harm_categories), "source": list(self.filt.sources),
             "weights": self.weights, "distance": self.distance, "fdr": self.fdr,
@@ -64,12 +73,15 @@ def _neighbour_spacing(grid: db.Grid) -> float:
 
 
 def grid_query(
-    settings: Settings, *, cell: CellShapeParam, size: float, bbox: str | None, period: str | None,
-    harm_category: Sequence[str] | None, source: Sequence[str] | None, weights: WeightsParam,
-    distance: float | None, fdr: bool,
+    session: Session, settings: Settings, disclosure: Disclosure, *, cell: CellShapeParam, size: float,
+    bbox: str | None, period: str | None, harm_category: Sequence[str] | None, source: Sequence[str] | None,
+    weights: WeightsParam, distance: float | None, fdr: bool,
 ) -> GridQuery:
-    start, end = analysis_period(period, "datetime")
-    grid = db.Grid("hexagon" if cell == "hex" else "square", float(size), settings.analysis_srid)
+    """The request's grid and incident filter; for a disclosure-controlled reader the published grid,
+    whole months and whole cells (:class:`~app.services.disclosure.Disclosure`)."""
+    start, end = disclosure.period(*analysis_period(period, "datetime"))
+    shape, size = disclosure.cell("hexagon" if cell == "hex" else "square", float(size))
+    grid = db.Grid("hexagon" if shape == "hexagon" else "square", size, settings.analysis_srid)
     if weights == "distance":
         if distance is None:
             raise InvalidInput("distance: required with weights=distance (metres)", field="distance")
@@ -80,12 +92,23 @@ def grid_query(
         if distance > 20 * size:
             raise InvalidInput(f"distance: at most 20 cell sizes ({20 * size:g} m) at this cell size",
                                field="distance")
+    box = parse_bbox(bbox)
     filt = db.IncidentFilter(
-        bbox=parse_bbox(bbox), start=start, end=end,
+        bbox=box, start=start, end=end,
         harm_categories=vocabulary_values(harm_category, HARM_CATEGORIES, "harm_category"),
         sources=vocabulary_values(source, INCIDENT_SOURCES, "source"),
     )
+    if disclosure.applied and box is not None:
+        filt = published_area(session, filt, grid)
     return GridQuery(grid, filt, weights, distance if weights == "distance" else None, fdr)
+
+
+def published_area(session: Session, filt: db.IncidentFilter, grid: db.Grid) -> db.IncidentFilter:
+    """``filt`` with its lon/lat bbox replaced by the whole cells of ``grid`` it touches (snapped outwards)."""
+    if filt.bbox is None:
+        return filt
+    box = snap_box_outwards(db.metric_envelope(session, filt.bbox, grid.srid), grid.size)
+    return replace(filt, bbox=None, box=box, box_srid=grid.srid)
 
 
 # ---- the analysed grid ------------------------------------------------------------------------------------
@@ -150,7 +173,7 @@ def build_cell_table(session: Session, query: GridQuery, counts: db.CellCounts) 
         x, y = cell_centres(grid, counts.i, counts.j)
         envelope = (float(x.min() - grid.size), float(y.min() - grid.size),
                     float(x.max() + grid.size), float(y.max() + grid.size))
-    study = db.study_area(session, grid.srid, query.filt.bbox, envelope)
+    study = db.study_area(session, grid.srid, query.filt.bbox, envelope, query.filt.box)
     geometry: dict[tuple[int, int], str] = {}
     mode: Literal["full", "non_empty_and_neighbours", "empty"]
     if study.wkb is not None and study.area_m2 / grid.cell_area <= MAX_FULL_GRID_CELLS:
@@ -214,6 +237,7 @@ def cell_feature(table: CellTable, k: int, properties: dict[str, Any]) -> str:
 
 
 def grid_summary(table: CellTable, disclosure: Disclosure) -> dict[str, Any]:
+    # The total of whole published cells over whole months: one disclosed figure, like each cell's.
     return {"n_cells": int(table.i.size), "n_incidents": disclosure.count(int(table.count.sum())),
             "study_area": table.study.source, "grid_mode": table.mode, "grid_note": table.note}
 
@@ -223,3 +247,48 @@ def weights_text(query: GridQuery) -> str:
         return f"fixed distance band of {query.distance:g} m between cell centres (binary)"
     return "binary contiguity (hexagons sharing an edge)" if query.grid.shape == "hexagon" else \
         "binary queen contiguity (squares sharing an edge or corner)"
+
+
+# ---- fixed-size cell layers (OGC hotspot-cells, vector tiles, cell exports) -------------------------------
+#: The layers' cells for staff: 250 m hexagons (as the hotspot maps); for a disclosure-controlled reader the
+#: published 250 m squares.
+LAYER_CELL_M = 250.0
+
+
+def layer_grid(settings: Settings, disclosure: Disclosure) -> db.Grid:
+    shape, size = disclosure.cell("hexagon", LAYER_CELL_M)
+    return db.Grid("hexagon" if shape == "hexagon" else "square", size, settings.analysis_srid)
+
+
+def layer_filter(
+    session: Session | None, grid: db.Grid, disclosure: Disclosure, *, bbox: tuple[float, float, float, float] | None,
+    interval: tuple[datetime | None, datetime | None] | None, harm_categories: Sequence[str] = (),
+) -> db.IncidentFilter:
+    """The incidents a layer counts: ``[start, end)`` (an instant ``t`` selects those starting at ``t``); for a
+    controlled reader whole months, and a bbox snapped outwards to whole cells (needs ``session``)."""
+    start, end = interval if interval is not None else (None, None)
+    start, end = disclosure.period(start, end)
+    if start is not None and end is not None and end == start:
+        end = start + timedelta(microseconds=1)
+    filt = db.IncidentFilter(bbox=bbox, start=start, end=end,
+                             harm_categories=vocabulary_values(harm_categories, HARM_CATEGORIES, "harm_category"))
+    if disclosure.applied and session is not None:
+        filt = published_area(session, filt, grid)
+    return filt
+
+
+def layer_cells(
+    session: Session, settings: Settings, disclosure: Disclosure, *,
+    bbox: tuple[float, float, float, float] | None = None,
+    interval: tuple[datetime | None, datetime | None] | None = None, harm_categories: Sequence[str] = (),
+    cell: tuple[int, int] | None = None,
+) -> tuple[db.Grid, list[dict[str, Any]]]:
+    """Counts per layer cell as the reader may see them; a controlled reader's suppressed cells are left out
+    altogether (a cell marked "1 to 7" still points at a child's street), so absent means 0 or suppressed."""
+    grid = layer_grid(settings, disclosure)
+    filt = layer_filter(session, grid, disclosure, bbox=bbox, interval=interval, harm_categories=harm_categories)
+    cells = db_cells.hotspot_cells(session, grid=grid, filt=filt, cell=cell)
+    if disclosure.applied:
+        cells = [{**c, "incidents": disclosure.count(c["incidents"])} for c in cells]
+        cells = [c for c in cells if c["incidents"] is not None]
+    return grid, cells

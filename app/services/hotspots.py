@@ -12,7 +12,7 @@ from app.db import analysis as db
 from app.schemas.analysis import DensitySurface, HotspotMetadata
 from app.security import Principal
 from app.services.density import density_surface
-from app.services.disclosure import Disclosure, audit_export
+from app.services.disclosure import WITHHELD, Disclosure
 from app.services.grids import (
     CellTable,
     GridQuery,
@@ -41,13 +41,23 @@ class HotspotStatistics:
     gi_bin: IntArray
 
 
-def hotspot_statistics(query: GridQuery, table: CellTable) -> HotspotStatistics:
-    result = getis_ord_gi_star(table.count, spatial_weights(query, table))
+def hotspot_statistics(query: GridQuery, table: CellTable, disclosure: Disclosure | None = None) -> HotspotStatistics:
+    """Gi* per cell; for a disclosure-controlled reader computed from the disclosed counts only."""
+    counts = disclosure.statistic_counts(table.count) if disclosure is not None else table.count
+    result = getis_ord_gi_star(counts, spatial_weights(query, table))
     return HotspotStatistics(result.z, result.p, benjamini_hochberg_adjust(result.p),
                              confidence_bins(result.z, result.p, fdr=query.fdr))
 
 
-def bin_label(gi_bin: int) -> str:
+def shown_bins(table: CellTable, stats: HotspotStatistics, disclosure: Disclosure) -> list[int | None]:
+    """Each cell's confidence bin as the reader may see it: withheld (``None``) for a suppressed cell, which
+    is never drawn as a hot or cold spot."""
+    return [None if disclosure.suppressed(int(n)) else int(b) for n, b in zip(table.count, stats.gi_bin, strict=True)]
+
+
+def bin_label(gi_bin: int | None) -> str:
+    if gi_bin is None:
+        return WITHHELD
     if gi_bin == 0:
         return "Not significant"
     level = {1: 90, 2: 95, 3: 99}[abs(gi_bin)]
@@ -64,28 +74,31 @@ class HotspotAnalysis:
 
 
 def hotspot_analysis(
-    session: Session, principal: Principal, query: GridQuery, disclosure: Disclosure, *, density: bool,
-    bandwidth: float | None, shareable: bool,
+    session: Session, principal: Principal | None, query: GridQuery, disclosure: Disclosure, *, density: bool,
+    bandwidth: float | None,
 ) -> HotspotAnalysis:
     table = build_cell_table(session, query, db.grid_counts(session, query.grid, query.filt))
-    stats = hotspot_statistics(query, table)
+    stats = hotspot_statistics(query, table, disclosure)
+    bins = shown_bins(table, stats, disclosure)
     features = [
         cell_feature(table, k, {
             "count": disclosure.count(int(table.count[k])),
             "z": disclosure.cell_stat(float(stats.z[k])), "p": disclosure.cell_stat(float(stats.p[k])),
-            "p_fdr": disclosure.cell_stat(float(stats.p_fdr[k])), "gi_bin": int(stats.gi_bin[k]),
-            "label": bin_label(int(stats.gi_bin[k])),
+            "p_fdr": disclosure.cell_stat(float(stats.p_fdr[k])), "gi_bin": bins[k], "label": bin_label(bins[k]),
         })
         for k in range(table.i.size)
     ]
-    audit_export(session, principal, shareable, "analysis:hotspots", query.parameters() | {"period": None})
+    disclosure.audit(session, principal, "analysis:hotspots", query.parameters())
     metadata = HotspotMetadata.model_validate({
         **grid_summary(table, disclosure),
-        "n_hot": int((stats.gi_bin > 0).sum()), "n_cold": int((stats.gi_bin < 0).sum()),
-        "parameters": {**query.parameters(), "density": density, "bandwidth": bandwidth, "shareable": shareable},
+        "n_hot": sum(1 for b in bins if b is not None and b > 0),
+        "n_cold": sum(1 for b in bins if b is not None and b < 0),
+        "parameters": {**query.parameters(), "density": density, "bandwidth": bandwidth,
+                       "shareable": disclosure.shareable},
         "method": f"{HOTSPOT_CITATION} Weights: {weights_text(query)}.",
         "disclosure": disclosure.info(),
     })
     surface = (DensitySurface.model_validate(density_surface(session, query, table, disclosure, bandwidth))
                if density else None)
     return HotspotAnalysis(features, metadata, surface)
+

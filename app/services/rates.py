@@ -3,15 +3,15 @@ incident rate between them (:func:`geo.rates.rate_ratio`), disclosure-controlled
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from app.db import analysis as db
 from app.exceptions import InvalidInput
 from app.services.disclosure import WITHHELD, Disclosure
 from app.services.selection import analysis_window
+from geo.calendar import add_months, london_midnight
 from geo.rates import rate_ratio
-from geo.vocabulary import LONDON
 
 DEFAULT_WINDOW_MONTHS = 6
 RATE_CONFIDENCE = 0.95
@@ -44,10 +44,10 @@ def rate_comparison(
     rise = result.lower is not None and result.lower > 1
     fall = result.upper is not None and result.upper < 1
     if disclosure.hides(before, after):
-        verdict = ("a statistically clear rise" if rise else "a statistically clear fall" if fall
-                   else "no statistically clear change")
-        return {**shown, "ratio": None, "lower": None, "upper": None, "p_value": None, "significant_rise": rise,
-                "significant_fall": fall, "interpretation": f"{WITHHELD} The test found {verdict}.",
+        # The verdict is computed from the suppressed count too: it is withheld with the figures (a
+        # "significant rise" from 0 shown as suppressed would say the count was not 1).
+        return {**shown, "ratio": None, "lower": None, "upper": None, "p_value": None, "significant_rise": None,
+                "significant_fall": None, "interpretation": WITHHELD,
                 "undefined": dict.fromkeys(("ratio", "lower", "upper", "p_value"), WITHHELD)}
     return {**shown, "ratio": disclosure.stat(result.ratio, 2), "lower": disclosure.stat(result.lower, 2),
             "upper": disclosure.stat(result.upper, 2), "p_value": disclosure.stat(result.p_value, 3),
@@ -55,32 +55,27 @@ def rate_comparison(
             "undefined": dict(result.undefined)}
 
 
-def _months_before(day: date, months: int) -> date:
-    total = day.year * 12 + day.month - 1 - months
-    year, month = divmod(total, 12)
-    month += 1
-    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(day.day, last))
-
-
 def before_after_windows(
-    starts_on: date, before: str | None, after: str | None,
+    starts_on: date, before: str | None, after: str | None, disclosure: Disclosure,
 ) -> tuple[tuple[datetime, datetime], ...]:
-    """Before and after windows: given ones, else the six months either side of the start date."""
-    def midnight(day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=LONDON).astimezone(UTC)
-
-    start = midnight(starts_on)
+    """Before and after windows: given ones, else the six months either side of the start date (whole
+    months for a disclosure-controlled reader, :meth:`Disclosure.windows`)."""
+    start = london_midnight(starts_on)
     before_w = (analysis_window(before, "before") if before
-                else (midnight(_months_before(starts_on, DEFAULT_WINDOW_MONTHS)), start))
+                else (london_midnight(add_months(starts_on, -DEFAULT_WINDOW_MONTHS)), start))
     after_w = (analysis_window(after, "after") if after
-               else (start, midnight(_months_before(starts_on, -DEFAULT_WINDOW_MONTHS))))
+               else (start, london_midnight(add_months(starts_on, DEFAULT_WINDOW_MONTHS))))
+    before_w, after_w = disclosure.windows(before_w, after_w)
+    if before_w[1] <= before_w[0]:
+        raise InvalidInput("before: disclosure-controlled answers compare whole months; the before window holds "
+                           "none", field="before")
     if after_w[0] < before_w[1]:
         raise InvalidInput("after: the after window starts before the before window ends", field="after")
     return before_w, after_w
 
 
 def intervention_summary(site: db.InterventionSite, disclosure: Disclosure) -> dict[str, Any]:
-    return {"id": site.id, "kind": site.kind, "place_id": site.place_id, "place_name": site.place_name,
-            "owning_partner": site.owning_partner, "starts_on": site.starts_on, "ends_on": site.ends_on,
-            "description": disclosure.text(site.description)}
+    return disclosure.redact({
+        "id": site.id, "kind": site.kind, "place_id": site.place_id, "place_name": site.place_name,
+        "owning_partner": site.owning_partner, "starts_on": site.starts_on, "ends_on": site.ends_on,
+        "description": site.description})

@@ -525,10 +525,12 @@ def test_panel_statistics_from_suppressed_counts_are_withheld(client: Any, ids: 
     for s, p in small:
         assert s["ratio"] is not None or s["lower"] is not None
         assert p["ratio"] is None and p["lower"] is None and p["interpretation"].startswith("Withheld")
-        assert p["significant_rise"] == s["significant_rise"] and p["significant_fall"] == s["significant_fall"]
+        # The verdict rests on the suppressed count too: withheld with it (issue 10).
+        assert p["significant_rise"] is None and p["significant_fall"] is None
     for s, p in pairs:
-        if (s, p) not in small and s["ratio"] is not None:
-            assert p["ratio"] == round(s["ratio"], 2)
+        # The panel's windows are whole months, so its ratio differs from the staff's; it is rounded.
+        if (s, p) not in small and p["ratio"] is not None:
+            assert p["ratio"] == round(p["ratio"], 2)
 
 
 def test_panel_hotspot_cells_show_confidence_bins_not_z_or_p(
@@ -539,7 +541,9 @@ def test_panel_hotspot_cells_show_confidence_bins_not_z_or_p(
     panel = _get(client, url, demo_headers["panel"])["features"]
     assert any(f["properties"]["z"] is not None for f in staff)
     assert all(f["properties"][k] is None for f in panel for k in ("z", "p", "p_fdr"))
-    assert [f["properties"]["gi_bin"] for f in panel] == [f["properties"]["gi_bin"] for f in staff]
+    # The panel's bins come from the published grid and the disclosed counts; a suppressed cell has none.
+    assert any(f["properties"]["gi_bin"] for f in panel)
+    assert all(f["properties"]["gi_bin"] is None for f in panel if f["properties"]["count"] is None)
 
 
 def test_shareable_gives_staff_the_panel_view_and_is_audited(client: Any, database: Any, ids: dict[str, int],
@@ -552,6 +556,6 @@ def test_shareable_gives_staff_the_panel_view_and_is_audited(client: Any, databa
     timeline = _get(client, f"/api/places/{ids[LIBRARY]}/timeline?shareable=true", demo_headers["admin"])
     assert_disclosure_controlled(timeline)
     with database.owner_session() as session:
-        exports = session.execute(text("SELECT count(*) FROM audit_events WHERE action = 'analysis.export' "
+        exports = session.execute(text("SELECT count(*) FROM audit_events WHERE action = 'analysis.disclosure' "
                                        "AND organisation_id = :o"), {"o": ids["org"]}).scalar_one()
     assert exports >= 2

@@ -70,7 +70,8 @@ def test_panel_and_shareable_exports_drop_free_text(client, town):
     for headers, params in ((town["org"].headers("panel"), {}),
                             (town["org"].headers("community_safety"), {"shareable": "true"})):
         features = client.get("/api/exports/places", params=params, headers=headers).json()["features"]
-        assert features and all("notes" not in f["properties"] for f in features)
+        assert features and all(f["properties"].get(k) is None for f in features
+                                for k in ("notes", "address", "place_manager"))
 
 
 def test_incidents_export_individual_records_with_filters_and_audit(client, town, database):

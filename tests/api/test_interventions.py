@@ -190,7 +190,8 @@ def test_panel_reads_interventions_without_free_text(client, org):
     for props in (single, listed["properties"]):
         assert props["description"] is None
         assert props["notes"] is None
-        assert (props["kind"], props["owning_partner"]) == ("disruption", "Police neighbourhood team")
+        # owning_partner and partners are typed freely (geo.privacy.FREE_TEXT_FIELDS): withheld too.
+        assert (props["kind"], props["owning_partner"], props["partners"]) == ("disruption", None, [])
 
 
 # ---- organisation isolation ---------------------------------------------------------------------------

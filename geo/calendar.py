@@ -1,0 +1,58 @@
+"""Calendar months in Europe/London: the one home of month arithmetic (analysis windows, map sliders,
+disclosure-controlled periods).
+
+A month starts at local midnight on its first day, so a month is 743, 744 or 745 hours long across the
+clock changes; instants are returned as aware datetimes in UTC.
+
+Examples
+--------
+>>> add_months(date(2025, 11, 30), 3)
+datetime.date(2026, 2, 28)
+>>> month_floor(datetime(2025, 3, 31, 23, 30, tzinfo=UTC)).isoformat()   # 00:30 BST on 1 April
+'2025-03-31T23:00:00+00:00'
+>>> months_between(date(2025, 11, 1), date(2026, 2, 1))
+3
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from geo.vocabulary import LONDON
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole months, the day clipped to the target month's length (31 Jan + 1 = 28 Feb)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    following = date(year + (month == 11), (month + 1) % 12 + 1, 1)
+    return date(year, month + 1, min(day.day, (following - timedelta(days=1)).day))
+
+
+def months_between(first: date, last: date) -> int:
+    """Whole calendar months from ``first``'s month to ``last``'s month."""
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+def london_midnight(day: date) -> datetime:
+    """Local midnight at the start of ``day``, in UTC."""
+    return datetime.combine(day, time(), tzinfo=LONDON).astimezone(UTC)
+
+
+def month_floor(moment: datetime) -> datetime:
+    """The start (local midnight on the 1st) of the Europe/London month containing ``moment``, in UTC."""
+    return london_midnight(moment.astimezone(LONDON).date().replace(day=1))
+
+
+def month_ceil(moment: datetime) -> datetime:
+    """``moment`` itself when it is a month start, else the start of the next month (UTC)."""
+    floor = month_floor(moment)
+    if floor == moment:
+        return floor
+    return london_midnight(add_months(moment.astimezone(LONDON).date().replace(day=1), 1))
+
+
+def month_labels(first: date, end: date) -> list[str]:
+    """"YYYY-MM" for every month from ``first``'s month up to, not including, ``end``'s month."""
+    start = first.replace(day=1)
+    return [f"{add_months(start, k):%Y-%m}" for k in range(months_between(start, end))]
