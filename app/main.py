@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(settings)
-    app.state.sign_in_throttle = SignInThrottle(settings.sign_in_max_failures, settings.sign_in_lockout_seconds)
+    app.state.sign_in_throttle = SignInThrottle(app.state.database, settings.sign_in_max_failures,
+                                                settings.sign_in_lockout_seconds)
     add_exception_handlers(app)
 
     async def _browser_sign_in(request: Request, exc: Exception) -> Response:

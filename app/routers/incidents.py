@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,6 +16,7 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
 from app.routers.features import GeoJSONResponse, audit_write, collection, geojson_of
+from app.schemas.common import refuse_future
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.services.geometry import validated_geometry
 from app.settings import Settings
@@ -86,6 +88,14 @@ def get_incident(
     return feature
 
 
+def _refuse_future(start: datetime | None, end: datetime | None, settings: Settings) -> None:
+    for name, value in (("occurred_from", start), ("occurred_to", end)):
+        try:
+            refuse_future(value, f"properties.{name}", settings.future_tolerance_minutes)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=f"properties.{name}") from exc
+
+
 @router.post("/incidents", response_model=IncidentFeature, status_code=201)
 def create_incident(
     body: IncidentCreate,
@@ -94,6 +104,7 @@ def create_incident(
     response: Response,
     principal: Principal = gate(policy.CREATE_INCIDENTS),
 ) -> dict[str, Any]:
+    _refuse_future(body.properties.occurred_from, body.properties.occurred_to, settings)
     geometry = validated_geometry(session, settings, geojson_of(body.geometry), _POINT)
     values = link_to_place(session, settings, body.properties.model_dump(), geometry)
     incident_id = repository.insert(session, INCIDENTS, principal.organisation_id, values, geometry)
@@ -117,6 +128,7 @@ def update_incident(
     end = values.get("occurred_to", current["properties"]["occurred_to"])
     if end is not None and end < start:
         raise InvalidInput("properties.occurred_to: ends before occurred_from", field="properties.occurred_to")
+    _refuse_future(values.get("occurred_from"), values.get("occurred_to"), settings)
     geometry = (
         validated_geometry(session, settings, geojson_of(body.geometry), _POINT) if body.geometry is not None else None
     )
