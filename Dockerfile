@@ -23,5 +23,10 @@ USER contextmap
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz | grep -q '"status":"ok"' || exit 1
+# SIGTERM drains: uvicorn stops accepting, lets in-flight requests finish for up to
+# CONTEXTMAP_SHUTDOWN_GRACE_SECONDS (25 s, above the 20 s statement timeout), then exits. Give the
+# container longer than that before SIGKILL: `docker stop -t 30`, or stop_grace_period in compose.
+STOPSIGNAL SIGTERM
+ENV CONTEXTMAP_SHUTDOWN_GRACE_SECONDS=25
 # The same commands as `make run`, minus the demo: migrate, then serve.
 ENTRYPOINT ["sh", "-c", "contextmap migrate && exec contextmap serve"]

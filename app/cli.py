@@ -122,18 +122,87 @@ def demo_command(
     _print_logins([(login.role, login.email, login.password) for login in logins])
 
 
+def _default_workers(config: Settings) -> int:
+    """``--workers`` default: the setting, else WEB_CONCURRENCY (set by many hosts), else the cores."""
+    if config.workers:
+        return config.workers
+    web_concurrency = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if web_concurrency.isdigit() and int(web_concurrency) > 0:
+        return int(web_concurrency)
+    return max(1, os.cpu_count() or 1)
+
+
+# Connections kept free for migrations, the CLI, psql and monitoring (beyond superuser_reserved_connections).
+CONNECTION_HEADROOM = 10
+
+
+def size_pools(config: Settings, workers: int, max_connections: int, reserved: int) -> tuple[int, int]:
+    """(cheap pool, heavy pool) per process so ``workers x (cheap + heavy + 1)`` fits the server.
+
+    The ``+ 1`` is the owner connection a process may open. The heavy pool is kept (it is the heavy lane's
+    width); the cheap pool shrinks to fit, never below 2.
+    """
+    budget = max_connections - reserved - CONNECTION_HEADROOM
+    per_process = budget // workers
+    heavy = max(1, min(config.heavy_pool_size, per_process // 3))
+    cheap = min(config.db_pool_size, per_process - heavy - 1)
+    if cheap < 2:
+        raise ValueError(
+            f"{workers} workers need at least {workers * (heavy + 3)} connections but the database allows "
+            f"{budget} to this service (max_connections {max_connections} - reserved {reserved} - headroom "
+            f"{CONNECTION_HEADROOM}): run fewer workers or raise max_connections"
+        )
+    return cheap, heavy
+
+
+def _server_connection_limits(config: Settings) -> tuple[int, int]:
+    import psycopg
+
+    from app.db.bootstrap import conninfo
+
+    with psycopg.connect(conninfo(config.owner_url), connect_timeout=config.connect_timeout_seconds) as conn:
+        row = conn.execute("SELECT current_setting('max_connections')::int, "
+                           "current_setting('superuser_reserved_connections')::int").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 @cli.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes (default: CONTEXTMAP_WORKERS, else WEB_CONCURRENCY, else the number of cores)",
+        min=1)] = None,
 ) -> None:
     """Serve the web application and API."""
     import uvicorn
 
-    from app.main import create_app
-
     config = settings()
-    uvicorn.run(create_app(config), host=host or config.host, port=port or config.port, proxy_headers=True)
+    workers = workers or _default_workers(config)
+    try:
+        max_connections, reserved = _server_connection_limits(config)
+        cheap, heavy = size_pools(config, workers, max_connections, reserved)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:  # the database may come up later; the pools' own limits still apply
+        err.print(f"[yellow]warning:[/yellow] could not read max_connections ({type(exc).__name__}); "
+                  f"using pools of {config.db_pool_size} + {config.heavy_pool_size} per worker")
+        cheap, heavy = config.db_pool_size, config.heavy_pool_size
+    # Worker processes build the app from the environment (an import string is the only way uvicorn can
+    # start several), so hand them the settings this command resolved.
+    os.environ["CONTEXTMAP_DATABASE_URL"] = config.database_url
+    os.environ["CONTEXTMAP_DB_POOL_SIZE"] = str(cheap)
+    os.environ["CONTEXTMAP_HEAVY_POOL_SIZE"] = str(heavy)
+    err.print(f"serving with {workers} worker(s), {cheap} + {heavy} database connections each")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host or config.host, port=port or config.port,
+        workers=workers, proxy_headers=True,
+        # In-flight requests get this long to finish after SIGTERM; docker-compose's stop_grace_period is
+        # longer, so the container is not killed mid-request.
+        timeout_graceful_shutdown=config.shutdown_grace_seconds,
+    )
 
 
 @cli.command("up")

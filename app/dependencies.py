@@ -106,15 +106,15 @@ def gate(g: Gate) -> Any:
 
 
 def tenant_session(principal: CurrentPrincipal, database: DatabaseDep) -> Iterator[Session]:
-    session = database.tenant_session(principal.organisation_id)
-    try:
-        with session.begin():
-            yield session
-    finally:
-        session.close()
+    with database.request_transaction(principal.organisation_id) as session:
+        yield session
 
 
-SessionDep = Annotated[Session, Depends(tenant_session)]
+# scope="function": the transaction commits and the connection goes back to the pool when the route
+# returns, *before* the response is sent. With FastAPI's default ("request") the commit ran after the
+# client had its 2xx, so a failed commit was an acknowledged write that was never saved, and a slow
+# reader held a connection idle in transaction until it had read the whole body.
+SessionDep = Annotated[Session, Depends(tenant_session, scope="function")]
 
 
 # ---- disclosure: resolved once per request ------------------------------------------------------------

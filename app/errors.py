@@ -14,8 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The exceptions live in app.exceptions so services and repositories raise them without importing FastAPI;
 # they are re-exported here for the routers.
@@ -27,10 +30,11 @@ from app.exceptions import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    TooBusy,
 )
 
 __all__ = ["PROBLEM_JSON", "BootstrapError", "Conflict", "ContextmapError", "Forbidden", "InvalidInput",
-           "NotAuthenticated", "NotFound", "add_exception_handlers", "problem"]
+           "NotAuthenticated", "NotFound", "TooBusy", "add_exception_handlers", "problem"]
 
 log = logging.getLogger("contextmap")
 
@@ -69,6 +73,8 @@ def _field_of(error: Mapping[str, Any]) -> str:
 async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContextmapError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, TooBusy):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(exc.status, exc.title, exc.detail, instance=request.url.path, errors=exc.errors,
                    headers=headers)
 
@@ -92,16 +98,90 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
                    instance=request.url.path, errors=[{"field": "body", "message": "unacceptable value"}])
 
 
+def _retry_after(request: Request) -> str:
+    settings = getattr(request.app.state, "settings", None)
+    return str(getattr(settings, "retry_after_seconds", 5))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused or could not do the work: say so honestly, never as a 2xx or a reset.
+
+    A statement that ran past the service role's ``statement_timeout`` (or was cancelled because the client
+    left) is the request's size: narrow it. A lock wait, a full pool or an unreachable server is transient:
+    503 with ``Retry-After``. Nothing of the failed transaction was committed in any of these cases.
+    """
+    assert isinstance(exc, DBAPIError | PoolTimeout)
+    cause = getattr(exc, "orig", None)
+    path = request.url.path
+    if isinstance(cause, pg_errors.QueryCanceled):
+        return problem(503, "Request too large to answer in time",
+                       "The query ran longer than the service allows and was stopped. Narrow the request: a "
+                       "shorter period, a smaller area or search distance, or fewer categories.",
+                       instance=path)
+    retry = {"Retry-After": _retry_after(request)}
+    if isinstance(exc, PoolTimeout):
+        log.warning("no database connection free in time on %s %s", request.method, path)
+        return problem(503, "Service busy", "Every database connection is in use. Try again shortly.",
+                       instance=path, headers=retry)
+    if isinstance(cause, pg_errors.LockNotAvailable):
+        return problem(503, "Service busy", "The data are being changed by another request. Try again shortly.",
+                       instance=path, headers=retry)
+    if isinstance(exc, IntegrityError):
+        # Reached only when a constraint fails that no route anticipated, e.g. a deferred one at commit.
+        return problem(409, "Conflict", "The change conflicts with data already saved; nothing was saved.",
+                       instance=path)
+    if isinstance(exc, DataError):
+        return await _data_error(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, path, type(cause or exc).__name__)
+    return problem(503, "Database unavailable",
+                   "The database cannot be reached; nothing was saved. Try again shortly.",
+                   instance=path, headers=retry)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Log the cause for operators; tell the client nothing about SQL or code.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", "The server could not complete the request.",
                    instance=request.url.path)
+
+
+class UnhandledErrorMiddleware:
+    """Answer any exception no handler claimed with a generic problem+json 500 and keep the connection.
+
+    Starlette's own last-resort handler sends the 500 and then re-raises, and uvicorn closes the socket on
+    a re-raised error: the client saw a reset and could not tell whether its POST happened.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise  # the status line is out: nothing honest can be added
+            request = Request(scope)
+            handler = _database_error if isinstance(exc, DBAPIError | PoolTimeout) else _unexpected_error
+            response = await handler(request, exc)
+            await response(scope, receive, send)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ContextmapError, _contextmap_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
+    # Unhandled exceptions are answered by UnhandledErrorMiddleware (see there why not here).

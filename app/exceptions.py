@@ -49,5 +49,18 @@ class Forbidden(ContextmapError):
     title = "Forbidden"
 
 
+class TooBusy(ContextmapError):
+    """A limit on concurrent work was reached; the client may retry after ``retry_after`` seconds."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, status: int = 429):
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.status = status
+        self.title = "Too many requests" if status == 429 else "Service unavailable"
+
+
 class BootstrapError(RuntimeError):
     """The local database could not be prepared; the message says what to install or do."""

@@ -15,8 +15,14 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.db.session import Database
-from app.errors import NotAuthenticated, add_exception_handlers, problem
-from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    CancelOnDisconnectMiddleware,
+    HeavyLaneMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.routers import (
     admin,
     analysis,
@@ -55,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(settings)
-    app.state.sign_in_throttle = SignInThrottle(settings.sign_in_max_failures, settings.sign_in_lockout_seconds)
+    app.state.sign_in_throttle = SignInThrottle(app.state.database, settings.sign_in_max_failures,
+                                                settings.sign_in_lockout_seconds)
     add_exception_handlers(app)
 
     async def _browser_sign_in(request: Request, exc: Exception) -> Response:
@@ -83,7 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=True), name="static")
 
+    # Outermost last. The catch-all 500 sits inside the security headers; the disconnect listener inside
+    # the body limit, so it never reads more of a body than the limit allows.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(HeavyLaneMiddleware, slots=settings.heavy_pool_size, per_user=settings.heavy_per_user,
+                       queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
     app.add_middleware(RequestContextMiddleware)

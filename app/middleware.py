@@ -1,13 +1,20 @@
-"""ASGI middleware: request ids, body size limits and security headers."""
+"""ASGI middleware: request ids, body size limits, security headers, the heavy-analysis lane and
+cancelling a request's queries when its client leaves."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
+import re
 import uuid
+from collections import defaultdict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.audit import client_var, request_id_var
+from app.db.session import InFlightConnections, current_connections, current_lane
 
 # Maps embed folium's inline scripts; each page adds its own script hashes (see geo.map_assets).
 DEFAULT_CSP = (
@@ -147,3 +154,139 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+
+
+# Requests whose cost grows with what the user asks for (area, period, cell size, search distance):
+# analyses, analysis map pages and exports. Tiles are left out on purpose: a map asks for a dozen at once,
+# each bounded by its tile.
+HEAVY_PATHS = re.compile(
+    r"^(/api/analysis/|/api/places/[^/]+/(outcomes|timeline)$|/api/exports/|/maps/(hotspots|displacement|places/)"
+    r"|/ogc/collections/hotspot-cells/items)"
+)
+
+
+def _problem(status: int, title: str, detail: str, retry_after: int) -> tuple[Message, Message]:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    start: Message = {"type": "http.response.start", "status": status,
+                      "headers": [(b"content-type", b"application/problem+json"),
+                                  (b"content-length", str(len(body)).encode()),
+                                  (b"retry-after", str(retry_after).encode())]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class HeavyLaneMiddleware:
+    """Heavy analyses run in their own bounded lane: at most ``slots`` at once per process (the size of the
+    heavy connection pool) and ``per_user`` per credential. A user over their share gets 429; a request
+    that cannot get a slot within ``queue_seconds`` gets 503; both with ``Retry-After``. Cheap requests
+    never wait here and use the other pool, so a few large analyses cannot take the service down.
+    """
+
+    def __init__(self, app: ASGIApp, slots: int, per_user: int, queue_seconds: float, retry_after: int):
+        self.app = app
+        self.per_user = per_user
+        self.queue_seconds = queue_seconds
+        self.retry_after = retry_after
+        self.slots = max(1, slots)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._semaphore = asyncio.Semaphore(self.slots)
+        self._running: defaultdict[str, int] = defaultdict(int)
+
+    def _slots(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; a server has one, but tests may run an app in several.
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._semaphore = loop, asyncio.Semaphore(self.slots)
+        return self._semaphore
+
+    @staticmethod
+    def _who(scope: Scope) -> str:
+        headers = dict(scope.get("headers") or [])
+        credential = headers.get(b"authorization") or headers.get(b"cookie")
+        if credential:
+            return hashlib.sha256(credential).hexdigest()
+        client = scope.get("client")
+        return f"client:{client[0] if client else '-'}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not HEAVY_PATHS.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        who = self._who(scope)
+        if self._running[who] >= self.per_user:
+            for message in _problem(429, "Too many requests",
+                                    f"At most {self.per_user} large analysis at a time per user; "
+                                    "wait for the one running to finish.", self.retry_after):
+                await send(message)
+            return
+        self._running[who] += 1
+        try:
+            try:
+                slots = self._slots()
+                await asyncio.wait_for(slots.acquire(), timeout=self.queue_seconds)
+            except TimeoutError:
+                for message in _problem(503, "Service busy", "Every slot for large analyses is in use. "
+                                        "Try again shortly.", self.retry_after):
+                    await send(message)
+                return
+            token = current_lane.set("heavy")
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                current_lane.reset(token)
+                slots.release()
+        finally:
+            self._running[who] -= 1
+            if not self._running[who]:
+                del self._running[who]
+
+
+class CancelOnDisconnectMiddleware:
+    """When the client goes away before its response, cancel the request's running queries.
+
+    Routes run in worker threads and never look at the socket, so without this a query the client gave up
+    on ran to its end (an outside test saw two more minutes). A listener reads the request's messages as
+    they come (handing them on unchanged); on ``http.disconnect`` before the response finished, it asks
+    PostgreSQL to cancel the queries of the connections the request holds (see ``InFlightConnections``).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        in_flight = InFlightConnections()
+        token = current_connections.set(in_flight)
+        messages: asyncio.Queue[Message] = asyncio.Queue()
+        finished = False
+
+        async def listen() -> None:
+            while True:
+                message = await receive()
+                await messages.put(message)
+                if message["type"] == "http.disconnect":
+                    if not finished:
+                        loop = asyncio.get_running_loop()
+                        # cancel_safe blocks on a network round trip: not on the event loop.
+                        await loop.run_in_executor(None, in_flight.cancel)
+                    return
+
+        async def queued_receive() -> Message:
+            return await messages.get()
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal finished
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = True
+            await send(message)
+
+        listener = asyncio.create_task(listen())
+        try:
+            await self.app(scope, queued_receive, tracking_send)
+        finally:
+            finished = True
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            current_connections.reset(token)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.exceptions import InvalidInput
+from app.schemas.common import EARLIEST_YEAR, LATEST_YEAR
 
 
 def parse_instant(value: str, field: str) -> datetime:
@@ -19,9 +20,12 @@ def parse_instant(value: str, field: str) -> datetime:
     except ValueError as exc:
         raise InvalidInput(f"{field}: {value!r} is not an RFC 3339 date-time", field=field) from exc
     if parsed.tzinfo is None:
-        if len(text) <= 10:  # a bare date means that day in UTC
-            return parsed.replace(tzinfo=UTC)
-        raise InvalidInput(f"{field}: {value!r} needs a time zone (e.g. Z or +01:00)", field=field)
+        if len(text) > 10:  # a bare date means that day in UTC
+            raise InvalidInput(f"{field}: {value!r} needs a time zone (e.g. Z or +01:00)", field=field)
+        parsed = parsed.replace(tzinfo=UTC)
+    # Day and month arithmetic near year 1 or 9999 overflows (a 500 and a reset connection before).
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise InvalidInput(f"{field}: {value!r} is outside the years {EARLIEST_YEAR}..{LATEST_YEAR}", field=field)
     return parsed
 
 

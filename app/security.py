@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from app.db.session import Database
 
 
 @dataclass(frozen=True)
@@ -67,30 +69,46 @@ def csrf_matches(secret_key: str, session_token: str, presented: str | None) -> 
 class SignInThrottle:
     """Refuse sign-in for a key (e-mail and client address) after repeated failures in a window.
 
-    In-process: a deployment running several workers throttles per worker, which still bounds guessing.
+    Kept in PostgreSQL (table ``sign_in_failures``), so every worker process and every host behind a load
+    balancer counts the same failures: an in-process counter let each of N workers allow its own N-th of
+    the guesses. Keys are stored as SHA-256 digests. The window restarts after ``window_seconds`` without
+    a failure; a success clears the key.
     """
 
-    def __init__(self, max_failures: int, window_seconds: int):
+    def __init__(self, database: Database, max_failures: int, window_seconds: int):
+        self.database = database
         self.max_failures = max_failures
         self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return failures
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._prune(key, time.monotonic())) >= self.max_failures
+        with self.database.tenant_session(None) as session, session.begin():
+            failures = session.execute(
+                text("SELECT failures FROM sign_in_failures WHERE key_hash = :k "
+                     "AND last_failed_at > now() - make_interval(secs => :w)"),
+                {"k": self._digest(key), "w": self.window},
+            ).scalar()
+        return failures is not None and failures >= self.max_failures
 
     def failed(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._prune(key, now).append(now)
+        with self.database.tenant_session(None) as session, session.begin():
+            # One statement: concurrent failures from several workers each count (no lost update).
+            session.execute(
+                text("""
+                    INSERT INTO sign_in_failures AS f (key_hash, failures) VALUES (:k, 1)
+                    ON CONFLICT (key_hash) DO UPDATE SET
+                        failures = CASE WHEN f.last_failed_at > now() - make_interval(secs => :w)
+                                        THEN f.failures + 1 ELSE 1 END,
+                        last_failed_at = now()"""),
+                {"k": self._digest(key), "w": self.window},
+            )
+            # Forget keys whose window has long passed, so the table stays as small as the attack.
+            session.execute(text("DELETE FROM sign_in_failures "
+                                 "WHERE last_failed_at < now() - make_interval(secs => :w)"), {"w": 2 * self.window})
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        with self.database.tenant_session(None) as session, session.begin():
+            session.execute(text("DELETE FROM sign_in_failures WHERE key_hash = :k"), {"k": self._digest(key)})

@@ -71,6 +71,29 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Reliability: every limit a request can push is a setting (README "Running in production").
+    # The service role's statements stop after this long; an analysis that needs longer is answered 503
+    # with advice to narrow it. Kept below ``shutdown_grace_seconds`` so a draining worker finishes.
+    statement_timeout_seconds: float = 20.0
+    lock_timeout_seconds: float = 5.0
+    idle_in_transaction_timeout_seconds: float = 30.0
+    work_mem_mb: int = 32  # per sort/hash node; the ceiling for the service role's connections
+    connect_timeout_seconds: int = 5
+    # Connections per process: cheap requests share ``db_pool_size``; heavy analyses (maps, hot spots,
+    # displacement, exports) use their own ``heavy_pool_size`` and never take the cheap requests' ones.
+    # ``contextmap serve`` shrinks db_pool_size so workers x (db_pool_size + heavy_pool_size + 1) fits
+    # the server's max_connections.
+    db_pool_size: int = 10
+    heavy_pool_size: int = 2
+    pool_timeout_seconds: float = 5.0  # waiting longer for a connection answers 503 with Retry-After
+    heavy_per_user: int = 1  # concurrent heavy requests per credential; more answer 429
+    heavy_queue_seconds: float = 5.0  # waiting longer for a free heavy slot answers 503
+    retry_after_seconds: int = 5
+    workers: int | None = None  # None: WEB_CONCURRENCY, else the number of cores
+    shutdown_grace_seconds: int = 25  # below docker-compose's stop_grace_period (30 s)
+    # Incidents dated later than now + this are refused (clock skew between systems, not the future).
+    future_tolerance_minutes: int = 60
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -277,6 +277,9 @@ def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, Any],
         frame = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # pyogrio raises several types for files GDAL cannot open
         raise ValueError(f"{filename}: not a readable GeoJSON or GeoPackage file ({exc})") from exc
+    if not hasattr(frame, "geometry"):  # pyogrio returns a plain DataFrame for a layer with no geometry
+        raise ValueError("the layer has no geometry column: export the layer with its geometry, or send a CSV "
+                         "with longitude/latitude or easting/northing columns")
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     columns = [c for c in frame.columns if c != frame.geometry.name]
@@ -296,7 +299,13 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]
         raise ValueError(f"not UTF-8 text ({exc.reason})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
     line = 2
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+            raise ValueError(f"line {line}: unreadable row ({exc})") from exc
         start, line = line, reader.line_num + 1
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue

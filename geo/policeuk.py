@@ -174,7 +174,18 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
     width = len(HEADER)
     harm = HARM_BY_CRIME_TYPE
     line = reader.line_num + 1
-    for row in reader:
+    # A month that has not begun yet is a wrong file, never a crime (a far-future date moved an
+    # organisation's default analysis window off the data).
+    now = datetime.now(UTC)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+            start, line = line, reader.line_num + 1
+            yield RowProblem(start, "rejected", f"unreadable row: {exc}")
+            continue
         start, line = line, reader.line_num + 1
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line (e.g. at the end of the file)
@@ -185,10 +196,17 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
         if not crime_type:
             yield RowProblem(start, "rejected", "Crime type is empty")
             continue
+        # Only these two texts are stored; PostgreSQL text cannot hold NUL (it failed the whole COPY).
+        if "\x00" in crime_type or "\x00" in row[CRIME_ID]:
+            yield RowProblem(start, "rejected", "contains a NUL character")
+            continue
         try:
             occurred_from, occurred_to = month_window(row[MONTH])
         except ValueError as exc:
             yield RowProblem(start, "rejected", str(exc))
+            continue
+        if occurred_from > now:
+            yield RowProblem(start, "rejected", f"Month {row[MONTH].strip()} is in the future")
             continue
         lon_text, lat_text = row[LONGITUDE].strip(), row[LATITUDE].strip()
         if not lon_text and not lat_text:

@@ -307,3 +307,13 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per (e-mail, client) key, hashed; shared by every worker (the throttle)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("sign_in_failures_last_idx", "last_failed_at"),)
+    key_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,11 +1,19 @@
 """Engines and sessions. Every web request runs in a session scoped to one organisation: the
-organisation id is set per transaction, and PostgreSQL row-level security does the rest."""
+organisation id is set per transaction, and PostgreSQL row-level security does the rest.
+
+Two pools per process: cheap requests and heavy analyses never wait for each other's connections
+(an outside load test saw 21 heavy analyses hold every connection while cheap reads got 500s). Each
+connection of the service role carries the statement, lock and idle-in-transaction timeouts and the
+``work_mem`` ceiling from the settings, so no request can run or hold a transaction for ever.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -13,21 +21,81 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from app.settings import Settings
 
 ORG_SETTING = "contextmap.organisation_id"
+Lane = Literal["cheap", "heavy"]
+
+# Which pool this request's sessions come from; the heavy-lane middleware sets "heavy".
+current_lane: ContextVar[Lane] = ContextVar("contextmap_lane", default="cheap")
+
+
+class InFlightConnections:
+    """The database connections one request is using, so a client that leaves can cancel its queries.
+
+    Registered while a transaction is open and unregistered before the connection goes back to the pool,
+    under one lock: a cancel can never reach a connection another request has since taken.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+        self.cancelled = False
+
+    def add(self, dbapi_connection: Any) -> None:
+        with self._lock:
+            self._connections.append(dbapi_connection)
+
+    def discard(self, dbapi_connection: Any) -> None:
+        with self._lock:
+            if dbapi_connection in self._connections:
+                self._connections.remove(dbapi_connection)
+
+    def cancel(self) -> None:
+        """Ask PostgreSQL to cancel whatever these connections are running (blocking: call from a thread)."""
+        with self._lock:
+            self.cancelled = True
+            for connection in self._connections:
+                try:
+                    connection.cancel_safe(timeout=2.0)
+                except Exception:  # noqa: S112 - a connection that is already gone has nothing to cancel
+                    continue
+
+
+current_connections: ContextVar[InFlightConnections | None] = ContextVar("contextmap_connections", default=None)
+
+
+def _options(settings: Settings) -> str:
+    """libpq ``options``: the service role's limits, set when each connection starts (no extra round trip)."""
+    def ms(seconds: float) -> int:
+        return max(1, int(seconds * 1000))
+
+    return " ".join((
+        f"-c statement_timeout={ms(settings.statement_timeout_seconds)}",
+        f"-c lock_timeout={ms(settings.lock_timeout_seconds)}",
+        f"-c idle_in_transaction_session_timeout={ms(settings.idle_in_transaction_timeout_seconds)}",
+        f"-c work_mem={int(settings.work_mem_mb)}MB",
+    ))
 
 
 class Database:
-    """Owns the two engines: the owner's (migrations, CLI) and the service role's (web requests)."""
+    """Owns the engines: the owner's (migrations, CLI) and the service role's two pools (web requests)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         # No server-side prepared statements: after five runs PostgreSQL may switch a prepared analysis
         # query to a generic plan that ignores the actual bbox and time window (measured 3x slower).
+        connect_args = {"prepare_threshold": None, "options": _options(settings),
+                        "connect_timeout": settings.connect_timeout_seconds, "application_name": "contextmap"}
         self.app_engine: Engine = create_engine(
-            settings.app_url, pool_size=10, max_overflow=10, pool_pre_ping=True,
-            connect_args={"prepare_threshold": None},
+            settings.app_url, pool_size=settings.db_pool_size, max_overflow=0, pool_pre_ping=True,
+            pool_timeout=settings.pool_timeout_seconds, connect_args=connect_args,
+        )
+        self.heavy_engine: Engine = create_engine(
+            settings.app_url, pool_size=settings.heavy_pool_size, max_overflow=0, pool_pre_ping=True,
+            pool_timeout=settings.pool_timeout_seconds,
+            connect_args={**connect_args, "application_name": "contextmap-heavy"},
         )
         self._owner_engine: Engine | None = None
         self._app_sessions = sessionmaker(self.app_engine, expire_on_commit=False)
+        self._heavy_sessions = sessionmaker(self.heavy_engine, expire_on_commit=False)
 
     @property
     def owner_engine(self) -> Engine:
@@ -35,10 +103,33 @@ class Database:
             self._owner_engine = create_engine(self.settings.owner_url, pool_pre_ping=True)
         return self._owner_engine
 
-    def tenant_session(self, organisation_id: int | None) -> Session:
-        session = self._app_sessions()
+    def tenant_session(self, organisation_id: int | None, lane: Lane | None = None) -> Session:
+        chosen = lane or current_lane.get()
+        session = (self._heavy_sessions if chosen == "heavy" else self._app_sessions)()
         session.info["organisation_id"] = organisation_id
         return session
+
+    @contextmanager
+    def request_transaction(self, organisation_id: int | None) -> Iterator[Session]:
+        """One request's transaction: committed (or rolled back) and the connection released on exit.
+
+        The caller exits before the response is sent, so a commit that fails is the client's error and a
+        2xx always means the data are saved. While open, the connection is cancellable by the request.
+        """
+        session = self.tenant_session(organisation_id)
+        in_flight = current_connections.get()
+        try:
+            with session.begin():
+                dbapi = session.connection().connection.dbapi_connection
+                if in_flight is not None:
+                    in_flight.add(dbapi)
+                try:
+                    yield session
+                finally:
+                    if in_flight is not None:
+                        in_flight.discard(dbapi)
+        finally:
+            session.close()
 
     @contextmanager
     def owner_session(self) -> Iterator[Session]:
@@ -47,6 +138,7 @@ class Database:
 
     def dispose(self) -> None:
         self.app_engine.dispose()
+        self.heavy_engine.dispose()
         if self._owner_engine is not None:
             self._owner_engine.dispose()
 

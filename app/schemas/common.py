@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 
 def one_of(values: Sequence[str]) -> AfterValidator:
@@ -52,3 +62,36 @@ class Link(BaseModel):
     rel: str
     type: str = "application/geo+json"
     title: str | None = None
+
+
+# Instants outside these years are refused: no record of harm to a young person is older than 1900, and
+# date arithmetic near year 1 or 9999 overflows (``datetime=9999-12-31`` was a 500 and a reset connection).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2199
+
+
+def _refuse_bare_number(value: Any) -> Any:
+    # Pydantic reads a number (or a string of digits) as Unix seconds: ``occurred_from: 0`` was stored as
+    # 1970-01-01. A date-time in this API is always an RFC 3339 string.
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        raise ValueError("a date-time is an RFC 3339 string such as 2026-05-01T16:00:00Z, not a number")
+    return value
+
+
+def _within_years(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"outside the years {EARLIEST_YEAR}..{LATEST_YEAR}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_refuse_bare_number), AfterValidator(_within_years)]
+
+
+def refuse_future(value: datetime | None, field: str, tolerance_minutes: int) -> None:
+    """Refuse an incident dated later than now plus a small tolerance (clock skew between systems).
+
+    One incident dated 2206 moved an organisation's default emerging-hot-spots window to 2204-2206.
+    Raises ``ValueError`` naming the field; callers turn it into their own error (422 or an import row).
+    """
+    if value is not None and value > datetime.now(UTC) + timedelta(minutes=tolerance_minutes):
+        raise ValueError(f"{field}: {value.isoformat()} is in the future")

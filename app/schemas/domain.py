@@ -7,9 +7,9 @@ from typing import Annotated, Any, TypeAlias
 
 from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from app.schemas.common import Link, LongText, ShortText, StrictModel, enum_schema, one_of
+from app.schemas.common import Link, LongText, ShortText, StrictModel, Timestamp, enum_schema, one_of
 from geo.vocabulary import (
     CONCERN_LEVELS,
     DESIGNATION_KINDS,
@@ -120,7 +120,7 @@ class PlaceCollection(FeatureCollection[PlaceFeature]):
 
 # ---- designations -------------------------------------------------------------------------------------
 class DesignationFields(StrictModel):
-    valid_to: AwareDatetime | None = None
+    valid_to: Timestamp | None = None
     level: ConcernLevel | None = None
     reason: LongText | None = None
     review_by: date | None = None
@@ -136,7 +136,7 @@ class DesignationFields(StrictModel):
 class DesignationCreate(DesignationFields):
     place_id: int
     kind: DesignationKind
-    valid_from: AwareDatetime
+    valid_from: Timestamp
 
     @model_validator(mode="after")
     def _consistent(self) -> DesignationCreate:
@@ -152,7 +152,7 @@ class DesignationCreate(DesignationFields):
 
 
 class DesignationPatch(DesignationFields):
-    valid_from: AwareDatetime | None = None
+    valid_from: Timestamp | None = None
 
 
 class DesignationOutProperties(BaseModel):
@@ -230,8 +230,8 @@ class GuardianCollection(FeatureCollection[GuardianFeature]):
 
 # ---- incidents ----------------------------------------------------------------------------------------
 class IncidentProperties(StrictModel):
-    occurred_from: AwareDatetime
-    occurred_to: AwareDatetime | None = None
+    occurred_from: Timestamp
+    occurred_to: Timestamp | None = None
     harm_category: HarmCategory
     source_category: Annotated[str, Field(max_length=200)] | None = None
     source: IncidentSource = "manual"
@@ -248,8 +248,8 @@ class IncidentProperties(StrictModel):
 
 
 class IncidentPatchProperties(StrictModel):
-    occurred_from: AwareDatetime | None = None
-    occurred_to: AwareDatetime | None = None
+    occurred_from: Timestamp | None = None
+    occurred_to: Timestamp | None = None
     harm_category: HarmCategory | None = None
     source_category: Annotated[str, Field(max_length=200)] | None = None
     location_precision: LocationPrecision | None = None

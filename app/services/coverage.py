@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db import safe_spaces as store
 from app.db.street_network import street_network
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.query import parse_interval
 from app.security import Principal
 from app.services.disclosure import Disclosure

@@ -43,6 +43,7 @@ from app.db.repository import ResourceSpec
 from app.db.resources import DESIGNATIONS, GUARDIANS, INCIDENTS, INTERVENTIONS, PLACES
 from app.exceptions import Forbidden, InvalidInput
 from app.policy import Gate
+from app.schemas.common import refuse_future
 from app.security import Principal
 from app.services.audit import record_action
 from app.services.geometry import validated_geometry
@@ -108,6 +109,7 @@ class RecordRules:
     stamp_updated_at: bool = False  # the table's updated_at is set here (places: by the repository)
     audit_fields: tuple[str, ...] = ()  # values copied into the create audit record
     to_columns: Callable[[Mapping[str, Any]], dict[str, Any]] = dict  # request fields -> table columns
+    not_future: tuple[str, ...] = ()  # times that may not lie beyond now + settings.future_tolerance_minutes
 
     @property
     def name(self) -> str:
@@ -149,6 +151,7 @@ INCIDENT = RecordRules(
     delete_gate=policy.EDIT_INCIDENTS, feature_body=True, geometry_types=frozenset({"Point"}),
     geometry_required=True, place_field="place_id", links_to_place=True,
     period=Period("occurred_from", "occurred_to", "ends before occurred_from"),
+    not_future=("occurred_from", "occurred_to"),
 )
 ASSESSMENT = RecordRules(
     spec=ASSESSMENTS, create_gate=policy.WRITE_SAFE_SPACES, update_gate=policy.WRITE_SAFE_SPACES,
@@ -170,6 +173,7 @@ def create(session: Session, settings: Settings, actor: Principal, rules: Record
     """
     _allow(actor, rules.create_gate)
     values, geojson = _values(rules, body, partial=False)
+    _refuse_future(settings, rules, values)
     _check_values(session, actor, rules, values, {})
     if geojson is None and rules.geometry_required:
         raise InvalidInput("geometry: required", field="geometry")
@@ -199,6 +203,7 @@ def update(
     stored = current["properties"]
     _gate_values(actor, rules, stored)
     values, geojson = _values(rules, body, partial=True)
+    _refuse_future(settings, rules, values)
     for name in (*rules.spec.required, *rules.not_removable):
         if name in values and values[name] is None:
             raise InvalidInput(f"{rules.field(name)}: cannot be null", field=rules.field(name))
@@ -253,6 +258,15 @@ def add(
 
 
 # ---- checks shared by the verbs -----------------------------------------------------------------------
+def _refuse_future(settings: Settings, rules: RecordRules, values: Mapping[str, Any]) -> None:
+    # An incident dated 2206 moved an organisation's default emerging-hot-spots window to 2204-2206.
+    for name in rules.not_future:
+        try:
+            refuse_future(values.get(name), rules.field(name), settings.future_tolerance_minutes)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=rules.field(name)) from exc
+
+
 def validated_hours(value: str | None, field: str) -> str | None:
     """Opening hours in OpenStreetMap syntax, normalised; refused with the position of the error."""
     if value is None or not value.strip():

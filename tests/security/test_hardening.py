@@ -160,3 +160,21 @@ def test_user_text_is_escaped_on_the_home_page(settings: Any, database: Any, app
     assert evil not in home.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in home.text
     assert "review overdue" in home.text
+
+
+def test_the_sign_in_throttle_is_shared_by_every_worker(settings: Any, database: Any) -> None:
+    # Two app instances stand for two worker processes: failures in either count towards one lock-out
+    # (an in-process counter let each worker allow its own five guesses).
+    from app.main import create_app
+
+    org = make_org(database, settings)
+    email = f"admin@{org.slug}.test"
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        for attempt in range(settings.sign_in_max_failures):
+            worker = first if attempt % 2 else second
+            assert _sign_in(worker, email, "wrong-password").status_code == 401
+        assert _sign_in(first, email, "password-admin-123").status_code == 429
+        assert _sign_in(second, email, "password-admin-123").status_code == 429
+    with database.owner_session() as session:
+        stored = session.execute(text("SELECT key_hash FROM sign_in_failures")).scalars().all()
+    assert stored and not any(email in key for key in stored)  # keys are digests, not e-mails
