@@ -368,7 +368,8 @@ def import_partner_command(
     def partner(session: Session, org_id: int) -> ImportReport:
         return import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
                               link_distance_m=config.auto_link_distance_m,
-                              default_area=config.default_service_area, dry_run=dry_run)
+                              default_area=config.default_service_area, dry_run=dry_run,
+                              limits=config.geometry_limits)
 
     _run_import(Database(config), org, target, {"source": "partner"}, partner, audited=not dry_run)
 

@@ -85,7 +85,7 @@ def import_partner(
     report = imports.import_partner(
         session, principal.organisation_id, file.filename or "upload", rows, target,
         analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
-        default_area=settings.default_service_area, dry_run=dry_run,
+        default_area=settings.default_service_area, dry_run=dry_run, limits=settings.geometry_limits,
     )
     if not dry_run:
         audit_write(session, principal, "import", target,
