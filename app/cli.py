@@ -225,7 +225,7 @@ def retention_apply(
 
 def _run_import(
     database: Database, org: str, resource: str, detail: dict[str, Any],
-    work: Callable[[Session, int], ImportReport], *, audited: bool = True,
+    work: Callable[[Session, int], ImportReport],
 ) -> None:
     """One import in one transaction on the owner connection: audited (as the API does), reported."""
     from app.db import audit
@@ -235,10 +235,9 @@ def _run_import(
         with database.owner_session() as session:
             org_id = accounts.organisation_id(session, org)
             report = work(session, org_id)
-            if audited:
-                audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
-                             detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
-                                     "rejected": report.rejected})
+            audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
+                         detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
+                                 "rejected": report.rejected})
     except ImportRejected as exc:
         for line in exc.report.summary_lines():
             print(line)
@@ -371,7 +370,7 @@ def import_partner_command(
                               default_area=config.default_service_area, dry_run=dry_run,
                               limits=config.geometry_limits)
 
-    _run_import(Database(config), org, target, {"source": "partner"}, partner, audited=not dry_run)
+    _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
 
 
 def main() -> None:
