@@ -30,6 +30,7 @@ from app.query import BboxParam, DatetimeParam, parse_bbox, parse_interval
 from app.routers.features import audit_write
 from app.settings import Settings
 from geo.privacy import DisclosureRule, disclose_count
+from geo.spreadsheet import neutralise_formula
 
 router = APIRouter(
     prefix="/api/exports", tags=["exports"], default_response_class=Response,
@@ -86,7 +87,7 @@ def _csv(features: Sequence[dict[str, Any]]) -> bytes:
             if geometry["type"] == "Point":
                 row["longitude"], row["latitude"] = geometry["coordinates"][:2]
             row["geometry_wkt"] = shape(geometry).wkt
-        writer.writerow(row)
+        writer.writerow({k: neutralise_formula(v) for k, v in row.items()})
     # A byte-order mark, so spreadsheet software opens the UTF-8 file with the right characters.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from app import policy
 from app.db import audit, imports
-from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.db.session import Database
+from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput
 from app.routers.features import audit_write
 from app.services.partner_import import partner_records

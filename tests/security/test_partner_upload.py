@@ -35,13 +35,13 @@ def _vrt(source: str, layer: str) -> bytes:
 class _Recorder(BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+    def do_GET(self) -> None:
         _Recorder.hits.append(self.path)
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"name,kind,longitude,latitude\nFetched,park,-0.417,51.879\n")
 
-    do_HEAD = do_GET  # noqa: N815
+    do_HEAD = do_GET
 
     def log_message(self, *args: Any) -> None:
         pass
