@@ -205,6 +205,37 @@ def users_revoke(
     print(f"revoked {revoked} token(s)")
 
 
+def _set_user_disabled(email: str, disabled: bool) -> None:
+    from app.db import audit
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            changed = accounts.set_disabled(session, disabled, email=email)
+            audit.record(session, organisation_id=changed["organisation_id"], user_id=None,
+                         action="user.disable" if disabled else "user.enable", resource=f"user:{changed['id']}",
+                         detail={"via": "cli"})
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    print(f"user {changed['email']} {'disabled' if disabled else 'enabled'}")
+
+
+@users_cli.command("disable")
+def users_disable(email: Annotated[str, typer.Option(help="the user's e-mail")]) -> None:
+    """Disable a user at once: no sign-in, no token, browser sessions end (API tokens resume if enabled)."""
+    _set_user_disabled(email, True)
+
+
+@users_cli.command("enable")
+def users_enable(email: Annotated[str, typer.Option(help="the user's e-mail")]) -> None:
+    """Enable a disabled user again."""
+    _set_user_disabled(email, False)
+
+
 @retention_cli.command("apply")
 def retention_apply(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
