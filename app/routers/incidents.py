@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -18,6 +19,7 @@ from app.routers.features import GeoJSONResponse, audit_write, collection, geojs
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.services.geometry import validated_geometry
 from app.settings import Settings
+from geo.vocabulary import IMPORTED_SOURCES
 
 router = APIRouter(prefix="/api", tags=["incidents"], default_response_class=GeoJSONResponse)
 _POINT = frozenset({"Point"})
@@ -86,6 +88,21 @@ def get_incident(
     return feature
 
 
+# A police.uk Crime ID is 64 hexadecimal digits; partner imports derive "partner:<SHA-256>" references.
+_IMPORTED_REFERENCE = re.compile(r"^(?:[0-9a-fA-F]{64}|partner:.*)$")
+
+
+def refuse_imported_provenance(source: str, source_ref: str | None) -> None:
+    """Only imports set an imported source or a reference of an imported kind (issue 10)."""
+    if source in IMPORTED_SOURCES:
+        raise InvalidInput(f"properties.source: {source!r} is set only by imports; record this incident as "
+                           "'manual' or 'council_asb'", field="properties.source")
+    if source_ref is not None and _IMPORTED_REFERENCE.match(source_ref):
+        raise InvalidInput("properties.source_ref: this looks like an imported record's reference (a police.uk "
+                           "Crime ID or a partner content reference), which only imports set",
+                           field="properties.source_ref")
+
+
 @router.post("/incidents", response_model=IncidentFeature, status_code=201)
 def create_incident(
     body: IncidentCreate,
@@ -94,6 +111,7 @@ def create_incident(
     response: Response,
     principal: Principal = gate(policy.CREATE_INCIDENTS),
 ) -> dict[str, Any]:
+    refuse_imported_provenance(body.properties.source, body.properties.source_ref)
     geometry = validated_geometry(session, settings, geojson_of(body.geometry), _POINT)
     values = link_to_place(session, settings, body.properties.model_dump(), geometry)
     incident_id = repository.insert(session, INCIDENTS, principal.organisation_id, values, geometry)
