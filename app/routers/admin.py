@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app import policy
 from app.db import accounts, audit
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.query import parse_instant
 from app.schemas.common import StrictModel, enum_schema, one_of
 from geo.vocabulary import ROLES
@@ -85,7 +85,14 @@ def create_user(
     principal: Principal = gate(policy.ADMINISTER),
 ) -> dict[str, Any]:
     """Create a user in the admin's own organisation and issue their first API token (shown once)."""
-    user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
+    try:
+        user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
+    except Conflict:
+        # E-mails are unique across organisations (sign-in knows no organisation), but an admin sees only
+        # their own users (row-level security): never confirm an address held in another organisation.
+        if accounts.user_exists(session, body.email):
+            raise Conflict("a user with this e-mail already exists in your organisation", field="email") from None
+        raise Conflict("this e-mail address cannot be used for a new account; use another", field="email") from None
     issued = accounts.issue_token(
         session, principal.organisation_id, user_id, "api", timedelta(days=settings.token_ttl_days)
     )
