@@ -7,7 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.audit import client_var, request_id_var
+from app.db.audit import client_request_id_var, client_var, request_id_var
 
 # Maps embed folium's inline scripts; each page adds its own script hashes (see geo.map_assets).
 DEFAULT_CSP = (
@@ -18,7 +18,9 @@ DEFAULT_CSP = (
 
 
 class RequestContextMiddleware:
-    """Give every request an id (echoed as ``X-Request-ID``) and remember the client for the audit log."""
+    """Give every request a server-generated id (sent back as ``X-Request-ID``) and remember the client,
+    and the id the client sent, for the audit log. The client's id is never used as ours: it is the
+    client's to choose, so it could collide with or impersonate another request in the log."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -29,9 +31,10 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         presented = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = presented if presented.replace("-", "").isalnum() else uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
         client = scope.get("client")
         rid_token = request_id_var.set(request_id)
+        crid_token = client_request_id_var.set(presented if presented.isprintable() and presented else None)
         client_token = client_var.set(client[0] if client else None)
 
         async def send_with_id(message: Message) -> None:
@@ -43,6 +46,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(rid_token)
+            client_request_id_var.reset(crid_token)
             client_var.reset(client_token)
 
 

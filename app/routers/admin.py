@@ -52,6 +52,7 @@ class AuditEventOut(BaseModel):
     action: str
     resource: str | None = None
     request_id: str | None = None
+    client_request_id: str | None = None
     client: str | None = None
     detail: dict[str, Any] = {}
 
