@@ -151,3 +151,40 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+
+
+class TrustedHostMiddleware:
+    """Refuse a request whose ``Host`` is not one of ours, with a problem document (400, field ``Host``).
+
+    Starlette's middleware of the same name answers in plain text; this one keeps the API's error format.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]):
+        self.app = app
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h.lower()[1:] for h in allowed_hosts if h.startswith("*."))
+        self.any = "*" in self.exact
+
+    def allows(self, host_header: str) -> bool:
+        host = host_header.lower()
+        # Strip the port: "[::1]:8000" -> "[::1]", "example.org:8000" -> "example.org".
+        host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+        return self.any or host in self.exact or (bool(host) and host.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if self.allows(headers.get(b"host", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({
+            "type": "about:blank", "title": "Unknown host", "status": 400,
+            "detail": "this service does not answer to that Host header", "field": "Host",
+            "errors": [{"field": "Host", "message": "not one of the configured allowed hosts"}],
+        }).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Host names this service answers to (a leading "*." allows subdomains). Links such as a list's
+    # self/next are built from the request's Host, so any other Host is refused: a forged one would send a
+    # GIS client following "next" — with its token — elsewhere. Set it to the public name of a deployment,
+    # e.g. CONTEXTMAP_ALLOWED_HOSTS='["contextmap.example.gov.uk"]'.
+    allowed_hosts: list[str] = ["localhost", "127.0.0.1", "[::1]"]
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
