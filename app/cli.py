@@ -276,6 +276,37 @@ def users_revoke(
     print(f"revoked {revoked} token(s)")
 
 
+def _set_user_disabled(email: str, disabled: bool) -> None:
+    from app.db import audit
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            changed = accounts.set_disabled(session, disabled, email=email)
+            audit.record(session, organisation_id=changed["organisation_id"], user_id=None,
+                         action="user.disable" if disabled else "user.enable", resource=f"user:{changed['id']}",
+                         detail={"via": "cli"})
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    print(f"user {changed['email']} {'disabled' if disabled else 'enabled'}")
+
+
+@users_cli.command("disable")
+def users_disable(email: Annotated[str, typer.Option(help="the user's e-mail")]) -> None:
+    """Disable a user at once: no sign-in, no token, browser sessions end (API tokens resume if enabled)."""
+    _set_user_disabled(email, True)
+
+
+@users_cli.command("enable")
+def users_enable(email: Annotated[str, typer.Option(help="the user's e-mail")]) -> None:
+    """Enable a disabled user again."""
+    _set_user_disabled(email, False)
+
+
 @retention_cli.command("apply")
 def retention_apply(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
@@ -296,7 +327,7 @@ def retention_apply(
 
 def _run_import(
     database: Database, org: str, resource: str, detail: dict[str, Any],
-    work: Callable[[Session, int], ImportReport], *, audited: bool = True,
+    work: Callable[[Session, int], ImportReport],
 ) -> None:
     """One import in one transaction on the owner connection: audited (as the API does), reported."""
     from app.db import audit
@@ -306,10 +337,9 @@ def _run_import(
         with database.owner_session() as session:
             org_id = accounts.organisation_id(session, org)
             report = work(session, org_id)
-            if audited:
-                audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
-                             detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
-                                     "rejected": report.rejected})
+            audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
+                         detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
+                                 "rejected": report.rejected})
     except ImportRejected as exc:
         for line in exc.report.summary_lines():
             print(line)
@@ -439,9 +469,10 @@ def import_partner_command(
     def partner(session: Session, org_id: int) -> ImportReport:
         return import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
                               link_distance_m=config.auto_link_distance_m,
-                              default_area=config.default_service_area, dry_run=dry_run)
+                              default_area=config.default_service_area, dry_run=dry_run,
+                              limits=config.geometry_limits)
 
-    _run_import(Database(config), org, target, {"source": "partner"}, partner, audited=not dry_run)
+    _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
 
 
 def main() -> None:

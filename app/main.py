@@ -22,12 +22,14 @@ from app.middleware import (
     HeavyLaneMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
 )
 from app.routers import (
     admin,
     analysis,
     assessments,
     context,
+    docs,
     exports,
     governance,
     imports,
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Where young people are harmed outside their homes, and where they are safe.",
         lifespan=lifespan,
+        # Our own /docs (app.routers.docs) serves Swagger UI locally; FastAPI's loads a CDN, and ReDoc too.
+        docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = Database(settings)
@@ -81,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router):
+                   exports.router, analysis.router, tiles.router, docs.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
@@ -100,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: a request for a host we do not serve is refused before anything builds a link from it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
 
 

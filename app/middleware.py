@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.audit import client_var, request_id_var
+from app.db.audit import client_request_id_var, client_var, request_id_var
 from app.db.session import InFlightConnections, current_connections, current_lane
 
 # Maps embed folium's inline scripts; each page adds its own script hashes (see geo.map_assets).
@@ -25,7 +25,9 @@ DEFAULT_CSP = (
 
 
 class RequestContextMiddleware:
-    """Give every request an id (echoed as ``X-Request-ID``) and remember the client for the audit log."""
+    """Give every request a server-generated id (sent back as ``X-Request-ID``) and remember the client,
+    and the id the client sent, for the audit log. The client's id is never used as ours: it is the
+    client's to choose, so it could collide with or impersonate another request in the log."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -36,9 +38,10 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         presented = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = presented if presented.replace("-", "").isalnum() else uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
         client = scope.get("client")
         rid_token = request_id_var.set(request_id)
+        crid_token = client_request_id_var.set(presented if presented.isprintable() and presented else None)
         client_token = client_var.set(client[0] if client else None)
 
         async def send_with_id(message: Message) -> None:
@@ -50,6 +53,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(rid_token)
+            client_request_id_var.reset(crid_token)
             client_var.reset(client_token)
 
 
@@ -290,3 +294,38 @@ class CancelOnDisconnectMiddleware:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             current_connections.reset(token)
+class TrustedHostMiddleware:
+    """Refuse a request whose ``Host`` is not one of ours, with a problem document (400, field ``Host``).
+
+    Starlette's middleware of the same name answers in plain text; this one keeps the API's error format.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]):
+        self.app = app
+        self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h.lower()[1:] for h in allowed_hosts if h.startswith("*."))
+        self.any = "*" in self.exact
+
+    def allows(self, host_header: str) -> bool:
+        host = host_header.lower()
+        # Strip the port: "[::1]:8000" -> "[::1]", "example.org:8000" -> "example.org".
+        host = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+        return self.any or host in self.exact or (bool(host) and host.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if self.allows(headers.get(b"host", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({
+            "type": "about:blank", "title": "Unknown host", "status": 400,
+            "detail": "this service does not answer to that Host header", "field": "Host",
+            "errors": [{"field": "Host", "message": "not one of the configured allowed hosts"}],
+        }).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -9,6 +9,8 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from geo.geometry import MAX_RINGS, MAX_VERTICES, GeometryLimits
+
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     # Disclosure control (ONS/police.uk practice for small counts): suppress 1..7, round the rest to 5.
     suppress_max: int = 7
     round_to: int = 5
+
+    # Vertices and rings (or parts) in one geometry a user sends: places, interventions, analysis areas,
+    # imported rows (geo.geometry explains the defaults).
+    geometry_max_vertices: int = MAX_VERTICES
+    geometry_max_rings: int = MAX_RINGS
 
     max_body_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -70,6 +77,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Host names this service answers to (a leading "*." allows subdomains). Links such as a list's
+    # self/next are built from the request's Host, so any other Host is refused: a forged one would send a
+    # GIS client following "next" — with its token — elsewhere. Set it to the public name of a deployment,
+    # e.g. CONTEXTMAP_ALLOWED_HOSTS='["contextmap.example.gov.uk"]'.
+    allowed_hosts: list[str] = ["localhost", "127.0.0.1", "[::1]"]
 
     # Reliability: every limit a request can push is a setting (README "Running in production").
     # The service role's statements stop after this long; an analysis that needs longer is answered 503
@@ -99,6 +111,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("CONTEXTMAP_SECRET_KEY must be set to a real secret in production")
         return self
+
+    @property
+    def geometry_limits(self) -> GeometryLimits:
+        return GeometryLimits(self.geometry_max_vertices, self.geometry_max_rings)
 
     @cached_property
     def owner_url(self) -> URL:

@@ -262,24 +262,129 @@ def records(
         yield PartnerRecord(line, values, lon, lat, geometry)
 
 
-def read_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict[str, Any], dict[str, Any] | None]]:
-    """``(line, row, geometry)`` from a partner file's bytes: CSV by name, else anything GDAL reads
-    (GeoJSON, GeoPackage), reprojected to EPSG:4326. Raises ``ValueError`` for an unreadable file."""
-    if filename.lower().endswith((".csv", ".txt")):
-        yield from _csv_rows(data)
-        return
-    import io
+PartnerFormat = Literal["csv", "geojson", "gpkg"]
+# A GeoPackage is an SQLite 3 file whose header carries the GeoPackage application id at byte 68
+# (OGC 12-128r18, 1.1.1.1.1; "GP10"/"GP11" in files from before version 1.2).
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GEOPACKAGE_IDS = (b"GPKG", b"GP10", b"GP11")
 
-    import pyogrio
-    from shapely.geometry import mapping as to_geojson
+
+def sniff_format(data: bytes) -> PartnerFormat:
+    r"""Decide a partner file's format from its content, never from its name.
+
+    Only three formats are accepted. The name is the uploader's to choose: an outside test named a GDAL
+    VRT ``partner.geojson`` and GDAL, guessing the driver from the content, opened ``CSV:/etc/passwd`` and
+    ``/vsicurl/`` URLs on the server's behalf. So GeoJSON and CSV are parsed here in Python, and only a file
+    with the GeoPackage header ever reaches GDAL.
+
+    >>> sniff_format(b'{"type": "FeatureCollection", "features": []}')
+    'geojson'
+    >>> sniff_format(b"name,kind,longitude,latitude\n")
+    'csv'
+    >>> sniff_format(b"<OGRVRTDataSource/>")
+    Traceback (most recent call last):
+    ...
+    ValueError: an XML file (such as a GDAL VRT) is not accepted: upload CSV, GeoJSON or a GeoPackage
+    """
+    if data.startswith(_SQLITE_MAGIC):
+        if data[68:72] in _GEOPACKAGE_IDS:
+            return "gpkg"
+        raise ValueError("an SQLite database that is not a GeoPackage is not accepted")
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"{", b"[")):
+        return "geojson"
+    if head.startswith(b"<"):
+        raise ValueError("an XML file (such as a GDAL VRT) is not accepted: upload CSV, GeoJSON or a GeoPackage")
+    return "csv"
+
+
+def read_rows(data: bytes, filename: str = "") -> Iterator[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    """``(line, row, geometry)`` from a partner file's bytes (CSV, GeoJSON or GeoPackage, told apart by
+    :func:`sniff_format`), geometries in EPSG:4326. Raises ``ValueError`` for an unreadable file; the
+    message never quotes anything but the upload itself. ``filename`` is not used to choose the format."""
+    kind = sniff_format(data)
+    reader = {"csv": _csv_rows, "geojson": _geojson_rows, "gpkg": _geopackage_rows}[kind]
+    empty = True
+    for row in reader(data):
+        empty = False
+        yield row
+    if empty:
+        raise ValueError(f"no rows found (read as {kind.upper()}; CSV, GeoJSON or a GeoPackage expected)")
+
+
+def _crs_transform(crs: Any) -> Any:
+    """The old GeoJSON ``crs`` member (2008 spec; RFC 7946 dropped it): lon/lat, or British National Grid."""
+    if crs is None:
+        return None
+    name = str(crs.get("properties", {}).get("name", "")) if isinstance(crs, dict) else ""
+    if name.endswith(("CRS84", "EPSG::4326", "EPSG:4326")):
+        return None
+    if name.endswith(("EPSG::27700", "EPSG:27700")):
+        return _bng_to_wgs84().transform
+    raise ValueError("crs: a GeoJSON file must be in longitude/latitude (EPSG:4326) or EPSG:27700")
+
+
+def _geojson_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    import shapely
+    from shapely.geometry import mapping, shape
 
     try:
-        frame = pyogrio.read_dataframe(io.BytesIO(data))
-    except Exception as exc:  # pyogrio raises several types for files GDAL cannot open
-        raise ValueError(f"{filename}: not a readable GeoJSON or GeoPackage file ({exc})") from exc
-    if not hasattr(frame, "geometry"):  # pyogrio returns a plain DataFrame for a layer with no geometry
-        raise ValueError("the layer has no geometry column: export the layer with its geometry, or send a CSV "
-                         "with longitude/latitude or easting/northing columns")
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ValueError("not a readable GeoJSON file (UTF-8 JSON expected)") from None
+    if not isinstance(document, dict) or document.get("type") not in ("FeatureCollection", "Feature"):
+        raise ValueError("a GeoJSON file must hold a FeatureCollection or a Feature")
+    features = [document] if document["type"] == "Feature" else document.get("features")
+    if not isinstance(features, list):
+        raise ValueError("a GeoJSON FeatureCollection needs a list of features")
+    transform = _crs_transform(document.get("crs"))
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise ValueError(f"feature {number}: not a GeoJSON Feature")
+        properties = feature.get("properties") or {}
+        geometry = feature.get("geometry")
+        if not isinstance(properties, dict) or not (geometry is None or isinstance(geometry, dict)):
+            raise ValueError(f"feature {number}: properties and geometry must be JSON objects")
+        if geometry and transform is not None:
+            try:
+                geometry = dict(mapping(shapely.transform(shape(geometry), lambda xy: _bng_array(xy, transform))))
+            except Exception:  # shapely raises several types for malformed coordinates
+                raise ValueError(f"feature {number}: malformed geometry") from None
+        yield number, properties, geometry
+
+
+def _bng_array(xy: Any, transform: Any) -> Any:
+    import numpy as np
+
+    lon, lat = transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
+# GDAL reads GeoPackages only. A view in an SQLite file could name a "VirtualOGR" table that opens any other
+# data source; GDAL lists those only when asked (https://gdal.org/drivers/vector/sqlite.html), and we say no.
+_GDAL_UPLOAD_OPTIONS = {"OGR_SQLITE_LIST_VIRTUAL_OGR": "NO", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+
+
+def _geopackage_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any], dict[str, Any] | None]]:
+    import io
+    import warnings
+
+    import pyogrio
+    from geopandas import GeoDataFrame
+    from shapely.geometry import mapping as to_geojson
+
+    pyogrio.set_gdal_config_options(_GDAL_UPLOAD_OPTIONS)
+    try:
+        # The bytes go to GDAL's in-memory file system (/vsimem/, a name without ".gpkg": GDAL warns).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if pyogrio.read_info(io.BytesIO(data)).get("driver") != "GPKG":
+                raise ValueError("not a GeoPackage")
+            frame = pyogrio.read_dataframe(io.BytesIO(data))
+    except Exception:  # pyogrio raises several types; its messages name server paths, so none is quoted
+        raise ValueError("not a readable GeoPackage file") from None
+    if not isinstance(frame, GeoDataFrame):
+        raise ValueError("the GeoPackage's first layer has no geometry")
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     columns = [c for c in frame.columns if c != frame.geometry.name]

@@ -26,6 +26,9 @@ HARM_CATEGORIES = (
     "missing_episode", "drugs", "antisocial_behaviour", "online_harm", "other",
 )
 INCIDENT_SOURCES = ("police_uk", "council_asb", "partner", "manual")
+# Sources only an import writes: their references de-duplicate re-imports, so a hand-made record claiming one
+# would make the genuine row be skipped later as a duplicate (an outside test did this with a police.uk Crime ID).
+IMPORTED_SOURCES = ("police_uk", "partner")
 LOCATION_PRECISIONS = ("exact", "snapped", "street")
 
 INTERVENTION_KINDS = (

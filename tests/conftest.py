@@ -67,6 +67,8 @@ def settings(database_url: URL) -> Settings:
     return Settings(
         database_url=database_url.render_as_string(hide_password=False),
         environment="test", cookie_secure=False, max_body_bytes=256 * 1024,
+        # TestClient sends "Host: testserver"; the live servers of the browser and OGC tests are on 127.0.0.1.
+        allowed_hosts=["testserver", "127.0.0.1", "localhost"],
     )
 
 

@@ -89,6 +89,32 @@ def revoke_tokens(session: Session, *, email: str | None = None, token_id: int |
     return int(session.execute(text(sql), params).rowcount)  # type: ignore[attr-defined]
 
 
+def set_disabled(session: Session, disabled: bool, *, user_id: int | None = None,
+                 email: str | None = None) -> dict[str, Any]:
+    """Disable (or enable again) one user, by id or e-mail; raises :class:`NotFound`.
+
+    A disabled user can neither sign in nor use a token: both lookups (``contextmap_login_user``,
+    ``contextmap_token_user``) skip disabled users on every request, so this takes effect at once. Their
+    browser sessions are revoked as well, so enabling them again means signing in afresh; their API tokens
+    are suspended, not revoked, and work again once enabled (revoke them separately to end them).
+    """
+    if (user_id is None) == (email is None):
+        raise InvalidInput("say which user: an id or an e-mail", field="email")
+    where, params = ("id = :id", {"id": user_id}) if user_id is not None else \
+        ("lower(email) = lower(:email)", {"email": email})
+    row = session.execute(text(
+        "UPDATE users SET disabled_at = CASE WHEN :disabled THEN COALESCE(disabled_at, now()) END "
+        f"WHERE {where} RETURNING id, organisation_id, email, disabled_at"), {**params, "disabled": disabled},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no user {user_id if user_id is not None else email!r} in your organisation",
+                       field="user_id" if user_id is not None else "email")
+    if disabled:
+        session.execute(text("UPDATE api_tokens SET revoked_at = now() "
+                             "WHERE user_id = :id AND kind = 'session' AND revoked_at IS NULL"), {"id": row["id"]})
+    return dict(row)
+
+
 def user_exists(session: Session, email: str) -> bool:
     found = session.execute(text("SELECT 1 FROM users WHERE lower(email) = lower(:e)"), {"e": email}).first()
     return found is not None

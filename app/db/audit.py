@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+client_request_id_var: ContextVar[str | None] = ContextVar("client_request_id", default=None)
 client_var: ContextVar[str | None] = ContextVar("client", default=None)
 
 
@@ -20,12 +21,13 @@ def record(
 ) -> None:
     session.execute(
         text(
-            "INSERT INTO audit_events (organisation_id, user_id, action, resource, request_id, client, detail) "
-            "VALUES (:org, :user, :action, :resource, :rid, :client, CAST(:detail AS jsonb))"
+            # ``at`` is not ours to give: the database stamps it (migration 0007) and checks the user.
+            "INSERT INTO audit_events (organisation_id, user_id, action, resource, request_id, client_request_id, "
+            "client, detail) VALUES (:org, :user, :action, :resource, :rid, :crid, :client, CAST(:detail AS jsonb))"
         ),
         {
             "org": organisation_id, "user": user_id, "action": action, "resource": resource,
-            "rid": request_id_var.get(), "client": client_var.get(),
+            "rid": request_id_var.get(), "crid": client_request_id_var.get(), "client": client_var.get(),
             "detail": json.dumps(detail or {}, default=str),
         },
     )
@@ -51,7 +53,7 @@ def query(
         params["until"] = until
     rows = session.execute(
         text(
-            "SELECT id, organisation_id, user_id, at, action, resource, request_id, client, detail "
+            "SELECT id, organisation_id, user_id, at, action, resource, request_id, client_request_id, client, detail "
             f"FROM audit_events WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :lim OFFSET :off"
         ),
         params,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.exceptions import InvalidInput
-from geo.geometry import ALLOWED_TYPES, GeometryError, parse_geometry
+from geo.geometry import ALLOWED_TYPES, GeometryError, GeometryLimits, parse_geometry
 from geo.partner_data import PartnerRecord, RowError
 from geo.policeuk import LOCATION_PRECISION, SOURCE, CrimeRow, PoliceUkFormatError, RowProblem, parse_rows
 
@@ -266,7 +266,7 @@ def _link_staged_to_places(session: Session, organisation_id: int, srid: int, di
 def import_partner(
     session: Session, organisation_id: int, name: str, rows: Iterable[PartnerRecord | RowError], target: str, *,
     analysis_srid: int, link_distance_m: float, default_area: tuple[float, float, float, float],
-    dry_run: bool = False,
+    dry_run: bool = False, limits: GeometryLimits | None = None,
 ) -> ImportReport:
     """Import one partner file (incidents, places or safe spaces): all of it, or — with any rejected row —
     none of it (:class:`ImportRejected`). A dry run validates and counts inside a savepoint it rolls back.
@@ -282,7 +282,7 @@ def import_partner(
         try:
             if row.geometry is not None:
                 allowed = frozenset({"Point"}) if target == "incidents" else ALLOWED_TYPES
-                parse_geometry(row.geometry, service_area=area, allowed_types=allowed)
+                parse_geometry(row.geometry, service_area=area, allowed_types=allowed, limits=limits)
             elif row.lon is not None and row.lat is not None:
                 parse_geometry({"type": "Point", "coordinates": [row.lon, row.lat]}, service_area=area)
             else:

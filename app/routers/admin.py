@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app import policy
 from app.db import accounts, audit
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
-from app.errors import problem
+from app.errors import Conflict, InvalidInput, problem
 from app.query import parse_instant
 from app.schemas.common import StrictModel, enum_schema, one_of
 from geo.vocabulary import ROLES
@@ -51,6 +52,7 @@ class AuditEventOut(BaseModel):
     action: str
     resource: str | None = None
     request_id: str | None = None
+    client_request_id: str | None = None
     client: str | None = None
     detail: dict[str, Any] = {}
 
@@ -87,7 +89,14 @@ def create_user(
     principal: Principal = gate(policy.ADMINISTER),
 ) -> dict[str, Any]:
     """Create a user in the admin's own organisation and issue their first API token (shown once)."""
-    user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
+    try:
+        user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
+    except Conflict:
+        # E-mails are unique across organisations (sign-in knows no organisation), but an admin sees only
+        # their own users (row-level security): never confirm an address held in another organisation.
+        if accounts.user_exists(session, body.email):
+            raise Conflict("a user with this e-mail already exists in your organisation", field="email") from None
+        raise Conflict("this e-mail address cannot be used for a new account; use another", field="email") from None
     issued = accounts.issue_token(
         session, principal.organisation_id, user_id, "api", timedelta(days=settings.token_ttl_days)
     )
@@ -121,6 +130,34 @@ def revoke_user_tokens(
         detail={"revoked": revoked},
     )
     return {"revoked": revoked}
+
+
+class UserStatusOut(BaseModel):
+    id: int
+    email: str
+    disabled_at: datetime | None = None
+
+
+def _set_disabled(session: Session, principal: Principal, user_id: int, disabled: bool) -> dict[str, Any]:
+    if disabled and user_id == principal.user_id:
+        # An organisation whose only admin disables themself has nobody left to enable them.
+        raise InvalidInput("you cannot disable your own account", field="user_id")
+    changed = accounts.set_disabled(session, disabled, user_id=user_id)
+    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
+                 action="user.disable" if disabled else "user.enable", resource=f"user:{user_id}")
+    return changed
+
+
+@router.post("/users/{user_id}/disable", response_model=UserStatusOut)
+def disable_user(user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)) -> dict[str, Any]:
+    """Disable a user at once: no sign-in, no token, and their browser sessions end. Reversible."""
+    return _set_disabled(session, principal, user_id, True)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserStatusOut)
+def enable_user(user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)) -> dict[str, Any]:
+    """Enable a disabled user again (their unrevoked API tokens work again; they sign in afresh)."""
+    return _set_disabled(session, principal, user_id, False)
 
 
 @router.get("/audit", response_model=list[AuditEventOut])

@@ -32,6 +32,7 @@ from app.routers.parameters import BboxParam, DatetimeParam
 from app.services.disclosure import Disclosure
 from app.services.grids import layer_cells
 from app.settings import Settings
+from geo.spreadsheet import neutralise_formula
 
 router = APIRouter(
     prefix="/api/exports", tags=["exports"], default_response_class=Response,
@@ -87,7 +88,7 @@ def _csv(features: Sequence[dict[str, Any]]) -> bytes:
             if geometry["type"] == "Point":
                 row["longitude"], row["latitude"] = geometry["coordinates"][:2]
             row["geometry_wkt"] = shape(geometry).wkt
-        writer.writerow(row)
+        writer.writerow({k: neutralise_formula(v) for k, v in row.items()})
     # A byte-order mark, so spreadsheet software opens the UTF-8 file with the right characters.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -9,11 +9,13 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel
 
 from app import policy
-from app.db import imports
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.errors import InvalidInput
+from app.db import audit, imports
+from app.db.session import Database
+from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
+from app.errors import ContextmapError, InvalidInput
 from app.routers.features import audit_write
 from app.services.partner_import import partner_records
+from geo.partner_data import TARGETS
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -43,9 +45,23 @@ def text_stream(upload: UploadFile) -> io.TextIOWrapper:
     return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
 
 
+def audit_refused_import(database: Database, principal: Principal, resource: str, detail: dict[str, Any],
+                         refusal: ContextmapError) -> None:
+    """A refused import is audited too: the request's own transaction rolls back, so this one commits alone."""
+    rejected = refusal.report.rejected if isinstance(refusal, imports.ImportRejected) else None
+    session = database.tenant_session(principal.organisation_id)
+    try:
+        with session.begin():
+            audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
+                         action="import.refused", resource=resource,
+                         detail={**detail, "status": refusal.status, "field": refusal.field, "rejected": rejected})
+    finally:
+        session.close()
+
+
 @router.post("/police-uk", response_model=ImportReportOut)
 def import_police_uk(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, database: DatabaseDep,
     files: Annotated[list[UploadFile], File(description="police.uk street-level crime CSV files")],
     allow_partial: Annotated[bool, Form(description="import the good rows and report the rejected ones")] = False,
     principal: Principal = gate(policy.IMPORT_INCIDENTS),
@@ -58,11 +74,16 @@ def import_police_uk(
     if not files:
         raise InvalidInput("upload at least one police.uk CSV file", field="files")
     sources = [(upload.filename or f"file-{n + 1}.csv", text_stream(upload)) for n, upload in enumerate(files)]
-    report = imports.import_police_uk(
-        session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
-        link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-        allow_partial=allow_partial,
-    )
+    try:
+        report = imports.import_police_uk(
+            session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
+            link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
+            allow_partial=allow_partial,
+        )
+    except ContextmapError as exc:
+        audit_refused_import(database, principal, "incidents",
+                             {"source": "police_uk", "files": [name for name, _ in sources]}, exc)
+        raise
     audit_write(session, principal, "import", "incidents",
                 {"source": "police_uk", "files": report.files, "imported": report.imported,
                  "duplicates": report.duplicates, "rejected": report.rejected})
@@ -71,7 +92,7 @@ def import_police_uk(
 
 @router.post("/partner", response_model=ImportReportOut)
 def import_partner(
-    session: SessionDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep, database: DatabaseDep,
     file: Annotated[UploadFile, File(description="CSV (lon/lat or easting/northing), GeoJSON or GeoPackage")],
     target: Annotated[str, Form(description="incidents, places or safe_spaces")],
     mapping: Annotated[str | None, Form(description='JSON: our field -> your column, e.g. {"name": "Site"}')] = None,
@@ -80,15 +101,22 @@ def import_partner(
     principal: Principal = gate(policy.IMPORT_INCIDENTS),
 ) -> dict[str, Any]:
     """Import a partner's incidents, places or safe spaces: the whole file in one transaction, or nothing
-    (a rejected row is reported with its line or feature number). ``dry_run`` validates without writing."""
-    rows = partner_records(file.file.read(), file.filename or "upload", target, mapping, crs)
-    report = imports.import_partner(
-        session, principal.organisation_id, file.filename or "upload", rows, target,
-        analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
-        default_area=settings.default_service_area, dry_run=dry_run,
-    )
-    if not dry_run:
-        audit_write(session, principal, "import", target,
-                    {"source": "partner", "files": report.files, "imported": report.imported,
-                     "duplicates": report.duplicates})
+    (a rejected row is reported with its line or feature number). ``dry_run`` validates without writing.
+
+    The format is read from the content (CSV, GeoJSON or GeoPackage), never from the file name; every
+    attempt, dry runs and refusals included, is audited."""
+    name = file.filename or "upload"
+    detail: dict[str, Any] = {"source": "partner", "files": [name], "target": target, "dry_run": dry_run}
+    try:
+        rows = partner_records(file.file.read(), name, target, mapping, crs)
+        report = imports.import_partner(
+            session, principal.organisation_id, name, rows, target,
+            analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
+            default_area=settings.default_service_area, dry_run=dry_run, limits=settings.geometry_limits,
+        )
+    except ContextmapError as exc:
+        audit_refused_import(database, principal, target if target in TARGETS else "partner", detail, exc)
+        raise
+    audit_write(session, principal, "import", target,
+                {**detail, "imported": report.imported, "duplicates": report.duplicates})
     return report.as_dict()

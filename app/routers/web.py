@@ -60,7 +60,9 @@ def sign_in(
         )
     with database.tenant_session(None) as session, session.begin():
         candidate = accounts.login_candidate(session, email)
-    if candidate is None or not verify_password(candidate["password_hash"], password):
+    # Verified even for an unknown e-mail (against a dummy hash), so the answer takes as long either way.
+    verified = verify_password(candidate["password_hash"] if candidate else None, password)
+    if candidate is None or not verified:
         throttle.failed(key)
         # A failure for a known user is recorded in that user's organisation so its admins can see it.
         organisation = candidate["organisation_id"] if candidate else None

@@ -18,10 +18,12 @@ def validated_geometry(
     session: Session, settings: Settings, geojson: Mapping[str, Any] | None,
     allowed: frozenset[str] | None = None, field: str = "geometry",
 ) -> BaseGeometry:
+    """The one check for every geometry a client sends (type, range, validity, service area, complexity)."""
     area = repository.service_area(session, settings.default_service_area)
+    limits = settings.geometry_limits
     try:
         if allowed is None:
-            return parse_geometry(geojson, service_area=area, field=field)
-        return parse_geometry(geojson, service_area=area, allowed_types=allowed, field=field)
+            return parse_geometry(geojson, service_area=area, field=field, limits=limits)
+        return parse_geometry(geojson, service_area=area, allowed_types=allowed, field=field, limits=limits)
     except GeometryError as exc:
         raise InvalidInput(exc.message, field=exc.field) from exc

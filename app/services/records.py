@@ -26,6 +26,7 @@ written when one is raised (the caller's transaction is rolled back, audit row i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,6 +49,7 @@ from app.security import Principal
 from app.services.audit import record_action
 from app.services.geometry import validated_geometry
 from app.settings import Settings
+from geo.vocabulary import IMPORTED_SOURCES
 
 FeatureDict = dict[str, Any]  # a GeoJSON Feature as PostGIS built it
 
@@ -109,6 +111,7 @@ class RecordRules:
     stamp_updated_at: bool = False  # the table's updated_at is set here (places: by the repository)
     audit_fields: tuple[str, ...] = ()  # values copied into the create audit record
     to_columns: Callable[[Mapping[str, Any]], dict[str, Any]] = dict  # request fields -> table columns
+    create_checks: tuple[Callable[[Mapping[str, Any]], None], ...] = ()  # more checks of a new record's values
     not_future: tuple[str, ...] = ()  # times that may not lie beyond now + settings.future_tolerance_minutes
 
     @property
@@ -146,12 +149,31 @@ INTERVENTION = RecordRules(
     delete_gate=policy.WRITE_INTERVENTIONS, feature_body=True, geometry_types=_AREA_TYPES, place_field="place_id",
     period=Period("starts_on", "ends_on", "the intervention ends before it starts"),
 )
+# A police.uk Crime ID is 64 hexadecimal digits; partner imports derive "partner:<SHA-256>" references.
+_IMPORTED_REFERENCE = re.compile(r"^(?:[0-9a-fA-F]{64}|partner:.*)$")
+
+
+def refuse_imported_provenance(values: Mapping[str, Any]) -> None:
+    """Only imports set an imported source or a reference of an imported kind (issue 10).
+
+    A manual incident claiming ``police_uk`` and a real Crime ID made the genuine row a "duplicate" later.
+    """
+    source, source_ref = values.get("source"), values.get("source_ref")
+    if source in IMPORTED_SOURCES:
+        raise InvalidInput(f"properties.source: {source!r} is set only by imports; record this incident as "
+                           "'manual' or 'council_asb'", field="properties.source")
+    if source_ref is not None and _IMPORTED_REFERENCE.match(source_ref):
+        raise InvalidInput("properties.source_ref: this looks like an imported record's reference (a police.uk "
+                           "Crime ID or a partner content reference), which only imports set",
+                           field="properties.source_ref")
+
+
 INCIDENT = RecordRules(
     spec=INCIDENTS, create_gate=policy.CREATE_INCIDENTS, update_gate=policy.EDIT_INCIDENTS,
     delete_gate=policy.EDIT_INCIDENTS, feature_body=True, geometry_types=frozenset({"Point"}),
     geometry_required=True, place_field="place_id", links_to_place=True,
     period=Period("occurred_from", "occurred_to", "ends before occurred_from"),
-    not_future=("occurred_from", "occurred_to"),
+    not_future=("occurred_from", "occurred_to"), create_checks=(refuse_imported_provenance,),
 )
 ASSESSMENT = RecordRules(
     spec=ASSESSMENTS, create_gate=policy.WRITE_SAFE_SPACES, update_gate=policy.WRITE_SAFE_SPACES,
@@ -174,6 +196,8 @@ def create(session: Session, settings: Settings, actor: Principal, rules: Record
     _allow(actor, rules.create_gate)
     values, geojson = _values(rules, body, partial=False)
     _refuse_future(settings, rules, values)
+    for check in rules.create_checks:
+        check(values)
     _check_values(session, actor, rules, values, {})
     if geojson is None and rules.geometry_required:
         raise InvalidInput("geometry: required", field="geometry")

@@ -314,9 +314,9 @@ def test_cli_imports_partner_files(database, settings, tmp_path: Path, monkeypat
                                "--mapping", '{"name": "Club"}'])
     assert done.exit_code == 0, done.output
     assert [(p["name"], p["safe"]) for p in places_of(database, org)] == [("Boxing club", 1)]
-    # Like the upload endpoint, the CLI records the import (and not the dry run) in the audit log.
+    # Like the upload endpoint, the CLI records the import, and the dry run before it, in the audit log.
     with database.owner_session() as session:
         audited = session.execute(text(
-            "SELECT resource, detail->>'via', (detail->>'imported')::int FROM audit_events "
-            "WHERE organisation_id = :o AND action = 'import'"), {"o": org.id}).all()
-    assert [tuple(row) for row in audited] == [("safe_spaces", "cli", 1)]
+            "SELECT resource, detail->>'via', (detail->>'imported')::int, (detail->>'dry_run')::bool "
+            "FROM audit_events WHERE organisation_id = :o AND action = 'import' ORDER BY id"), {"o": org.id}).all()
+    assert [tuple(row) for row in audited] == [("safe_spaces", "cli", 1, True), ("safe_spaces", "cli", 1, False)]

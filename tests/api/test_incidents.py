@@ -43,7 +43,7 @@ def test_incident_is_recorded_as_a_point_feature(client, org):
     lon, lat = spot()
     response = client.post("/api/incidents", headers=org.headers("community_safety"), json=incident_body(
         geometry=point(lon, lat), harm_category="criminal_exploitation", occurred_to="2026-05-01T18:00:00Z",
-        source="partner", source_category="Youth service report", source_ref=unique("YS-"),
+        source="council_asb", source_category="Youth service report", source_ref=unique("YS-"),
         location_precision="street", young_people=3, description="Older males directing young people"))
     assert response.status_code == 201, response.text
     created = response.json()
@@ -52,7 +52,7 @@ def test_incident_is_recorded_as_a_point_feature(client, org):
     props = created["properties"]
     assert props["harm_category"] == "criminal_exploitation"
     assert (props["occurred_from"], props["occurred_to"]) == ("2026-05-01T16:00:00Z", "2026-05-01T18:00:00Z")
-    assert (props["source"], props["location_precision"], props["young_people"]) == ("partner", "street", 3)
+    assert (props["source"], props["location_precision"], props["young_people"]) == ("council_asb", "street", 3)
     got = client.get(f"/api/incidents/{created['id']}", headers=org.headers("youth_worker"))
     assert got.status_code == 200
     assert got.json() == created
@@ -160,9 +160,9 @@ def test_a_month_window_ending_at_a_month_start_is_not_in_that_month(client, org
     lon, lat = spot()
     # As police.uk records are stored: [first of the month, first of the next month).
     august = report(client, org, geometry=point(lon, lat), occurred_from="2025-08-01T00:00:00Z",
-                    occurred_to="2025-09-01T00:00:00Z", source="police_uk")
+                    occurred_to="2025-09-01T00:00:00Z")
     september = report(client, org, geometry=point(lon, lat), occurred_from="2025-09-01T00:00:00Z",
-                       occurred_to="2025-10-01T00:00:00Z", source="police_uk")
+                       occurred_to="2025-10-01T00:00:00Z")
     found = client.get(f"/api/incidents?bbox={bbox_around(lon, lat)}&datetime=2025-09-01T00:00:00Z/..",
                        headers=org.headers("community_safety")).json()
     assert [f["id"] for f in found["features"]] == [september["id"]]
@@ -203,7 +203,7 @@ def test_a_time_window_incident_matches_any_overlapping_interval(client, org):
     lon, lat = spot()
     # police.uk publishes only the month: the record spans the month.
     created = report(client, org, geometry=point(lon, lat), occurred_from="2026-02-01T00:00:00Z",
-                     occurred_to="2026-02-28T23:59:59Z", source="police_uk")
+                     occurred_to="2026-02-28T23:59:59Z")
     box = bbox_around(lon, lat)
     headers = org.headers("community_safety")
     mid_month = client.get(f"/api/incidents?bbox={box}&datetime=2026-02-14T00:00:00Z/2026-02-15T00:00:00Z",
@@ -245,7 +245,7 @@ def test_duplicate_source_reference_is_a_conflict(client, org, other_org, databa
     assert_problem(response, 409, "properties.source_ref")
     assert own_rows(database, "incidents", org) == before
     # The reference is unique per source and per organisation.
-    report(client, org, geometry=point(*spot()), source="partner", source_ref=ref)
+    report(client, org, geometry=point(*spot()), source="manual", source_ref=ref)
     report(client, other_org, geometry=point(*spot()), source="council_asb", source_ref=ref)
 
 

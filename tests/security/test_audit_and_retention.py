@@ -71,9 +71,10 @@ def test_retention_archives_old_incidents_and_reports_per_organisation(
     settings: Any,
 ) -> None:
     org = make_org(database, settings)
-    old = incident_body(occurred_from="2015-03-01T10:00:00Z", source="partner", source_ref=unique("old"))
+    old = incident_body(occurred_from="2015-03-01T10:00:00Z", source="council_asb", source_ref=unique("old"))
     new = incident_body(
-        occurred_from="2026-03-01T10:00:00Z", source="partner", source_ref=unique("new"), geometry=point(-0.41, 51.88)
+        occurred_from="2026-03-01T10:00:00Z", source="council_asb", source_ref=unique("new"),
+        geometry=point(-0.41, 51.88),
     )
     for body in (old, new):
         assert client.post("/api/incidents", json=body, headers=org.headers("admin")).status_code == 201

@@ -86,7 +86,7 @@ def _factories(client: Any, database: Any) -> dict[str, Callable[[Org], int]]:
         return int(response.json()["id"])
 
     def incident(org: Org) -> int:
-        body = incident_body(source="partner", source_ref=unique("ref-"))
+        body = incident_body(source="council_asb", source_ref=unique("ref-"))
         response = client.post("/api/incidents", json=body, headers=org.headers("admin"))
         assert response.status_code == 201, response.text
         return int(response.json()["id"])

@@ -1,0 +1,10 @@
+// Starts Swagger UI on /docs (app/routers/docs.py). A file, not an inline script: the CSP allows only 'self'.
+window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
+});
