@@ -23,7 +23,7 @@ from alembic import op
 from app.settings import Settings
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
