@@ -53,7 +53,8 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue("manual:map-keyboard",
                "On the maps, individual shapes (cells, places, catchments) cannot all be reached with a keyboard "
                "alone, and their pop-ups are not announced by screen readers. Lists of places, designations and "
-               "interventions give much of the same information as text.", "2.1.1 Keyboard; 4.1.2 Name, Role, Value", date(2027, 3, 31)),
+               "interventions give much of the same information as text.",
+               "2.1.1 Keyboard; 4.1.2 Name, Role, Value", date(2027, 3, 31)),
     KnownIssue("manual:map-colour",
                "Map layers (hot-spot confidence, safe-space open or closed) are told apart partly by colour; the "
                "legend names them, but some shapes rely on colour alone.", "1.4.1 Use of Colour",
