@@ -36,7 +36,9 @@ class KnownIssue:
     fix_by: date
 
 
-# Found by people, or known to be outside what axe can test; each with the date it will be fixed by.
+# Failures axe found (keyed by its rule id), and limitations axe cannot test but that follow from how the maps
+# are built (Leaflet's vector shapes are not keyboard-focusable; layers are coloured), each with the date it
+# will be fixed by.
 # An axe violation in the results with no entry here is shown as "fix date not yet set" (and
 # tests/api/test_governance.py fails, so a new failure cannot ship without a plan).
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
