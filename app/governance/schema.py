@@ -43,7 +43,8 @@ _TABLES_SQL = """
            EXISTS (SELECT 1 FROM pg_constraint k
                    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
                    WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confdeltype = 'c'
-                     AND k.confrelid = 'organisations'::regclass AND a.attname = 'organisation_id')
+                     AND k.confrelid = to_regclass(quote_ident(:schema) || '.organisations')
+                     AND a.attname = 'organisation_id')
                AS deleted_with_organisation
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -138,3 +138,11 @@ def test_where_data_goes_matches_the_outputs_in_the_code() -> None:
         assert inventory.EXPORTS in flows(spec.table), spec.table
     # Incidents leave as exports (individual records, or cells when shareable) and as tile layers.
     assert {inventory.EXPORTS, inventory.TILES, inventory.PANEL} <= set(flows("incidents"))
+
+
+def test_the_cli_refuses_a_database_the_migrations_have_not_built(settings: Any, monkeypatch: Any) -> None:
+    from app.cli import cli
+
+    monkeypatch.setenv("CONTEXTMAP_DATABASE_URL", settings.database_url.rsplit("/", 1)[0] + "/postgres")
+    result = CliRunner().invoke(cli, ["docs", "data-inventory", "--check"])
+    assert result.exit_code == 2 and "not been migrated" in result.output
