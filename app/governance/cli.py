@@ -23,6 +23,8 @@ def data_inventory(
     = False,
 ) -> None:
     """Every table and column of the migrated database: what it holds, whose data, who reads it, how long."""
+    from sqlalchemy.exc import OperationalError
+
     from app.cli import settings
     from app.db.session import Database
     from app.governance.schema import check, read_schema, render_csv, render_json, render_markdown
@@ -32,8 +34,14 @@ def data_inventory(
     try:
         with database.owner_session() as session:
             live = read_schema(session, config.app_db_role)
+    except OperationalError as exc:
+        typer.echo(f"error: cannot read the database schema ({exc.orig}); run `contextmap db ensure` first", err=True)
+        raise typer.Exit(2) from exc
     finally:
         database.dispose()
+    if live.revision is None:
+        typer.echo("error: the database has not been migrated; run `contextmap migrate` first", err=True)
+        raise typer.Exit(2)
     findings = check(live)
     if findings:
         typer.echo(findings.message(), err=True)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 
 from app.db.bootstrap import PROJECT_ROOT
 
@@ -42,6 +43,20 @@ _BY_FILENAME = {d.filename: d for d in DOCUMENTS.values()}
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _slug(heading: str) -> str:
+    # GitHub's heading anchors, so a fragment works on the page and in the repository alike.
+    return re.sub(r"[^\w\- ]", "", heading.lower()).strip().replace(" ", "-")
+
+
+def _heading_ids(state: StateCore) -> None:
+    for index, token in enumerate(state.tokens):
+        if token.type == "heading_open":
+            token.attrSet("id", _slug(state.tokens[index + 1].content))
+
+
+_markdown.core.ruler.push("heading_ids", _heading_ids)
 
 
 def _relink(match: re.Match[str]) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.governance.inventory import COMMON, NOT_SHOWN, NOWHERE, TABLES, Table, describes
+from app.governance.inventory import NOT_SHOWN, NOWHERE, TABLES, Table, describes
 from app.settings import Settings
 from geo.vocabulary import ROLES
 
@@ -43,7 +43,8 @@ _TABLES_SQL = """
            EXISTS (SELECT 1 FROM pg_constraint k
                    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
                    WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confdeltype = 'c'
-                     AND k.confrelid = 'organisations'::regclass AND a.attname = 'organisation_id')
+                     AND k.confrelid = to_regclass(quote_ident(:schema) || '.organisations')
+                     AND a.attname = 'organisation_id')
                AS deleted_with_organisation
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -240,7 +241,7 @@ def render_markdown(live: LiveSchema, settings: Settings) -> str:
             row["purpose"],
             "",
             f"- **Whose data**: {row['subjects']}",
-            f"- **Who can read it**: " + ("; ".join(
+            "- **Who can read it**: " + ("; ".join(
                 f"{r['what']}: {', '.join(r['roles'])} (gate `{r['gate']}`)" for r in row["readers"])
                 or "no role in the application"),
             f"- **Row-level security**: {'enabled' if row['row_level_security'] else 'not enabled'}"
@@ -290,5 +291,5 @@ def render_json(live: LiveSchema, settings: Settings) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["COMMON", "Findings", "LiveSchema", "check", "read_schema", "render_csv", "render_json",
+__all__ = ["Findings", "LiveSchema", "check", "read_schema", "render_csv", "render_json",
            "render_markdown"]

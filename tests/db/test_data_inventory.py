@@ -121,3 +121,28 @@ def test_free_text_columns_are_withheld_from_the_panel_and_children_are_never_id
     assert {r["panel"] for r in rows if r["table"] == "incidents"} <= {"no", inventory.AGGREGATES}
     # No column is described as identifying a young person directly.
     assert not [r for r in rows if "young people" in r["personal"] and "indirectly" not in r["personal"]]
+
+
+def test_where_data_goes_matches_the_outputs_in_the_code() -> None:
+    """Every table an OGC collection, an export or a tile layer reads from says so in the inventory."""
+    from app.db import ogc
+    from app.routers.exports import CONTEXT_RESOURCES
+
+    def flows(table: str) -> tuple[str, ...]:
+        return inventory.TABLES[table].flows
+
+    for source in ogc.COLLECTIONS.values():
+        table = source.spec.table if source.spec is not None else "incidents"  # hot-spot cells count incidents
+        assert inventory.OGC in flows(table), (source.id, table)
+    for spec, _ in CONTEXT_RESOURCES.values():
+        assert inventory.EXPORTS in flows(spec.table), spec.table
+    # Incidents leave as exports (individual records, or cells when shareable) and as tile layers.
+    assert {inventory.EXPORTS, inventory.TILES, inventory.PANEL} <= set(flows("incidents"))
+
+
+def test_the_cli_refuses_a_database_the_migrations_have_not_built(settings: Any, monkeypatch: Any) -> None:
+    from app.cli import cli
+
+    monkeypatch.setenv("CONTEXTMAP_DATABASE_URL", settings.database_url.rsplit("/", 1)[0] + "/postgres")
+    result = CliRunner().invoke(cli, ["docs", "data-inventory", "--check"])
+    assert result.exit_code == 2 and "not been migrated" in result.output
