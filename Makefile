@@ -22,7 +22,15 @@ $(VENDOR_STAMP): app/static/package.json $(wildcard app/static/package-lock.json
 	else npm install --prefix app/static --no-audit --no-fund --loglevel=error; fi
 	touch $(VENDOR_STAMP)
 
-vendor: $(VENDOR_STAMP)
+# The web application's stylesheet: GOV.UK Frontend compiled with our settings (Arial, no GDS Transport).
+WEB_CSS := app/static/build/contextmap.css
+$(WEB_CSS): $(VENDOR_STAMP) $(wildcard app/web/scss/*.scss)
+	mkdir -p $(dir $(WEB_CSS))
+	app/static/node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+	  --silence-deprecation=import,global-builtin --load-path=app/static/node_modules \
+	  app/web/scss/contextmap.scss $(WEB_CSS)
+
+vendor: $(VENDOR_STAMP) $(WEB_CSS)
 
 # Debian's Chromium drives the browser tests. PostGIS itself is installed by `contextmap db ensure`
 # (it knows the server's major version).
