@@ -8,20 +8,19 @@ notes"). Practitioners write them (``write_safe_spaces``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app import policy
 from app.db import repository
-from app.db.assessments import ASSESSMENTS, columns
+from app.db.assessments import ASSESSMENTS
 from app.db.resources import PLACES
-from app.dependencies import Principal, SessionDep, gate
-from app.errors import InvalidInput
+from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.query import DatetimeParam, PagingDep
-from app.routers.features import audit_write, collection
+from app.routers.features import collection, created
 from app.schemas.assessments import AssessmentCollection, AssessmentCreate, AssessmentFeature, AssessmentPatch
+from app.services import records
 
 router = APIRouter(prefix="/api", tags=["assessments"])
 
@@ -83,52 +82,24 @@ def get_assessment(
 
 @router.post("/assessments", response_model=AssessmentFeature, status_code=201)
 def create_assessment(
-    body: AssessmentCreate, session: SessionDep, response: Response,
-    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+    body: AssessmentCreate, session: SessionDep, settings: SettingsDep, response: Response,
+    principal: Principal = gate(records.ASSESSMENT.create_gate),
 ) -> dict[str, Any]:
-    if not repository.place_exists(session, body.place_id):
-        raise InvalidInput(f"place_id: no place {body.place_id} in your organisation", field="place_id")
-    values = columns(body.model_dump(mode="json"))
-    assessment_id = repository.insert(session, ASSESSMENTS, principal.organisation_id, values)
-    audit_write(session, principal, "assessment.create", f"assessment:{assessment_id}",
-                {"place_id": body.place_id})
-    response.headers["Location"] = f"/api/assessments/{assessment_id}"
-    return repository.get_feature(session, ASSESSMENTS, assessment_id)
+    feature = records.create(session, settings, principal, records.ASSESSMENT, body)
+    return created(response, "/api/assessments", feature)
 
 
 @router.patch("/assessments/{assessment_id}", response_model=AssessmentFeature)
 def update_assessment(
-    assessment_id: int, body: AssessmentPatch, session: SessionDep,
-    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+    assessment_id: int, body: AssessmentPatch, session: SessionDep, settings: SettingsDep,
+    principal: Principal = gate(records.ASSESSMENT.update_gate),
 ) -> dict[str, Any]:
     """Change an assessment: e.g. add follow-up observations to its goals (send the whole goals list)."""
-    current = repository.get_feature(session, ASSESSMENTS, assessment_id)["properties"]
-    values = body.model_dump(mode="json", exclude_unset=True)
-    for name in ("young_people", "guardianship", "environment", "assessed_on"):
-        if name in values and values[name] is None:
-            raise InvalidInput(f"{name}: cannot be removed", field=name)
-    assessed = date.fromisoformat(values["assessed_on"]) if "assessed_on" in values else current["assessed_on"]
-    review = values.get("review_on", current["review_on"])
-    if isinstance(review, str):
-        review = date.fromisoformat(review)
-    if review is not None and review < assessed:
-        raise InvalidInput("review_on: the review date is before the assessment date", field="review_on")
-    for name in ("methods", "recommended_responses", "goals"):
-        if name in values and values[name] is None:
-            values[name] = []
-    if not values:
-        raise InvalidInput("nothing to change", field="properties")
-    flat = columns(values)
-    flat["updated_at"] = datetime.now(UTC)
-    repository.update(session, ASSESSMENTS, assessment_id, flat)
-    audit_write(session, principal, "assessment.update", f"assessment:{assessment_id}",
-                {"fields": sorted(values)})
-    return repository.get_feature(session, ASSESSMENTS, assessment_id)
+    return records.update(session, settings, principal, records.ASSESSMENT, assessment_id, body)
 
 
 @router.delete("/assessments/{assessment_id}", status_code=204)
 def delete_assessment(
-    assessment_id: int, session: SessionDep, principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+    assessment_id: int, session: SessionDep, principal: Principal = gate(records.ASSESSMENT.delete_gate),
 ) -> None:
-    repository.delete(session, ASSESSMENTS, assessment_id)
-    audit_write(session, principal, "assessment.delete", f"assessment:{assessment_id}")
+    records.delete(session, principal, records.ASSESSMENT, assessment_id)

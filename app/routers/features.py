@@ -1,20 +1,27 @@
-"""What every feature endpoint shares: collections with links, panel redaction, audited writes."""
+"""What every feature endpoint shares: collections with links, panel redaction.
+
+Writes and their audit records are the services' (:mod:`app.services.records`, :mod:`app.services.audit`);
+``audit_write``, ``validated_hours`` and ``geojson_of`` are their names here for the routers that use them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from app.db import audit, repository
+from app.db import repository
 from app.db.repository import FREE_TEXT_FIELDS, ListQuery, ResourceSpec
 from app.dependencies import Principal
-from app.errors import InvalidInput
 from app.query import Paging, page_links, parse_bbox, parse_interval
+from app.services.audit import record_action as audit_write
+from app.services.records import geojson_of, validated_hours
 from geo.privacy import strip_free_text
+
+__all__ = ["GeoJSONResponse", "audit_write", "collection", "created", "geojson_of", "redact", "validated_hours"]
 
 
 class GeoJSONResponse(JSONResponse):
@@ -49,26 +56,7 @@ def collection(
     }
 
 
-def geojson_of(geometry: Any) -> dict[str, Any] | None:
-    """The plain GeoJSON dict of a parsed geojson-pydantic geometry (``None`` stays ``None``)."""
-    return None if geometry is None else dict(geometry.model_dump(exclude_none=True))
-
-
-def audit_write(session: Session, principal: Principal, action: str, resource: str,
-                detail: dict[str, Any] | None = None) -> None:
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action=action, resource=resource, detail=detail)
-
-
-def validated_hours(value: str | None, field: str) -> str | None:
-    """Opening hours in OpenStreetMap syntax; refused with the position of the error."""
-    if value is None or not value.strip():
-        return None
-    from geo.opening_hours import OpeningHoursError, validate_opening_hours
-
-    try:
-        return validate_opening_hours(value)
-    except OpeningHoursError as exc:
-        raise InvalidInput(
-            f"{field}: malformed opening hours at character {exc.position}: {exc.message}", field=field
-        ) from exc
+def created(response: Response, collection_path: str, feature: dict[str, Any]) -> dict[str, Any]:
+    """A created feature, its address in ``Location`` (RFC 9110, section 10.2.2)."""
+    response.headers["Location"] = f"{collection_path}/{feature['id']}"
+    return feature

@@ -5,40 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from shapely.geometry.base import BaseGeometry
-from sqlalchemy.orm import Session
 
 from app import policy
 from app.db import repository
 from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.errors import InvalidInput
 from app.query import BboxParam, DatetimeParam, PagingDep
-from app.routers.features import GeoJSONResponse, audit_write, collection, geojson_of
+from app.routers.features import GeoJSONResponse, audit_write, collection, created
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
-from app.services.geometry import validated_geometry
-from app.settings import Settings
+from app.services import records
 
 router = APIRouter(prefix="/api", tags=["incidents"], default_response_class=GeoJSONResponse)
-_POINT = frozenset({"Point"})
 Values = Annotated[list[str] | None, Query(description="filter: one or more values")]
-
-
-def link_to_place(
-    session: Session,
-    settings: Settings,
-    values: dict[str, Any],
-    geometry: BaseGeometry,
-) -> dict[str, Any]:
-    """Link explicitly when ``place_id`` is given, else to the nearest place within the set distance."""
-    if values.get("place_id") is not None:
-        if not repository.place_exists(session, values["place_id"]):
-            raise InvalidInput(
-                f"properties.place_id: no place {values['place_id']} in your organisation", field="properties.place_id"
-            )
-        return {**values, "place_link": "explicit"}
-    nearest = repository.nearest_place_within(session, geometry, settings.auto_link_distance_m, settings.analysis_srid)
-    return {**values, "place_id": nearest, "place_link": "auto" if nearest is not None else None}
 
 
 @router.get("/incidents", response_model=IncidentCollection)
@@ -88,50 +66,22 @@ def get_incident(
 
 @router.post("/incidents", response_model=IncidentFeature, status_code=201)
 def create_incident(
-    body: IncidentCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    principal: Principal = gate(policy.CREATE_INCIDENTS),
+    body: IncidentCreate, session: SessionDep, settings: SettingsDep, response: Response,
+    principal: Principal = gate(records.INCIDENT.create_gate),
 ) -> dict[str, Any]:
-    geometry = validated_geometry(session, settings, geojson_of(body.geometry), _POINT)
-    values = link_to_place(session, settings, body.properties.model_dump(), geometry)
-    incident_id = repository.insert(session, INCIDENTS, principal.organisation_id, values, geometry)
-    audit_write(session, principal, "incident.create", f"incident:{incident_id}")
-    response.headers["Location"] = f"/api/incidents/{incident_id}"
-    return repository.get_feature(session, INCIDENTS, incident_id)
+    return created(response, "/api/incidents", records.create(session, settings, principal, records.INCIDENT, body))
 
 
 @router.patch("/incidents/{incident_id}", response_model=IncidentFeature)
 def update_incident(
-    incident_id: int,
-    body: IncidentPatch,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Principal = gate(policy.EDIT_INCIDENTS),
+    incident_id: int, body: IncidentPatch, session: SessionDep, settings: SettingsDep,
+    principal: Principal = gate(records.INCIDENT.update_gate),
 ) -> dict[str, Any]:
-    current = repository.get_feature(session, INCIDENTS, incident_id)
-    values = body.properties.model_dump(exclude_unset=True) if body.properties else {}
-    repository.refuse_nulls(INCIDENTS, values, "properties.")
-    start = values.get("occurred_from", current["properties"]["occurred_from"])
-    end = values.get("occurred_to", current["properties"]["occurred_to"])
-    if end is not None and end < start:
-        raise InvalidInput("properties.occurred_to: ends before occurred_from", field="properties.occurred_to")
-    geometry = (
-        validated_geometry(session, settings, geojson_of(body.geometry), _POINT) if body.geometry is not None else None
-    )
-    keeps_explicit_link = "place_id" not in values and current["properties"]["place_link"] == "explicit"
-    if "place_id" in values or (geometry is not None and not keeps_explicit_link):
-        from shapely.geometry import shape
-
-        located = geometry if geometry is not None else shape(current["geometry"])
-        values = link_to_place(session, settings, {**values, "place_id": values.get("place_id")}, located)
-    repository.update(session, INCIDENTS, incident_id, values, geometry)
-    audit_write(session, principal, "incident.update", f"incident:{incident_id}", {"fields": sorted(values)})
-    return repository.get_feature(session, INCIDENTS, incident_id)
+    return records.update(session, settings, principal, records.INCIDENT, incident_id, body)
 
 
 @router.delete("/incidents/{incident_id}", status_code=204)
-def delete_incident(incident_id: int, session: SessionDep, principal: Principal = gate(policy.EDIT_INCIDENTS)) -> None:
-    repository.delete(session, INCIDENTS, incident_id)
-    audit_write(session, principal, "incident.delete", f"incident:{incident_id}")
+def delete_incident(
+    incident_id: int, session: SessionDep, principal: Principal = gate(records.INCIDENT.delete_gate),
+) -> None:
+    records.delete(session, principal, records.INCIDENT, incident_id)

@@ -13,11 +13,12 @@ from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.db import audit, repository
+from app.db import repository
 from app.db.resources import DESIGNATIONS, PLACES
 from app.errors import InvalidInput
 from app.schemas.analysis import HotspotFlagCreate
 from app.security import Principal
+from app.services import records
 from app.services.grids import GridQuery, build_cell_table
 from app.services.hotspots import bin_label, hotspot_statistics
 from geo.vocabulary import LONDON
@@ -64,18 +65,13 @@ def flag_hotspot_cell(
               f"{int(table.count[k])} incidents in the cell (Gi_Bin {gi_bin}, {bin_label(gi_bin).lower()}).")
     geometry = shape(json.loads(table.geometry[k]))
     name = body.name or f"Hotspot cell {body.i},{body.j}"
-    place_id = repository.insert(session, PLACES, principal.organisation_id, {"name": name, "kind": body.kind},
-                                 geometry)
+    place_id = records.add(session, principal, records.PLACE, {"name": name, "kind": body.kind}, geometry,
+                           detail={"from": "hotspot flag"})
     today = datetime.now(UTC)
-    designation_id = repository.insert(session, DESIGNATIONS, principal.organisation_id, {
+    designation_id = records.add(session, principal, records.DESIGNATION, {
         "place_id": place_id, "kind": "concern", "valid_from": today, "level": body.level, "reason": reason,
         "review_by": body.review_by or (today + timedelta(days=91)).date(),
-    })
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="place.create", resource=f"place:{place_id}", detail={"from": "hotspot flag"})
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="designation.create", resource=f"designation:{designation_id}",
-                 detail={"kind": "concern", "place_id": place_id, "cell": [body.i, body.j]})
+    }, detail={"kind": "concern", "place_id": place_id, "cell": [body.i, body.j]})
     return FlaggedHotspot(place_id, {
         "place": repository.get_feature(session, PLACES, place_id),
         "designation": repository.get_feature(session, DESIGNATIONS, designation_id),
