@@ -34,6 +34,7 @@ from app.routers import (
 from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import home as web_home
+from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web.errors import error_page, wants_html
 
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router, web_home.router, web_places.router):
+                   exports.router, analysis.router, tiles.router, web_home.router, web_place_forms.router,
+                   web_places.router):
         app.include_router(router)
 
     vendor = STATIC_DIR / "node_modules"
