@@ -41,7 +41,7 @@ system-packages:
 	  else echo "Browser tests need Chromium at /usr/bin/chromium: install Debian's 'chromium' package."; exit 1; fi; \
 	fi
 
-run: $(STAMP) $(VENDOR_STAMP)
+run: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS)
 	$(BIN)/contextmap up
 
 lint: $(STAMP)
@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/mypy app geo
 
 # pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
-test: $(STAMP) $(VENDOR_STAMP) system-packages lint
+test: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS) system-packages lint
 	$(BIN)/contextmap db ensure --no-migrate >/dev/null
 	set +e; $(BIN)/pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status

@@ -32,7 +32,7 @@ class Chart:
     suppressed_height: float
 
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 44, 8, 12, 52
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 480, 250, 52, 24, 12, 56
 
 
 def _nice_max(value: int) -> int:
@@ -50,7 +50,7 @@ def monthly_chart(months: list[dict[str, object]], suppress_max: int) -> Chart |
     top = _nice_max(max([int(c) for c in counts if isinstance(c, int)] + [suppress_max, 1]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(months)
-    every = max(1, round(len(months) / 8))
+    every = max(1, -(-len(months) // 4))  # at most four month labels: readable on a phone
     bars = []
     for i, item in enumerate(months):
         month = item["month"]

@@ -51,6 +51,7 @@ class FormErrors:
     """Errors by form field id, in the order the fields appear (the error summary links to each)."""
 
     messages: dict[str, str] = field(default_factory=dict)
+    anchors: dict[str, str] = field(default_factory=dict)  # where the summary links: a date's day box
 
     def add(self, field_id: str, message: str) -> None:
         self.messages.setdefault(field_id, message)
@@ -64,7 +65,7 @@ class FormErrors:
 
     def summary(self, order: list[str]) -> list[dict[str, str]]:
         ranked = sorted(self.messages.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-        return [{"text": message, "href": f"#{field_id}"} for field_id, message in ranked]
+        return [{"text": message, "href": f"#{self.anchors.get(field_id, field_id)}"} for field_id, message in ranked]
 
     def from_validation(self, exc: ValidationError, fields: Mapping[str, str]) -> None:
         """Pydantic's errors on the request schema, each at the form field its location names."""
@@ -89,6 +90,7 @@ class FormErrors:
 def parse_date(posted: Posted, prefix: str, errors: FormErrors, label: str, *, required: bool = False) -> date | None:
     """A GOV.UK date input (``<prefix>-day``, ``-month``, ``-year``) as a date, or an error naming it."""
     parts = [posted.get(f"{prefix}-{p}") for p in ("day", "month", "year")]
+    errors.anchors[prefix] = f"{prefix}-day"  # the GOV.UK date input's first box takes the focus
     if not any(parts):
         if required:
             errors.add(prefix, f"Enter the {label}")

@@ -16,6 +16,7 @@ class HoursInWords:
     today: str  # "Open today 09:00–19:00" / "Closed today"
     week: list[tuple[str, str]]  # ("Tuesday 2 December", "09:00–19:00") for the next seven days
     notes: list[str]  # e.g. "Closed on bank holidays"
+    today_spans: str  # "09:00–19:00" or "closed"
 
 
 def _spans(hours: OpeningHours, day_start: datetime) -> str:
@@ -52,4 +53,5 @@ def hours_in_words(text: str | None, now: datetime) -> HoursInWords | None:
         notes.append("Closed on bank holidays")
     elif "PH" in hours.text:
         notes.append("Bank holidays have their own hours")
-    return HoursInWords(summary, "Closed today" if today == "closed" else f"Open today {today}", week, notes)
+    return HoursInWords(summary, "Closed today" if today == "closed" else f"Open today {today}", week, notes,
+                        today)

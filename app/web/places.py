@@ -91,7 +91,7 @@ def places_list(
         request, "places/list.html", principal=principal, session=session, title="Places",
         breadcrumbs=[("Home", "/")], rows=rows, total=total, page_number=page_number, pages=pages,
         q=q or "", kinds=kinds, designation=designation or "", review_overdue=review_overdue,
-        has_guardians=has_guardians, columns=columns, pagination=pagination, place_kinds=PLACE_KINDS,
+        has_guardians=has_guardians, columns=columns, order=order, pagination=pagination, place_kinds=PLACE_KINDS,
         designation_filters=DESIGNATION_FILTERS, markers=json.dumps(markers), map=_map_settings(settings),
         may_add=policy.WRITE_SAFE_SPACES.allows(principal.role),
     )
@@ -125,6 +125,7 @@ def place_page(
         breadcrumbs=[("Home", "/"), ("Places", "/places")], place=place, props=props,
         current=[d for d in designations if d["properties"]["current"]],
         history=list(reversed(designations)), guardians=guardians, interventions=interventions,
+        guardian_hours={g["id"]: hours_in_words(g["properties"].get("hours"), now) for g in guardians},
         assessments=list(reversed(assessments)), hours=hours_in_words(props.get("opening_hours"), now),
         months=timeline["months"], total=timeline["total"], disclosure=timeline["disclosure"],
         chart=monthly_chart(timeline["months"], settings.suppress_max), radius=HARM_RADIUS_M,

@@ -75,7 +75,7 @@ def test_designations_follow_the_role_table_and_refuse_a_past_review_date(
     concern = {"level": "high", "reason": "Fights after school", **_day("review_by", date.today() - timedelta(days=1))}
     before = count_rows(database, "designations")
     past = _post(client, demo_headers["community_safety"], f"/places/{place}/designate?kind=concern", concern)
-    assert past.status_code == 422 and 'href="#review_by"' in past.text
+    assert past.status_code == 422 and 'href="#review_by-day"' in past.text
     assert count_rows(database, "designations") == before
     assert client.get(f"/places/{place}/designate?kind=concern", headers={**demo_headers["youth_worker"], **HTML}
                       ).status_code == 403
@@ -103,7 +103,7 @@ def test_guardians_and_assessments_are_recorded_and_the_panel_may_not(
     bad = _post(client, worker, f"/places/{place}/guardians/new",
                 {"role": "staff", "hours": "whenever", "training-safeguarding-day": "30",
                  "training-safeguarding-month": "2", "training-safeguarding-year": "2026"})
-    assert bad.status_code == 422 and 'href="#hours"' in bad.text and 'href="#training-safeguarding"' in bad.text
+    assert bad.status_code == 422 and 'href="#hours"' in bad.text and 'href="#training-safeguarding-day"' in bad.text
     added = _post(client, worker, f"/places/{place}/guardians/new",
                   {"role": "staff", "description": "Café staff", "hours": "Mo-Fr 15:00-19:00",
                    **_day("training-safeguarding", date(2026, 2, 3))})
