@@ -122,3 +122,24 @@ def test_panel_sees_the_place_page_without_free_text_and_with_suppressed_months_
     # Months with 1..7 incidents are hatched and labelled, never drawn or written as zero.
     assert "data-suppressed" in html and "Suppressed (1 to 7)" in html
     assert "Change the place's details" not in html and "Add a guardian" not in html
+
+
+def test_an_unexpected_error_is_a_page_for_browsers_and_a_problem_for_the_api(settings: Any) -> None:
+    from app.main import create_app
+
+    app = create_app(settings)
+
+    @app.get("/places-boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("SELECT secret FROM somewhere")
+
+    with TestClient(app, raise_server_exceptions=False) as fresh:
+        page = fresh.get("/places-boom", headers=HTML)
+        assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+        assert "Sorry, there is a problem with the service" in page.text and "secret" not in page.text
+        api = fresh.get("/places-boom")
+        assert api.status_code == 500 and api.headers["content-type"].startswith("application/problem+json")
+        # A form posted after the session ended: a page that says to sign in again, not a problem document.
+        expired = fresh.post("/places/new", headers=HTML, data={"name": "x"})
+        assert expired.status_code == 401 and "You need to sign in" in expired.text
+        assert 'href="/signin?next=/places/new"' in expired.text
