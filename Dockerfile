@@ -3,6 +3,10 @@ FROM node:20-bookworm-slim AS vendor
 WORKDIR /src/app/static
 COPY app/static/package.json app/static/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
+# The web application's stylesheet: GOV.UK Frontend compiled with our settings (as `make vendor` does).
+COPY app/web/scss /src/app/web/scss
+RUN mkdir -p build && node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+      --silence-deprecation=import,global-builtin --load-path=node_modules /src/app/web/scss/contextmap.scss build/contextmap.css
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -19,6 +23,7 @@ COPY docs ./docs
 # Editable, so the installed code finds migrations/ and pyproject.toml ([tool.alembic]) beside it.
 RUN pip install -e .
 COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
+COPY --from=vendor /src/app/static/build ./app/static/build
 USER contextmap
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -22,7 +22,15 @@ $(VENDOR_STAMP): app/static/package.json $(wildcard app/static/package-lock.json
 	else npm install --prefix app/static --no-audit --no-fund --loglevel=error; fi
 	touch $(VENDOR_STAMP)
 
-vendor: $(VENDOR_STAMP)
+# The web application's stylesheet: GOV.UK Frontend compiled with our settings (Arial, no GDS Transport).
+WEB_CSS := app/static/build/contextmap.css
+$(WEB_CSS): $(VENDOR_STAMP) $(wildcard app/web/scss/*.scss)
+	mkdir -p $(dir $(WEB_CSS))
+	app/static/node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+	  --silence-deprecation=import,global-builtin --load-path=app/static/node_modules \
+	  app/web/scss/contextmap.scss $(WEB_CSS)
+
+vendor: $(VENDOR_STAMP) $(WEB_CSS)
 
 # axe-core for the browser tests' accessibility checks (tests/browser/axe.py): a test tool, kept out of the
 # served assets and their lock file.
@@ -40,7 +48,7 @@ system-packages:
 	  else echo "Browser tests need Chromium at /usr/bin/chromium: install Debian's 'chromium' package."; exit 1; fi; \
 	fi
 
-run: $(STAMP) $(VENDOR_STAMP)
+run: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS)
 	$(BIN)/contextmap up
 
 lint: $(STAMP)
@@ -49,7 +57,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache  # the layers of DESIGN.md: contracts in pyproject.toml
 
 # pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
-test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) system-packages lint
+test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) $(WEB_CSS) system-packages lint
 	$(BIN)/contextmap db ensure --no-migrate >/dev/null
 	set +e; $(BIN)/pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -70,8 +70,17 @@ def _field_of(error: Mapping[str, Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
+def _html_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response | None:
+    """A page in the web application's shell when a browser asked for one (the API keeps problem+json)."""
+    from app.web.errors import error_page, wants_html  # the web layer renders; imported late to avoid a cycle
+
+    return error_page(request, status, detail, headers) if wants_html(request) else None
+
+
+async def _contextmap_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ContextmapError)
+    if (html := _html_page(request, exc.status, exc.detail)) is not None:
+        return html
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if isinstance(exc, TooBusy):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -79,15 +88,19 @@ async def _contextmap_error(request: Request, exc: Exception) -> JSONResponse:
                    headers=headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _field_of(e), "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if (html := _html_page(request, 422, detail)) is not None:
+        return html
     return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (html := _html_page(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))) is not None:
+        return html
     return problem(exc.status_code, str(exc.detail), str(exc.detail), instance=request.url.path,
                    headers=getattr(exc, "headers", None))
 
@@ -138,9 +151,11 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
                    instance=path, headers=retry)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Log the cause for operators; tell the client nothing about SQL or code.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if (html := _html_page(request, 500, "")) is not None:
+        return html
     return problem(500, "Internal server error", "The server could not complete the request.",
                    instance=request.url.path)
 

@@ -42,9 +42,13 @@ from app.routers import (
 )
 from app.security import SignInThrottle
 from app.settings import Settings
+from app.web import home as web_home
+from app.web import place_forms as web_place_forms
+from app.web import places as web_places
+from app.web.errors import error_page, wants_html
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-HTML_PREFIXES = ("/maps", "/signout")
+HTML_PREFIXES = ("/maps", "/signout", "/places")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,11 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _browser_sign_in(request: Request, exc: Exception) -> Response:
         # Browsers asking for a page are sent to sign in; API clients get a problem document.
         path = request.url.path
-        if request.method == "GET" and (path == "/" or path.startswith(HTML_PREFIXES)):
+        if request.method == "GET" and (path == "/" or path.startswith(HTML_PREFIXES) or wants_html(request)):
             # Keep the query (a map's filters, the intervention shown) so the link still works after sign-in.
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='/')}", status_code=303)
         assert isinstance(exc, NotAuthenticated)
+        if wants_html(request):
+            return error_page(request, 401, exc.detail)
         return problem(401, exc.title, exc.detail, instance=path, headers={"WWW-Authenticate": "Bearer"})
 
     app.add_exception_handler(NotAuthenticated, _browser_sign_in)
@@ -85,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router, docs.router):
+                   exports.router, analysis.router, tiles.router, docs.router, web_home.router,
+                   web_place_forms.router, web_places.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 

@@ -135,6 +135,19 @@ def demo_headers(demo: list[DemoLogin]) -> dict[str, dict[str, str]]:
     return {login.role: {"Authorization": f"Bearer {login.token}"} for login in demo}
 
 
+def sign_in(client: TestClient, email: str, password: str, next: str | None = None) -> Any:
+    """Submit the sign-in form as a browser does: fetch the form first for its login CSRF token."""
+    import re
+
+    form = client.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None, "the sign-in form carries a CSRF token"
+    data = {"email": email, "password": password, "csrf_token": token.group(1)}
+    if next is not None:
+        data["next"] = next
+    return client.post("/signin", data=data, follow_redirects=False)
+
+
 def count_rows(database: Database, table: str) -> int:
     with database.owner_session() as session:
         return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())

@@ -1,31 +1,29 @@
-"""Browser pages: sign-in (session cookie), sign-out and the home page."""
+"""Browser sign-in (session cookie, login CSRF token) and sign-out. The pages themselves live in app.web."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from app import policy
-from app.db import accounts, audit, reviews
-from app.db import maps as maps_db
+from app.db import accounts, audit
 from app.dependencies import SESSION_COOKIE, DatabaseDep, Principal, SessionDep, SettingsDep, gate
-from app.security import csrf_token, verify_password
+from app.security import csrf_matches, csrf_token, verify_password
+from app.settings import Settings
+from app.web.shell import page
 
 router = APIRouter(tags=["web"], include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
-HOME_INTERVENTIONS = 8
-MAP_PAGES = (
-    ("/maps/hotspots", "Hotspots", "Where harm concentrates, statistically, and what is there"),
-    ("/maps/safe-spaces", "Safe spaces", "Safe spaces open now, walking catchments and trusted adults"),
-    ("/maps/displacement", "Displacement", "Where harm moved after an intervention, month by month"),
-)
+# Login CSRF (OWASP CSRF cheat sheet, "Login CSRF"): before there is a session, a random pre-session
+# value lives in an HttpOnly SameSite=Strict cookie and the form carries its HMAC; a cross-site page can
+# neither read the cookie nor forge the token, so it cannot sign a victim into the attacker's account.
+SIGNIN_COOKIE = "contextmap_signin"
+SIGNIN_CSRF_FIELD = "csrf_token"
 
 
 def _safe_next(value: str | None) -> str:
@@ -35,17 +33,44 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
+def _signin_token(settings: Settings, nonce: str) -> str:
+    return csrf_token(settings.secret_key, f"signin:{nonce}")
+
+
+def _signin_form(
+    request: Request, settings: Settings, next: str | None, *, email: str = "", error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The sign-in page; keeps the e-mail typed and renews the pre-session CSRF cookie if it is missing."""
+    nonce = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+    response = page(request, "signin.html", principal=None, title="Sign in", status_code=status_code,
+                    next=_safe_next(next), email=email, error=error,
+                    error_summary=bool(error), signin_csrf=_signin_token(settings, nonce))
+    if SIGNIN_COOKIE not in request.cookies:
+        response.set_cookie(SIGNIN_COOKIE, nonce, httponly=True, secure=settings.cookie_secure,
+                            samesite="strict", path="/signin", max_age=3600)
+    return response
+
+
 @router.get("/signin", response_class=HTMLResponse)
-def sign_in_page(request: Request, next: str | None = None, _: None = gate(policy.PUBLIC)) -> Response:
-    return templates.TemplateResponse(request, "signin.html", {"next": _safe_next(next), "error": None})
+def sign_in_page(
+    request: Request, settings: SettingsDep, next: str | None = None, _: None = gate(policy.PUBLIC),
+) -> Response:
+    return _signin_form(request, settings, next)
 
 
 @router.post("/signin", response_class=HTMLResponse)
 def sign_in(
     request: Request, database: DatabaseDep, settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)], password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str | None, Form()] = None, _: None = gate(policy.PUBLIC),
+    next: Annotated[str | None, Form()] = None,
+    csrf_token: Annotated[str | None, Form(max_length=128)] = None, _: None = gate(policy.PUBLIC),
 ) -> Response:
+    nonce = request.cookies.get(SIGNIN_COOKIE)
+    if not nonce or not csrf_matches(settings.secret_key, f"signin:{nonce}", csrf_token):
+        # Checked before any account lookup: a forged sign-in learns nothing and costs no throttle slot.
+        return _signin_form(request, settings, next, email=email, status_code=403,
+                            error="Your sign-in form had expired or did not come from this site. Try again.")
     throttle = request.app.state.sign_in_throttle
     client = request.client.host if request.client else "-"
     key = f"{email.lower()}|{client}"
@@ -53,11 +78,8 @@ def sign_in(
         with database.tenant_session(None) as session, session.begin():
             audit.record(session, organisation_id=None, user_id=None, action="signin.throttled",
                          resource=f"user:{email.lower()}")
-        return templates.TemplateResponse(
-            request, "signin.html",
-            {"next": _safe_next(next), "error": "Too many failed attempts. Wait a few minutes and try again."},
-            status_code=429,
-        )
+        return _signin_form(request, settings, next, email=email, status_code=429,
+                            error="Too many failed attempts. Wait a few minutes and try again.")
     with database.tenant_session(None) as session, session.begin():
         candidate = accounts.login_candidate(session, email)
     # Verified even for an unknown e-mail (against a dummy hash), so the answer takes as long either way.
@@ -70,10 +92,8 @@ def sign_in(
             audit.record(session, organisation_id=organisation,
                          user_id=candidate["user_id"] if candidate else None,
                          action="signin.failure", resource=f"user:{email.lower()}")
-        return templates.TemplateResponse(
-            request, "signin.html", {"next": _safe_next(next), "error": "Wrong e-mail or password."},
-            status_code=401,
-        )
+        return _signin_form(request, settings, next, email=email, status_code=401,
+                            error="Wrong e-mail or password.")
     throttle.succeeded(key)
     organisation = candidate["organisation_id"]
     with database.tenant_session(organisation) as session, session.begin():
@@ -104,25 +124,6 @@ def sign_out(
 
 
 def page_context(request: Request, principal: Principal, settings: Any) -> dict[str, Any]:
+    """The context the map pages' templates (app/templates/base.html) expect."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    return {"principal": principal, "csrf": csrf_token(settings.secret_key, token) if token else "",
-            "map_pages": MAP_PAGES}
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    principal: Principal = gate(policy.READ_CONTEXT),
-) -> Response:
-    """After sign-in: links to the maps and the organisation's places under review."""
-    under_review = reviews.places_under_review(session)
-    organisation = reviews.organisation_name(session)
-    # The newest located interventions, each a link to where harm went afterwards (panel: no free text).
-    interventions = [
-        {**item, "description": None if principal.is_panel else item["description"]}
-        for item in maps_db.intervention_list(session) if item["located"]
-    ][:HOME_INTERVENTIONS]
-    context = page_context(request, principal, settings) | {
-        "under_review": under_review, "organisation": organisation, "interventions": interventions,
-    }
-    return templates.TemplateResponse(request, "home.html", context)
+    return {"principal": principal, "csrf": csrf_token(settings.secret_key, token) if token else ""}

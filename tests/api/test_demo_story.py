@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.main import create_app
+from tests.conftest import sign_in
 
 OUTLET = "Chicken Shack Express"
 LIBRARY = "Wellgate Central Library"
@@ -154,7 +155,7 @@ def browser(app: Any, demo: Any) -> Iterator[TestClient]:
 
 
 def test_sign_in_sets_a_strict_http_only_cookie_and_shows_places_under_review(browser):
-    response = browser.post("/signin", data={"email": CS_EMAIL, "password": CS_PASSWORD}, follow_redirects=False)
+    response = sign_in(browser, CS_EMAIL, CS_PASSWORD)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
@@ -167,7 +168,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_places_under_review(br
     assert home.status_code == 200
     assert "text/html" in home.headers["content-type"]
     assert "Demo Town Community Safety Partnership" in home.text
-    assert "Places under review" in home.text
+    assert "Reviews due and overdue" in home.text
     # The bus interchange is the demo's current place of concern; the outlet's concerns have ended.
     assert "Townsend Bus Interchange" in home.text
     assert OUTLET not in home.text
@@ -177,11 +178,9 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_places_under_review(br
 
 
 def test_sign_in_returns_to_the_page_asked_for(browser):
-    response = browser.post("/signin", data={"email": CS_EMAIL, "password": CS_PASSWORD, "next": "/maps/hotspots"},
-                            follow_redirects=False)
+    response = sign_in(browser, CS_EMAIL, CS_PASSWORD, next="/maps/hotspots")
     assert (response.status_code, response.headers["location"]) == (303, "/maps/hotspots")
-    elsewhere = browser.post("/signin", follow_redirects=False,
-                             data={"email": CS_EMAIL, "password": CS_PASSWORD, "next": "https://evil.example/"})
+    elsewhere = sign_in(browser, CS_EMAIL, CS_PASSWORD, next="https://evil.example/")
     assert elsewhere.headers["location"] == "/"
 
 
@@ -205,18 +204,16 @@ def test_wrong_password_is_401_and_five_failures_lock_sign_in(settings, database
     # does not reach other tests.
     with TestClient(create_app(settings)) as fresh, _forget_sign_in_failures(database):
         for _ in range(5):
-            wrong = fresh.post("/signin", data={"email": CS_EMAIL, "password": "not-the-password"},
-                               follow_redirects=False)
+            wrong = sign_in(fresh, CS_EMAIL, "not-the-password")
             assert wrong.status_code == 401
             assert "set-cookie" not in wrong.headers
             assert "Wrong e-mail or password" in wrong.text
-        locked = fresh.post("/signin", data={"email": CS_EMAIL, "password": "still-wrong"}, follow_redirects=False)
+        locked = sign_in(fresh, CS_EMAIL, "still-wrong")
         assert locked.status_code == 429
         # Locked means locked: even the right password waits.
-        right = fresh.post("/signin", data={"email": CS_EMAIL, "password": CS_PASSWORD}, follow_redirects=False)
+        right = sign_in(fresh, CS_EMAIL, CS_PASSWORD)
         assert right.status_code == 429
         assert "set-cookie" not in right.headers
         # Another user is not locked out.
-        other = fresh.post("/signin", data={"email": "youth@demo.contextmap.test", "password": "demo-youth-2026"},
-                           follow_redirects=False)
+        other = sign_in(fresh, "youth@demo.contextmap.test", "demo-youth-2026")
         assert other.status_code == 303

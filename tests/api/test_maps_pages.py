@@ -14,7 +14,7 @@ from app.db.demo_loader import DemoLogin
 from app.db.session import Database
 from geo.map_assets import inline_script_hashes, missing_assets
 from geo.vocabulary import ROLES
-from tests.conftest import Org, create_place
+from tests.conftest import Org, create_place, sign_in
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 # branca compiles rendered map scripts as Jinja templates: user text must never be evaluated there.
@@ -268,7 +268,7 @@ def test_home_links_the_maps_places_under_review_and_interventions(
         for href in ("/maps/hotspots", "/maps/safe-spaces", "/maps/displacement",
                      f"/maps/displacement?intervention={demo_ids['wifi']}"):
             assert f'href="{href}"' in html, f"home as {role}: no link to {href}"
-        assert 'href="/maps/places/' in html
+        assert 'href="/places/' in html
         assert ("Restaurant disabled its customer WiFi" in html) == (role != "panel"), role
 
 
@@ -281,7 +281,5 @@ def test_sign_in_returns_to_the_map_asked_for(app: Any, demo: list[DemoLogin], d
     signin = browser.get(redirect.headers["location"])
     next_value = re.search(r'name="next" value="([^"]*)"', signin.text)
     assert next_value is not None
-    response = browser.post("/signin", data={"email": login.email, "password": login.password,
-                                             "next": next_value.group(1).replace("&amp;", "&")},
-                            follow_redirects=False)
+    response = sign_in(browser, login.email, login.password, next=next_value.group(1).replace("&amp;", "&"))
     assert response.status_code == 303 and response.headers["location"] == wanted
