@@ -104,6 +104,12 @@ def test_a_malformed_row_rejects_the_whole_upload_with_its_line_number(client, d
     assert problem["errors"][0] == {"field": "file", "file": "bad.csv", "line": 3,
                                     "message": "Latitude 'fifty-one' is not a number"}
     assert incidents_of(database, fresh_org) == []
+    # The refusal is audited though nothing was written (issue 10).
+    with database.owner_session() as session:
+        refused = session.execute(text(
+            "SELECT detail FROM audit_events WHERE organisation_id = :o AND action = 'import.refused'"),
+            {"o": fresh_org.id}).scalar_one()
+    assert refused["source"] == "police_uk" and refused["files"] == ["good.csv", "bad.csv"] and refused["rejected"] == 1
 
 
 def test_allow_partial_imports_the_good_rows_and_reports_the_bad(client, database, fresh_org):
