@@ -1,7 +1,7 @@
 """Turn the aggregates the database returns into the map builders' inputs (:mod:`geo.maps`).
 
-Pure functions on numpy arrays and GeoDataFrames: kernel density bands from cell counts, and monthly
-cells for the displacement time slider.
+Pure functions on numpy arrays and GeoDataFrames: monthly cells for the displacement time slider. (The
+hot spot map's density surface is the analysis service's, :mod:`app.services.density` — one surface.)
 
 A function that puts a count on a map takes ``disclose``: the identity for practitioners,
 :func:`geo.privacy.disclose_count` (with the deployment's rule) for a panel member.
@@ -9,7 +9,6 @@ A function that puts a count on a map takes ``disclose``: the identity for pract
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,52 +18,13 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.density import density_bands, quartic_kde, silverman_bandwidth
 from geo.grid import cell_polygons
 
-__all__ = ["DENSITY_BAND_FRACTIONS", "Disclose", "density_layer", "monthly_cells"]
+__all__ = ["Disclose", "monthly_cells"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Disclose = Callable[[int], int | None]
-
-#: Kernel density is drawn as a few dissolved bands (fractions of the peak), not as a raster of
-#: thousands of cells: a handful of polygons keeps a page small at any number of incidents.
-DENSITY_BAND_FRACTIONS = (0.05, 0.15, 0.3, 0.5, 0.75)
-
-
-def density_layer(
-    x: FloatArray, y: FloatArray, weights: FloatArray, cell_size: float, crs: Any
-) -> gpd.GeoDataFrame | None:
-    """Binned quartic kernel density of counts at cell centres, as bands (EPSG:4326).
-
-    Each cell's (visible) count sits at its centre, so a panel member's surface is built from
-    disclosure-controlled counts only. The bandwidth is Silverman's rule, never under two cells
-    (binned data are no finer than the bins). Bands are labelled in incidents per km².
-    """
-    keep = weights > 0
-    if not keep.any():
-        return None
-    px, py, pw = x[keep], y[keep], weights[keep]
-    rule = silverman_bandwidth(px, py, pw) if keep.sum() > 1 else 0.0
-    bandwidth = max(rule if math.isfinite(rule) else 0.0, 2.0 * cell_size)
-    # The counts are binned at ``cell_size`` and smoothed over at least two cells: a finer raster than
-    # a cell (or a quarter of the kernel) adds vertices and time, not information.
-    raster = max(cell_size, bandwidth / 4)
-    surface = quartic_kde(
-        px, py, pw, bandwidth=bandwidth, cell_size=raster,
-        bounds=(px.min() - bandwidth, py.min() - bandwidth, px.max() + bandwidth, py.max() + bandwidth),
-    )  # fmt: skip
-    peak = float(surface.density.max())
-    if not peak > 0:
-        return None
-    bands = density_bands(surface, [peak * f for f in DENSITY_BAND_FRACTIONS], crs=crs)
-    bands["geometry"] = shapely.simplify(bands.geometry.to_numpy(), raster / 2)
-    per_km2 = bands["density_min"] * 1e6
-    bands["density"] = per_km2
-    bands["label"] = [f"Kernel density: {v:,.0f} or more incidents per km²" for v in per_km2]
-    return bands.to_crs("EPSG:4326")
-
 
 def monthly_cells(
     steps: Sequence[str],

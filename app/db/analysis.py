@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -102,6 +102,35 @@ class IncidentFilter:
             clauses.append(f"{alias}.source = ANY(:sources)")
             params["sources"] = list(self.sources)
         return " AND ".join(clauses), params
+
+
+def half_open(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The one reading of a ``datetime=`` interval: ``[start, end)``; an instant ``t`` (``start == end``) is
+    ``[t, t + 1 µs)`` — the records at ``t``; a bare date arrives as that day (``app.query.parse_interval``)."""
+    if start is not None and end is not None and start == end:
+        return start, start + timedelta(microseconds=1)
+    return start, end
+
+
+def record_time_sql(start_sql: str, end_sql: str, start: datetime | None, end: datetime | None, *,
+                    open_end_is_instant: bool = True) -> tuple[list[str], dict[str, Any]]:
+    """The one time rule for lists, tiles and per-place counts: the record's window ``[start_sql, end_sql)``
+    overlaps ``[start, end)`` (:func:`half_open`). A record without an end is the instant ``start_sql`` when
+    ``open_end_is_instant`` (incidents), else ongoing (designations); a record whose end equals its start
+    is that instant. A police.uk record (window: its whole month) is in every interval overlapping its
+    month and in none after it. Binds ``:t_start`` and ``:t_end``."""
+    start, end = half_open(start, end)
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if end is not None:
+        clauses.append(f"{start_sql} < :t_end")
+        params["t_end"] = end
+    if start is not None:
+        open_end = f"{start_sql} >= :t_start" if open_end_is_instant else "true"
+        clauses.append(f"(CASE WHEN {end_sql} IS NULL THEN {open_end} WHEN {end_sql} = {start_sql} "
+                       f"THEN {start_sql} >= :t_start ELSE {end_sql} > :t_start END)")
+        params["t_start"] = start
+    return clauses, params
 
 
 def cells_of_points_sql(shape: CellShape, points_sql: str, carry: Sequence[str] = ()) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db import repository
-from app.db.analysis import Grid, IncidentFilter, grid_counts
+from app.db.analysis import Grid, IncidentFilter, grid_counts, record_time_sql
 from app.db.repository import ListQuery, ResourceSpec
 from app.db.resources import GUARDIANS, INCIDENTS, PLACES
 
@@ -155,7 +155,7 @@ def incident_counts_by_place(
 ) -> list[dict[str, Any]]:
     """Every place (in ``bbox``, of ``kinds``) with the number of incidents linked to it, raw counts.
 
-    The time filter is the incident lists' (the incident's window overlaps the interval).
+    The time filter is the incident lists' (:func:`app.db.analysis.record_time_sql`).
     """
     place_where: list[str] = ["true"]
     params: dict[str, Any] = {}
@@ -168,13 +168,9 @@ def incident_counts_by_place(
         place_where.append("p.kind = ANY(:kinds)")
         params["kinds"] = list(kinds)
     if interval is not None:
-        start, end = interval
-        if end is not None:
-            incident_where.append("i.occurred_from < :t_end")
-            params["t_end"] = end
-        if start is not None:
-            incident_where.append("COALESCE(i.occurred_to, i.occurred_from) >= :t_start")
-            params["t_start"] = start
+        clauses, more = record_time_sql("i.occurred_from", "i.occurred_to", *interval)
+        incident_where.extend(clauses)
+        params.update(more)
     if harm_categories:
         incident_where.append("i.harm_category = ANY(:harm)")
         params["harm"] = list(harm_categories)

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.analysis import record_time_sql
 from app.exceptions import Conflict, InvalidInput, NotFound
 from geo.privacy import FREE_TEXT_FIELDS
 
@@ -97,22 +98,11 @@ def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]
         where.append(f"{spec.geometry_sql} && {envelope} AND ST_Intersects({spec.geometry_sql}, {envelope})")
         params.update(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True))
     if query.interval is not None and spec.time_range is not None:
-        start_sql, end_sql = spec.time_range
-        start, end = query.interval
-        # Overlap of the record's [start, end] with the requested interval; open ends with "..".
-        if end is not None:
-            # Closed interval, as OGC API Features: an instant query matches a record at that instant.
-            where.append(f"{start_sql} <= :t_end")
-            params["t_end"] = end
-        if start is not None:
-            # A record occupies [start, end): a police.uk month window ending 1 September is not in
-            # September. No end means ongoing (designations) or a single instant (incidents).
-            open_end = f"{start_sql} >= :t_start" if spec.open_end_is_instant else "true"
-            where.append(
-                f"(CASE WHEN {end_sql} IS NULL THEN {open_end} WHEN {end_sql} = {start_sql} "
-                f"THEN {start_sql} >= :t_start ELSE {end_sql} > :t_start END)"
-            )
-            params["t_start"] = start
+        # Overlap of the record's [start, end) with the requested interval (the one rule, app.db.analysis).
+        clauses, more = record_time_sql(*spec.time_range, *query.interval,
+                                        open_end_is_instant=spec.open_end_is_instant)
+        where.extend(clauses)
+        params.update(more)
     for i, (name, values) in enumerate(query.equals.items()):
         allowed = spec.vocabularies.get(name)
         for value in values:

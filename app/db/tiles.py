@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.db.analysis import Grid, IncidentFilter, grid_counts
+from app.db.analysis import Grid, IncidentFilter, grid_counts, record_time_sql
 
 EXTENT = 4096
 BUFFER = 64
@@ -27,17 +27,9 @@ MIN_CELL_ZOOM = 10
 
 
 def _time_filter(interval: tuple[datetime | None, datetime | None] | None) -> tuple[list[str], dict[str, Any]]:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if interval is not None:
-        start, end = interval
-        if end is not None:
-            where.append("i.occurred_from < :t_end")
-            params["t_end"] = end
-        if start is not None:
-            where.append("COALESCE(i.occurred_to, i.occurred_from) >= :t_start")
-            params["t_start"] = start
-    return where, params
+    if interval is None:
+        return [], {}
+    return record_time_sql("i.occurred_from", "i.occurred_to", *interval)
 
 
 def incident_tile(

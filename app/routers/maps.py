@@ -494,6 +494,7 @@ def displacement(
         session, settings, principal, disclosure, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
         before=windows["before"], after=windows["after"], harm_category=None, source=None,
         search_distance=SEARCH_M, cell="square", size=MONTHLY_CELL_M, control_geometry=None, control_place=None,
+        page_defaults=True,
     )
     target, buffer, control = (shape(result[name]["geometry"]) for name in ("target", "buffer", "control"))
 

@@ -54,13 +54,14 @@ def displacement_analysis(
     session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, *, intervention: int,
     target_radius: float | None, buffer_m: float, before: str | None, after: str | None,
     harm_category: Sequence[str] | None, source: Sequence[str] | None, search_distance: float, cell: CellShapeParam,
-    size: float, control_geometry: dict[str, Any] | None, control_place: int | None,
+    size: float, control_geometry: dict[str, Any] | None, control_place: int | None, page_defaults: bool = False,
 ) -> dict[str, Any]:
     """The displacement analysis. Disclosure-controlled: whole months (complete months observed), the fixed
     target, buffer and search distances, a drawn control area snapped outwards to whole published cells,
     the published grid for where-it-went cells, and no place or cell listed as a rise when its counts are
-    suppressed."""
-    if disclosure.applied:
+    suppressed. ``page_defaults``: the distances are the calling page's own constants, not the reader's
+    choice, so they stand."""
+    if disclosure.applied and not page_defaults:
         target_radius = None
         buffer_m = float(disclosure.distance(buffer_m, DEFAULT_BUFFER_M) or DEFAULT_BUFFER_M)
         search_distance = float(disclosure.distance(search_distance, DEFAULT_SEARCH_M) or DEFAULT_SEARCH_M)

@@ -7,7 +7,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -267,9 +267,7 @@ def layer_filter(
     """The incidents a layer counts: ``[start, end)`` (an instant ``t`` selects those starting at ``t``); for a
     controlled reader whole months, and a bbox snapped outwards to whole cells (needs ``session``)."""
     start, end = interval if interval is not None else (None, None)
-    start, end = disclosure.period(start, end)
-    if start is not None and end is not None and end == start:
-        end = start + timedelta(microseconds=1)
+    start, end = db.half_open(*disclosure.period(start, end))
     filt = db.IncidentFilter(bbox=bbox, start=start, end=end,
                              harm_categories=vocabulary_values(harm_categories, HARM_CATEGORIES, "harm_category"))
     if disclosure.applied and session is not None:
