@@ -47,7 +47,7 @@ def test_place_counts_are_within_radius_or_linked_each_incident_once(database, s
             "VALUES (:o, :p, 'disruption', 'WiFi off', 'Council', '2025-06-01') RETURNING id"),
             {"o": org, "p": site}).scalar_one())
         north = _place(session, org, "North", x, y + 600)
-        east = _place(session, org, "East", x + 650, y)
+        _place(session, org, "East", x + 650, y)
         _incident(session, org, x, y + 620, after)                   # North: within the radius
         _incident(session, org, x, y + 590, after, place_id=north)   # North: within and linked: once
         _incident(session, org, x + 300, y + 300, after, place_id=north)  # North: linked, beyond the radius
