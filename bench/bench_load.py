@@ -57,6 +57,7 @@ class Results:
     latencies: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter[tuple[str, str]] = field(default_factory=Counter)
     acknowledged: list[int] = field(default_factory=list)
+    samples: dict[tuple[str, str], str] = field(default_factory=dict)  # one body per unexpected answer
 
 
 def _free_port() -> int:
@@ -171,6 +172,8 @@ async def _client(base: str, token: str, seed_value: int, places: list[int], int
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
             else:
+                if not response.is_success:
+                    results.samples.setdefault((kind, status), f"{request.url.path}: {response.text[:200]}")
                 if kind == "write" and response.status_code == 201:
                     results.acknowledged.append(int(response.json()["id"]))
                 if response.status_code in (429, 503) and "retry-after" in response.headers:
@@ -252,6 +255,8 @@ def main() -> None:
     print(f"errors (5xx other than 503+Retry-After, timeouts, resets): {errors}; refused with Retry-After "
           f"(429/503): {refused}")
     print(f"acknowledged writes {len(results.acknowledged):,}; lost (201 but not in the database): {lost}")
+    for (kind, status), sample in sorted(results.samples.items()):
+        print(f"  e.g. {kind} {status}: {sample}")
     print(f"server log: {log}")
 
 
