@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app import policy
 from app.db import imports
+from app.db.session import allow_long_work
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.routers.features import audit_write
@@ -57,6 +58,7 @@ def import_police_uk(
     """
     if not files:
         raise InvalidInput("upload at least one police.uk CSV file", field="files")
+    allow_long_work(session, settings.import_timeout_seconds)
     sources = [(upload.filename or f"file-{n + 1}.csv", text_stream(upload)) for n, upload in enumerate(files)]
     report = imports.import_police_uk(
         session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
@@ -81,6 +83,7 @@ def import_partner(
 ) -> dict[str, Any]:
     """Import a partner's incidents, places or safe spaces: the whole file in one transaction, or nothing
     (a rejected row is reported with its line or feature number). ``dry_run`` validates without writing."""
+    allow_long_work(session, settings.import_timeout_seconds)
     rows = partner_records(file.file.read(), file.filename or "upload", target, mapping, crs)
     report = imports.import_partner(
         session, principal.organisation_id, file.filename or "upload", rows, target,
