@@ -132,6 +132,7 @@ def _default_workers(config: Settings) -> int:
     return max(1, os.cpu_count() or 1)
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
 # Connections kept free for migrations, the CLI, psql and monitoring (beyond superuser_reserved_connections).
 CONNECTION_HEADROOM = 10
 
@@ -202,6 +203,9 @@ def serve(
         # In-flight requests get this long to finish after SIGTERM; docker-compose's stop_grace_period is
         # longer, so the container is not killed mid-request.
         timeout_graceful_shutdown=config.shutdown_grace_seconds,
+        # uvicorn restarts a worker that does not answer its supervisor's ping within this; its default
+        # (5 s) killed workers still importing numpy/geopandas on a loaded 2-core machine, in a loop.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     # with advice to narrow it. Kept below ``shutdown_grace_seconds`` so a draining worker finishes.
     statement_timeout_seconds: float = 20.0
     lock_timeout_seconds: float = 5.0
-    idle_in_transaction_timeout_seconds: float = 30.0
+    idle_in_transaction_timeout_seconds: float = 60.0
+    import_timeout_seconds: float = 600.0  # uploads (police.uk, partner files) parse and copy for longer
     work_mem_mb: int = 32  # per sort/hash node; the ceiling for the service role's connections
     connect_timeout_seconds: int = 5
     # Connections per process: cheap requests share ``db_pool_size``; heavy analyses (maps, hot spots,

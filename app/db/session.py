@@ -143,6 +143,14 @@ class Database:
             self._owner_engine.dispose()
 
 
+def allow_long_work(session: Session, seconds: float) -> None:
+    """Lift this transaction's statement and idle limits to ``seconds`` (imports: a 100 MB file is parsed
+    and copied for longer than an interactive request may take). SET LOCAL ends with the transaction."""
+    ms = max(1, int(seconds * 1000))
+    session.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+    session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {ms}"))
+
+
 @event.listens_for(Session, "after_begin")
 def _scope_transaction_to_organisation(session: Session, transaction: SessionTransaction, connection: Any) -> None:
     # is_local => true: the setting dies with the transaction, so a pooled connection never carries one

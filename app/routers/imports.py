@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app import policy
 from app.db import audit, imports
-from app.db.session import Database
+from app.db.session import Database, allow_long_work
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput
 from app.routers.features import audit_write
@@ -73,6 +73,7 @@ def import_police_uk(
     """
     if not files:
         raise InvalidInput("upload at least one police.uk CSV file", field="files")
+    allow_long_work(session, settings.import_timeout_seconds)
     sources = [(upload.filename or f"file-{n + 1}.csv", text_stream(upload)) for n, upload in enumerate(files)]
     try:
         report = imports.import_police_uk(
@@ -105,6 +106,7 @@ def import_partner(
 
     The format is read from the content (CSV, GeoJSON or GeoPackage), never from the file name; every
     attempt, dry runs and refusals included, is audited."""
+    allow_long_work(session, settings.import_timeout_seconds)
     name = file.filename or "upload"
     detail: dict[str, Any] = {"source": "partner", "files": [name], "target": target, "dry_run": dry_run}
     try:
