@@ -186,7 +186,7 @@ class OpeningHours:
         Examples
         --------
         >>> at = datetime(2026, 5, 4, 18, 30, tzinfo=LONDON)
-        >>> OpeningHours.parse("Mo-Fr 09:00-17:00 || unknown \"ring first\"").state(at)
+        >>> OpeningHours.parse('Mo-Fr 09:00-17:00 || unknown "ring first"').state(at)
         HoursState(state='unknown', comment='ring first')
         >>> OpeningHours.parse("Mo-Fr 09:00-18:00+").state(at).state
         'unknown'
@@ -331,10 +331,8 @@ class OpeningHours:
         spans = {index: self._resolved_spans(self._internal[index], day) for index in matching}
         cuts = {0, _DAY}
         for resolved in spans.values():
-            for start, end, open_end in resolved or ():
+            for start, end, _ in resolved or ():
                 cuts.update((max(0, min(start, _DAY)), max(0, min(end, _DAY))))
-                if open_end:
-                    cuts.add(max(0, min(start + 1, _DAY)))  # see _decide: the open end's first minute
         ordered = sorted(cuts)
         segments: list[_Segment] = []
         for start, end in zip(ordered, ordered[1:], strict=False):
@@ -399,10 +397,12 @@ class OpeningHours:
                     state, decided_by, open_end_by = rule.state, index, None
                     if open_end and state != "closed":
                         state, open_end_by = "unknown", index
-                        # The reference's reading of "07:00+,12:00-16:00": after the first minute of the
-                        # open end, a following time range of the same rule that has not begun closes it
-                        # again (opening_hours.js getStateForDate, "Hack to make second rule ... obsolete").
-                        if position + 1 < len(resolved) and minute - 1 >= start and not rule.wrapped:
+                        # The reference's reading of "07:00+,12:00-16:00" (its test suite: unknown 07:00-12:00,
+                        # open 12:00-16:00, then closed): an open end lasts until the next change of the day;
+                        # from then on a following time range of the same rule that does not apply closes
+                        # it (opening_hours.js getStateForDate, "Hack to make second rule ... obsolete").
+                        # ``minute`` is the start of a piece of the day, so this is evaluated at changes.
+                        if position + 1 < len(resolved) and minute > start and not rule.wrapped:
                             following = resolved[position + 1]
                             if not following[0] <= minute < following[1]:
                                 state = "closed"
@@ -423,7 +423,7 @@ def _span_minutes(span: Span, day: date, calendar: Calendar, wrapped: bool) -> t
     start, end = span.start, span.end
     if span.start_event is not None and not wrapped:
         start = sun_minutes(day, span.start_event, calendar.latitude, calendar.longitude) + span.start_offset
-    if span.end_event is not None:
+    if span.end_event is not None and not span.open_end:
         past_midnight = _DAY if span.end >= _DAY else 0
         end = sun_minutes(day, span.end_event, calendar.latitude, calendar.longitude) + span.end_offset + past_midnight
     return start, end
@@ -433,30 +433,87 @@ def _span_minutes(span: Span, day: date, calendar: Calendar, wrapped: bool) -> t
 def sun_minutes(day: date, event: str, latitude: float, longitude: float) -> int:
     """Minutes after local midnight of a sun event on ``day`` in Europe/London, rounded down.
 
-    The formulas of SunCalc (Vladimir Agafonkin, after https://aa.quae.nl/en/reken/zonpositie.html), the
-    library opening_hours.js uses: sunrise/sunset at -0.833 degrees, dawn/dusk (civil) at -6 degrees.
+    The algorithm of SunCalc 2 (Vladimir Agafonkin; solar coordinates after Meeus, *Astronomical
+    Algorithms*, with Delta T), the library opening_hours.js uses: sunrise/sunset at -0.833 degrees,
+    dawn/dusk (civil) at -6 degrees. Polar day or night (not in the UK) falls back to the reference's
+    stand-in times.
+
+    Examples
+    --------
+    >>> divmod(sun_minutes(date(2026, 6, 21), "sunset", 51.5074, -0.1278), 60)  # London, midsummer
+    (21, 21)
     """
     rad = math.pi / 180
-    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    days = noon.timestamp() / 86400 - 0.5 + 2440588 - 2451545
     lw, phi = rad * -longitude, rad * latitude
-    j0 = 0.0009
-    cycle = round(days - j0 - lw / (2 * math.pi))
-    transit = j0 + lw / (2 * math.pi) + cycle
-    anomaly = rad * (357.5291 + 0.98560028 * transit)
-    centre = rad * (1.9148 * math.sin(anomaly) + 0.02 * math.sin(2 * anomaly) + 0.0003 * math.sin(3 * anomaly))
-    ecliptic = anomaly + centre + rad * 102.9372 + math.pi
-    declination = math.asin(math.sin(ecliptic) * math.sin(rad * 23.4397))
-    noon_j = 2451545 + transit + 0.0053 * math.sin(anomaly) - 0.0069 * math.sin(2 * ecliptic)
-    altitude = -0.833 if event in ("sunrise", "sunset") else -6.0
-    cosine = (math.sin(altitude * rad) - math.sin(phi) * math.sin(declination)) / (
-        math.cos(phi) * math.cos(declination))
-    angle = math.acos(max(-1.0, min(1.0, cosine)))
-    set_j = 2451545 + j0 + (angle + lw) / (2 * math.pi) + cycle + 0.0053 * math.sin(anomaly) - 0.0069 * math.sin(
-        2 * ecliptic)
-    event_j = set_j if event in ("sunset", "dusk") else noon_j - (set_j - noon_j)
-    instant = datetime.fromtimestamp((event_j + 0.5 - 2440588) * 86400, tz=UTC).astimezone(LONDON)
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp() * 1000
+    days = noon / 864e5 - 0.5 + 2440588 - 2451545
+    j0 = 9e-4
+    transit = _solar_transit(round(days - j0 - lw / (2 * math.pi)) + j0 + lw / (2 * math.pi), lw)
+    declination = _sun_coordinates(_days_tt(transit))[1]
+    angle = (-0.833 if event in ("sunrise", "sunset") else -6.0) * rad
+    sign = 1 if event in ("sunset", "dusk") else -1
+    cosine = (math.sin(angle) - math.sin(phi) * math.sin(declination)) / (math.cos(phi) * math.cos(declination))
+    if not -1 <= cosine <= 1:
+        return _STAND_IN_MINUTES[event]
+    moment = transit + sign * math.acos(cosine) / (2 * math.pi)
+    for _ in range(2):
+        ra, dec = _sun_coordinates(_days_tt(moment))
+        hour_angle = _wrap_pi(_sidereal_time(moment, lw) - ra)
+        altitude = math.asin(math.sin(phi) * math.sin(dec) + math.cos(phi) * math.cos(dec) * math.cos(hour_angle))
+        sine = math.cos(phi) * math.cos(dec) * math.sin(hour_angle)
+        if abs(sine) < 1e-6:
+            break
+        moment += (altitude - angle) / (2 * math.pi * sine)
+    instant = datetime.fromtimestamp((moment + 2451545 + 0.5 - 2440588) * 86400, tz=UTC).astimezone(LONDON)
     return instant.hour * 60 + instant.minute
+
+
+_STAND_IN_MINUTES = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk": 18 * 60 + 30}
+
+
+def _delta_t(days: float) -> float:
+    """Delta T in seconds (Espenak and Meeus polynomials, as SunCalc 2), for 2005-2050 and after."""
+    year = 2000 + days / 365.2425
+    if year < 2050:
+        t = year - 2000
+        return 62.92 + t * (0.32217 + t * 0.005589)
+    t = (year - 1820) / 100
+    return -20 + 32 * t * t - 0.5628 * (2150 - year)
+
+
+def _days_tt(days: float) -> float:
+    return days + _delta_t(days) / 86400
+
+
+def _sidereal_time(days: float, lw: float) -> float:
+    return math.pi / 180 * (280.46061837 + 360.98564736629 * days) - lw
+
+
+def _wrap_pi(angle: float) -> float:
+    return angle - 2 * math.pi * round(angle / (2 * math.pi))
+
+
+def _sun_coordinates(days: float) -> tuple[float, float]:
+    """Right ascension and declination of the sun (Meeus, ch. 25, low accuracy), radians."""
+    rad = math.pi / 180
+    t = days / 36525
+    mean_longitude = rad * (280.46646 + t * (36000.76983 + t * 3032e-7))
+    anomaly = rad * (357.52911 + t * (35999.05029 - t * 1537e-7))
+    sin_m, cos_m = math.sin(anomaly), math.cos(anomaly)
+    centre = rad * ((1.914602 - t * (0.004817 + t * 14e-6)) * sin_m + (0.019993 - 101e-6 * t) * 2 * sin_m * cos_m
+                    + 289e-6 * sin_m * (3 - 4 * sin_m * sin_m))
+    node = rad * (125.04 - 1934.136 * t)
+    longitude = mean_longitude + centre - rad * (0.00569 + 0.00478 * math.sin(node))
+    obliquity = rad * (23.439291 - t * (0.0130042 + t * (16e-8 - t * 504e-9))) + rad * 0.00256 * math.cos(node)
+    return (math.atan2(math.cos(obliquity) * math.sin(longitude), math.cos(longitude)),
+            math.asin(math.sin(obliquity) * math.sin(longitude)))
+
+
+def _solar_transit(days: float, lw: float) -> float:
+    for _ in range(3):
+        hour_angle = _wrap_pi(_sidereal_time(days, lw) - _sun_coordinates(_days_tt(days))[0])
+        days -= hour_angle / (2 * math.pi)
+    return days
 
 
 def validate_opening_hours(text: str) -> str:

@@ -443,9 +443,10 @@ class _Parser:
                         self.fail("a range of days needs a month first, e.g. 'Jan 05-10'")
                     last = (first[0], "date", first[2], self.day_of_month())
                 else:
+                    last_at = self.pos
                     last = self.date_point()
                     if (last[1] == "month") != (first[1] == "month"):
-                        self.fail("write a range as 'Jan-Mar' or 'Dec 24-Jan 02', not a mix", item_start)
+                        self.fail("write a range as 'Jan-Mar' or 'Dec 24-Jan 02', not a mix", last_at)
             elif self.peek() == "-" and self.looks_like_year(self.pos + 1):
                 self.pos += 1
                 last = self.date_point()
@@ -526,7 +527,7 @@ class _Parser:
                     if holiday == "SH":
                         parts.uses_school_holidays = True
                     if self.peek() == "-" and self.word(self.pos + 1).lower() in _WEEKDAY_BY_NAME:
-                        self.fail(f"{holiday} cannot start a range of days", item_start)
+                        self.fail(f"{holiday} cannot start a range of days")
                     alternatives.append(_holiday_test(holiday, offset))
                     suffix = "" if offset == 0 else f" {offset:+d} day" + ("s" if abs(offset) != 1 else "")
                     rendered.append(holiday + suffix)
@@ -658,8 +659,9 @@ class _Parser:
                     opening = STAND_IN[opening_event] + start_offset
                 if closing_event is not None:
                     closing = STAND_IN[closing_event] + end_offset
-                if closing <= opening:
-                    closing += DAY  # past midnight; equal times mean a full 24 hours, as in OSM
+                clock_times = opening_event is None and closing_event is None
+                if closing < opening or (closing == opening and clock_times):
+                    closing += DAY  # past midnight; equal clock times mean a full 24 hours, as in OSM
                 spans.append(Span(opening, closing, False, opening_event, closing_event,
                                   start_offset if opening_event else 0, end_offset if closing_event else 0))
                 if self.peek() == "+":
@@ -667,7 +669,7 @@ class _Parser:
                     # The reference lists the open end before the range it extends; the order matters
                     # to its reading of a following range (see OpeningHours._decide).
                     self.pos += 1
-                    spans.insert(len(spans) - 1, _open_end(closing, None))
+                    spans.insert(len(spans) - 1, _open_end(closing, closing_event, end_offset if closing_event else 0))
                 items.append(self.text[item_start : self.pos].replace(" ", ""))
             items[-1] = _render_times(items[-1])
             # A comma followed by a time continues this rule; followed by a day it starts a new rule.
