@@ -15,11 +15,19 @@ const OpeningHours = require('opening_hours');
 const NOMINATIM = {lat: '51.5074', lon: '-0.1278', address: {country_code: 'gb', state: 'England'}};
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function statesAt(parsed, instants) {
-  const start = new Date(instants[0].getTime() - 3 * DAY_MS);
+function localMidnightBefore(at) {
+  const start = new Date(at.getTime() - DAY_MS);
   start.setHours(0, 0, 0, 0);
-  const iterator = parsed.getIterator(start);
+  return start;
+}
+
+function statesAt(parsed, instants) {
+  const iterator = parsed.getIterator(localMidnightBefore(instants[0]));
   return instants.map((at) => {
+    // Instants far apart: start again from the midnight before rather than walk every change between.
+    if (at.getTime() - iterator.getDate().getTime() > 2 * DAY_MS) {
+      iterator.setDate(localMidnightBefore(at));
+    }
     // Move to the last change at or before `at` (advance stops before its limit).
     while (iterator.advance(new Date(at.getTime() + 1))) { /* next change */ }
     const comment = iterator.getComment();
