@@ -61,7 +61,8 @@ from geo.opening_hours_syntax import DAY, OPEN_END_COMMENT, Calendar, OpeningHou
 from geo.vocabulary import LONDON
 
 __all__ = [
-    "LONDON", "Calendar", "HoursState", "OpeningHours", "OpeningHoursError", "describe_hours", "sun_minutes",
+    "LONDON", "Calendar", "HoursState", "OpeningHours", "OpeningHoursError", "describe_hours", "hours_note",
+    "sun_minutes",
     "validate_opening_hours",
 ]
 
@@ -516,6 +517,99 @@ def _solar_transit(days: float, lw: float) -> float:
     return days
 
 
+def hours_note(state: HoursState | None) -> str:
+    """A few words for a youth worker about a state: "open", "open, by appointment", "closed", or
+    "hours not known — ring first" (with the comment when there is one); ``None`` means none recorded.
+
+    Examples
+    --------
+    >>> hours_note(HoursState("open", "by appointment")), hours_note(HoursState("unknown"))
+    ('open, by appointment', 'hours not known — ring first')
+    >>> hours_note(None)
+    'opening hours not recorded — ring first'
+    """
+    if state is None:
+        return "opening hours not recorded — ring first"
+    comment = f", {state.comment}" if state.comment and state.comment != OPEN_END_COMMENT else ""
+    if state.state == "open":
+        return "open" + comment
+    if state.state == "closed":
+        return "closed" + comment
+    if state.comment == OPEN_END_COMMENT:
+        return "open until late, closing time not known — ring first"
+    return "hours not known — ring first" + (f" ({state.comment})" if comment else "")
+
+
+def describe_hours(hours: OpeningHours, at: datetime) -> str:
+    """The hours of the day of ``at`` in plain words, for pages: "Open today 09:00–19:00; closed bank holidays".
+
+    Examples
+    --------
+    >>> monday = datetime(2026, 5, 4, 8, tzinfo=LONDON)  # a bank holiday (Early May)
+    >>> describe_hours(OpeningHours.parse("Mo-Fr 09:00-19:00; PH off"), datetime(2026, 5, 5, 8, tzinfo=LONDON))
+    'Open today 09:00–19:00; closed bank holidays'
+    >>> describe_hours(OpeningHours.parse("Mo-Fr 09:00-19:00; PH off"), monday)
+    'Closed today; closed bank holidays'
+    >>> describe_hours(OpeningHours.parse('Fr 18:00-02:00; Mo-Th 16:00-20:00 "by appointment"'), monday)
+    'Hours not known today 16:00–20:00 — ring first (by appointment)'
+    """
+    if hours.uses_school_holidays and hours._calendar.school_holidays is None:
+        return "Hours depend on school holidays, which are not loaded — ring first"
+    day = _utc(at).astimezone(LONDON).date()
+    today = list(hours.day_segments(day))
+    tomorrow = hours.day_segments(day + timedelta(days=1))
+    if today and tomorrow and today[-1][1] == _DAY and tomorrow[0][0] == 0 and today[-1][2:] == tomorrow[0][2:]:
+        # Overnight: "18:00–02:00" rather than "18:00–24:00".
+        today[-1] = (today[-1][0], _DAY + tomorrow[0][1], today[-1][2], today[-1][3])
+    if today and today[0][0] == 0 and len(today) > 1 and today[0][2] != "closed":
+        yesterday = hours.day_segments(day - timedelta(days=1))
+        if yesterday and yesterday[-1][1] == _DAY and yesterday[-1][2:] == today[0][2:]:
+            today = today[1:]  # the tail of last night, described with yesterday
+    opened = [segment for segment in today if segment[2] == "open"]
+    unknown = [segment for segment in today if segment[2] == "unknown"]
+    parts = []
+    if opened:
+        comments = sorted({c for *_, c in opened if c})
+        parts.append("Open today " + ", ".join(_clock_range(a, b) for a, b, *_ in opened)
+                     + (f" ({'; '.join(comments)})" if comments else ""))
+    if unknown:
+        comments = sorted({c for *_, c in unknown if c and c != OPEN_END_COMMENT})
+        times = "" if unknown[0][:2] == (0, _DAY) else " " + ", ".join(_clock_range(a, b) for a, b, *_ in unknown)
+        lead = "hours not known" if opened else "Hours not known today"
+        parts.append(f"{lead}{times} — ring first" + (f" ({'; '.join(comments)})" if comments else ""))
+    if not parts:
+        closing = sorted({c for *_, c in today if c})
+        parts.append("Closed today" + (f" ({'; '.join(closing)})" if closing else ""))
+    if "PH" in hours.text.replace(",", " ").split() or any(
+        token.startswith("PH") for token in hours.text.replace(",", " ").split()
+    ):
+        parts.append(_bank_holiday_words(hours, day))
+    return "; ".join(parts)
+
+
+def _clock_range(start: int, end: int) -> str:
+    return f"{_clock(start)}–{_clock(end)}"
+
+
+def _clock(minute: int) -> str:
+    if minute > _DAY:
+        minute -= _DAY
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _bank_holiday_words(hours: OpeningHours, day: date) -> str:
+    """What the hours say on the next England and Wales public holiday."""
+    holiday = day
+    for _ in range(400):
+        if hours._calendar.is_public_holiday(holiday):
+            break
+        holiday += timedelta(days=1)
+    opened = [segment for segment in hours.day_segments(holiday) if segment[2] == "open"]
+    if not opened:
+        return "closed bank holidays"
+    return "bank holidays " + ", ".join(_clock_range(a, b) for a, b, *_ in opened)
+
+
 def validate_opening_hours(text: str) -> str:
     """Check an ``opening_hours`` expression and return its normalised text.
 
@@ -557,4 +651,4 @@ def _to_utc(local: datetime) -> datetime:
             return instant
         local += timedelta(minutes=1)
     raise AssertionError("no Europe/London clock gap is longer than three hours")
-def describe_hours(): pass
+
