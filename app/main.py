@@ -28,6 +28,7 @@ from app.routers import (
     maps,
     ogc,
     safe_spaces,
+    school_terms,
     tiles,
     web,
 )
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router):
+                   exports.router, analysis.router, tiles.router, school_terms.router):
         app.include_router(router)
 
     vendor = STATIC_DIR / "node_modules"
