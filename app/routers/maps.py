@@ -294,7 +294,8 @@ def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.G
                 and candidate.age_max is not None else None)
         records.append({
             "place_id": candidate.place_id, "name": candidate.name, "hours": candidate.opening_hours,
-            "open_now": bool(verdict.open), "help_offered": list(candidate.help_offered), "age_range": ages,
+            "open_now": bool(verdict.open), "hours_note": verdict.hours_note,
+            "help_offered": list(candidate.help_offered), "age_range": ages,
             "guardians": guardians,
         })
         geometry = row["geometry"]
