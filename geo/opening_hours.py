@@ -51,6 +51,7 @@ HoursState(state='unknown', comment='by appointment')
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -336,7 +337,7 @@ class OpeningHours:
                 cuts.update((max(0, min(start, _DAY)), max(0, min(end, _DAY))))
         ordered = sorted(cuts)
         segments: list[_Segment] = []
-        for start, end in zip(ordered, ordered[1:], strict=False):
+        for start, end in itertools.pairwise(ordered):
             if end <= start:
                 continue
             state, comment = self._decide(matching, spans, start)

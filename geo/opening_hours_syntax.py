@@ -433,9 +433,9 @@ class _Parser:
             first = self.date_point()
             first_offset = self.offset_days() if first[1] != "month" else 0
             last = None
-            if self.peek() == "-" and not self.is_digit(1) or (
-                self.peek() == "-" and self.is_digit(1) and first[1] == "date" and not self.looks_like_year(self.pos + 1)
-                and not self.is_clock_time(self.pos + 1)
+            if (self.peek() == "-" and not self.is_digit(1)) or (
+                self.peek() == "-" and self.is_digit(1) and first[1] == "date"
+                and not self.looks_like_year(self.pos + 1) and not self.is_clock_time(self.pos + 1)
             ):
                 self.pos += 1
                 if self.is_digit() and not self.looks_like_year():
@@ -460,7 +460,7 @@ class _Parser:
                 self.pos = self.after_spaces(self.pos + 1)
                 continue
             break
-        parts.tests.append(lambda day, calendar, tests=tuple(tests): any(t(day, calendar) for t in tests))
+        parts.tests.append(_any_of(tests))
         parts.text.append(",".join(rendered))
 
     def word_after_comma(self) -> str:
@@ -474,10 +474,10 @@ class _Parser:
         while True:
             at = self.pos
             first, first_text = self.number()
-            last, last_text, step, item = first, first_text, 1, f"{first:02d}"
+            last, _last_text, step, item = first, first_text, 1, f"{first:02d}"
             if self.peek() == "-":
                 self.pos += 1
-                last, last_text = self.number()
+                last, _last_text = self.number()
                 item = f"{first:02d}-{last:02d}"
                 if self.peek() == "/":
                     self.pos += 1
@@ -518,7 +518,6 @@ class _Parser:
             alternatives: list[DayTest] = []
             rendered: list[str] = []
             while True:
-                item_start = self.pos
                 word = self.word()
                 if word.lower() in ("ph", "sh"):
                     self.pos += 2
@@ -535,9 +534,8 @@ class _Parser:
                     test, text = self.weekday_item()
                     alternatives.append(test)
                     rendered.append(text)
-                if self.peek() == "," and (
-                    self.word(self.pos + 1).lower() in _WEEKDAY_BY_NAME or self.word(self.pos + 1).lower() in ("ph", "sh")
-                ):
+                following = self.word(self.pos + 1).lower()
+                if self.peek() == "," and (following in _WEEKDAY_BY_NAME or following in ("ph", "sh")):
                     self.pos += 1
                     continue
                 break
@@ -562,7 +560,7 @@ class _Parser:
                 merged.append(list(alternatives))
             previous_has_holiday = has_holiday
         for alternatives in merged:
-            parts.tests.append(lambda day, calendar, alts=tuple(alternatives): any(t(day, calendar) for t in alts))
+            parts.tests.append(_any_of(alternatives))
         if groups:
             parts.text.append(" ".join(",".join(rendered) for _, rendered in groups))
 
@@ -647,7 +645,6 @@ class _Parser:
                     )
                 self.pos += 1
                 self.skip_spaces()
-                closing_at = self.pos
                 if not (self.is_digit() or self.peek() == "(" or self.word().lower() in _SUN_EVENTS):
                     self.fail(f"expected a closing time (HH:MM) after '-', found {self.describe_here()}")
                 closing, closing_event = self.time(closing=True)
@@ -677,7 +674,8 @@ class _Parser:
             if self.text[lookahead : lookahead + 1] == ",":
                 lookahead = self.after_spaces(lookahead + 1)
                 following = self.text[lookahead : lookahead + 1]
-                if (following and following in _DIGITS) or following == "(" or self.word(lookahead).lower() in _SUN_EVENTS:
+                sun = self.word(lookahead).lower() in _SUN_EVENTS
+                if (following and following in _DIGITS) or following == "(" or sun:
                     self.pos = lookahead
                     continue
             return tuple(spans), ",".join(items)
@@ -751,6 +749,11 @@ def _open_end(opening: int, event: str | None, offset: int = 0) -> Span:
     if opening >= DAY:  # "18:00-26:00+": the open end starts after midnight
         end = opening + 8 * 60
     return Span(opening, end, True, event, None, offset, 0)
+
+
+def _any_of(tests: list[DayTest]) -> DayTest:
+    alternatives = tuple(tests)
+    return lambda day, calendar: any(test(day, calendar) for test in alternatives)
 
 
 def _holiday_test(holiday: str, offset: int) -> DayTest:

@@ -16,7 +16,8 @@ terms are loaded. Inset (training) days are not holidays for young people's serv
 
 Examples
 --------
->>> terms = parse_school_terms("term,starts_on,ends_on\\nAutumn 1,2026-09-03,2026-10-23\\nAutumn 2,2026-11-02,2026-12-18\\n")
+>>> terms = parse_school_terms("term,starts_on,ends_on\\n"
+...                            "Autumn 1,2026-09-03,2026-10-23\\nAutumn 2,2026-11-02,2026-12-18\\n")
 >>> holidays = school_holidays(terms)
 >>> date(2026, 10, 26) in holidays, date(2026, 10, 22) in holidays, date(2026, 12, 21) in holidays
 (True, False, False)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -88,7 +90,7 @@ def parse_school_terms(text: str, max_rows: int = MAX_ROWS) -> list[SchoolTerm]:
     if not terms:
         raise SchoolTermsError(2, "term", "no terms in the file")
     terms.sort(key=lambda pair: pair[1].starts_on)
-    for (_, earlier), (line, later) in zip(terms, terms[1:], strict=False):
+    for (_, earlier), (line, later) in itertools.pairwise(terms):
         if later.starts_on <= earlier.ends_on:
             raise SchoolTermsError(line, "starts_on", f"{later.name!r} overlaps {earlier.name!r}")
     return [term for _, term in terms]
@@ -98,7 +100,7 @@ def school_holidays(terms: Iterable[SchoolTerm]) -> frozenset[date]:
     """The days between the first start and the last end of ``terms`` that no term covers."""
     ordered = sorted(terms, key=lambda term: term.starts_on)
     holidays: set[date] = set()
-    for earlier, later in zip(ordered, ordered[1:], strict=False):
+    for earlier, later in itertools.pairwise(ordered):
         day = earlier.ends_on + timedelta(days=1)
         while day < later.starts_on:
             holidays.add(day)

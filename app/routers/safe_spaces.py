@@ -147,9 +147,9 @@ def nearest_safe_spaces(
     A place with no recorded opening hours is *not* offered (``excluded.hours_unknown``): it is not
     guaranteed open. A place whose hours say they are unknown then (``unknown "ring first"``, a comment
     such as ``"by appointment"``, an open end) is offered with ``hours_state: "unknown"`` and
-    ``hours_note`` saying what to do. When none is within the walking threshold, ``within_threshold`` is false, ``advice``
-    says what to do instead, and the nearest open ones are still listed. ``excluded`` counts the spaces
-    passed over (closed, hours unknown, age) among those nearer than the answers.
+    ``hours_note`` saying what to do. When none is within the walking threshold, ``within_threshold`` is
+    false, ``advice`` says what to do instead, and the nearest open ones are still listed. ``excluded``
+    counts the spaces passed over (closed, hours unknown, age) among those nearer than the answers.
     """
     instant = _at(at)
     _check_point(session, settings, lon, lat)

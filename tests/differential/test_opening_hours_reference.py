@@ -4,10 +4,10 @@ The reference is installed from npm for this test only (tests/differential/packa
 lock file; ``make test`` installs it). One node process evaluates every value at every instant.
 
 States are read through the reference's iterator, the interface its own test suite checks (see
-reference.js for why not getState). Values: every value of the reference's own test suite (reference_values.json, extracted from its
-test/test.js) and the shapes UK venues write (UK_VENUES). Instants: each England and Wales bank holiday
-of 2026-2027 at several hours, every quarter hour across both clock-change nights of 2026, and seeded
-random instants over 2026-2028.
+reference.js for why not getState). Values: every value of the reference's own test suite
+(reference_values.json, extracted from its test/test.js) and the shapes UK venues write (UK_VENUES).
+Instants: each England and Wales bank holiday of 2026-2027 at several hours, every quarter hour across
+both clock-change nights of 2026, and seeded random instants over 2026-2028.
 
 Known reference errors and differences, excluded from the comparison and asserted to be the only ones:
 

@@ -6,10 +6,12 @@ these tests pin the behaviour a youth worker would notice, day by day, on dates 
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 
 import pytest
 
+from geo.bank_holidays import is_public_holiday
 from geo.opening_hours import (
     LONDON,
     Calendar,
@@ -21,7 +23,6 @@ from geo.opening_hours import (
     sun_minutes,
 )
 from geo.opening_hours_syntax import OPEN_END_COMMENT, easter
-from geo.bank_holidays import is_public_holiday
 from geo.school_terms import SchoolTermsError, parse_school_terms, school_holidays
 
 
@@ -212,4 +213,4 @@ def test_day_segments_cover_the_day() -> None:
     segments = hours.day_segments(date(2026, 5, 5))
     assert segments[0][0] == 0 and segments[-1][1] == 24 * 60
     assert (12 * 60, 13 * 60, "closed", "lunch") in segments
-    assert all(a[1] == b[0] for a, b in zip(segments, segments[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(segments))
