@@ -7,7 +7,9 @@ these tests pin the behaviour a youth worker would notice, day by day, on dates 
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +216,21 @@ def test_day_segments_cover_the_day() -> None:
     assert segments[0][0] == 0 and segments[-1][1] == 24 * 60
     assert (12 * 60, 13 * 60, "closed", "lunch") in segments
     assert all(a[1] == b[0] for a, b in itertools.pairwise(segments))
+
+
+def test_normalised_text_means_the_same_hours_for_every_accepted_reference_value() -> None:
+    """What we store (the normalised text) must parse again to the same text and the same states."""
+    corpus = Path(__file__).parents[1] / "differential" / "reference_values.json"
+    values = json.loads(corpus.read_text(encoding="utf-8"))["values"]
+    instants = [datetime(2026, 1, 1, tzinfo=LONDON) + timedelta(hours=7 * k, minutes=30) for k in range(60)]
+    checked = 0
+    for value in values:
+        try:
+            hours = OpeningHours.parse(value)
+        except OpeningHoursError:
+            continue
+        again = OpeningHours.parse(hours.text)
+        assert again.text == hours.text, value
+        assert [again.state(at) for at in instants] == [hours.state(at) for at in instants], value
+        checked += 1
+    assert checked > 400
