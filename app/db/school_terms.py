@@ -37,3 +37,13 @@ def hours_calendar(session: Session, organisation_id: int) -> Calendar:
     """England and Wales public holidays plus the organisation's school holidays (none loaded: ``None``)."""
     terms = school_terms(session, organisation_id)
     return Calendar(is_public_holiday, school_holidays(terms) if terms else None)
+
+
+def request_hours_calendar(session: Session) -> Calendar:
+    """:func:`hours_calendar` for the organisation of the request's session (the row-level-security key)."""
+    organisation_id = session.execute(
+        text("SELECT NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint")
+    ).scalar()
+    if organisation_id is None:
+        return Calendar(is_public_holiday)
+    return hours_calendar(session, int(organisation_id))

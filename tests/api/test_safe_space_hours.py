@@ -104,3 +104,15 @@ def test_cli_loads_school_terms_for_one_organisation(client: Any, town: Org, dat
     result = CliRunner().invoke(cli, ["school-terms", "load", str(path), "--org", town.slug],
                                 env={"CONTEXTMAP_DATABASE_URL": settings.database_url})
     assert result.exit_code == 2 and "line 2, ends_on" in " ".join(result.output.split())
+
+
+def test_the_safe_space_map_popup_shows_the_note_escaped(client: Any, town: Org) -> None:
+    safe_space(client, town, 100, 0, 'Mo-Fr 10:00-18:00 "<b>ring</b> the bell"', name="Bell house")
+    safe_space(client, town, 200, 0, HOLIDAY_CLUB, name="Holiday club")
+    assert upload(client, town, TERMS).status_code == 200
+    page = client.get("/maps/safe-spaces", params={"at": HALF_TERM_TUESDAY_1100},
+                      headers=town.headers("youth_worker"))
+    assert page.status_code == 200, page.text
+    assert "hours not known \u2014 ring first (&lt;b&gt;ring&lt;/b&gt; the bell)" in page.text
+    assert "<b>ring</b>" not in page.text
+    assert "school holidays" not in page.text  # terms are loaded: the holiday club is simply open
