@@ -53,12 +53,21 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from geo.bank_holidays import is_public_holiday
-from geo.opening_hours_syntax import DAY, OPEN_END_COMMENT, Calendar, OpeningHoursError, Rule, Span, parse_rules
+from geo.opening_hours_syntax import (
+    DAY,
+    EVERY_DAY,
+    OPEN_END_COMMENT,
+    Calendar,
+    OpeningHoursError,
+    Rule,
+    Span,
+    parse_rules,
+)
 from geo.vocabulary import LONDON
 
 __all__ = [
@@ -114,7 +123,7 @@ class OpeningHours:
     two-digit hours, ``closed`` written ``off``); parsing it again gives the same hours.
     """
 
-    __slots__ = ("_calendar", "_days", "_internal", "_rules", "text")
+    __slots__ = ("_calendar", "_days", "_internal", "_rules", "_variants", "text")
 
     def __init__(self, text: str, rules: tuple[Rule, ...], calendar: Calendar = _DEFAULT_CALENDAR) -> None:
         self.text = text
@@ -122,6 +131,12 @@ class OpeningHours:
         self._internal = _internal_rules(rules)
         self._calendar = calendar
         self._days: dict[date, tuple[_Segment, ...]] = {}
+        # SH without school terms: the hours are known only where "no day is a school holiday" and
+        # "every day is one" agree (``Mo-Fr 15:00-19:00; SH off`` is closed at 03:00 either way).
+        self._variants: tuple[OpeningHours, OpeningHours] | None = None
+        if any(rule.uses_school_holidays for rule in rules) and calendar.school_holidays is None:
+            self._variants = (OpeningHours(text, rules, replace(calendar, school_holidays=frozenset())),
+                              OpeningHours(text, rules, replace(calendar, school_holidays=EVERY_DAY)))
 
     @classmethod
     def parse(cls, text: str, calendar: Calendar | None = None) -> OpeningHours:
@@ -183,7 +198,7 @@ class OpeningHours:
     def state(self, at: datetime) -> HoursState:
         """Open, closed or unknown at the instant ``at``, with the comment of the rule that decided it.
 
-        Hours naming ``SH`` are "unknown" when no school-term dates were loaded.
+        Hours naming ``SH`` without school-term dates are "unknown" where school holidays would matter.
 
         Examples
         --------
@@ -193,8 +208,6 @@ class OpeningHours:
         >>> OpeningHours.parse("Mo-Fr 09:00-18:00+").state(at).state
         'unknown'
         """
-        if self.uses_school_holidays and self._calendar.school_holidays is None:
-            return HoursState("unknown", SCHOOL_TERMS_MISSING)
         local = _utc(at).astimezone(LONDON)
         minute = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
         for start, end, state, comment in self._day(local.date()):
@@ -308,8 +321,6 @@ class OpeningHours:
     def _merged(self, first: date, last: date) -> list[tuple[datetime, datetime]]:
         """Open intervals (UTC) covering the local days ``first``..``last``, merged across midnight."""
         merged: list[tuple[datetime, datetime]] = []
-        if self.uses_school_holidays and self._calendar.school_holidays is None:
-            return merged  # unknown throughout: never "open"
         day = first
         while day <= last:
             for start_minute, end_minute, state, _ in self._day(day):
@@ -329,6 +340,8 @@ class OpeningHours:
         cached = self._days.get(day)
         if cached is not None:
             return cached
+        if self._variants is not None:
+            return self._remember(day, _agreeing(self._variants[0]._day(day), self._variants[1]._day(day)))
         matching = self._matching_rules(day)
         spans = {index: self._resolved_spans(self._internal[index], day) for index in matching}
         cuts = {0, _DAY}
@@ -345,11 +358,13 @@ class OpeningHours:
                 segments[-1] = (segments[-1][0], end, state, comment)
             else:
                 segments.append((start, end, state, comment))
+        return self._remember(day, tuple(segments))
+
+    def _remember(self, day: date, segments: tuple[_Segment, ...]) -> tuple[_Segment, ...]:
         if len(self._days) > 4096:
             self._days.clear()  # bound memory for long-lived objects queried over many years
-        result = tuple(segments)
-        self._days[day] = result
-        return result
+        self._days[day] = segments
+        return segments
 
     def _matching_rules(self, day: date) -> list[int]:
         """Indexes of the internal rules in force on ``day`` after ``;`` rules replace earlier ones.
@@ -414,6 +429,21 @@ class OpeningHours:
         if comment is None and open_end_by == decided_by:
             comment = OPEN_END_COMMENT
         return state, comment
+
+
+def _agreeing(first: tuple[_Segment, ...], second: tuple[_Segment, ...]) -> tuple[_Segment, ...]:
+    """One day's pieces where two readings agree, "unknown" (school terms missing) where they differ."""
+    cuts = sorted({a for a, *_ in first} | {a for a, *_ in second} | {_DAY})
+    combined: list[_Segment] = []
+    for start, end in itertools.pairwise(cuts):
+        one = next(s for s in first if s[0] <= start < s[1])
+        two = next(s for s in second if s[0] <= start < s[1])
+        piece = (start, end, *one[2:]) if one[2:] == two[2:] else (start, end, "unknown", SCHOOL_TERMS_MISSING)
+        if combined and combined[-1][1] == start and combined[-1][2:] == piece[2:]:
+            combined[-1] = (combined[-1][0], end, piece[2], piece[3])
+        else:
+            combined.append(piece)
+    return tuple(combined)
 
 
 def _span_minutes(span: Span, day: date, calendar: Calendar, wrapped: bool) -> tuple[int, int]:
@@ -554,8 +584,6 @@ def describe_hours(hours: OpeningHours, at: datetime) -> str:
     >>> describe_hours(OpeningHours.parse('Fr 18:00-02:00; Mo-Th 16:00-20:00 "by appointment"'), monday)
     'Hours not known today 16:00–20:00 — ring first (by appointment)'
     """
-    if hours.uses_school_holidays and hours._calendar.school_holidays is None:
-        return "Hours depend on school holidays, which are not loaded — ring first"
     day = _utc(at).astimezone(LONDON).date()
     today = list(hours.day_segments(day))
     tomorrow = hours.day_segments(day + timedelta(days=1))

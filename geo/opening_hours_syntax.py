@@ -20,12 +20,12 @@ placed before the times it qualifies, and ``Easter - 7 days`` written with space
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NoReturn
 
-__all__ = ["DAY", "Calendar", "OpeningHoursError", "Rule", "Span", "parse_rules"]
+__all__ = ["DAY", "EVERY_DAY", "Calendar", "OpeningHoursError", "Rule", "Span", "parse_rules"]
 
 DAY = 24 * 60
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -74,9 +74,19 @@ class Calendar:
     """
 
     is_public_holiday: Callable[[date], bool]
-    school_holidays: frozenset[date] | None = None
+    school_holidays: Container[date] | None = None
     latitude: float = 51.5074  # central London: sun times when no location is given
     longitude: float = -0.1278
+
+
+class _EveryDay:
+    """Every day is a school holiday: one of the two readings of SH when no terms are loaded."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+EVERY_DAY = _EveryDay()
 
 
 # A day predicate takes the calendar too: PH and SH depend on the organisation's calendars.

@@ -158,7 +158,9 @@ def test_school_holidays_come_from_the_organisations_terms() -> None:
 def test_without_school_terms_sh_hours_are_unknown_not_closed() -> None:
     hours = OpeningHours.parse("Mo-Fr 15:00-19:00; SH off")
     assert hours.uses_school_holidays
-    assert hours.state(london(2026, 10, 27, 16)).state == "unknown"
+    assert hours.state(london(2026, 10, 27, 16)).state == "unknown"  # open unless it is a school holiday
+    assert hours.state(london(2026, 10, 27, 3)).state == "closed"  # closed either way
+    assert hours.intervals(london(2026, 10, 26, 0), london(2026, 11, 2, 0)) == []  # never surely open
     assert "school" in describe_hours(hours, london(2026, 10, 27))
 
 
