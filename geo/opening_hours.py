@@ -599,8 +599,9 @@ def describe_hours(hours: OpeningHours, at: datetime) -> str:
     parts = []
     if opened:
         comments = sorted({c for *_, c in opened if c})
-        parts.append("Open today " + ", ".join(_clock_range(a, b) for a, b, *_ in opened)
-                     + (f" ({'; '.join(comments)})" if comments else ""))
+        times = ("all day" if opened[0][0] == 0 and opened[0][1] >= _DAY
+                 else ", ".join(_clock_range(a, b) for a, b, *_ in opened))
+        parts.append(f"Open today {times}" + (f" ({'; '.join(comments)})" if comments else ""))
     if unknown:
         comments = sorted({c for *_, c in unknown if c and c != OPEN_END_COMMENT})
         times = "" if unknown[0][:2] == (0, _DAY) else " " + ", ".join(_clock_range(a, b) for a, b, *_ in unknown)

@@ -195,6 +195,8 @@ def test_describe_the_day_in_plain_words() -> None:
     library = OpeningHours.parse("Mo-Fr 09:00-19:00; Sa 10:00-16:00; PH off")
     assert describe_hours(library, london(2026, 5, 5)) == "Open today 09:00\u201319:00; closed bank holidays"
     assert describe_hours(library, london(2026, 5, 10)) == "Closed today; closed bank holidays"
+    assert describe_hours(OpeningHours.parse("24/7; PH off"), london(2026, 5, 5)) == (
+        "Open today all day; closed bank holidays")
     club = OpeningHours.parse("Fr-Sa 18:00-02:00; PH 12:00-16:00")
     assert describe_hours(club, london(2026, 5, 8)) == "Open today 18:00\u201302:00; bank holidays 12:00\u201316:00"
 
