@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR_STAMP := app/static/node_modules/.installed
+DIFFERENTIAL_STAMP := tests/differential/node_modules/.installed
 
 .PHONY: run test lint typecheck bench clean system-packages vendor install
 
@@ -39,6 +40,11 @@ $(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $(AXE_STAMP)
 
+# opening_hours.js, the reference tests/differential compares geo.opening_hours with: for the tests only.
+$(DIFFERENTIAL_STAMP): tests/differential/package.json tests/differential/package-lock.json
+	npm ci --prefix tests/differential --no-audit --no-fund --loglevel=error
+	touch $(DIFFERENTIAL_STAMP)
+
 # Debian's Chromium drives the browser tests. PostGIS itself is installed by `contextmap db ensure`
 # (it knows the server's major version).
 system-packages:
@@ -57,7 +63,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache  # the layers of DESIGN.md: contracts in pyproject.toml
 
 # pytest exits 5 when it collects no tests: that means the suite went missing, so it fails here too.
-test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) $(WEB_CSS) system-packages lint
+test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) $(WEB_CSS) $(DIFFERENTIAL_STAMP) system-packages lint
 	$(BIN)/contextmap db ensure --no-migrate >/dev/null
 	set +e; $(BIN)/pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status
@@ -66,4 +72,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) app/static/node_modules tests/browser/node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) app/static/node_modules tests/browser/node_modules tests/differential/node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts

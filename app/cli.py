@@ -38,6 +38,8 @@ cli.add_typer(db_cli, name="db")
 import_cli = typer.Typer(help="Import incident and partner data.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 cli.add_typer(docs_cli, name="docs")
+school_terms_cli = typer.Typer(help="School terms: opening hours' SH (school holidays).", no_args_is_help=True)
+cli.add_typer(school_terms_cli, name="school-terms")
 err = Console(stderr=True)
 out = Console()
 URL_FILE = DATA_DIR / "database_url"
@@ -477,6 +479,39 @@ def import_partner_command(
                               limits=config.geometry_limits)
 
     _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
+
+
+@school_terms_cli.command("load")
+def school_terms_load(
+    path: Annotated[Path, typer.Argument(help="CSV with the header term,starts_on,ends_on (ISO dates)")],
+    org: Annotated[str, typer.Option(help="organisation slug")],
+) -> None:
+    """Replace the organisation's school terms (England's differ by council): SH in opening hours follows them."""
+    from app.db import audit
+    from app.db.school_terms import replace_school_terms
+    from app.db.session import Database
+    from geo.school_terms import SchoolTermsError, parse_school_terms
+
+    if not path.is_file():
+        _fail(f"no such file: {path}")
+    try:
+        terms = parse_school_terms(path.read_text(encoding="utf-8-sig"))
+    except (SchoolTermsError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: {exc}")
+        return
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            stored = replace_school_terms(session, org_id, terms)
+            audit.record(session, organisation_id=org_id, user_id=None, action="replace", resource="school_terms",
+                         detail={"via": "cli", "file": path.name, "terms": stored})
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    print(f"{stored} school term(s) loaded for {org}: {terms[0].starts_on} to {terms[-1].ends_on}")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from app.routers import (
     maps,
     ogc,
     safe_spaces,
+    school_terms,
     tiles,
     web,
 )
@@ -91,8 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router, docs.router, web_home.router,
-                   web_place_forms.router, web_places.router):
+                   exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
+                   web_home.router, web_place_forms.router, web_places.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 

@@ -367,7 +367,8 @@ def hotspot_map(
 def _safe_space_popup(row: Any, is_open: bool) -> str:
     return definition_list(
         [
-            ("Status", "open" if is_open else "closed"),
+            # "open, by appointment" / "hours not known — ring first" when the page supplies the note.
+            ("Status", column(row, "hours_note") or ("open" if is_open else "closed")),
             ("Opening hours", column(row, "hours")),
             ("Help offered", _join(column(row, "help_offered"))),
             ("Age range", column(row, "age_range")),

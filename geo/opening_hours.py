@@ -51,17 +51,27 @@ HoursState(state='unknown', comment='by appointment')
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 
 from geo.bank_holidays import is_public_holiday
-from geo.opening_hours_syntax import DAY, OPEN_END_COMMENT, Calendar, OpeningHoursError, Rule, Span, parse_rules
+from geo.opening_hours_syntax import (
+    DAY,
+    EVERY_DAY,
+    OPEN_END_COMMENT,
+    Calendar,
+    OpeningHoursError,
+    Rule,
+    Span,
+    parse_rules,
+)
+from geo.sun_times import sun_minutes
 from geo.vocabulary import LONDON
 
 __all__ = [
-    "LONDON", "Calendar", "HoursState", "OpeningHours", "OpeningHoursError", "describe_hours", "sun_minutes",
+    "LONDON", "Calendar", "HoursState", "OpeningHours", "OpeningHoursError", "describe_hours", "hours_note",
+    "sun_minutes",
     "validate_opening_hours",
 ]
 
@@ -112,7 +122,7 @@ class OpeningHours:
     two-digit hours, ``closed`` written ``off``); parsing it again gives the same hours.
     """
 
-    __slots__ = ("_calendar", "_days", "_internal", "_rules", "text")
+    __slots__ = ("_calendar", "_days", "_internal", "_rules", "_variants", "text")
 
     def __init__(self, text: str, rules: tuple[Rule, ...], calendar: Calendar = _DEFAULT_CALENDAR) -> None:
         self.text = text
@@ -120,6 +130,12 @@ class OpeningHours:
         self._internal = _internal_rules(rules)
         self._calendar = calendar
         self._days: dict[date, tuple[_Segment, ...]] = {}
+        # SH without school terms: the hours are known only where "no day is a school holiday" and
+        # "every day is one" agree (``Mo-Fr 15:00-19:00; SH off`` is closed at 03:00 either way).
+        self._variants: tuple[OpeningHours, OpeningHours] | None = None
+        if any(rule.uses_school_holidays for rule in rules) and calendar.school_holidays is None:
+            self._variants = (OpeningHours(text, rules, replace(calendar, school_holidays=frozenset())),
+                              OpeningHours(text, rules, replace(calendar, school_holidays=EVERY_DAY)))
 
     @classmethod
     def parse(cls, text: str, calendar: Calendar | None = None) -> OpeningHours:
@@ -181,18 +197,16 @@ class OpeningHours:
     def state(self, at: datetime) -> HoursState:
         """Open, closed or unknown at the instant ``at``, with the comment of the rule that decided it.
 
-        Hours naming ``SH`` are "unknown" when no school-term dates were loaded.
+        Hours naming ``SH`` without school-term dates are "unknown" where school holidays would matter.
 
         Examples
         --------
         >>> at = datetime(2026, 5, 4, 18, 30, tzinfo=LONDON)
-        >>> OpeningHours.parse("Mo-Fr 09:00-17:00 || unknown \"ring first\"").state(at)
+        >>> OpeningHours.parse('Mo-Fr 09:00-17:00 || unknown "ring first"').state(at)
         HoursState(state='unknown', comment='ring first')
         >>> OpeningHours.parse("Mo-Fr 09:00-18:00+").state(at).state
         'unknown'
         """
-        if self.uses_school_holidays and self._calendar.school_holidays is None:
-            return HoursState("unknown", SCHOOL_TERMS_MISSING)
         local = _utc(at).astimezone(LONDON)
         minute = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
         for start, end, state, comment in self._day(local.date()):
@@ -306,8 +320,6 @@ class OpeningHours:
     def _merged(self, first: date, last: date) -> list[tuple[datetime, datetime]]:
         """Open intervals (UTC) covering the local days ``first``..``last``, merged across midnight."""
         merged: list[tuple[datetime, datetime]] = []
-        if self.uses_school_holidays and self._calendar.school_holidays is None:
-            return merged  # unknown throughout: never "open"
         day = first
         while day <= last:
             for start_minute, end_minute, state, _ in self._day(day):
@@ -327,17 +339,17 @@ class OpeningHours:
         cached = self._days.get(day)
         if cached is not None:
             return cached
+        if self._variants is not None:
+            return self._remember(day, _agreeing(self._variants[0]._day(day), self._variants[1]._day(day)))
         matching = self._matching_rules(day)
         spans = {index: self._resolved_spans(self._internal[index], day) for index in matching}
         cuts = {0, _DAY}
         for resolved in spans.values():
-            for start, end, open_end in resolved or ():
+            for start, end, _ in resolved or ():
                 cuts.update((max(0, min(start, _DAY)), max(0, min(end, _DAY))))
-                if open_end:
-                    cuts.add(max(0, min(start + 1, _DAY)))  # see _decide: the open end's first minute
         ordered = sorted(cuts)
         segments: list[_Segment] = []
-        for start, end in zip(ordered, ordered[1:], strict=False):
+        for start, end in itertools.pairwise(ordered):
             if end <= start:
                 continue
             state, comment = self._decide(matching, spans, start)
@@ -345,11 +357,13 @@ class OpeningHours:
                 segments[-1] = (segments[-1][0], end, state, comment)
             else:
                 segments.append((start, end, state, comment))
+        return self._remember(day, tuple(segments))
+
+    def _remember(self, day: date, segments: tuple[_Segment, ...]) -> tuple[_Segment, ...]:
         if len(self._days) > 4096:
             self._days.clear()  # bound memory for long-lived objects queried over many years
-        result = tuple(segments)
-        self._days[day] = result
-        return result
+        self._days[day] = segments
+        return segments
 
     def _matching_rules(self, day: date) -> list[int]:
         """Indexes of the internal rules in force on ``day`` after ``;`` rules replace earlier ones.
@@ -399,10 +413,12 @@ class OpeningHours:
                     state, decided_by, open_end_by = rule.state, index, None
                     if open_end and state != "closed":
                         state, open_end_by = "unknown", index
-                        # The reference's reading of "07:00+,12:00-16:00": after the first minute of the
-                        # open end, a following time range of the same rule that has not begun closes it
-                        # again (opening_hours.js getStateForDate, "Hack to make second rule ... obsolete").
-                        if position + 1 < len(resolved) and minute - 1 >= start and not rule.wrapped:
+                        # The reference's reading of "07:00+,12:00-16:00" (its test suite: unknown 07:00-12:00,
+                        # open 12:00-16:00, then closed): an open end lasts until the next change of the day;
+                        # from then on a following time range of the same rule that does not apply closes
+                        # it (opening_hours.js getStateForDate, "Hack to make second rule ... obsolete").
+                        # ``minute`` is the start of a piece of the day, so this is evaluated at changes.
+                        if position + 1 < len(resolved) and minute > start and not rule.wrapped:
                             following = resolved[position + 1]
                             if not following[0] <= minute < following[1]:
                                 state = "closed"
@@ -414,6 +430,21 @@ class OpeningHours:
         return state, comment
 
 
+def _agreeing(first: tuple[_Segment, ...], second: tuple[_Segment, ...]) -> tuple[_Segment, ...]:
+    """One day's pieces where two readings agree, "unknown" (school terms missing) where they differ."""
+    cuts = sorted({a for a, *_ in first} | {a for a, *_ in second} | {_DAY})
+    combined: list[_Segment] = []
+    for start, end in itertools.pairwise(cuts):
+        one = next(s for s in first if s[0] <= start < s[1])
+        two = next(s for s in second if s[0] <= start < s[1])
+        piece = (start, end, *one[2:]) if one[2:] == two[2:] else (start, end, "unknown", SCHOOL_TERMS_MISSING)
+        if combined and combined[-1][1] == start and combined[-1][2:] == piece[2:]:
+            combined[-1] = (combined[-1][0], end, piece[2], piece[3])
+        else:
+            combined.append(piece)
+    return tuple(combined)
+
+
 def _span_minutes(span: Span, day: date, calendar: Calendar, wrapped: bool) -> tuple[int, int]:
     """Start and end minutes of ``span`` on ``day``, with sun events resolved for that day.
 
@@ -423,40 +454,102 @@ def _span_minutes(span: Span, day: date, calendar: Calendar, wrapped: bool) -> t
     start, end = span.start, span.end
     if span.start_event is not None and not wrapped:
         start = sun_minutes(day, span.start_event, calendar.latitude, calendar.longitude) + span.start_offset
-    if span.end_event is not None:
+    if span.end_event is not None and not span.open_end:
         past_midnight = _DAY if span.end >= _DAY else 0
         end = sun_minutes(day, span.end_event, calendar.latitude, calendar.longitude) + span.end_offset + past_midnight
     return start, end
 
 
-@lru_cache(maxsize=4096)
-def sun_minutes(day: date, event: str, latitude: float, longitude: float) -> int:
-    """Minutes after local midnight of a sun event on ``day`` in Europe/London, rounded down.
+def hours_note(state: HoursState | None) -> str:
+    """A few words for a youth worker about a state: "open", "open, by appointment", "closed", or
+    "hours not known — ring first" (with the comment when there is one); ``None`` means none recorded.
 
-    The formulas of SunCalc (Vladimir Agafonkin, after https://aa.quae.nl/en/reken/zonpositie.html), the
-    library opening_hours.js uses: sunrise/sunset at -0.833 degrees, dawn/dusk (civil) at -6 degrees.
+    Examples
+    --------
+    >>> hours_note(HoursState("open", "by appointment")), hours_note(HoursState("unknown"))
+    ('open, by appointment', 'hours not known — ring first')
+    >>> hours_note(None)
+    'opening hours not recorded — ring first'
     """
-    rad = math.pi / 180
-    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    days = noon.timestamp() / 86400 - 0.5 + 2440588 - 2451545
-    lw, phi = rad * -longitude, rad * latitude
-    j0 = 0.0009
-    cycle = round(days - j0 - lw / (2 * math.pi))
-    transit = j0 + lw / (2 * math.pi) + cycle
-    anomaly = rad * (357.5291 + 0.98560028 * transit)
-    centre = rad * (1.9148 * math.sin(anomaly) + 0.02 * math.sin(2 * anomaly) + 0.0003 * math.sin(3 * anomaly))
-    ecliptic = anomaly + centre + rad * 102.9372 + math.pi
-    declination = math.asin(math.sin(ecliptic) * math.sin(rad * 23.4397))
-    noon_j = 2451545 + transit + 0.0053 * math.sin(anomaly) - 0.0069 * math.sin(2 * ecliptic)
-    altitude = -0.833 if event in ("sunrise", "sunset") else -6.0
-    cosine = (math.sin(altitude * rad) - math.sin(phi) * math.sin(declination)) / (
-        math.cos(phi) * math.cos(declination))
-    angle = math.acos(max(-1.0, min(1.0, cosine)))
-    set_j = 2451545 + j0 + (angle + lw) / (2 * math.pi) + cycle + 0.0053 * math.sin(anomaly) - 0.0069 * math.sin(
-        2 * ecliptic)
-    event_j = set_j if event in ("sunset", "dusk") else noon_j - (set_j - noon_j)
-    instant = datetime.fromtimestamp((event_j + 0.5 - 2440588) * 86400, tz=UTC).astimezone(LONDON)
-    return instant.hour * 60 + instant.minute
+    if state is None:
+        return "opening hours not recorded — ring first"
+    comment = f", {state.comment}" if state.comment and state.comment != OPEN_END_COMMENT else ""
+    if state.state == "open":
+        return "open" + comment
+    if state.state == "closed":
+        return "closed" + comment
+    if state.comment == OPEN_END_COMMENT:
+        return "open until late, closing time not known — ring first"
+    return "hours not known — ring first" + (f" ({state.comment})" if comment else "")
+
+
+def describe_hours(hours: OpeningHours, at: datetime) -> str:
+    """The hours of the day of ``at`` in plain words, for pages: "Open today 09:00–19:00; closed bank holidays".
+
+    Examples
+    --------
+    >>> monday = datetime(2026, 5, 4, 8, tzinfo=LONDON)  # a bank holiday (Early May)
+    >>> describe_hours(OpeningHours.parse("Mo-Fr 09:00-19:00; PH off"), datetime(2026, 5, 5, 8, tzinfo=LONDON))
+    'Open today 09:00–19:00; closed bank holidays'
+    >>> describe_hours(OpeningHours.parse("Mo-Fr 09:00-19:00; PH off"), monday)
+    'Closed today; closed bank holidays'
+    >>> describe_hours(OpeningHours.parse('Fr 18:00-02:00; Mo-Th 16:00-20:00 "by appointment"'), monday)
+    'Hours not known today 16:00–20:00 — ring first (by appointment)'
+    """
+    day = _utc(at).astimezone(LONDON).date()
+    today = list(hours.day_segments(day))
+    tomorrow = hours.day_segments(day + timedelta(days=1))
+    if today and tomorrow and today[-1][1] == _DAY and tomorrow[0][0] == 0 and today[-1][2:] == tomorrow[0][2:]:
+        # Overnight: "18:00–02:00" rather than "18:00–24:00".
+        today[-1] = (today[-1][0], _DAY + tomorrow[0][1], today[-1][2], today[-1][3])
+    if today and today[0][0] == 0 and len(today) > 1 and today[0][2] != "closed":
+        yesterday = hours.day_segments(day - timedelta(days=1))
+        if yesterday and yesterday[-1][1] == _DAY and yesterday[-1][2:] == today[0][2:]:
+            today = today[1:]  # the tail of last night, described with yesterday
+    opened = [segment for segment in today if segment[2] == "open"]
+    unknown = [segment for segment in today if segment[2] == "unknown"]
+    parts = []
+    if opened:
+        comments = sorted({c for *_, c in opened if c})
+        times = ("all day" if opened[0][0] == 0 and opened[0][1] >= _DAY
+                 else ", ".join(_clock_range(a, b) for a, b, *_ in opened))
+        parts.append(f"Open today {times}" + (f" ({'; '.join(comments)})" if comments else ""))
+    if unknown:
+        comments = sorted({c for *_, c in unknown if c and c != OPEN_END_COMMENT})
+        times = "" if unknown[0][:2] == (0, _DAY) else " " + ", ".join(_clock_range(a, b) for a, b, *_ in unknown)
+        lead = "hours not known" if opened else "Hours not known today"
+        parts.append(f"{lead}{times} — ring first" + (f" ({'; '.join(comments)})" if comments else ""))
+    if not parts:
+        closing = sorted({c for *_, c in today if c})
+        parts.append("Closed today" + (f" ({'; '.join(closing)})" if closing else ""))
+    if "PH" in hours.text.replace(",", " ").split() or any(
+        token.startswith("PH") for token in hours.text.replace(",", " ").split()
+    ):
+        parts.append(_bank_holiday_words(hours, day))
+    return "; ".join(parts)
+
+
+def _clock_range(start: int, end: int) -> str:
+    return f"{_clock(start)}–{_clock(end)}"
+
+
+def _clock(minute: int) -> str:
+    if minute > _DAY:
+        minute -= _DAY
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _bank_holiday_words(hours: OpeningHours, day: date) -> str:
+    """What the hours say on the next England and Wales public holiday."""
+    holiday = day
+    for _ in range(400):
+        if hours._calendar.is_public_holiday(holiday):
+            break
+        holiday += timedelta(days=1)
+    opened = [segment for segment in hours.day_segments(holiday) if segment[2] == "open"]
+    if not opened:
+        return "closed bank holidays"
+    return "bank holidays " + ", ".join(_clock_range(a, b) for a, b, *_ in opened)
 
 
 def validate_opening_hours(text: str) -> str:
@@ -500,4 +593,4 @@ def _to_utc(local: datetime) -> datetime:
             return instant
         local += timedelta(minutes=1)
     raise AssertionError("no Europe/London clock gap is longer than three hours")
-def describe_hours(): pass
+

@@ -3,9 +3,13 @@
 Pure logic (no database, no web): the service passes in rows and gets back judgements with reasons a
 youth worker can read out. Decisions, each a safeguarding choice rather than a technicality:
 
-* **Open** uses the place's OpenStreetMap opening hours in Europe/London, bank holidays included
-  (:mod:`geo.opening_hours`). A place with *no* recorded hours is ``None`` ("unknown"), never "open":
-  sending a young person to a locked door is worse than not suggesting it.
+* **Open** uses the place's OpenStreetMap opening hours in Europe/London, bank holidays and the
+  organisation's school holidays included (:mod:`geo.opening_hours`). A place with *no* recorded hours
+  is ``None`` ("unknown"), never "open", and is not offered: sending a young person to a locked door is
+  worse than not suggesting it. Hours that *say* they are unknown at that time (``unknown "ring
+  first"``, a comment such as ``"by appointment"``, an open end ``18:00+``) are offered with
+  ``hours_state="unknown"`` and a note ("hours not known — ring first (by appointment)"): the place has
+  told us what to do, and the youth worker reads it.
 * **Guardians present**: a guardian with their own hours is present during those hours; a guardian with
   no hours is present whenever the *place* is open (a role such as "reception staff" is there while the
   doors are); if the place's hours are unknown too, presence is unknown.
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from geo.opening_hours import LONDON, OpeningHours
+from geo.opening_hours import LONDON, Calendar, HoursState, OpeningHours, hours_note
 
 __all__ = [
     "TRAINING_VALID_YEARS",
@@ -39,6 +43,7 @@ __all__ = [
     "age_suitable",
     "evaluate",
     "guardian_presence",
+    "hours_state",
     "is_stale",
     "open_at",
     "open_until",
@@ -52,18 +57,31 @@ TRAINING_VALID_YEARS = 3
 
 
 @lru_cache(maxsize=8192)
-def _parsed(text: str) -> OpeningHours:
-    return OpeningHours.parse(text)
+def _parsed(text: str, calendar: Calendar | None) -> OpeningHours:
+    return OpeningHours.parse(text, calendar)
 
 
-def parse_hours(text: str | None) -> OpeningHours | None:
-    """Parsed opening hours (cached by text), or ``None`` when none are recorded."""
+def parse_hours(text: str | None, calendar: Calendar | None = None) -> OpeningHours | None:
+    """Parsed opening hours (cached by text and calendar), or ``None`` when none are recorded."""
     if text is None or not text.strip():
         return None
-    return _parsed(text)
+    return _parsed(text, calendar)
 
 
-def open_at(hours: str | None, at: datetime) -> bool | None:
+def hours_state(hours: str | None, at: datetime, calendar: Calendar | None = None) -> HoursState | None:
+    """Open, closed or unknown (with the comment) at ``at``; ``None`` when no hours are recorded.
+
+    Examples
+    --------
+    >>> from datetime import timezone
+    >>> hours_state('Mo-Fr 09:00-17:00 "by appointment"', datetime(2026, 6, 17, 10, tzinfo=timezone.utc))
+    HoursState(state='unknown', comment='by appointment')
+    """
+    parsed = parse_hours(hours, calendar)
+    return None if parsed is None else parsed.state(at)
+
+
+def open_at(hours: str | None, at: datetime, calendar: Calendar | None = None) -> bool | None:
     """Whether hours ``hours`` are open at the aware instant ``at``; ``None`` when no hours are recorded.
 
     Examples
@@ -77,7 +95,7 @@ def open_at(hours: str | None, at: datetime) -> bool | None:
     >>> open_at(None, datetime(2026, 6, 17, 16, 30, tzinfo=bst)) is None
     True
     """
-    parsed = parse_hours(hours)
+    parsed = parse_hours(hours, calendar)
     return None if parsed is None else parsed.is_open(at)
 
 
@@ -132,13 +150,15 @@ def training_status(
     return status
 
 
-def guardian_presence(hours: str | None, place_open: bool | None, at: datetime) -> tuple[bool | None, str]:
+def guardian_presence(
+    hours: str | None, place_open: bool | None, at: datetime, calendar: Calendar | None = None,
+) -> tuple[bool | None, str]:
     """Whether a guardian is present at ``at``, and on what basis.
 
     Returns ``(present, basis)`` with basis ``"guardian_hours"`` (their own hours), ``"place_hours"``
     (no own hours: present while the place is open) or ``"unknown"`` (neither is recorded).
     """
-    own = open_at(hours, at)
+    own = open_at(hours, at, calendar)
     if own is not None:
         return own, "guardian_hours"
     if place_open is not None:
@@ -201,7 +221,11 @@ class SafeSpaceCandidate:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A candidate judged at one time for one age."""
+    """A candidate judged at one time for one age.
+
+    ``open`` is ``True`` or ``False`` when the hours say so and ``None`` when they do not: no hours
+    recorded (``hours_state="not_recorded"``) or hours that say "unknown" then (``"unknown"``).
+    """
 
     open: bool | None
     closes_at: datetime | None
@@ -209,13 +233,19 @@ class Evaluation:
     stale: bool
     guardians_present: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    hours_state: str = "open"  # open | closed | unknown | not_recorded
+    hours_note: str = "open"  # "open, by appointment", "hours not known — ring first", ...
+    hours_comment: str | None = None
 
     @property
     def excluded_because(self) -> str | None:
-        """Why the candidate is not offered: ``"closed"``, ``"hours_unknown"``, ``"age"`` or ``None``."""
-        if self.open is False:
+        """Why the candidate is not offered: ``"closed"``, ``"hours_unknown"``, ``"age"`` or ``None``.
+
+        Hours that say "unknown" are offered, with their note; hours not recorded at all are not.
+        """
+        if self.hours_state == "closed":
             return "closed"
-        if self.open is None:
+        if self.hours_state == "not_recorded":
             return "hours_unknown"
         if not self.age_suitable:
             return "age"
@@ -239,13 +269,13 @@ def _ages(age_min: int | None, age_max: int | None) -> str:
 
 
 def guardians_at(
-    guardians: Sequence[GuardianRecord], place_open: bool | None, at: datetime,
+    guardians: Sequence[GuardianRecord], place_open: bool | None, at: datetime, calendar: Calendar | None = None,
 ) -> list[dict[str, Any]]:
     """Every guardian with ``present``, ``presence_basis`` and training status at ``at``; present first."""
     on = _local(at).date()
     rows = []
     for guardian in guardians:
-        present, basis = guardian_presence(guardian.hours, place_open, at)
+        present, basis = guardian_presence(guardian.hours, place_open, at, calendar)
         trainings = training_status(guardian.trainings, on)
         rows.append({
             "id": guardian.id, "role": guardian.role, "description": guardian.description,
@@ -256,28 +286,38 @@ def guardians_at(
     return sorted(rows, key=lambda g: (rank[g["present"]], g["id"]))
 
 
-def evaluate(candidate: SafeSpaceCandidate, at: datetime, age: int | None, stale_days: int) -> Evaluation:
-    """Judge a safe space at ``at`` for a young person of ``age``, with reasons a person can read."""
+def evaluate(
+    candidate: SafeSpaceCandidate, at: datetime, age: int | None, stale_days: int, calendar: Calendar | None = None,
+) -> Evaluation:
+    """Judge a safe space at ``at`` for a young person of ``age``, with reasons a person can read.
+
+    ``calendar`` carries the organisation's school holidays for ``SH`` (default: none loaded).
+    """
     local = _local(at)
-    hours = parse_hours(candidate.opening_hours)
-    is_open = None if hours is None else hours.is_open(at)
+    hours = parse_hours(candidate.opening_hours, calendar)
+    state = None if hours is None else hours.state(at)
+    is_open = None if state is None or state.state == "unknown" else state.state == "open"
     closes_at = open_until(hours, at) if hours is not None and is_open else None
     suitable = age_suitable(age, candidate.age_min, candidate.age_max)
     stale = is_stale(candidate.verified_on, local.date(), stale_days)
-    everyone = guardians_at(candidate.guardians, is_open, at)
+    everyone = guardians_at(candidate.guardians, is_open, at, calendar)
     present = [g for g in everyone if g["present"]]
 
     reasons = []
     scheme = f" ({candidate.scheme})" if candidate.scheme else ""
     reasons.append(f"safe space{scheme} since {_local(candidate.valid_from):%d %b %Y}")
+    note = hours_note(state)
     if is_open:
         until = ""
         if closes_at is not None:
             same_day = closes_at.date() == local.date()
             until = f" until {closes_at:%H:%M}" + ("" if same_day else f" on {closes_at:%a %d %b}")
-        reasons.append(f"open at {local:%H:%M} on {local:%a %d %b}{until}")
-    elif is_open is None:
+        comment = f" ({state.comment})" if state is not None and state.comment else ""
+        reasons.append(f"open at {local:%H:%M} on {local:%a %d %b}{until}{comment}")
+    elif state is None:
         reasons.append("opening hours not recorded: ring ahead")
+    elif state.state == "unknown":
+        reasons.append(f"{note} at {local:%H:%M} on {local:%a %d %b}")
     else:
         reasons.append(f"closed at {local:%H:%M} on {local:%a %d %b}")
     if age is not None:
@@ -296,7 +336,9 @@ def evaluate(candidate: SafeSpaceCandidate, at: datetime, age: int | None, stale
     if stale:
         when = f"{candidate.verified_on:%d %b %Y}" if candidate.verified_on else "never"
         reasons.append(f"details last verified {when}: due for re-checking")
-    return Evaluation(is_open, closes_at, suitable, stale, present, reasons)
+    return Evaluation(is_open, closes_at, suitable, stale, present, reasons,
+                      hours_state="not_recorded" if state is None else state.state, hours_note=note,
+                      hours_comment=None if state is None else state.comment)
 
 
 # ---- coverage --------------------------------------------------------------------------------------------

@@ -293,6 +293,18 @@ class Assessment(TenantMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class SchoolTerm(TenantMixin, Base):
+    """One teaching period of the organisation's schools (0008): the gaps are school holidays (``SH``)."""
+
+    __tablename__ = "school_terms"
+    __table_args__ = (Index("school_terms_organisation_id_idx", "organisation_id", "starts_on"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class AuditEvent(Base):
     """An append-only record of who did what; ``organisation_id`` is NULL for unknown sign-ins."""
 

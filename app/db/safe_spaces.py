@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.school_terms import hours_calendar
 from app.db.street_network import street_network
 from geo.safe_spaces import (
     CoverageCell,
@@ -28,6 +29,7 @@ from geo.safe_spaces import (
     age_suitable,
     evaluate,
     guardians_at,
+    hours_state,
     open_at,
 )
 from geo.walking import NETWORK, STRAIGHT_LINE, WalksFrom, walking_minutes
@@ -151,6 +153,7 @@ def nearest_safe_spaces(
 ) -> NearestAnswer:
     """The ``limit`` nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``."""
     network = street_network(session, organisation_id)
+    calendar = hours_calendar(session, organisation_id)  # school holidays for SH
     walks: WalksFrom | None = None
     bound_factor = detour_factor
     seen: set[int] = set()
@@ -176,8 +179,10 @@ def nearest_safe_spaces(
             if len(best_walks) >= limit and best_walks[limit - 1] <= float(row["straight_m"]) * bound_factor:
                 done = True
                 break
-            is_open = open_at(row["opening_hours"], at)
-            reason = ("hours_unknown" if is_open is None else "closed" if not is_open
+            # Hours that say "unknown" then (a comment, an open end, `unknown "ring first"`) are offered
+            # with their note; hours not recorded at all are not (see geo.safe_spaces).
+            state = hours_state(row["opening_hours"], at, calendar)
+            reason = ("hours_unknown" if state is None else "closed" if state.state == "closed"
                       else None if age_suitable(age, row["age_min"], row["age_max"]) else "age")
             if reason is not None:
                 excluded[reason] += 1
@@ -199,7 +204,7 @@ def nearest_safe_spaces(
             **row, "straight_m": chosen["straight_m"], "walking_m": chosen["walking_m"], "walking_minutes": minutes,
             "within_threshold": minutes <= threshold_minutes,
             "distance_method": NETWORK if chosen["on_network"] else STRAIGHT_LINE,
-            "evaluation": evaluate(row["candidate"], at, age, stale_days),
+            "evaluation": evaluate(row["candidate"], at, age, stale_days, calendar),
         })
     on_network_now = walks is not None and walks.along is not None
     any_network = any(r["distance_method"] == NETWORK for r in results) or (not results and on_network_now)
@@ -210,13 +215,15 @@ def nearest_safe_spaces(
 def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:
     """The place, whether it is open at ``at``, and each guardian's presence and training then."""
     place = session.execute(
-        text("SELECT id, name, kind, opening_hours FROM places WHERE id = :id"), {"id": place_id}
+        text("SELECT id, name, kind, opening_hours, organisation_id FROM places WHERE id = :id"), {"id": place_id}
     ).mappings().first()
     if place is None:
         return None
-    is_open = open_at(place["opening_hours"], at)
-    guardians = guardians_at(_guardians_by_place(session, [place_id])[place_id], is_open, at)
-    return {"place": dict(place), "open": is_open, "guardians": guardians}
+    calendar = hours_calendar(session, place["organisation_id"])
+    is_open = open_at(place["opening_hours"], at, calendar)
+    guardians = guardians_at(_guardians_by_place(session, [place_id])[place_id], is_open, at, calendar)
+    return {"place": {key: place[key] for key in ("id", "name", "kind", "opening_hours")}, "open": is_open,
+            "guardians": guardians}
 
 
 def current_safe_spaces(session: Session, at: datetime, srid: int) -> list[dict[str, Any]]:

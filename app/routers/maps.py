@@ -40,6 +40,7 @@ from app.db import analysis as analysis_db
 from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
+from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.routers.web import page_context
@@ -256,10 +257,11 @@ def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.
 def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.GeoDataFrame:
     """Safe spaces current at ``at``, judged then: open or not, help, ages, guardians and their training."""
     rows = safe_spaces_db.safe_space_list(session, at, settings.map_max_points, 0)[: settings.map_max_points]
+    calendar = request_hours_calendar(session)  # the organisation's school holidays, for SH
     records, geometries = [], []
     for row in rows:
         candidate = row["candidate"]
-        verdict = evaluate(candidate, at, None, settings.safe_space_stale_days)
+        verdict = evaluate(candidate, at, None, settings.safe_space_stale_days, calendar)
         guardians = [
             Guardian(
                 role=g["role"].replace("_", " ") + (" (there now)" if g["present"] else ""),
@@ -272,7 +274,8 @@ def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.G
                 and candidate.age_max is not None else None)
         records.append({
             "place_id": candidate.place_id, "name": candidate.name, "hours": candidate.opening_hours,
-            "open_now": bool(verdict.open), "help_offered": list(candidate.help_offered), "age_range": ages,
+            "open_now": bool(verdict.open), "hours_note": verdict.hours_note,
+            "help_offered": list(candidate.help_offered), "age_range": ages,
             "guardians": guardians,
         })
         geometry = row["geometry"]

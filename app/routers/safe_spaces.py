@@ -12,6 +12,7 @@ from shapely.geometry import Point
 from app import policy
 from app.db import repository
 from app.db import safe_spaces as store
+from app.db.school_terms import hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant
@@ -98,6 +99,7 @@ def _nearest_properties(item: dict[str, Any], principal: Principal) -> dict[str,
     return {
         "place_id": item["place_id"], "name": item["name"], "kind": item["kind"], "address": item["address"],
         "opening_hours": item["opening_hours"], "open": bool(verdict.open), "open_until": verdict.closes_at,
+        "hours_state": verdict.hours_state, "hours_note": verdict.hours_note,
         "straight_line_m": round(float(item["straight_m"]), 1), "walking_m": round(item["walking_m"], 1),
         "walking_minutes": round(item["walking_minutes"], 1), "within_threshold": item["within_threshold"],
         "distance_method": item["distance_method"], "safe_space": _details(item, verdict.stale),
@@ -138,9 +140,11 @@ def nearest_safe_spaces(
     """Nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``.
 
     A place with no recorded opening hours is *not* offered (``excluded.hours_unknown``): it is not
-    guaranteed open. When none is within the walking threshold, ``within_threshold`` is false, ``advice``
-    says what to do instead, and the nearest open ones are still listed. ``excluded`` counts the spaces
-    passed over (closed, hours unknown, age) among those nearer than the answers.
+    guaranteed open. A place whose hours say they are unknown then (``unknown "ring first"``, a comment
+    such as ``"by appointment"``, an open end) is offered with ``hours_state: "unknown"`` and
+    ``hours_note`` saying what to do. When none is within the walking threshold, ``within_threshold`` is
+    false, ``advice`` says what to do instead, and the nearest open ones are still listed. ``excluded``
+    counts the spaces passed over (closed, hours unknown, age) among those nearer than the answers.
     """
     instant = _at(at)
     _check_point(session, settings, lon, lat)
@@ -168,15 +172,17 @@ def list_safe_spaces(
     """Places with a safe-space designation current at ``at``: details, ``stale``, guardians present."""
     instant = _at(at)
     rows = store.safe_space_list(session, instant, page.limit, page.offset)
+    calendar = hours_calendar(session, principal.organisation_id)
     features = []
     for row in rows[: page.limit]:
-        verdict = evaluate(row["candidate"], instant, None, settings.safe_space_stale_days)
-        everyone = guardians_at(row["candidate"].guardians, verdict.open, instant)
+        verdict = evaluate(row["candidate"], instant, None, settings.safe_space_stale_days, calendar)
+        everyone = guardians_at(row["candidate"].guardians, verdict.open, instant, calendar)
         features.append({"type": "Feature", "id": row["place_id"], "geometry": json.loads(row["geometry"]),
                          "properties": {
                              "place_id": row["place_id"], "name": row["name"], "kind": row["kind"],
                              "address": row["address"], "opening_hours": row["opening_hours"],
-                             "open": verdict.open, "safe_space": _details(row, verdict.stale),
+                             "open": verdict.open, "hours_state": verdict.hours_state,
+                             "hours_note": verdict.hours_note, "safe_space": _details(row, verdict.stale),
                              "guardians": _guardians_out(everyone, principal)}})
     links = page_links(request, page, len(rows) > page.limit)
     return {"type": "FeatureCollection", "features": features, "at": instant,

@@ -52,6 +52,10 @@ class NearestProperties(BaseModel):
     address: str | None = None
     opening_hours: str | None = None
     open: bool
+    hours_state: str = Field("open", description="open | closed | unknown (the hours say so: ring first) | "
+                                                 "not_recorded")
+    hours_note: str | None = Field(None, description='for people: "open, by appointment", '
+                                                     '"hours not known \u2014 ring first (ring the bell)"')
     open_until: datetime | None = None
     straight_line_m: float
     walking_m: float
@@ -95,6 +99,8 @@ class SafeSpaceListProperties(BaseModel):
     address: str | None = None
     opening_hours: str | None = None
     open: bool | None
+    hours_state: str = "open"
+    hours_note: str | None = None
     safe_space: SafeSpaceDetails
     guardians: list[GuardianPresence]
 

@@ -1,13 +1,39 @@
 // Evaluates opening_hours values with the reference implementation (opening_hours.js) for
 // tests/differential/test_opening_hours_reference.py. One process answers a whole batch:
-// stdin  {"values": [...], "instants": [ISO-8601 UTC...], "mode": 0}
+// stdin  {"values": [...], "instants": [ISO-8601 UTC, ascending], "mode": 0}
 // stdout [{"error": str|null, "warnings": [str], "states": [[open, unknown, comment|null], ...]}]
+//
+// States come from the reference's iterator (getIterator/advance), the interface its own test suite
+// checks (getOpenIntervals): the state between two changes is the one evaluated at the change.
+// getState(at) re-evaluates in the middle of an interval, where its open-end rule ("07:00+,12:00-16:00")
+// contradicts the test suite: it reports "14:00-17:00+" closed at 17:30, the suite expects unknown.
 // Location: central London with an England address, so the reference applies its gb/England holidays.
 'use strict';
 process.env.TZ = 'Europe/London';
 const OpeningHours = require('opening_hours');
 
 const NOMINATIM = {lat: '51.5074', lon: '-0.1278', address: {country_code: 'gb', state: 'England'}};
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function localMidnightBefore(at) {
+  const start = new Date(at.getTime() - DAY_MS);
+  start.setHours(0, 0, 0, 0);
+  return start;
+}
+
+function statesAt(parsed, instants) {
+  const iterator = parsed.getIterator(localMidnightBefore(instants[0]));
+  return instants.map((at) => {
+    // Instants far apart: start again from the midnight before rather than walk every change between.
+    if (at.getTime() - iterator.getDate().getTime() > 2 * DAY_MS) {
+      iterator.setDate(localMidnightBefore(at));
+    }
+    // Move to the last change at or before `at` (advance stops before its limit).
+    while (iterator.advance(new Date(at.getTime() + 1))) { /* next change */ }
+    const comment = iterator.getComment();
+    return [iterator.getState(), iterator.getUnknown(), comment === undefined ? null : comment];
+  });
+}
 
 let input = '';
 process.stdin.setEncoding('utf8');
@@ -23,16 +49,11 @@ process.stdin.on('end', () => {
       return {error: String(error), warnings: [], states: []};
     }
     const warnings = parsed.getWarnings();
-    const states = [];
     try {
-      for (const at of instants) {
-        const comment = parsed.getComment(at);
-        states.push([parsed.getState(at), parsed.getUnknown(at), comment === undefined ? null : comment]);
-      }
+      return {error: null, warnings, states: statesAt(parsed, instants)};
     } catch (error) {
       return {error: 'evaluation: ' + String(error), warnings, states: []};
     }
-    return {error: null, warnings, states};
   });
   process.stdout.write(JSON.stringify(answers));
 });
