@@ -4,19 +4,26 @@ WORKDIR /src/app/static
 COPY app/static/package.json app/static/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 
+# The wheel, with the vendored map assets and the migrations inside it (pyproject.toml, setup.py).
+FROM python:3.11-slim-bookworm AS wheel
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY app ./app
+COPY geo ./geo
+COPY migrations ./migrations
+COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     CONTEXTMAP_ENVIRONMENT=production CONTEXTMAP_HOST=0.0.0.0 CONTEXTMAP_PORT=8000
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 contextmap
 WORKDIR /srv/contextmap
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY geo ./geo
-COPY migrations ./migrations
-# Editable, so the installed code finds migrations/ and pyproject.toml ([tool.alembic]) beside it.
-RUN pip install -e .
-COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
+# A normal install: the package finds its migrations and assets beside its code, no source tree needed
+# (tests/test_wheel.py installs the same wheel outside the checkout, migrates and serves a map page).
+COPY --from=wheel /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
 USER contextmap
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
