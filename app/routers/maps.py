@@ -50,11 +50,9 @@ from app.services.displacement import displacement_analysis
 from app.services.grids import build_cell_table, grid_query
 from app.services.hotspots import hotspot_statistics
 from app.settings import Settings
-from geo.grid import cell_polygons, hexagon_centres
-from geo.map_assets import inline_script_hashes
-from geo.map_data import density_layer, monthly_cells
-from geo.map_layers import HtmlControl, escape_text
-from geo.maps import (
+from app.web.maps.assets import inline_script_hashes
+from app.web.maps.layers import HtmlControl, escape_text
+from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
     Guardian,
@@ -64,6 +62,8 @@ from geo.maps import (
     place_map,
     safe_spaces_map,
 )
+from geo.grid import cell_polygons, hexagon_centres
+from geo.map_data import density_layer, monthly_cells
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES, LONDON
 

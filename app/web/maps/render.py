@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.map_assets import DEFAULT_VENDOR_BASE_URL
-from geo.map_layers import (
+from app.web.maps.assets import DEFAULT_VENDOR_BASE_URL
+from app.web.maps.layers import (
     OSM_ATTRIBUTION,
     OSM_TILES,
     BeforeAfterSwipe,
