@@ -14,10 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.db.session import Database
-from app.errors import NotAuthenticated, add_exception_handlers, problem
-from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
-from app.routers import (
+from app.api import (
     admin,
     analysis,
     assessments,
@@ -31,6 +28,9 @@ from app.routers import (
     tiles,
     web,
 )
+from app.db.session import Database
+from app.errors import NotAuthenticated, add_exception_handlers, problem
+from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from app.security import SignInThrottle
 from app.settings import Settings
 

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Body, Query, Request
 from shapely.geometry import Point
 
 from app import policy
+from app.api.features import audit_write, validated_hours
+from app.api.parameters import PagingDep, page_links
 from app.db import repository
 from app.db import safe_spaces as store
 from app.db.street_network import street_network
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant, parse_interval
-from app.routers.features import audit_write, validated_hours
-from app.routers.parameters import PagingDep, page_links
 from app.schemas.safe_spaces import (
     CoverageCollection,
     Guardianship,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel
 
 from app import policy
+from app.api.features import audit_write
 from app.db import imports
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
-from app.routers.features import audit_write
 from app.services.partner_import import partner_records
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])

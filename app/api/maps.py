@@ -38,13 +38,13 @@ from fastapi.templating import Jinja2Templates
 from shapely.geometry import shape
 
 from app import policy
+from app.api.web import page_context
 from app.db import analysis as analysis_db
 from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
-from app.routers.web import page_context
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import build_cell_table, grid_query

@@ -13,13 +13,13 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from app import policy
+from app.api.features import audit_write
+from app.api.parameters import DatetimeParam
 from app.db import tiles
 from app.db.ogc import CELL_SIZE_M
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import parse_interval
-from app.routers.features import audit_write
-from app.routers.parameters import DatetimeParam
 from geo.privacy import DisclosureRule, disclose_count
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])
