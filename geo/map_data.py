@@ -1,4 +1,4 @@
-"""Turn the aggregates the database returns into the map builders' inputs (:mod:`geo.maps`).
+"""Turn the aggregates the database returns into the map builders' inputs (:mod:`app.web.maps.render`).
 
 Pure functions on numpy arrays and GeoDataFrames: kernel density bands from cell counts, and monthly
 cells for the displacement time slider.

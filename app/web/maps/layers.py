@@ -1,4 +1,4 @@
-"""Building blocks shared by the map builders in :mod:`geo.maps`.
+"""Building blocks shared by the map builders in :mod:`app.web.maps.render`.
 
 Everything that puts text into a page goes through :func:`escape_text` (HTML, and safe inside the
 JavaScript template literals folium wraps popups and tooltips in) or :func:`script_json` (JSON that
