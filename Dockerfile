@@ -8,22 +8,28 @@ COPY app/web/scss /src/app/web/scss
 RUN mkdir -p build && node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
       --silence-deprecation=import,global-builtin --load-path=node_modules /src/app/web/scss/contextmap.scss build/contextmap.css
 
+# The wheel, with the vendored map assets and the migrations inside it (pyproject.toml, setup.py).
+FROM python:3.11-slim-bookworm AS wheel
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY app ./app
+COPY geo ./geo
+COPY migrations ./migrations
+COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     CONTEXTMAP_ENVIRONMENT=production CONTEXTMAP_HOST=0.0.0.0 CONTEXTMAP_PORT=8000
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 contextmap
 WORKDIR /srv/contextmap
-COPY pyproject.toml README.md ./
-COPY app ./app
-COPY geo ./geo
-COPY migrations ./migrations
+# A normal install: the package finds its migrations and assets beside its code, no source tree needed
+# (tests/test_wheel.py installs the same wheel outside the checkout, migrates and serves a map page).
+COPY --from=wheel /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
 # The governance documents served at /about/* and /accessibility (docs/accessibility-results.json).
 COPY docs ./docs
-# Editable, so the installed code finds migrations/ and pyproject.toml ([tool.alembic]) beside it.
-RUN pip install -e .
-COPY --from=vendor /src/app/static/node_modules ./app/static/node_modules
-COPY --from=vendor /src/app/static/build ./app/static/build
 USER contextmap
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

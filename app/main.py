@@ -24,7 +24,7 @@ from app.middleware import (
     SecurityHeadersMiddleware,
     TrustedHostMiddleware,
 )
-from app.routers import (
+from app.api import (
     admin,
     analysis,
     assessments,
@@ -41,6 +41,9 @@ from app.routers import (
     tiles,
     web,
 )
+from app.db.session import Database
+from app.errors import NotAuthenticated, add_exception_handlers, problem
+from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import home as web_home
@@ -65,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Where young people are harmed outside their homes, and where they are safe.",
         lifespan=lifespan,
-        # Our own /docs (app.routers.docs) serves Swagger UI locally; FastAPI's loads a CDN, and ReDoc too.
+        # Our own /docs (app.api.docs) serves Swagger UI locally; FastAPI's loads a CDN, and ReDoc too.
         docs_url=None, redoc_url=None,
     )
     app.state.settings = settings

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.db.audit import client_request_id_var, client_var, request_id_var
 from app.db.session import InFlightConnections, current_connections, current_lane
 
-# Maps embed folium's inline scripts; each page adds its own script hashes (see geo.map_assets).
+# Maps embed folium's inline scripts; each page adds its own script hashes (see app.web.maps.assets).
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "

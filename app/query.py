@@ -1,7 +1,7 @@
 """Query parameter text turned into typed values: RFC 3339 instants and intervals, bounding boxes, paging.
 
 No FastAPI here: services and the CLI parse the same text the same way. The request-side declarations
-(``BboxParam``, ``DatetimeParam``, the paging dependency, page links) are in :mod:`app.routers.parameters`.
+(``BboxParam``, ``DatetimeParam``, the paging dependency, page links) are in :mod:`app.api.parameters`.
 """
 
 from __future__ import annotations

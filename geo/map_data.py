@@ -1,4 +1,4 @@
-"""Turn the aggregates the database returns into the map builders' inputs (:mod:`geo.maps`).
+"""Turn the aggregates the database returns into the map builders' inputs (:mod:`app.web.maps.render`).
 
 Pure functions on numpy arrays and GeoDataFrames: monthly cells for the displacement time slider. (The
 hot spot map's density surface is the analysis service's, :mod:`app.services.density` — one surface.)

@@ -13,12 +13,16 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from app.exceptions import BootstrapError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 LOCAL_PORT = 54329
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -155,10 +159,24 @@ def ensure_database(url: URL, *, recreate: bool = False) -> URL:
     return url
 
 
-def migrate(url: URL) -> None:
-    from alembic import command
+def migrations_dir() -> Path:
+    """The Alembic scripts: inside the installed package (the wheel's ``app/migrations``), else the checkout's."""
+    packaged = Path(__file__).resolve().parents[1] / "migrations"
+    return packaged if (packaged / "env.py").is_file() else PROJECT_ROOT / "migrations"
+
+
+def alembic_config(url: URL) -> Config:
+    """Alembic's configuration, built here rather than read from the checkout's pyproject.toml, which an
+    installed contextmap does not have (``contextmap migrate`` failed: "No 'script_location' key found")."""
     from alembic.config import Config
 
-    config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["url"] = url.render_as_string(hide_password=False)
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: URL) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

@@ -1,4 +1,4 @@
-// Starts Swagger UI on /docs (app/routers/docs.py). A file, not an inline script: the CSP allows only 'self'.
+// Starts Swagger UI on /docs (app/api/docs.py). A file, not an inline script: the CSP allows only 'self'.
 window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",

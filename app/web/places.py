@@ -21,8 +21,8 @@ from app.db.assessments import ASSESSMENTS
 from app.db.repository import ListQuery
 from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.routers.assessments import redact_assessment
-from app.routers.features import redact
+from app.api.assessments import redact_assessment
+from app.api.features import redact
 from app.services.disclosure import Disclosure
 from app.services.place_analysis import place_timeline
 from app.web.charts import monthly_chart

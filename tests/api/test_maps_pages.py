@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from app.db.demo_loader import DemoLogin
 from app.db.session import Database
-from geo.map_assets import inline_script_hashes, missing_assets
+from app.web.maps.assets import inline_script_hashes, missing_assets
 from geo.vocabulary import ROLES
 from tests.conftest import Org, create_place, sign_in
 

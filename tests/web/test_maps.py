@@ -18,9 +18,9 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from geo.map_assets import inline_script_hashes, missing_assets, vendor_paths
-from geo.map_layers import aggregate_points, escape_text, script_json
-from geo.maps import (
+from app.web.maps.assets import inline_script_hashes, missing_assets, vendor_paths
+from app.web.maps.layers import aggregate_points, escape_text, script_json
+from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
     Guardian,

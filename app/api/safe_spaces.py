@@ -10,14 +10,16 @@ from fastapi import APIRouter, Body, Query, Request
 from shapely.geometry import Point
 
 from app import policy
+from app.api.features import audit_write, validated_hours
+from app.api.parameters import PagingDep, page_links
 from app.db import repository
 from app.db import safe_spaces as store
 from app.db.school_terms import hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant
-from app.routers.features import audit_write, validated_hours
-from app.routers.parameters import PagingDep, page_links
+from app.api.features import audit_write, validated_hours
+from app.api.parameters import PagingDep, page_links
 from app.schemas.safe_spaces import (
     CoverageCollection,
     Guardianship,

@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app import policy
+from app.api.features import collection, created
+from app.api.parameters import DatetimeParam, PagingDep
 from app.db import repository
 from app.db.assessments import ASSESSMENTS
 from app.db.resources import PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.routers.features import collection, created
-from app.routers.parameters import DatetimeParam, PagingDep
 from app.schemas.assessments import AssessmentCollection, AssessmentCreate, AssessmentFeature, AssessmentPatch
 from app.services import records
 

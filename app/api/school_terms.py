@@ -17,7 +17,7 @@ from app import policy
 from app.db import school_terms as store
 from app.dependencies import Principal, SessionDep, gate
 from app.errors import InvalidInput
-from app.routers.features import audit_write
+from app.api.features import audit_write
 from geo.school_terms import SchoolTermsError, parse_school_terms
 
 router = APIRouter(prefix="/api/school-terms", tags=["school terms"])

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from app import policy
+from app.api.features import audit_write
+from app.api.parameters import DatetimeParam
 from app.db import tiles
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import parse_interval
-from app.routers.features import audit_write
-from app.routers.parameters import DatetimeParam
+from app.api.features import audit_write
+from app.api.parameters import DatetimeParam
 from app.services.grids import layer_filter, layer_grid
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])

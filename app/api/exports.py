@@ -21,14 +21,16 @@ from fastapi.responses import Response
 from shapely.geometry import shape
 
 from app import policy
+from app.api.features import audit_write
+from app.api.parameters import BboxParam, DatetimeParam
 from app.db import ogc, repository
 from app.db.repository import ListQuery, ResourceSpec
 from app.db.resources import DESIGNATIONS, GUARDIANS, INCIDENTS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, ShareableDisclosure, gate
 from app.errors import InvalidInput
 from app.query import parse_bbox, parse_interval
-from app.routers.features import audit_write
-from app.routers.parameters import BboxParam, DatetimeParam
+from app.api.features import audit_write
+from app.api.parameters import BboxParam, DatetimeParam
 from app.services.disclosure import Disclosure
 from app.services.grids import layer_cells
 from app.settings import Settings

@@ -1,4 +1,4 @@
-"""Building blocks shared by the map builders in :mod:`geo.maps`.
+"""Building blocks shared by the map builders in :mod:`app.web.maps.render`.
 
 Everything that puts text into a page goes through :func:`escape_text` (HTML, and safe inside the
 JavaScript template literals folium wraps popups and tooltips in) or :func:`script_json` (JSON that
@@ -25,7 +25,7 @@ from folium.utilities import JsCode
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.map_assets import DEFAULT_VENDOR_BASE_URL, localise_assets
+from app.web.maps.assets import DEFAULT_VENDOR_BASE_URL, localise_assets
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'

@@ -1,6 +1,6 @@
 """The map pages (HTML): hotspots, safe spaces, displacement over time, and one place in context.
 
-Each page is a folium map rendered on the server (:mod:`geo.maps`) from aggregates the repositories
+Each page is a folium map rendered on the server (:mod:`app.web.maps.render`) from aggregates the repositories
 build in PostGIS. Every page sends its own Content Security Policy naming the hashes of its inline
 scripts, so no ``'unsafe-inline'`` script is ever allowed. Every asset comes from ``/static/vendor``.
 
@@ -36,6 +36,7 @@ from fastapi.templating import Jinja2Templates
 from shapely.geometry import shape
 
 from app import policy
+from app.api.web import page_context
 from app.db import analysis as analysis_db
 from app.db import audit
 from app.db import maps as maps_db
@@ -43,7 +44,6 @@ from app.db import safe_spaces as safe_spaces_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
-from app.routers.web import page_context
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import grid_query, published_area
@@ -52,10 +52,10 @@ from app.services.place_analysis import place_timeline as place_timeline_analysi
 from app.settings import Settings
 from geo.calendar import add_months, london_midnight, month_labels, months_between
 from geo.grid import cell_polygons
-from geo.map_assets import inline_script_hashes
+from app.web.maps.assets import inline_script_hashes
 from geo.map_data import monthly_cells
-from geo.map_layers import HtmlControl, escape_text
-from geo.maps import (
+from app.web.maps.layers import HtmlControl, escape_text
+from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
     Guardian,
@@ -65,6 +65,8 @@ from geo.maps import (
     place_map,
     safe_spaces_map,
 )
+from geo.grid import cell_polygons, hexagon_centres
+from geo.map_data import density_layer, monthly_cells
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES, LONDON
 

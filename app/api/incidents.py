@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app import policy
+from app.api.features import GeoJSONResponse, audit_write, collection, created
+from app.api.parameters import BboxParam, DatetimeParam, PagingDep
 from app.db import repository
 from app.db.resources import INCIDENTS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.routers.features import GeoJSONResponse, audit_write, collection, created
-from app.routers.parameters import BboxParam, DatetimeParam, PagingDep
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.services import records
 

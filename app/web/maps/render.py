@@ -2,9 +2,9 @@
 
 Each builder takes plain inputs (GeoDataFrames in EPSG:4326, or the small dataclasses below) and
 returns a :class:`folium.Map` with a layer control, a scale bar, a full-screen control, a legend and
-named layers, all scripts and stylesheets served from ``/static/vendor`` (:mod:`geo.map_assets`).
+named layers, all scripts and stylesheets served from ``/static/vendor`` (:mod:`app.web.maps.assets`).
 The web layer renders it with ``m.get_root().render()`` and may send a strict CSP with
-:func:`geo.map_assets.inline_script_hashes`. Every user-supplied string is escaped here.
+:func:`app.web.maps.assets.inline_script_hashes`. Every user-supplied string is escaped here.
 
 Privacy: callers never pass incident points for panel users; builders accept suppressed counts
 (``None``) and draw no more than ``max_points`` individual point markers per map, switching layers
@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.map_assets import DEFAULT_VENDOR_BASE_URL
-from geo.map_layers import (
+from app.web.maps.assets import DEFAULT_VENDOR_BASE_URL
+from app.web.maps.layers import (
     OSM_ATTRIBUTION,
     OSM_TILES,
     BeforeAfterSwipe,

@@ -11,7 +11,7 @@ from pathlib import Path
 import folium
 import folium.plugins
 
-from geo.map_assets import (
+from app.web.maps.assets import (
     CDN_TO_VENDOR,
     CSS_FONT_OVERRIDES,
     DEFAULT_VENDOR_BASE_URL,

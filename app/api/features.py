@@ -13,11 +13,11 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from app.api.parameters import page_links
 from app.db import repository
 from app.db.repository import ListQuery, ResourceSpec
 from app.dependencies import Principal
 from app.query import Paging, parse_bbox, parse_interval
-from app.routers.parameters import page_links
 from app.services.audit import record_action as audit_write
 from app.services.records import geojson_of, validated_hours
 from geo.privacy import withhold_free_text
