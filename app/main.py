@@ -14,16 +14,6 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from app.db.session import Database
-from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
-from app.middleware import (
-    BodySizeLimitMiddleware,
-    CancelOnDisconnectMiddleware,
-    HeavyLaneMiddleware,
-    RequestContextMiddleware,
-    SecurityHeadersMiddleware,
-    TrustedHostMiddleware,
-)
 from app.api import (
     admin,
     analysis,
@@ -42,8 +32,15 @@ from app.api import (
     web,
 )
 from app.db.session import Database
-from app.errors import NotAuthenticated, add_exception_handlers, problem
-from app.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
+from app.middleware import (
+    BodySizeLimitMiddleware,
+    CancelOnDisconnectMiddleware,
+    HeavyLaneMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
+)
 from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import home as web_home

@@ -29,8 +29,6 @@ from app.db.resources import DESIGNATIONS, GUARDIANS, INCIDENTS, INTERVENTIONS, 
 from app.dependencies import Principal, SessionDep, SettingsDep, ShareableDisclosure, gate
 from app.errors import InvalidInput
 from app.query import parse_bbox, parse_interval
-from app.api.features import audit_write
-from app.api.parameters import BboxParam, DatetimeParam
 from app.services.disclosure import Disclosure
 from app.services.grids import layer_cells
 from app.settings import Settings

@@ -9,11 +9,11 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel
 
 from app import policy
+from app.api.features import audit_write
 from app.db import audit, imports
 from app.db.session import Database, allow_long_work
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput
-from app.api.features import audit_write
 from app.services.partner_import import partner_records
 from geo.partner_data import TARGETS
 

@@ -50,10 +50,7 @@ from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
-from geo.calendar import add_months, london_midnight, month_labels, months_between
-from geo.grid import cell_polygons
 from app.web.maps.assets import inline_script_hashes
-from geo.map_data import monthly_cells
 from app.web.maps.layers import HtmlControl, escape_text
 from app.web.maps.render import (
     Designation,
@@ -65,8 +62,9 @@ from app.web.maps.render import (
     place_map,
     safe_spaces_map,
 )
-from geo.grid import cell_polygons, hexagon_centres
-from geo.map_data import density_layer, monthly_cells
+from geo.calendar import add_months, london_midnight, month_labels, months_between
+from geo.grid import cell_polygons
+from geo.map_data import monthly_cells
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES, LONDON
 

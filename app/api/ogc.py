@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import policy
-from app.api.features import audit_write, redact
+from app.api.features import audit_write
 from app.api.parameters import BboxParam, DatetimeParam
 from app.db import ogc
 from app.db.ogc import COLLECTIONS, CollectionSource
@@ -27,8 +27,6 @@ from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDe
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.openapi30 import to_openapi_30
 from app.query import parse_bbox, parse_interval
-from app.api.features import audit_write
-from app.api.parameters import BboxParam, DatetimeParam
 from app.schemas.ogc import (
     CONFORMANCE_CLASSES,
     OPENAPI_JSON,

@@ -18,8 +18,6 @@ from app.db.school_terms import hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant
-from app.api.features import audit_write, validated_hours
-from app.api.parameters import PagingDep, page_links
 from app.schemas.safe_spaces import (
     CoverageCollection,
     Guardianship,

@@ -14,10 +14,10 @@ from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
 from app import policy
+from app.api.features import audit_write
 from app.db import school_terms as store
 from app.dependencies import Principal, SessionDep, gate
 from app.errors import InvalidInput
-from app.api.features import audit_write
 from geo.school_terms import SchoolTermsError, parse_school_terms
 
 router = APIRouter(prefix="/api/school-terms", tags=["school terms"])

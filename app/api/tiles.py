@@ -19,8 +19,6 @@ from app.db import tiles
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import Forbidden, InvalidInput
 from app.query import parse_interval
-from app.api.features import audit_write
-from app.api.parameters import DatetimeParam
 from app.services.grids import layer_filter, layer_grid
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])

@@ -16,13 +16,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app import policy
+from app.api.assessments import redact_assessment
+from app.api.features import redact
 from app.db import place_pages, repository
 from app.db.assessments import ASSESSMENTS
 from app.db.repository import ListQuery
 from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.api.assessments import redact_assessment
-from app.api.features import redact
 from app.services.disclosure import Disclosure
 from app.services.place_analysis import place_timeline
 from app.web.charts import monthly_chart

@@ -125,8 +125,8 @@ def test_free_text_columns_are_withheld_from_the_panel_and_children_are_never_id
 
 def test_where_data_goes_matches_the_outputs_in_the_code() -> None:
     """Every table an OGC collection, an export or a tile layer reads from says so in the inventory."""
-    from app.db import ogc
     from app.api.exports import CONTEXT_RESOURCES
+    from app.db import ogc
 
     def flows(table: str) -> tuple[str, ...]:
         return inventory.TABLES[table].flows
