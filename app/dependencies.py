@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db import accounts
 from app.db.session import Database
 from app.errors import Forbidden, NotAuthenticated
 from app.policy import Gate
@@ -49,10 +49,7 @@ def _presented_token(request: Request) -> tuple[str | None, str]:
 
 def lookup_principal(database: Database, token: str, via: str) -> Principal | None:
     with database.tenant_session(None) as session, session.begin():
-        row = session.execute(
-            text("SELECT user_id, organisation_id, role, email, kind FROM contextmap_token_user(:h)"),
-            {"h": hash_token(token)},
-        ).first()
+        row = accounts.token_user(session, hash_token(token))
     if row is None:
         return None
     if via == "token" and row.kind != "api":

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import text
+
+from app.db import sign_in_failures
 
 if TYPE_CHECKING:
     from app.db.session import Database
@@ -99,29 +100,13 @@ class SignInThrottle:
 
     def blocked(self, key: str) -> bool:
         with self.database.tenant_session(None) as session, session.begin():
-            failures = session.execute(
-                text("SELECT failures FROM sign_in_failures WHERE key_hash = :k "
-                     "AND last_failed_at > now() - make_interval(secs => :w)"),
-                {"k": self._digest(key), "w": self.window},
-            ).scalar()
+            failures = sign_in_failures.recent_failures(session, self._digest(key), self.window)
         return failures is not None and failures >= self.max_failures
 
     def failed(self, key: str) -> None:
         with self.database.tenant_session(None) as session, session.begin():
-            # One statement: concurrent failures from several workers each count (no lost update).
-            session.execute(
-                text("""
-                    INSERT INTO sign_in_failures AS f (key_hash, failures) VALUES (:k, 1)
-                    ON CONFLICT (key_hash) DO UPDATE SET
-                        failures = CASE WHEN f.last_failed_at > now() - make_interval(secs => :w)
-                                        THEN f.failures + 1 ELSE 1 END,
-                        last_failed_at = now()"""),
-                {"k": self._digest(key), "w": self.window},
-            )
-            # Forget keys whose window has long passed, so the table stays as small as the attack.
-            session.execute(text("DELETE FROM sign_in_failures "
-                                 "WHERE last_failed_at < now() - make_interval(secs => :w)"), {"w": 2 * self.window})
+            sign_in_failures.count_failure(session, self._digest(key), self.window)
 
     def succeeded(self, key: str) -> None:
         with self.database.tenant_session(None) as session, session.begin():
-            session.execute(text("DELETE FROM sign_in_failures WHERE key_hash = :k"), {"k": self._digest(key)})
+            sign_in_failures.forget(session, self._digest(key))

@@ -50,15 +50,8 @@ def sql_outside_app_db(root: Path) -> list[str]:
     return sorted(set(found))
 
 
-# Files whose SQL moves to app/db in issue 12, item 3 (another branch). Strict: once a file is clean, this
-# test fails until it is taken off the list, so the list cannot outlive the SQL it excuses.
-PENDING = frozenset({"app/dependencies.py", "app/api/admin.py"})
-
-
 def test_sql_text_appears_only_under_app_db() -> None:
-    found = sql_outside_app_db(ROOT)
-    assert [f for f in found if f.partition(":")[0] not in PENDING] == []
-    assert {f.partition(":")[0] for f in found} == PENDING, "SQL moved out of a pending file: shorten PENDING"
+    assert sql_outside_app_db(ROOT) == []
 
 
 def test_the_check_sees_a_query_in_a_router(tmp_path: Path) -> None:

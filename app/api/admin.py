@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import policy
-from app.db import accounts, audit
+from app.db import accounts, audit, catalog
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import Conflict, InvalidInput, problem
 from app.query import parse_instant
@@ -69,7 +68,7 @@ def healthz(request: Request, database: DatabaseDep, _: None = gate(policy.PUBLI
     # 503 when the database cannot answer, so a load balancer stops routing here (a 200 "degraded" did not).
     try:
         with database.tenant_session(None, lane="cheap") as session:
-            version = session.execute(text("SELECT postgis_lib_version()")).scalar()
+            version = catalog.postgis_version(session)
     except Exception:  # health reports, it does not raise
         return problem(503, "Database unavailable", "The database cannot be reached.", instance="/healthz",
                        headers={"Retry-After": str(request.app.state.settings.retry_after_seconds)})
@@ -115,7 +114,7 @@ def create_user(
 def revoke_user_tokens(
     user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)
 ) -> dict[str, int]:
-    email = session.execute(text("SELECT email FROM users WHERE id = :id"), {"id": user_id}).scalar()
+    email = accounts.user_email(session, user_id)
     if email is None:
         from app.errors import NotFound
 

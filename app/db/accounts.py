@@ -135,3 +135,17 @@ def login_candidate(session: Session, email: str) -> dict[str, Any] | None:
         {"e": email},
     ).mappings().first()
     return dict(row) if row else None
+
+
+def token_user(session: Session, token_hash: str) -> Any:
+    """The user behind a token or session digest (``contextmap_token_user``: skips expired, revoked and
+    disabled), as a row with ``user_id, organisation_id, role, email, kind``; None when there is none."""
+    return session.execute(
+        text("SELECT user_id, organisation_id, role, email, kind FROM contextmap_token_user(:h)"), {"h": token_hash},
+    ).first()
+
+
+def user_email(session: Session, user_id: int) -> str | None:
+    """The e-mail of a user of the session's organisation (row-level security), or None."""
+    value = session.execute(text("SELECT email FROM users WHERE id = :id"), {"id": user_id}).scalar()
+    return None if value is None else str(value)

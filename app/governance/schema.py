@@ -16,45 +16,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db import catalog
 from app.governance.inventory import NOT_SHOWN, NOWHERE, TABLES, Table, describes
 from app.settings import Settings
 from geo.vocabulary import ROLES
 
-# Tables of extensions (PostGIS's spatial_ref_sys) are not ours: pg_depend marks them deptype 'e'.
-_COLUMNS_SQL = """
-    SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
-           a.attgenerated <> '' AS generated
-    FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-    ORDER BY c.relname, a.attnum
-"""
-_TABLES_SQL = """
-    SELECT c.relname AS table_name, c.relrowsecurity AS rls,
-           CASE WHEN r.oid IS NULL THEN ARRAY[]::text[] ELSE ARRAY(
-               SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
-               WHERE has_table_privilege(r.oid, c.oid, p)) END AS privileges,
-           EXISTS (SELECT 1 FROM pg_constraint k
-                   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
-                   WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confdeltype = 'c'
-                     AND k.confrelid = to_regclass(quote_ident(:schema) || '.organisations')
-                     AND a.attname = 'organisation_id')
-               AS deleted_with_organisation
-    FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN pg_roles r ON r.rolname = :role
-    WHERE n.nspname = :schema AND c.relkind IN ('r', 'p')
-"""
-_POLICIES_SQL = """
-    SELECT tablename AS table_name, policyname AS name, cmd, roles::text[] AS roles, qual, with_check
-    FROM pg_policies WHERE schemaname = :schema ORDER BY tablename, policyname
-"""
 # The expression every migration uses for "the request's organisation" (set per transaction).
 _CURRENT_ORG = re.compile(r"current_setting\('contextmap\.organisation_id'")
 
@@ -105,21 +73,21 @@ class LiveSchema:
 def read_schema(session: Session, service_role: str, schema: str = "public") -> LiveSchema:
     """The tables, columns, policies and grants in ``schema`` (run as the owner: it sees every table)."""
     tables: dict[str, LiveTable] = {}
-    for row in session.execute(text(_COLUMNS_SQL), {"schema": schema}):
+    for row in catalog.columns(session, schema):
         tables.setdefault(row.table_name, LiveTable(row.table_name)).columns.append(
             (row.column_name, row.type, row.generated))
-    for row in session.execute(text(_TABLES_SQL), {"schema": schema, "role": service_role}):
+    for row in catalog.tables(session, schema, service_role):
         if row.table_name in tables:
             live = tables[row.table_name]
             live.rls, live.privileges = row.rls, list(row.privileges)
             live.deleted_with_organisation = row.deleted_with_organisation
-    for row in session.execute(text(_POLICIES_SQL), {"schema": schema}):
+    for row in catalog.policies(session, schema):
         if row.table_name in tables:
             tables[row.table_name].policies.append(Policy(row.name, row.cmd, list(row.roles), row.qual,
                                                           row.with_check))
     revision = None
     if "alembic_version" in tables:
-        revision = session.execute(text(f'SELECT version_num FROM "{schema}".alembic_version')).scalar()
+        revision = catalog.revision(session, schema)
     return LiveSchema(dict(sorted(tables.items())), revision, service_role)
 
 

@@ -15,7 +15,7 @@ from alembic import op
 from app.settings import Settings
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
