@@ -42,7 +42,11 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 _BNG_TO_LONLAT = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
-def _done(place_id: int, saved: str) -> RedirectResponse:
+def _done(session: SessionDep, place_id: int, saved: str) -> RedirectResponse:
+    # Commit before answering: FastAPI (0.121+) closes a yield dependency - and so commits the request's
+    # transaction - only after the response is sent, and the browser follows the redirect at once, so the
+    # page it asks for could otherwise be read before the change is committed.
+    session.commit()
     return RedirectResponse(f"/places/{place_id}?saved={saved}", status_code=303)
 
 
@@ -154,7 +158,7 @@ def add_place(request: Request, session: SessionDep, settings: SettingsDep, post
     if errors or not created:
         return _place_form(request, principal, session, settings, place=None,
                            values={**_posted_place(posted), "is_point": True}, errors=errors)
-    return _done(int(created["id"]), "place-added")
+    return _done(session, int(created["id"]), "place-added")
 
 
 @router.get("/places/{place_id}/edit", response_class=HTMLResponse)
@@ -190,7 +194,7 @@ def edit_place(place_id: int, request: Request, session: SessionDep, settings: S
     if errors or not done:
         return _place_form(request, principal, session, settings, place=place,
                            values={**_posted_place(posted), "is_point": stored["is_point"]}, errors=errors)
-    return _done(place_id, "place-updated")
+    return _done(session, place_id, "place-updated")
 
 
 # ---- designations -------------------------------------------------------------------------------------
@@ -272,7 +276,7 @@ def designate(place_id: int, request: Request, session: SessionDep, settings: Se
             done = True
     if errors or not done:
         return _designation_form(request, principal, session, place, kind, posted, errors)
-    return _done(place_id, kind)
+    return _done(session, place_id, kind)
 
 
 def _designation(session: SessionDep, place_id: int, designation_id: int) -> dict[str, Any]:
@@ -305,7 +309,7 @@ def end_designation(place_id: int, designation_id: int, request: Request, sessio
     if errors or not done:
         return _form(request, "places/end_designation.html", principal, session, title="End this designation",
                      place=_place(session, place_id), errors=errors, order=["form"], designation=designation)
-    return _done(place_id, "designation-ended")
+    return _done(session, place_id, "designation-ended")
 
 
 # ---- guardians ----------------------------------------------------------------------------------------
@@ -372,7 +376,7 @@ def add_guardian(place_id: int, request: Request, session: SessionDep, settings:
             done = True
     if errors or not done:
         return _guardian_form(request, principal, session, place, guardian=None, posted=posted, errors=errors)
-    return _done(place_id, "guardian-added")
+    return _done(session, place_id, "guardian-added")
 
 
 @router.get("/places/{place_id}/guardians/{guardian_id}/edit", response_class=HTMLResponse)
@@ -397,7 +401,7 @@ def edit_guardian(place_id: int, guardian_id: int, request: Request, session: Se
             done = True
     if errors or not done:
         return _guardian_form(request, principal, session, place, guardian=guardian, posted=posted, errors=errors)
-    return _done(place_id, "guardian-updated")
+    return _done(session, place_id, "guardian-updated")
 
 
 @router.get("/places/{place_id}/guardians/{guardian_id}/remove", response_class=HTMLResponse)
@@ -413,7 +417,7 @@ def remove_guardian(place_id: int, guardian_id: int, session: SessionDep,
                     principal: Principal = gate(policy.WRITE_SAFE_SPACES)) -> Response:
     _guardian(session, place_id, guardian_id)
     records.delete(session, principal, records.GUARDIAN, guardian_id)
-    return _done(place_id, "guardian-removed")
+    return _done(session, place_id, "guardian-removed")
 
 
 # ---- assessments --------------------------------------------------------------------------------------
@@ -506,4 +510,4 @@ def add_assessment(place_id: int, request: Request, session: SessionDep, setting
             done = True
     if errors or not done:
         return _assessment_form(request, principal, session, place, posted, errors)
-    return _done(place_id, "assessment")
+    return _done(session, place_id, "assessment")

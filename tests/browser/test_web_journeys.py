@@ -141,6 +141,7 @@ def test_youth_worker_records_a_safe_space_guardians_and_an_assessment(browser: 
         with page.expect_navigation():
             page.get_by_role("link", name="Change guardian: Staff").click()
         page.select_option("#role", "volunteer")
+        assert page.input_value("#role") == "volunteer", page.url
         _submit(page, "data-guardian-form")
         assert _banner(page).endswith("Guardian saved")
         assert "Volunteer" in page.locator("[data-guardians]").inner_text()

@@ -100,7 +100,8 @@ def test_error_pages_and_a_form_with_errors_are_accessible(browser: Browser, ids
     try:
         page.click("form[data-place-form] button[type=submit]")
         page.wait_for_selector(".govuk-error-summary")
-        assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+        # GOV.UK Frontend's script moves the focus to the summary once it has loaded.
+        page.wait_for_function("document.activeElement.classList.contains('govuk-error-summary')")
         check_page(page, "form-new-place-errors")
         # The form comes back as 422 Unprocessable Content, which Chromium reports on the console.
         log.errors = [e for e in log.errors if "status of 422" not in e]
