@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import security
-from tests.conftest import assert_problem, make_org
+from tests.conftest import assert_problem, make_org, sign_in
 
 
 class CountingHasher:
@@ -41,8 +41,7 @@ def test_unknown_and_known_e_mails_cost_the_same_argon2_work(app: Any, database:
     with TestClient(app) as browser:
         for email in (f"admin@{org.slug}.test", f"nobody@{org.slug}.test"):
             before = counting.verifications
-            response = browser.post("/signin", data={"email": email, "password": "wrong-password-123", "next": "/"},
-                                    follow_redirects=False)
+            response = sign_in(browser, email, "wrong-password-123", next="/")
             assert response.status_code == 401
             assert counting.verifications - before == 1, email
 

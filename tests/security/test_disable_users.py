@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.dependencies import SESSION_COOKIE
-from tests.conftest import assert_problem, make_org
+from tests.conftest import assert_problem, make_org, sign_in
 
 
 def _sign_in(browser: TestClient, email: str, password: str) -> Any:
-    return browser.post("/signin", data={"email": email, "password": password, "next": "/"}, follow_redirects=False)
+    return sign_in(browser, email, password, next="/")
 
 
 def test_an_admin_disables_and_enables_a_user(app: Any, client: TestClient, database: Any, settings: Any) -> None:
