@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +44,7 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 ADMIN = policy.ADMINISTER
 AUDIT_PAGE = 50
 AUDIT_CSV_LIMIT = 100_000  # rows in one download; narrow the filters for more
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # as app.routers.admin.UserCreate
 STREET_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 ROLE_HINTS = {
     "admin": "Users, tokens, the audit log and the organisation's settings, and everything community safety does",
@@ -97,6 +99,8 @@ def add_user(request: Request, session: SessionDep, settings: SettingsDep, poste
     values = {"email": posted.get("email"), "role": posted.get("role")}
     if not values["email"]:
         errors.add("email", "Enter the person's work e-mail address")
+    elif not EMAIL.match(values["email"]) or len(values["email"]) > 320:
+        errors.add("email", "Enter an e-mail address in the right format, like name@example.org")
     if values["role"] not in ROLES:
         errors.add("role", "Choose the user's role")
     body = None
@@ -105,8 +109,6 @@ def add_user(request: Request, session: SessionDep, settings: SettingsDep, poste
             body = UserCreate.model_validate({**values, "password": posted.optional("password")})
         except ValidationError as exc:
             errors.from_validation(exc, fields)
-            if "email" in errors.messages:
-                errors.messages["email"] = "Enter an e-mail address in the right format, like name@example.org"
     issued: dict[str, Any] = {}
     if body is not None:
         with written(session, errors, fields):
@@ -335,8 +337,11 @@ def _service_area(text: str, settings: Any, errors: FormErrors, field: str) -> s
         found = found["features"][0]
     if isinstance(found, dict) and found.get("type") == "Feature":
         found = found.get("geometry")
+    if not isinstance(found, dict) or found.get("type") not in ("Polygon", "MultiPolygon"):
+        errors.add(field, "The service area must be a Polygon or MultiPolygon")
+        return None
     try:
-        area = parse_geometry(found if isinstance(found, dict) else None, allowed_types=frozenset({"Polygon",
+        area = parse_geometry(found, allowed_types=frozenset({"Polygon",
                               "MultiPolygon"}), field=field, limits=settings.geometry_limits)
     except GeometryError as exc:
         errors.add(field, exc.message[:1].upper() + exc.message[1:])
