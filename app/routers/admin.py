@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from app import policy
 from app.db import accounts, audit
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
-from app.settings import Settings
 from app.errors import Conflict, InvalidInput, problem
 from app.query import parse_instant
 from app.schemas.common import StrictModel, enum_schema, one_of
+from app.settings import Settings
 from geo.vocabulary import ROLES
 
 router = APIRouter(prefix="/api", tags=["administration"])

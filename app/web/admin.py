@@ -184,7 +184,8 @@ def revoke_tokens(user_id: int, request: Request, session: SessionDep, principal
     user = administration.user(session, user_id)
     if user_id == principal.user_id:
         errors = FormErrors()
-        errors.add("form", "Revoking your own tokens would end this session too: sign out instead, or ask another admin")
+        errors.add("form", "Revoking your own tokens would end this session too: sign out instead, "
+                           "or ask another admin")
         return _user_page(request, principal, session, user, errors)
     revoke_all_tokens(session, principal, user_id, user["email"])
     return _back(user_id, "tokens-revoked")

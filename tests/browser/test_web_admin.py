@@ -176,7 +176,8 @@ def test_organisation_settings(browser: Browser, tmp_path: Path) -> None:
         page.fill("#area", '{"type": "LineString", "coordinates": [[0, 51], [1, 51]]}')
         _submit(page, "data-organisation-form")
         summary = page.locator(SUMMARY).inner_text()
-        assert "Enter the organisation's name" in summary and "The service area must be a Polygon or MultiPolygon" in summary
+        assert "Enter the organisation's name" in summary
+        assert "The service area must be a Polygon or MultiPolygon" in summary
         check_page(page, "admin-organisation-errors")
 
         page.fill("#name", ORGANISATION + " (test)")
