@@ -89,6 +89,7 @@ def test_community_safety_records_changes_and_ends_an_intervention(browser: Brow
         assert "co-designed with young people" in page.locator("[data-shareable-summary]").inner_text()
         details = page.locator("[data-intervention-details]").inner_text()
         assert "Two youth workers run it" in details and partner in details
+        assert page.locator("[data-intervention-details] a").get_attribute("href").startswith("/places/")
         link = page.locator("[data-displacement-link]")
         intervention_id = path.rsplit("/", 1)[1]
         assert link.get_attribute("href") == f"/maps/displacement?intervention={intervention_id}"
