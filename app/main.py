@@ -43,13 +43,16 @@ from app.middleware import (
 )
 from app.security import SignInThrottle
 from app.settings import Settings
+from app.web import admin as web_admin
+from app.web import flag as web_flag
 from app.web import home as web_home
+from app.web import interventions as web_interventions
 from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web.errors import error_page, wants_html
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-HTML_PREFIXES = ("/maps", "/signout", "/places")
+HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -93,7 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
                    exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
-                   web_home.router, web_place_forms.router, web_places.router):
+                   web_home.router,
+                   web_flag.router,  # /places/flag before /places/{place_id}
+                   web_place_forms.router, web_places.router, web_interventions.router, web_admin.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
@@ -110,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
+                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports", "/admin/streets"))
     app.add_middleware(RequestContextMiddleware)
     # Outermost: a request for a host we do not serve is refused before anything builds a link from it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

@@ -19,7 +19,9 @@ SUPPRESSED = None
 #: place this is decided. Free text can name a child, a family, a member of staff or a home, whatever the
 #: field was meant for, so it never leaves in a panel's or a shared answer. Kept: names and kinds of places
 #: (published context), vocabularies (kind, level, role, harm category, trainings), dates, opening hours
-#: (a machine syntax, validated), age ranges.
+#: (a machine syntax, validated), age ranges, and an intervention's ``title`` and ``shareable_summary``:
+#: texts written *for* the panel (the form says they are shared), so the panel sees them and nothing else
+#: said about the intervention (issue 14).
 FREE_TEXT_FIELDS: dict[str, Any] = {
     "notes": None,            # anything at all
     "reason": None,           # a concern's reason: often describes the young people involved

@@ -15,6 +15,7 @@ from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, ga
 from app.errors import Conflict, InvalidInput, problem
 from app.query import parse_instant
 from app.schemas.common import StrictModel, enum_schema, one_of
+from app.settings import Settings
 from geo.vocabulary import ROLES
 
 router = APIRouter(prefix="/api", tags=["administration"])
@@ -88,6 +89,11 @@ def create_user(
     principal: Principal = gate(policy.ADMINISTER),
 ) -> dict[str, Any]:
     """Create a user in the admin's own organisation and issue their first API token (shown once)."""
+    return add_user_with_token(session, settings, principal, body)
+
+
+def add_user_with_token(session: Session, settings: Settings, principal: Principal, body: UserCreate) -> dict[str, Any]:
+    """The one way to add a user (API and admin pages): create, issue the first API token, audit."""
     try:
         user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
     except Conflict:
@@ -119,6 +125,11 @@ def revoke_user_tokens(
         from app.errors import NotFound
 
         raise NotFound(f"no user {user_id} in your organisation", field="user_id")
+    return {"revoked": revoke_all_tokens(session, principal, user_id, email)}
+
+
+def revoke_all_tokens(session: Session, principal: Principal, user_id: int, email: str) -> int:
+    """Revoke every token and session of a user, audited (API and admin pages)."""
     revoked = accounts.revoke_tokens(session, email=email)
     audit.record(
         session,
@@ -128,7 +139,7 @@ def revoke_user_tokens(
         resource=f"user:{user_id}",
         detail={"revoked": revoked},
     )
-    return {"revoked": revoked}
+    return revoked
 
 
 class UserStatusOut(BaseModel):
@@ -137,7 +148,8 @@ class UserStatusOut(BaseModel):
     disabled_at: datetime | None = None
 
 
-def _set_disabled(session: Session, principal: Principal, user_id: int, disabled: bool) -> dict[str, Any]:
+def set_disabled(session: Session, principal: Principal, user_id: int, disabled: bool) -> dict[str, Any]:
+    """Disable or enable a user, audited; never oneself (API and admin pages)."""
     if disabled and user_id == principal.user_id:
         # An organisation whose only admin disables themself has nobody left to enable them.
         raise InvalidInput("you cannot disable your own account", field="user_id")
@@ -150,13 +162,13 @@ def _set_disabled(session: Session, principal: Principal, user_id: int, disabled
 @router.post("/users/{user_id}/disable", response_model=UserStatusOut)
 def disable_user(user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)) -> dict[str, Any]:
     """Disable a user at once: no sign-in, no token, and their browser sessions end. Reversible."""
-    return _set_disabled(session, principal, user_id, True)
+    return set_disabled(session, principal, user_id, True)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserStatusOut)
 def enable_user(user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)) -> dict[str, Any]:
     """Enable a disabled user again (their unrevoked API tokens work again; they sign in afresh)."""
-    return _set_disabled(session, principal, user_id, False)
+    return set_disabled(session, principal, user_id, False)
 
 
 @router.get("/audit", response_model=list[AuditEventOut])

@@ -50,6 +50,7 @@ from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
+from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
 from app.web.maps.layers import HtmlControl, escape_text
 from app.web.maps.render import (
@@ -352,6 +353,10 @@ def hotspots(
          "z": [f["properties"]["z"] for f in shown], "p": [f["properties"]["p"] for f in shown]},
         geometry=[shape(f["geometry"]) for f in shown], crs="EPSG:4326",
     )
+    if policy.FLAG_CONCERN.allows(principal.role) and not disclosure.applied:
+        # A significant hot cell offers "Flag as a place of concern" (issue 14): the flag form re-runs the
+        # analysis with these parameters, so it flags only what is significant.
+        cells["popup"] = [flag_popup(f["properties"], size, start_day, end_day, categories) for f in shown]
     density = _density_frame(result.density)
     concerns = _concern_frame(maps_db.concerns(session, start, end), disclosure)
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)

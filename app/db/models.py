@@ -240,6 +240,9 @@ class Intervention(TenantMixin, Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    # 0011: written for a multi-agency panel to read (not withheld from them, unlike description and notes).
+    title: Mapped[str | None] = mapped_column(String(200))
+    shareable_summary: Mapped[str | None] = mapped_column(String(1000))
     # Not indexed in the migrations: interventions are read by place or organisation, not by area.
     geom: Mapped[Any | None] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

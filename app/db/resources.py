@@ -121,10 +121,11 @@ INTERVENTIONS = ResourceSpec(
     select_sql="""
         SELECT v.id, ST_AsGeoJSON(COALESCE(v.geom, p.geom), 7)::json AS geometry,
                COALESCE(v.geom, p.geom) AS _geom,
-               v.place_id, p.name AS place_name, v.kind, v.description, v.owning_partner, v.partners,
-               v.starts_on, v.ends_on, v.notes, v.created_at
+               v.place_id, p.name AS place_name, v.kind, v.title, v.shareable_summary, v.description,
+               v.owning_partner, v.partners, v.starts_on, v.ends_on, v.notes, v.created_at
         FROM interventions v LEFT JOIN places p ON p.id = v.place_id""",
-    writable=("place_id", "kind", "description", "owning_partner", "partners", "starts_on", "ends_on", "notes"),
+    writable=("place_id", "kind", "title", "shareable_summary", "description", "owning_partner", "partners",
+              "starts_on", "ends_on", "notes"),
     geometry_column="geom",
     geometry_sql="r._geom",
     # ends_on is the last day of the intervention: it runs until the start of the next day.

@@ -259,6 +259,9 @@ TABLES: dict[str, Table] = {
             "starts_on": Column("First day."),
             "ends_on": Column("Last day."),
             "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+            "title": Column("A short title written to be shared with multi-agency panels.", FREE_TEXT),
+            "shareable_summary": Column("A short summary written to be shared with multi-agency panels: the only "
+                                        "text about the intervention a panel sees.", FREE_TEXT),
             "geom": Column("Area of the intervention, when not one place."),
         },
     ),

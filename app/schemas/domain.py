@@ -293,9 +293,18 @@ class IncidentCollection(FeatureCollection[IncidentFeature]):
 
 
 # ---- interventions ------------------------------------------------------------------------------------
+ShareableTitle = Annotated[str, Field(min_length=1, max_length=200, description=(
+    "A short title, written to be read by a multi-agency panel (panels see it)"))]
+ShareableSummary = Annotated[str, Field(min_length=1, max_length=1000, description=(
+    "A short summary written to be shared with panels: the only text about the intervention a panel sees "
+    "(description and notes are withheld from them). Name no one."))]
+
+
 class InterventionProperties(StrictModel):
     place_id: int | None = None
     kind: InterventionKind
+    title: ShareableTitle | None = None
+    shareable_summary: ShareableSummary | None = None
     description: Annotated[str, Field(min_length=1, max_length=2000)]
     owning_partner: ShortText
     partners: list[ShortText] = Field(default=[], max_length=30)
@@ -312,6 +321,8 @@ class InterventionProperties(StrictModel):
 class InterventionPatchProperties(StrictModel):
     place_id: int | None = None
     kind: InterventionKind | None = None
+    title: ShareableTitle | None = None
+    shareable_summary: ShareableSummary | None = None
     description: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     owning_partner: ShortText | None = None
     partners: list[ShortText] | None = None
@@ -340,6 +351,8 @@ class InterventionOutProperties(BaseModel):
     place_id: int | None = None
     place_name: str | None = None
     kind: str
+    title: str | None = None
+    shareable_summary: str | None = Field(None, description="written for panels: shown to every role")
     description: str | None = None
     owning_partner: str | None = Field(None, description="null for disclosure-controlled readers (free text)")
     partners: list[str] = []

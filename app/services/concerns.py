@@ -59,10 +59,13 @@ def flag_hotspot_cell(
                   f"{' FDR-adjusted' if body.fdr else ''}); only significant hot spots can be flagged")
         raise InvalidInput(detail, field="i", errors=[{**e, "message": detail} for e in errors])
     shape_name = "hexagons" if query.grid.shape == "hexagon" else "squares"
-    reason = (f"Getis-Ord Gi* z = {z:.1f}, {_p_text(p_fdr if body.fdr else p)} "
+    statistic = (f"Getis-Ord Gi* z = {z:.1f}, {_p_text(p_fdr if body.fdr else p)} "
               f"({'FDR-adjusted' if body.fdr else 'not adjusted for multiple testing'}) over "
               f"{_period_text(query.filt.start, query.filt.end)}, {query.grid.size:g} m {shape_name}; "
               f"{int(table.count[k])} incidents in the cell (Gi_Bin {gi_bin}, {bin_label(gi_bin).lower()}).")
+    # The flagger's judgement first, then the evidence it rests on (issue 14: reason, level and review date).
+    given = (body.reason or "").strip()
+    reason = f"{given}\n\nEvidence: {statistic}" if given else statistic
     geometry = shape(json.loads(table.geometry[k]))
     name = body.name or f"Hotspot cell {body.i},{body.j}"
     place_id = records.add(session, principal, records.PLACE, {"name": name, "kind": body.kind}, geometry,
@@ -78,3 +81,30 @@ def flag_hotspot_cell(
         "statistic": {"i": body.i, "j": body.j, "count": int(table.count[k]), "z": z, "p": p, "p_fdr": p_fdr,
                       "gi_bin": gi_bin, "reason": reason},
     })
+
+
+@dataclass(frozen=True)
+class HotspotCell:
+    """One cell of an analysed grid, as the flag form shows it before anything is written (staff only)."""
+
+    i: int
+    j: int
+    count: int
+    z: float
+    p_fdr: float
+    gi_bin: int
+    label: str
+    geometry: dict[str, Any]
+
+
+def describe_hotspot_cell(session: Session, query: GridQuery, i: int, j: int) -> HotspotCell | None:
+    """The cell's count and Gi* statistic under the query's parameters, or ``None`` if it is not in the grid."""
+    table = build_cell_table(session, query, db.grid_counts(session, query.grid, query.filt))
+    found = np.flatnonzero((table.i == i) & (table.j == j))
+    if found.size == 0:
+        return None
+    k = int(found[0])
+    stats = hotspot_statistics(query, table)
+    gi_bin = int(stats.gi_bin[k])
+    return HotspotCell(i, j, int(table.count[k]), float(stats.z[k]), float(stats.p_fdr[k]), gi_bin,
+                       bin_label(gi_bin), json.loads(table.geometry[k]))

@@ -26,14 +26,13 @@ class NavItem:
     section: str  # the first path segment that marks the item as the current one
 
 
-# Each item is shown only to roles its gate allows (DESIGN.md role table). Incidents, imports and admin
-# pages arrive with part 2 of the web application (issue 13); until then Interventions opens the
-# intervention list of the displacement map.
+# Each item is shown only to roles its gate allows (DESIGN.md role table).
 NAVIGATION = (
     NavItem("Home", "/", policy.READ_CONTEXT, ""),
     NavItem("Places", "/places", policy.READ_CONTEXT, "places"),
-    NavItem("Interventions", "/maps/displacement", policy.READ_CONTEXT, "interventions"),
+    NavItem("Interventions", "/interventions", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
+    NavItem("Admin", "/admin", policy.ADMINISTER, "admin"),
 )
 
 # Banners after a successful change: keys in the redirect's query string, never free text from it.
@@ -47,6 +46,17 @@ SAVED_MESSAGES = {
     "guardian-updated": "Guardian saved",
     "guardian-removed": "Guardian removed",
     "assessment": "Location assessment recorded",
+    "intervention-added": "Intervention recorded",
+    "intervention-updated": "Intervention saved",
+    "intervention-ended": "Intervention ended",
+    "flagged": "Place of concern recorded from the hot-spot map",
+    "user-added": "User added",
+    "user-updated": "User's role changed",
+    "user-disabled": "User disabled",
+    "user-enabled": "User enabled",
+    "tokens-revoked": "User's tokens revoked",
+    "organisation-saved": "Organisation settings saved",
+    "streets-loaded": "Street network loaded",
 }
 
 

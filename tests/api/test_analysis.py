@@ -345,6 +345,14 @@ def test_flag_a_significant_cell_creates_a_place_of_concern(client: Any, cluster
     named = client.post("/api/analysis/hotspots/flag",
                         json={"i": i, "j": j, "size": 100, "name": "Market arcade", "kind": "street"}, headers=cs)
     assert named.status_code == 201 and named.json()["place"]["properties"]["name"] == "Market arcade"
+    # Issue 14: the flag carries the flagger's reason (the statistic follows it as evidence) and review date.
+    reasoned = client.post("/api/analysis/hotspots/flag", json={
+        "i": i, "j": j, "size": 100, "level": "low", "reason": "Groups gather here after the market closes",
+        "review_by": "2099-01-31"}, headers=cs)
+    assert reasoned.status_code == 201, reasoned.text
+    concern = reasoned.json()["designation"]["properties"]
+    assert concern["reason"].startswith("Groups gather here after the market closes\n\nEvidence: Getis-Ord Gi*")
+    assert (concern["level"], concern["review_by"]) == ("low", "2099-01-31")
 
 
 def test_flag_refuses_a_cell_that_is_not_a_significant_hot_spot(client: Any, cluster_org: Org) -> None:

@@ -67,6 +67,22 @@ def test_intervention_at_a_place_is_shown_where_the_place_is(client, org):
     assert got.json() == created
 
 
+def test_panel_sees_the_title_and_shareable_summary_but_no_other_text(client, org):
+    """Issue 14: a summary written for panels is the only text about an intervention a panel reads."""
+    created = record(client, org, intervention_body(
+        geometry=square(*spot()), title="Pop-up youth club", shareable_summary="A youth club after school",
+        notes="Worker A. Smith leads it"))
+    assert (created["properties"]["title"], created["properties"]["shareable_summary"]) == (
+        "Pop-up youth club", "A youth club after school")
+    seen = client.get(f"/api/interventions/{created['id']}", headers=org.headers("panel")).json()["properties"]
+    assert (seen["title"], seen["shareable_summary"]) == ("Pop-up youth club", "A youth club after school")
+    assert seen["description"] is None and seen["notes"] is None and seen["owning_partner"] is None
+    assert seen["partners"] == []
+    too_long = client.post("/api/interventions", json=intervention_body(geometry=square(*spot()), title="x" * 201),
+                           headers=org.headers("community_safety"))
+    assert_problem(too_long, 422, "properties.title")
+
+
 def test_intervention_over_an_area_needs_no_place(client, org):
     area = square(*spot())
     created = record(client, org, intervention_body(geometry=area, kind="outreach",

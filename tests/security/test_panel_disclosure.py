@@ -22,7 +22,9 @@ from app.main import api_routes
 from app.policy import gates_of
 
 # Query parameters a route needs before it can answer with data.
-REQUIRED_QUERY = {"lon": "-0.4170", "lat": "51.8790"}
+REQUIRED_QUERY = {"lon": "-0.4170", "lat": "51.8790",
+                  # /places/flag (issue 14): a hot-spot cell and its analysis; the panel is refused it.
+                  "cell": "0,0", "size": "250", "start": "2025-01-01", "end": "2025-12-31"}
 FREE_TEXT_MIN_LENGTH = 12
 COUNT_KEY = re.compile(r"count|incident|total", re.IGNORECASE)
 # Counts of features or of adults present, not of incidents or young people.

@@ -209,7 +209,8 @@ def hotspot_map(
     ----------
     cells : GeoDataFrame
         Grid polygons with ``count`` (int, or ``None`` when suppressed), ``gi_bin`` (-3..3: cold/hot
-        at 99/95/90 % confidence, 0 not significant), ``z`` and ``p``.
+        at 99/95/90 % confidence, 0 not significant), ``z`` and ``p``; optionally ``popup``, escaped
+        HTML (:func:`escape_text`) shown when a cell is selected.
     density : GeoDataFrame or None
         Polygons with ``density`` (kernel density estimate), drawn semi-transparent in YlOrRd; an
         optional ``label`` column is used as the tooltip.
@@ -282,6 +283,9 @@ def hotspot_map(
                         "fillColor": GI_BIN_COLOURS.get(gi_bin, "#e3e3e3"),
                         "fillOpacity": 0.65 if gi_bin else 0.3,
                     },
+                    # Optional escaped popup HTML the caller built (e.g. the web page's "Flag as a place of
+                    # concern" link for a significant cell): geo/ knows no URLs.
+                    **({"popup": column(row, "popup")} if column(row, "popup") else {}),
                 }
             )
         styled_geojson(group, feature_collection(cells.geometry, properties))

@@ -1,0 +1,293 @@
+"""Interventions (issue 14): the list with filters, the intervention's page with links to its displacement
+analysis, and the forms to record, change and end one.
+
+Writes are the JSON API's write use case (app.services.records.INTERVENTION, the API's request schemas) in
+a savepoint, as on the places pages: on any error the form comes back with the GOV.UK error summary and
+nothing is written. A panel member reads the list and the page with the same redaction as the API
+(app.api.features.redact: no description, notes or partners) and so sees only what was written for
+them: the title and the shareable summary.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app import policy
+from app.api.features import redact
+from app.db import intervention_pages, place_pages, repository
+from app.db.resources import INTERVENTIONS
+from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.schemas.domain import InterventionCreate, InterventionPatch
+from app.services import records
+from app.web.forms import FormErrors, Posted, PostedForm, build, date_items, parse_date, written
+from app.web.shell import page
+from geo.vocabulary import INTERVENTION_KINDS
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+PAGE_SIZE = 20
+STATUS_FILTERS = {"": "Any", "current": "Current", "ended": "Ended", "planned": "Not started yet"}
+FIELDS = {"kind": "kind", "title": "title", "shareable_summary": "shareable_summary", "description": "description",
+          "owning_partner": "owning_partner", "partners": "partners", "starts_on": "starts_on",
+          "ends_on": "ends_on", "notes": "notes", "place_id": "place_id", "geometry": "area", "form": "form"}
+ORDER = ["kind", "title", "shareable_summary", "description", "owning_partner", "partners", "starts_on", "ends_on",
+         "location", "place_id", "area", "notes", "form"]
+TEXT = ("kind", "title", "shareable_summary", "description", "owning_partner", "partners", "notes", "place_id",
+        "area", "location")
+FINDINGS_PATH = "/interventions/{intervention_id}/findings"
+
+
+def _list_url(params: dict[str, Any], **changes: Any) -> str:
+    merged = {**params, **changes}
+    flat: list[tuple[str, Any]] = []
+    for key, value in merged.items():
+        if value in (None, "", []):
+            continue
+        flat.extend((key, v) for v in value) if isinstance(value, list) else flat.append((key, value))
+    return "/interventions" + (f"?{urlencode(flat)}" if flat else "")
+
+
+@router.get("/interventions", response_class=HTMLResponse)
+def interventions_list(
+    request: Request, session: SessionDep,
+    kind: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[str, Query(pattern="^(|current|ended|planned)$")] = "",
+    place: Annotated[str, Query(max_length=20)] = "",
+    partner: Annotated[str, Query(max_length=200)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    principal: Principal = gate(policy.READ_CONTEXT),
+) -> HTMLResponse:
+    kinds = tuple(k for k in (kind or []) if k in INTERVENTION_KINDS)
+    place_id = int(place) if place.isdigit() else None
+    # Partners are free text withheld from a panel (geo.privacy): a panel cannot filter by them either, or the
+    # filter would reveal what the page hides.
+    partner_text = "" if principal.is_panel else partner.strip()
+    rows, total = intervention_pages.search_interventions(session, intervention_pages.InterventionSearch(
+        kinds=kinds, status=status or None, place_id=place_id, partner=partner_text or None, limit=PAGE_SIZE,
+        offset=(page_number - 1) * PAGE_SIZE))
+    rows = [redact({"properties": r}, principal)["properties"] for r in rows]
+    params = {"kind": list(kinds), "status": status, "place": place_id or "", "partner": partner_text}
+    pages = max(1, -(-total // PAGE_SIZE))
+    pagination = {
+        "previous": {"href": _list_url(params, page=page_number - 1)} if page_number > 1 else None,
+        "next": {"href": _list_url(params, page=page_number + 1)} if page_number < pages else None,
+        "items": [{"number": n, "href": _list_url(params, page=n), "current": n == page_number}
+                  for n in range(max(1, page_number - 2), min(pages, page_number + 2) + 1)],
+    }
+    return page(request, "interventions/list.html", principal=principal, session=session, title="Interventions",
+                breadcrumbs=[("Home", "/")], rows=rows, total=total, pages=pages, page_number=page_number,
+                pagination=pagination, kinds=kinds, status=status, place_id=place_id, partner=partner_text,
+                intervention_kinds=INTERVENTION_KINDS, status_filters=STATUS_FILTERS,
+                places=intervention_pages.place_choices(session), may_write=policy.WRITE_INTERVENTIONS.allows(
+                    principal.role))
+
+
+def _findings_route_exists(request: Request) -> bool:
+    """Link the panel findings page only where it is served (another part of issue 14 builds it)."""
+    from app.main import api_routes  # here, not at the top: app.main imports this module
+
+    return any(route.path == FINDINGS_PATH for route in api_routes(request.app))
+
+
+@router.get("/interventions/new", response_class=HTMLResponse)
+def new_intervention(request: Request, session: SessionDep, settings: SettingsDep, place: int | None = None,
+                     principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> HTMLResponse:
+    values: dict[str, Any] = {"location": "place", "place_id": str(place) if place else ""}
+    return _form(request, principal, session, settings, intervention=None, values=values,
+                 starts_on=date_items(None, "starts_on", date.today()), ends_on=date_items(None, "ends_on"),
+                 errors=FormErrors())
+
+
+@router.get("/interventions/{intervention_id}", response_class=HTMLResponse)
+def intervention_page(intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                      principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
+    feature = redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
+    props = feature["properties"]
+    title = props.get("title") or str(props["kind"]).replace("_", " ").capitalize()
+    geometry = feature.get("geometry")
+    return page(request, "interventions/intervention.html", principal=principal, session=session, title=title,
+                breadcrumbs=[("Home", "/"), ("Interventions", "/interventions")], feature=feature, props=props,
+                ended=bool(props.get("ends_on")) and props["ends_on"] < date.today(),
+                findings=_findings_route_exists(request),
+                area=json.dumps(geometry) if geometry and geometry["type"] != "Point" else "",
+                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+                may_write=policy.WRITE_INTERVENTIONS.allows(principal.role))
+
+
+# ---- the form -----------------------------------------------------------------------------------------
+def _form(request: Request, principal: Principal, session: SessionDep, settings: Any, *,
+          intervention: dict[str, Any] | None, values: dict[str, Any], starts_on: list[dict[str, Any]],
+          ends_on: list[dict[str, Any]], errors: FormErrors) -> HTMLResponse:
+    crumbs = [("Home", "/"), ("Interventions", "/interventions")]
+    if intervention is not None:
+        crumbs.append((_title(intervention["properties"]), f"/interventions/{intervention['id']}"))
+    centre = place_pages.service_area_centre(session) or (-0.12, 51.5)
+    return page(request, "interventions/form.html", principal=principal, session=session,
+                centre_lon=centre[0], centre_lat=centre[1],
+                title="Change the intervention" if intervention else "Record an intervention", breadcrumbs=crumbs,
+                intervention=intervention, values=values, starts_on=starts_on, ends_on=ends_on, errors=errors,
+                error_summary=errors.summary(ORDER) if errors else None, status_code=422 if errors else 200,
+                intervention_kinds=INTERVENTION_KINDS, places=intervention_pages.place_choices(session),
+                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+                action=f"/interventions/{intervention['id']}/edit" if intervention else "/interventions/new")
+
+
+def _title(props: dict[str, Any]) -> str:
+    return str(props.get("title") or str(props["kind"]).replace("_", " ").capitalize())
+
+
+def _area(text: str, errors: FormErrors) -> dict[str, Any] | None:
+    """A pasted or drawn GeoJSON area: a geometry, a Feature, or a FeatureCollection of one feature."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        errors.add("area", "The area must be GeoJSON, like {\"type\": \"Polygon\", \"coordinates\": [...]}")
+        return None
+    if isinstance(found, dict) and found.get("type") == "FeatureCollection":
+        features = found.get("features") or []
+        if len(features) != 1:
+            errors.add("area", "Paste one area: the GeoJSON has " + str(len(features)) + " features")
+            return None
+        found = features[0]
+    if isinstance(found, dict) and found.get("type") == "Feature":
+        found = found.get("geometry")
+    if not isinstance(found, dict) or found.get("type") not in ("Polygon", "MultiPolygon"):
+        errors.add("area", "The area must be a polygon: draw at least three points, or paste a GeoJSON Polygon")
+        return None
+    return found
+
+
+def _values(posted: Posted, errors: FormErrors, *, editing: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    properties: dict[str, Any] = {k: posted.optional(k) for k in ("kind", "title", "shareable_summary",
+                                                                 "description", "owning_partner", "notes")}
+    for name, message in (("kind", "Choose the kind of intervention"), ("title", "Give the intervention a title"),
+                          ("shareable_summary", "Write a short summary a panel may read"),
+                          ("description", "Describe what is being done"),
+                          ("owning_partner", "Say which partner owns the intervention")):
+        if not properties[name]:
+            errors.add(name, message)
+    if properties["kind"] and properties["kind"] not in INTERVENTION_KINDS:
+        errors.add("kind", "Choose the kind of intervention")
+    properties["partners"] = posted.lines("partners")
+    properties["starts_on"] = parse_date(posted, "starts_on", errors, "start date", required=True)
+    properties["ends_on"] = parse_date(posted, "ends_on", errors, "end date")
+    if properties["starts_on"] and properties["ends_on"] and properties["ends_on"] < properties["starts_on"]:
+        errors.add("ends_on", "The end date must be the same as or after the start date")
+    location = posted.get("location")
+    geometry = None
+    place_text = posted.get("place_id")
+    if location == "area":
+        if posted.get("area"):
+            geometry = _area(posted.get("area"), errors)
+        elif not editing:
+            errors.add("area", "Draw the area on the map, or paste it as GeoJSON")
+        properties["place_id"] = int(place_text) if place_text.isdigit() else None
+    elif location == "place":
+        if not place_text.isdigit():
+            errors.add("place_id", "Choose the place of the intervention")
+        properties["place_id"] = int(place_text) if place_text.isdigit() else None
+    else:
+        errors.add("location", "Say whether the intervention is at a place or over an area")
+    return properties, geometry
+
+
+def _posted_values(posted: Posted) -> dict[str, Any]:
+    return {k: posted.get(k) for k in TEXT}
+
+
+@router.post("/interventions/new", response_class=HTMLResponse)
+def add_intervention(request: Request, session: SessionDep, settings: SettingsDep, posted: PostedForm,
+                     principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> Response:
+    errors = FormErrors()
+    properties, geometry = _values(posted, errors, editing=False)
+    body = None if errors else build(errors, FIELDS, lambda: InterventionCreate.model_validate(
+        {"type": "Feature", "geometry": geometry, "properties": properties}))
+    created: dict[str, Any] = {}
+    if body is not None:
+        with written(session, errors, FIELDS):
+            created = records.create(session, settings, principal, records.INTERVENTION, body)
+    if errors or not created:
+        return _form(request, principal, session, settings, intervention=None, values=_posted_values(posted),
+                     starts_on=date_items(posted, "starts_on"), ends_on=date_items(posted, "ends_on"), errors=errors)
+    return RedirectResponse(f"/interventions/{created['id']}?saved=intervention-added", status_code=303)
+
+
+def _stored(feature: dict[str, Any]) -> dict[str, Any]:
+    props = feature["properties"]
+    return {**{k: props.get(k) or "" for k in ("kind", "title", "shareable_summary", "description",
+                                                "owning_partner", "notes")},
+            "partners": "\n".join(props.get("partners") or []),
+            "place_id": str(props["place_id"]) if props.get("place_id") else "",
+            "location": "place" if props.get("place_id") else "area", "area": ""}
+
+
+@router.get("/interventions/{intervention_id}/edit", response_class=HTMLResponse)
+def edit_intervention_form(intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                           principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> HTMLResponse:
+    feature = repository.get_feature(session, INTERVENTIONS, intervention_id)
+    props = feature["properties"]
+    return _form(request, principal, session, settings, intervention=feature, values=_stored(feature),
+                 starts_on=date_items(None, "starts_on", props["starts_on"]),
+                 ends_on=date_items(None, "ends_on", props.get("ends_on")), errors=FormErrors())
+
+
+@router.post("/interventions/{intervention_id}/edit", response_class=HTMLResponse)
+def edit_intervention(intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                      posted: PostedForm, principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> Response:
+    feature = repository.get_feature(session, INTERVENTIONS, intervention_id)
+    errors = FormErrors()
+    properties, geometry = _values(posted, errors, editing=True)
+    if properties.get("place_id") is None:
+        properties.pop("place_id", None)  # a change cannot unlink the place; an area is drawn instead
+    body = None if errors else build(errors, FIELDS, lambda: InterventionPatch.model_validate(
+        {"type": "Feature", "geometry": geometry, "properties": properties}))
+    done = False
+    if body is not None:
+        with written(session, errors, FIELDS):
+            records.update(session, settings, principal, records.INTERVENTION, intervention_id, body)
+            done = True
+    if errors or not done:
+        return _form(request, principal, session, settings, intervention=feature, values=_posted_values(posted),
+                     starts_on=date_items(posted, "starts_on"), ends_on=date_items(posted, "ends_on"), errors=errors)
+    return RedirectResponse(f"/interventions/{intervention_id}?saved=intervention-updated", status_code=303)
+
+
+@router.get("/interventions/{intervention_id}/end", response_class=HTMLResponse)
+def end_intervention_form(intervention_id: int, request: Request, session: SessionDep,
+                          principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> HTMLResponse:
+    return _end_form(request, principal, session, repository.get_feature(session, INTERVENTIONS, intervention_id),
+                     None, FormErrors())
+
+
+def _end_form(request: Request, principal: Principal, session: SessionDep, feature: dict[str, Any],
+              posted: Posted | None, errors: FormErrors) -> HTMLResponse:
+    return page(request, "interventions/end.html", principal=principal, session=session,
+                title="End the intervention", status_code=422 if errors else 200,
+                breadcrumbs=[("Home", "/"), ("Interventions", "/interventions"),
+                             (_title(feature["properties"]), f"/interventions/{feature['id']}")],
+                feature=feature, errors=errors, error_summary=errors.summary(["ends_on", "form"]) if errors else None,
+                ends_on=date_items(posted, "ends_on", None if posted else date.today()))
+
+
+@router.post("/interventions/{intervention_id}/end", response_class=HTMLResponse)
+def end_intervention(intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                     posted: PostedForm, principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> Response:
+    feature = repository.get_feature(session, INTERVENTIONS, intervention_id)
+    errors = FormErrors()
+    ends_on = parse_date(posted, "ends_on", errors, "last day", required=True)
+    body = None if errors else build(errors, FIELDS, lambda: InterventionPatch.model_validate(
+        {"type": "Feature", "geometry": None, "properties": {"ends_on": ends_on}}))
+    done = False
+    if body is not None:
+        with written(session, errors, FIELDS):
+            records.update(session, settings, principal, records.INTERVENTION, intervention_id, body)
+            done = True
+    if errors or not done:
+        return _end_form(request, principal, session, feature, posted, errors)
+    return RedirectResponse(f"/interventions/{intervention_id}?saved=intervention-ended", status_code=303)
