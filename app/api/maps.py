@@ -51,7 +51,7 @@ from app.services.hotspots import hotspot_analysis
 from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.layers import HtmlControl, escape_text
+from app.web.maps.layers import HtmlControl, StreetLayer, escape_text
 from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
@@ -202,9 +202,30 @@ def map_csp(html: str, tile_url: str) -> str:
     )
 
 
+def _tile_url(session: SessionDep, settings: Settings) -> str | None:
+    """The internet tile server, unless the organisation's own streets can be drawn instead.
+
+    A council intranet often blocks tile servers: with a street network loaded the maps draw it and ask
+    the internet for nothing, unless ``map_internet_tiles`` says always.
+    """
+    if settings.map_internet_tiles == "always":
+        return settings.tile_url
+    if settings.map_internet_tiles == "never":
+        return None
+    return None if maps_db.has_streets(session) else settings.tile_url
+
+
+def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
+    """The street lines to draw as the background, or ``None`` when internet tiles are the basemap."""
+    if _tile_url(session, settings) is not None:
+        return None
+    return maps_db.street_lines(session, settings.map_max_street_edges)
+
+
 def _page(
     m: folium.Map, settings: Settings, disclosure: Disclosure, *, title: str, current: str,
-    subtitle: str | None = None, form: str | None = None, **form_context: Any,
+    subtitle: str | None = None, form: str | None = None, streets: dict[str, Any] | None = None,
+    **form_context: Any,
 ) -> HTMLResponse:
     """Add the navigation/filter box, render, and send with the page's own CSP."""
     controls = templates.get_template("map_controls.html").render(
@@ -212,6 +233,8 @@ def _page(
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
     )
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
+    if streets is not None:
+        StreetLayer(streets).add_to(m)
     figure = m.get_root()
     assert isinstance(figure, Figure)
     figure.header.add_child(Element(f"<title>{escape_text(title)} · contextmap</title>"), name="contextmap_title")
@@ -360,13 +383,14 @@ def hotspots(
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
     m = hotspot_map(
-        cells, density, concerns, interventions, safe, title=title, tiles=settings.tile_url,
+        cells, density, concerns, interventions, safe, title=title, tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
-        m, settings, disclosure, title=title, current="/maps/hotspots",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title=title, current="/maps/hotspots",
         subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
                     else f"hexagons of {size:g} m edge") + " · Getis-Ord Gi* with false discovery rate correction",
@@ -388,12 +412,13 @@ def safe_spaces(
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
     m = safe_spaces_map(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
-        tiles=settings.tile_url, attribution=settings.tile_attribution, max_points=settings.map_max_points,
+        tiles=_tile_url(session, settings), attribution=settings.tile_attribution, max_points=settings.map_max_points,
     )
     _audit_view(session, principal, "map:safe-spaces")
     open_count = int(safe["open_now"].sum()) if len(safe) else 0
     return _page(
-        m, settings, disclosure, title="Safe spaces", current="/maps/safe-spaces",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title="Safe spaces", current="/maps/safe-spaces",
         subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
         form="safe_spaces", at_local=f"{at:%Y-%m-%dT%H:%M}",
     )
@@ -519,14 +544,15 @@ def displacement(
     )
     m = displacement_map(
         target, buffer, control, monthly, _rises(session, result), _displacement_summary(result, settings),
-        intervention_date=item["starts_on"], title="Did harm move?", tiles=settings.tile_url,
+        intervention_date=item["starts_on"], title="Did harm move?", tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:displacement:intervention:{chosen}")
     options = [{"id": o["id"], "label": _intervention_label(o, disclosure)}
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
-        m, settings, disclosure, title=_intervention_label(item, disclosure), current="/maps/displacement",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title=_intervention_label(item, disclosure), current="/maps/displacement",
         subtitle=f"Started {item['starts_on']:%d %b %Y}" + (
             f" · owned by {item['owning_partner']}" if disclosure.text(item["owning_partner"]) else ""),
         form="displacement", interventions=options, chosen=chosen, months_before=span_before,
@@ -600,13 +626,14 @@ def place_in_context(
                   opening_hours=row["opening_hours"], place_manager=row["place_manager"])
     m = place_map(
         place, designations, guardians, concerns, safe, cells,
-        {m["month"]: m["count"] for m in timeline["months"]}, tiles=settings.tile_url,
+        {m["month"]: m["count"] for m in timeline["months"]}, tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
-        m, settings, disclosure, title=row["name"], current=f"/maps/places/{place_id}",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title=row["name"], current=f"/maps/places/{place_id}",
         subtitle=f"Incidents within {PLACE_AROUND_M:g} m over the last 12 months"
                  + (f" (published {cell_m:g} m squares)" if disclosure.applied else "")
                  + f"; timeline of incidents within {PLACE_TIMELINE_M:g} m (or linked to it) over 24 months",

@@ -53,6 +53,7 @@ _CSS = """
 .contextmap-summary { max-height: 42vh; }
 .contextmap-box svg, .leaflet-popup-content svg { max-width: 100%; height: auto; }
 .leaflet-popup-content h2 { font-size: 14px; margin: 6px 0 2px; }
+.leaflet-container.contextmap-has-streets { background: #f8f8f5; }
 .contextmap-swipe-divider { position: absolute; top: 0; bottom: 0; width: 3px; margin-left: -1px;
   background: #222; z-index: 650; pointer-events: none; }
 """
@@ -199,6 +200,39 @@ class HtmlControl(MacroElement):
     def render(self, **kwargs: Any) -> str:
         add_stylesheet(self)
         return super().render(**kwargs)  # type: ignore[no-any-return]
+
+
+class StreetLayer(MacroElement):
+    """The organisation's own streets as the map's background, for maps with no internet basemap.
+
+    Drawn in their own pane between Leaflet's tile pane (z-index 200) and the overlay pane (400), so
+    every data layer sits on top whatever order layers are added in; not interactive, so the streets
+    never take a click, a tab stop or a screen reader's attention from the data. The lines carry the
+    ``contextmap-street`` class, which the browser tests count.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("contextmapStreets");
+            pane.style.zIndex = 250;
+            pane.style.pointerEvents = "none";
+            map.getContainer().classList.add("contextmap-has-streets");
+            L.geoJSON({{ this.data_json }}, {
+                pane: "contextmapStreets", interactive: false,
+                style: {color: "#9ea3a8", weight: 1.2, opacity: 0.9, className: "contextmap-street"}
+            }).addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, geometry: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "StreetLayer"
+        self.data_json = script_json(dict(geometry))
 
 
 def add_stylesheet(element: Element) -> None:
