@@ -51,6 +51,12 @@ _CSS = """
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
 .contextmap-summary { max-height: 42vh; }
+.contextmap-fold { cursor: pointer; font-weight: 600; }
+.contextmap-box:focus, .contextmap-box summary:focus { outline: 3px solid #fd0; }
+@media (max-width: 640px) {
+  .contextmap-box { max-width: 62vw; max-height: 45vh; font-size: 12px; }
+  .contextmap-filters { max-width: 70vw; }
+}
 .contextmap-box svg, .leaflet-popup-content svg { max-width: 100%; height: auto; }
 .leaflet-popup-content h2 { font-size: 14px; margin: 6px 0 2px; }
 .leaflet-container.contextmap-has-streets { background: #f8f8f5; }
@@ -163,6 +169,10 @@ def feature_group(m: folium.Map, name: str, *, show: bool = True) -> folium.Feat
     return group
 
 
+_BOX_LABELS = {"filters": "Map title, pages and filters", "legend": "Legend", "summary": "Summary",
+               "place": "About this place"}
+
+
 class HtmlControl(MacroElement):
     """A Leaflet control holding pre-escaped HTML (legend, summary or information box).
 
@@ -178,7 +188,16 @@ class HtmlControl(MacroElement):
             control.onAdd = function () {
                 var div = L.DomUtil.create("div", "contextmap-box " + {{ this.css_class|tojson }});
                 div.setAttribute({{ this.data_attribute|tojson }}, "");
+                // A named region that takes focus: its content is reachable and scrollable by keyboard
+                // (axe: region, scrollable-region-focusable).
+                div.setAttribute("role", "region");
+                div.setAttribute("aria-label", {{ this.label|tojson }});
+                div.tabIndex = 0;
                 div.innerHTML = {{ this.html_json }};
+                // On a phone the boxes fold behind their summary buttons so the map keeps the screen.
+                if (window.matchMedia("(max-width: 640px)").matches) {
+                    div.querySelectorAll("details").forEach(function (d) { d.open = false; });
+                }
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
@@ -195,6 +214,10 @@ class HtmlControl(MacroElement):
         self.position = position
         self.css_class = f"contextmap-{kind}"
         self.data_attribute = f"data-contextmap-{kind}"
+        self.label = _BOX_LABELS.get(kind, kind.replace("_", " ").capitalize())
+        if kind != "filters":  # the filter box folds its own form (map_controls.html)
+            safe_html = (f'<details open><summary class="contextmap-fold">{escape_text(self.label)}</summary>'
+                         f"{safe_html}</details>")
         self.html_json = script_json(safe_html)
 
     def render(self, **kwargs: Any) -> str:
@@ -302,6 +325,41 @@ class LayerRegistry(MacroElement):
         self.names_json = script_json(self.names)
 
 
+class PhoneLayerControl(MacroElement):
+    """On a phone, fold the layer list behind Leaflet's own "Layers" button (tap or focus opens it).
+
+    Leaflet's ``collapsed`` option is fixed when the control is made; the desktop keeps the list open, so
+    here, at 640 px and narrower, the expanded class is removed; the button opens it, the map closes it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            if (!window.matchMedia("(max-width: 640px)").matches) { return; }
+            var map = {{ this._parent.get_name() }};
+            map.getContainer().querySelectorAll(".leaflet-control-layers").forEach(function (control) {
+                control.classList.remove("leaflet-control-layers-expanded");
+                var button = control.querySelector(".leaflet-control-layers-toggle");
+                if (!button) { return; }
+                button.setAttribute("aria-label", "Layers");
+                // Leaflet itself opens the list on the button's focus; a tap on the map closes it.
+                button.addEventListener("click", function (event) {
+                    event.preventDefault();
+                    control.classList.add("leaflet-control-layers-expanded");
+                });
+                map.on("click", function () { control.classList.remove("leaflet-control-layers-expanded"); });
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PhoneLayerControl"
+
+
 def overlay_names(m: folium.Map) -> list[str]:
     """Names of the overlay layers directly on ``m``, in the order they were added."""
     return [
@@ -320,6 +378,7 @@ def finish_map(
 ) -> folium.Map:
     """Add the layer control and layer registry, fit to ``bounds`` (minx, miny, maxx, maxy), localise."""
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    PhoneLayerControl().add_to(m)
     LayerRegistry([*overlay_names(m), *extra_layer_names]).add_to(m)
     if bounds is not None and all(math.isfinite(v) for v in bounds):
         minx, miny, maxx, maxy = bounds
