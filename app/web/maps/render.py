@@ -918,6 +918,8 @@ def place_map(
             [place.geometry.y, place.geometry.x],
             tooltip=folium.Tooltip(escape_text(place.name)),
             icon=folium.Icon(icon="location-dot", prefix="fa", color="darkblue"),
+            # The marker is a button (Leaflet gives it role="button"): its title is its accessible name.
+            title=f"{place.name} (this place)", alt=place.name,
         ).add_to(group)
 
     _add_concerns(m, nearby_concerns, budget, aggregate_cell_m, name="Nearby places of concern")
