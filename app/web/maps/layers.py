@@ -50,6 +50,8 @@ _CSS = """
   vertical-align: middle; border: 1px solid #555; }
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
+.contextmap-next { margin: 4px 0 0; font-weight: 600; }
+.contextmap-box h3 { font-size: 13px; margin: 6px 0 2px; }
 .contextmap-summary { max-height: 42vh; }
 .contextmap-fold { cursor: pointer; font-weight: 600; }
 .contextmap-box:focus, .contextmap-box summary:focus { outline: 3px solid #fd0; }
@@ -642,6 +644,15 @@ def _script_string(value: object) -> str:
 _LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
 
 
+def _outlined(style: Mapping[str, Any]) -> dict[str, Any]:
+    """A marker filled with its colour inside a white ring, so a red place stays visible on a red cell."""
+    style = dict(style)
+    if "fill_color" not in style and "color" in style:
+        style["fill_color"], style["color"] = style["color"], "#ffffff"
+        style["fill_opacity"] = max(float(style.get("fill_opacity", 0.9)), 0.9)
+    return style
+
+
 class CircleMarkers(MacroElement):
     """Many circle markers with tooltips and popups, written by one template.
 
@@ -671,7 +682,7 @@ class CircleMarkers(MacroElement):
         self.markers = [
             {
                 "location": f"[{round(float(lat), 6)}, {round(float(lon), 6)}]",
-                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in style.items()}),
+                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(style).items()}),
                 "tooltip": _script_string(tooltip_html),
                 "popup": _script_string(popup_html),
             }
