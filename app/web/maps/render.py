@@ -933,8 +933,10 @@ def place_map(
             [place.geometry.y, place.geometry.x],
             tooltip=folium.Tooltip(escape_text(place.name)),
             icon=folium.Icon(icon="location-dot", prefix="fa", color="darkblue"),
-            # The marker is a button (Leaflet gives it role="button"): its title is its accessible name.
-            title=f"{place.name} (this place)", alt=place.name,
+            # Not a keyboard stop: Leaflet would make it an unnamed role="button", and a name cannot go in
+            # the marker's options safely (folium re-reads rendered options as a Jinja template). The place
+            # is named in the "About this place" box and the tables below the map.
+            keyboard=False,
         ).add_to(group)
 
     _add_concerns(m, nearby_concerns, budget, aggregate_cell_m, name="Nearby places of concern")
