@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "&copy; OpenStreetMap contributors"
     map_max_points: int = 2000
+    # Internet basemap tiles: "auto" uses them only when the organisation has no street network to draw.
+    map_internet_tiles: Literal["auto", "always", "never"] = "auto"
+    map_max_street_edges: int = 20000
 
     walking_speed_m_per_min: float = 80.0
     # Straight-line distance under-counts walking distance; 1.3 is the detour (circuity) factor

@@ -499,6 +499,31 @@ def _interventions() -> tuple[DemoIntervention, ...]:
     )
 
 
+# The demo town's streets: a 200 m grid (the block size of a British town centre's side streets,
+# roughly) across the service area. Lines carry a vertex at every crossing so the walking graph
+# (geo.walking joins coinciding vertices) is one connected piece.
+_STREET_SPACING_M = 200.0
+
+
+def demo_streets() -> tuple[tuple[str, tuple[tuple[float, float], ...]], ...]:
+    """The demo town's street lines as (name, lon/lat vertices): drawn as the offline basemap.
+
+    >>> streets = demo_streets()
+    >>> len(streets), streets[0][0]
+    (52, 'Alder Close')
+    """
+    h = _HALF_SIDE_M
+    steps = int(2 * h / _STREET_SPACING_M) + 1
+    ticks = [-h + i * _STREET_SPACING_M for i in range(steps)]
+    names = [*_QUIET_STREETS, *(f"{n} East" for n in _QUIET_STREETS)]
+    lines: list[tuple[str, tuple[tuple[float, float], ...]]] = []
+    for i, x in enumerate(ticks):  # north-south roads
+        lines.append((names[i % len(names)], tuple(_lonlat(x, y) for y in ticks)))
+    for i, y in enumerate(ticks):  # east-west roads
+        lines.append((names[(i + steps) % len(names)], tuple(_lonlat(x, y) for x in ticks)))
+    return tuple(lines)
+
+
 def build_demo_scenario(seed: int = 20241201) -> DemoScenario:
     """Build the demo scenario; the same seed always gives an equal scenario."""
     rng = np.random.default_rng(seed)

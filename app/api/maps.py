@@ -52,7 +52,8 @@ from app.services.place_analysis import place_timeline as place_timeline_analysi
 from app.settings import Settings
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.layers import HtmlControl, escape_text
+from app.web.maps.layers import HtmlControl, StreetLayer, escape_text
+from app.web.maps.page import PAGE_CSS, Table, accessible_document, link
 from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
@@ -203,9 +204,30 @@ def map_csp(html: str, tile_url: str) -> str:
     )
 
 
+def _tile_url(session: SessionDep, settings: Settings) -> str | None:
+    """The internet tile server, unless the organisation's own streets can be drawn instead.
+
+    A council intranet often blocks tile servers: with a street network loaded the maps draw it and ask
+    the internet for nothing, unless ``map_internet_tiles`` says always.
+    """
+    if settings.map_internet_tiles == "always":
+        return settings.tile_url
+    if settings.map_internet_tiles == "never":
+        return None
+    return None if maps_db.has_streets(session) else settings.tile_url
+
+
+def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
+    """The street lines to draw as the background, or ``None`` when internet tiles are the basemap."""
+    if _tile_url(session, settings) is not None:
+        return None
+    return maps_db.street_lines(session, settings.map_max_street_edges)
+
+
 def _page(
     m: folium.Map, settings: Settings, disclosure: Disclosure, *, title: str, current: str,
-    subtitle: str | None = None, form: str | None = None, **form_context: Any,
+    subtitle: str | None = None, form: str | None = None, streets: dict[str, Any] | None = None,
+    tables: tuple[Table, ...] = (), **form_context: Any,
 ) -> HTMLResponse:
     """Add the navigation/filter box, render, and send with the page's own CSP."""
     controls = templates.get_template("map_controls.html").render(
@@ -213,16 +235,68 @@ def _page(
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
     )
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
+    if streets is not None:
+        StreetLayer(streets).add_to(m)
     figure = m.get_root()
     assert isinstance(figure, Figure)
     figure.header.add_child(Element(f"<title>{escape_text(title)} · contextmap</title>"), name="contextmap_title")
-    figure.header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="contextmap_page_css")
+    figure.header.add_child(Element(f"<style>{MAP_CSS}{PAGE_CSS}</style>"), name="contextmap_page_css")
     started = perf_counter()
-    html = figure.render()
+    html = accessible_document(figure.render(), title=title, tables=tables)
     headers = {"Content-Security-Policy": map_csp(html, settings.tile_url),
                # Render time (folium, CSP hashes) for benchmarks and browser dev tools.
                "Server-Timing": f"render;dur={(perf_counter() - started) * 1000:.1f}"}
     return HTMLResponse(html, headers=headers)
+
+
+# ---- the maps' information as tables (below each map; app.web.maps.page) -------------------------------------
+# Plain words for Gi* confidence: 99 % "very likely", 95 % "likely", 90 % "possibly" a real cluster.
+CONFIDENCE_WORDS = {3: "very likely, 99 %", 2: "likely, 95 %", 1: "possibly, 90 %"}
+
+
+def _place_cell(place_id: Any, name: Any) -> str:
+    return link(f"/places/{int(place_id)}", name) if place_id is not None and not pd.isna(place_id) \
+        else escape_text(name)
+
+
+def _hotspot_table(cells: gpd.GeoDataFrame, places: list[gpd.GeoDataFrame], suppressed: str) -> Table:
+    """Hot and cold spots, most confident first, with the named places inside or next to each cell."""
+    rows: list[list[object]] = []
+    significant = cells[(cells["gi_bin"] != 0).to_numpy()] if len(cells) else cells
+    if len(significant):
+        significant = significant.assign(_order=-significant["gi_bin"].abs(),
+                                         _count=pd.to_numeric(significant["count"], errors="coerce").fillna(-1))
+        significant = significant.sort_values(["_order", "gi_bin", "_count"], ascending=[True, False, False])
+    named = [p for p in places if p is not None and len(p)]
+    for row in significant.itertuples():
+        gi_bin = int(row.gi_bin)
+        kind = "Hot spot" if gi_bin > 0 else "Cold spot"
+        # A place counts as "in" a cell within one cell's width of it: places sit on the street, cells
+        # are drawn on a grid that ignores them.
+        near = row.geometry.buffer(row.geometry.length / 6)
+        found = []
+        for frame in named:
+            inside = frame[frame.intersects(near).to_numpy()]
+            found += [_place_cell(getattr(p, "place_id", None), p.name) for p in inside.itertuples()]
+        count = row.count if row.count is not None and not pd.isna(row.count) else suppressed
+        rows.append([f"{kind} — {CONFIDENCE_WORDS[abs(gi_bin)]}", count, ", ".join(dict.fromkeys(found)) or "—"])
+    return Table("Hot spots and cold spots, with their places", ("Finding", "Incidents", "Places in or next to it"),
+                 rows, empty="No hot or cold spot at these settings.", html_columns=frozenset({2}))
+
+
+def _safe_space_table(safe: gpd.GeoDataFrame) -> Table:
+    rows = [[_place_cell(r.place_id, r.name), "open" if r.open_now else "closed", r.hours or "not recorded",
+             getattr(r, "hours_note", None) or ""]
+            for r in safe.sort_values(["open_now", "name"], ascending=[False, True]).itertuples()] if len(safe) else []
+    return Table("Safe spaces and their opening times", ("Safe space", "Now", "Opening times", "Note"), rows,
+                 empty="No safe spaces recorded.", html_columns=frozenset({0}))
+
+
+def _concern_table(concerns: gpd.GeoDataFrame) -> Table:
+    rows = [[_place_cell(getattr(r, "place_id", None), r.name), getattr(r, "level", None) or ""]
+            for r in concerns.itertuples()] if len(concerns) else []
+    return Table("Places of concern", ("Place", "Level"), rows, empty="No places of concern.",
+                 html_columns=frozenset({0}))
 
 
 def _suppressed_text(settings: Settings) -> str:
@@ -365,16 +439,18 @@ def hotspots(
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
     m = hotspot_map(
-        cells, density, concerns, interventions, safe, title=title, tiles=settings.tile_url,
+        cells, density, concerns, interventions, safe, title=title, tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
-        m, settings, disclosure, title=title, current="/maps/hotspots",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title=title, current="/maps/hotspots",
         subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
                     else f"hexagons of {size:g} m edge") + " · Getis-Ord Gi* with false discovery rate correction",
+        tables=(_hotspot_table(cells, [concerns, safe], _suppressed_text(settings)), _concern_table(concerns)),
         form="hotspots", start=start_day.isoformat(), end=end_day.isoformat(), harm=categories,
         categories=HARM_CATEGORIES, cell=requested, cell_used=f"{size:g}", cell_choices=CELL_CHOICES,
     )
@@ -393,13 +469,15 @@ def safe_spaces(
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
     m = safe_spaces_map(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
-        tiles=settings.tile_url, attribution=settings.tile_attribution, max_points=settings.map_max_points,
+        tiles=_tile_url(session, settings), attribution=settings.tile_attribution, max_points=settings.map_max_points,
     )
     _audit_view(session, principal, "map:safe-spaces")
     open_count = int(safe["open_now"].sum()) if len(safe) else 0
     return _page(
-        m, settings, disclosure, title="Safe spaces", current="/maps/safe-spaces",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title="Safe spaces", current="/maps/safe-spaces",
         subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
+        tables=(_safe_space_table(safe), _concern_table(concerns)),
         form="safe_spaces", at_local=f"{at:%Y-%m-%dT%H:%M}",
     )
 
@@ -522,16 +600,26 @@ def displacement(
         [f"{month_starts[s].astimezone(LONDON):%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels,
         monthly_m, f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
     )
+    rises, summary = _rises(session, result), _displacement_summary(result, settings)
     m = displacement_map(
-        target, buffer, control, monthly, _rises(session, result), _displacement_summary(result, settings),
-        intervention_date=item["starts_on"], title="Did harm move?", tiles=settings.tile_url,
+        target, buffer, control, monthly, rises, summary,
+        intervention_date=item["starts_on"], title="Did harm move?", tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:displacement:intervention:{chosen}")
     options = [{"id": o["id"], "label": _intervention_label(o, disclosure)}
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
-        m, settings, disclosure, title=_intervention_label(item, disclosure), current="/maps/displacement",
+        m, settings, disclosure, streets=_streets(session, settings),
+        tables=(
+            Table("What the comparison found", ("Measure", "Value", "What it means"),
+                  [[line.label, line.value, line.interpretation] for line in summary]),
+            Table("Where harm rose afterwards", ("Place", "Rate ratio (after ÷ before)"),
+                  [[r.name, r.text or ("—" if r.rate_ratio is None or pd.isna(r.rate_ratio)
+                                       else f"{r.rate_ratio:.2f}")] for r in rises.itertuples()],
+                  empty="No place shows a clear rise."),
+        ),
+        title=_intervention_label(item, disclosure), current="/maps/displacement",
         subtitle=f"Started {item['starts_on']:%d %b %Y}" + (
             f" · owned by {item['owning_partner']}" if disclosure.text(item["owning_partner"]) else ""),
         form="displacement", interventions=options, chosen=chosen, months_before=span_before,
@@ -605,13 +693,18 @@ def place_in_context(
                   opening_hours=row["opening_hours"], place_manager=row["place_manager"])
     m = place_map(
         place, designations, guardians, concerns, safe, cells,
-        {m["month"]: m["count"] for m in timeline["months"]}, tiles=settings.tile_url,
+        {m["month"]: m["count"] for m in timeline["months"]}, tiles=_tile_url(session, settings),
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
-        m, settings, disclosure, title=row["name"], current=f"/maps/places/{place_id}",
+        m, settings, disclosure, streets=_streets(session, settings),
+        title=row["name"], current=f"/maps/places/{place_id}",
+        tables=(Table("Incidents around this place, month by month", ("Month", "Incidents"),
+                      [[month, count if count is not None else _suppressed_text(settings)]
+                       for month, count in ((m["month"], m["count"]) for m in timeline["months"])]),
+                _safe_space_table(safe), _concern_table(concerns)),
         subtitle=f"Incidents within {PLACE_AROUND_M:g} m over the last 12 months"
                  + (f" (published {cell_m:g} m squares)" if disclosure.applied else "")
                  + f"; timeline of incidents within {PLACE_TIMELINE_M:g} m (or linked to it) over 24 months",

@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db import accounts
+from app.db.street_network import StreetLine, load_street_edges
 from app.settings import Settings
-from geo.demo import DemoScenario, build_demo_scenario
+from geo.demo import DemoScenario, build_demo_scenario, demo_streets
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def load_demo(session: Session, settings: Settings, scenario: DemoScenario | Non
         ],
     )
     link_unlinked_incidents(session, org, settings.auto_link_distance_m)
+    # The town's streets: walking distances, and the maps' background when there is no internet.
+    load_street_edges(session, org, [StreetLine(LineString(coords), name) for name, coords in demo_streets()])
     logins = []
     for user in scenario.users:
         user_id = accounts.add_user(session, org, user.email, user.role, user.password)

@@ -147,3 +147,25 @@ def place(session: Session, place_id: int) -> dict[str, Any]:
     out = dict(row)
     out["geometry"] = shape(json.loads(out["geometry"]))
     return out
+
+
+def street_lines(session: Session, limit: int) -> dict[str, Any] | None:
+    """The organisation's street network as one GeoJSON MultiLineString, or ``None`` if it has none.
+
+    The map background when no basemap is loaded. At most ``limit`` edges (longest first, so the main
+    roads survive a cut), simplified to about 2 m and rounded to 5 decimals (about 1 m): a town's
+    streets stay a few hundred kilobytes.
+    """
+    row = session.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_Collect(ST_SimplifyPreserveTopology(geom, 0.00002)), 5) FROM ("
+            "  SELECT geom FROM street_edges ORDER BY ST_Length(geom_metric) DESC, id LIMIT :limit) AS e"
+        ),
+        {"limit": limit},
+    ).scalar()
+    return None if row is None else dict(json.loads(row))
+
+
+def has_streets(session: Session) -> bool:
+    """Whether the organisation has a street network loaded."""
+    return session.execute(text("SELECT EXISTS (SELECT 1 FROM street_edges)")).scalar() is True

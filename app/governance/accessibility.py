@@ -42,20 +42,12 @@ class KnownIssue:
 # An axe violation in the results with no entry here is shown as "fix date not yet set" (and
 # tests/api/test_governance.py fails, so a new failure cannot ship without a plan).
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
-    # Found by axe on the map pages (folium's page template): the web application's map shell replaces it.
-    KnownIssue("html-has-lang",
-               "The map pages do not declare their language, so screen readers may read them with the wrong "
-               "voice.", "3.1.1 Language of Page", date(2026, 12, 31)),
-    KnownIssue("meta-viewport",
-               "The map pages stop people zooming the page on phones and tablets (the map itself still zooms).",
-               "1.4.4 Resize Text", date(2026, 12, 31)),
-    KnownIssue("scrollable-region-focusable",
-               "On the displacement map, the before-and-after summary box scrolls but cannot be reached with a "
-               "keyboard, so keyboard users cannot scroll it.", "2.1.1 Keyboard", date(2026, 12, 31)),
+    # The map pages' language, zoom-blocking viewport and unfocusable summary box were fixed in issue 16
+    # (app/web/maps/page.py); tests/browser/test_maps_offline.py checks every map with axe.
     KnownIssue("manual:map-keyboard",
                "On the maps, individual shapes (cells, places, catchments) cannot all be reached with a keyboard "
-               "alone, and their pop-ups are not announced by screen readers. Lists of places, designations and "
-               "interventions give much of the same information as text.",
+               "alone, and their pop-ups are not announced by screen readers. Tables below each map give the "
+               "same information (hot spots with their places, safe spaces with opening times) as text.",
                "2.1.1 Keyboard; 4.1.2 Name, Role, Value", date(2027, 3, 31)),
     KnownIssue("manual:map-colour",
                "Map layers (hot-spot confidence, safe-space open or closed) are told apart partly by colour; the "

@@ -347,8 +347,22 @@ def test_suppressed_counts_are_shown_as_suppressed() -> None:
 
 def test_hotspot_cells_coloured_by_gi_bin() -> None:
     html = build_hotspot().get_root().render()
-    assert "#d62f27" in html and "#4575b5" in html  # 99 % hot and cold
-    assert "Hot spot, 99% confidence" in html
+    assert "#b2182b" in html and "#2166ac" in html  # 99 % hot and cold: ColorBrewer RdBu's ends
+    assert "Hot spot — very likely, 99 %" in html
+
+
+def test_legends_are_short_density_is_off_and_markers_are_outlined() -> None:
+    html = build_hotspot().get_root().render()
+    # Kernel density is a layer to tick, not drawn over the cells.
+    assert "Kernel density" in html
+    legend = html[html.index("data-contextmap-legend"):]
+    for label in ("Hot spot — likely, 95 %", "Cold spot — possibly, 90 %", "Safe space, open now"):
+        assert label in legend
+    assert "Not significant" not in html
+    assert '"color": "#ffffff", "fill": true' in html  # a white ring round each place marker
+    m = build_hotspot()
+    shown = {g.layer_name: g.show for g in m._children.values() if isinstance(g, folium.FeatureGroup)}
+    assert shown["Kernel density"] is False and shown["Hotspot cells (Gi*)"] is True
 
 
 def test_safe_spaces_split_open_closed_and_catchments() -> None:

@@ -50,9 +50,18 @@ _CSS = """
   vertical-align: middle; border: 1px solid #555; }
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
+.contextmap-next { margin: 4px 0 0; font-weight: 600; }
+.contextmap-box h3 { font-size: 13px; margin: 6px 0 2px; }
 .contextmap-summary { max-height: 42vh; }
+.contextmap-fold { cursor: pointer; font-weight: 600; }
+.contextmap-box:focus, .contextmap-box summary:focus { outline: 3px solid #fd0; }
+@media (max-width: 640px) {
+  .contextmap-box { max-width: 62vw; max-height: 45vh; font-size: 12px; }
+  .contextmap-filters { max-width: 70vw; }
+}
 .contextmap-box svg, .leaflet-popup-content svg { max-width: 100%; height: auto; }
 .leaflet-popup-content h2 { font-size: 14px; margin: 6px 0 2px; }
+.leaflet-container.contextmap-has-streets { background: #f8f8f5; }
 .contextmap-swipe-divider { position: absolute; top: 0; bottom: 0; width: 3px; margin-left: -1px;
   background: #222; z-index: 650; pointer-events: none; }
 """
@@ -162,6 +171,10 @@ def feature_group(m: folium.Map, name: str, *, show: bool = True) -> folium.Feat
     return group
 
 
+_BOX_LABELS = {"filters": "Map title, pages and filters", "legend": "Legend", "summary": "Summary",
+               "place": "About this place"}
+
+
 class HtmlControl(MacroElement):
     """A Leaflet control holding pre-escaped HTML (legend, summary or information box).
 
@@ -177,7 +190,16 @@ class HtmlControl(MacroElement):
             control.onAdd = function () {
                 var div = L.DomUtil.create("div", "contextmap-box " + {{ this.css_class|tojson }});
                 div.setAttribute({{ this.data_attribute|tojson }}, "");
+                // A named region that takes focus: its content is reachable and scrollable by keyboard
+                // (axe: region, scrollable-region-focusable).
+                div.setAttribute("role", "region");
+                div.setAttribute("aria-label", {{ this.label|tojson }});
+                div.tabIndex = 0;
                 div.innerHTML = {{ this.html_json }};
+                // On a phone the boxes fold behind their summary buttons so the map keeps the screen.
+                if (window.matchMedia("(max-width: 640px)").matches) {
+                    div.querySelectorAll("details").forEach(function (d) { d.open = false; });
+                }
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
@@ -194,11 +216,48 @@ class HtmlControl(MacroElement):
         self.position = position
         self.css_class = f"contextmap-{kind}"
         self.data_attribute = f"data-contextmap-{kind}"
+        self.label = _BOX_LABELS.get(kind, kind.replace("_", " ").capitalize())
+        if kind != "filters":  # the filter box folds its own form (map_controls.html)
+            safe_html = (f'<details open><summary class="contextmap-fold">{escape_text(self.label)}</summary>'
+                         f"{safe_html}</details>")
         self.html_json = script_json(safe_html)
 
     def render(self, **kwargs: Any) -> str:
         add_stylesheet(self)
         return super().render(**kwargs)  # type: ignore[no-any-return]
+
+
+class StreetLayer(MacroElement):
+    """The organisation's own streets as the map's background, for maps with no internet basemap.
+
+    Drawn in their own pane between Leaflet's tile pane (z-index 200) and the overlay pane (400), so
+    every data layer sits on top whatever order layers are added in; not interactive, so the streets
+    never take a click, a tab stop or a screen reader's attention from the data. The lines carry the
+    ``contextmap-street`` class, which the browser tests count.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("contextmapStreets");
+            pane.style.zIndex = 250;
+            pane.style.pointerEvents = "none";
+            map.getContainer().classList.add("contextmap-has-streets");
+            L.geoJSON({{ this.data_json }}, {
+                pane: "contextmapStreets", interactive: false,
+                style: {color: "#9ea3a8", weight: 1.2, opacity: 0.9, className: "contextmap-street"}
+            }).addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, geometry: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._name = "StreetLayer"
+        self.data_json = script_json(dict(geometry))
 
 
 def add_stylesheet(element: Element) -> None:
@@ -268,6 +327,41 @@ class LayerRegistry(MacroElement):
         self.names_json = script_json(self.names)
 
 
+class PhoneLayerControl(MacroElement):
+    """On a phone, fold the layer list behind Leaflet's own "Layers" button (tap or focus opens it).
+
+    Leaflet's ``collapsed`` option is fixed when the control is made; the desktop keeps the list open, so
+    here, at 640 px and narrower, the expanded class is removed; the button opens it, the map closes it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            if (!window.matchMedia("(max-width: 640px)").matches) { return; }
+            var map = {{ this._parent.get_name() }};
+            map.getContainer().querySelectorAll(".leaflet-control-layers").forEach(function (control) {
+                control.classList.remove("leaflet-control-layers-expanded");
+                var button = control.querySelector(".leaflet-control-layers-toggle");
+                if (!button) { return; }
+                button.setAttribute("aria-label", "Layers");
+                // Leaflet itself opens the list on the button's focus; a tap on the map closes it.
+                button.addEventListener("click", function (event) {
+                    event.preventDefault();
+                    control.classList.add("leaflet-control-layers-expanded");
+                });
+                map.on("click", function () { control.classList.remove("leaflet-control-layers-expanded"); });
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PhoneLayerControl"
+
+
 def overlay_names(m: folium.Map) -> list[str]:
     """Names of the overlay layers directly on ``m``, in the order they were added."""
     return [
@@ -286,6 +380,7 @@ def finish_map(
 ) -> folium.Map:
     """Add the layer control and layer registry, fit to ``bounds`` (minx, miny, maxx, maxy), localise."""
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    PhoneLayerControl().add_to(m)
     LayerRegistry([*overlay_names(m), *extra_layer_names]).add_to(m)
     if bounds is not None and all(math.isfinite(v) for v in bounds):
         minx, miny, maxx, maxy = bounds
@@ -549,6 +644,15 @@ def _script_string(value: object) -> str:
 _LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
 
 
+def _outlined(style: Mapping[str, Any]) -> dict[str, Any]:
+    """A marker filled with its colour inside a white ring, so a red place stays visible on a red cell."""
+    style = dict(style)
+    if "fill_color" not in style and "color" in style:
+        style["fill_color"], style["color"] = style["color"], "#ffffff"
+        style["fill_opacity"] = max(float(style.get("fill_opacity", 0.9)), 0.9)
+    return style
+
+
 class CircleMarkers(MacroElement):
     """Many circle markers with tooltips and popups, written by one template.
 
@@ -578,7 +682,7 @@ class CircleMarkers(MacroElement):
         self.markers = [
             {
                 "location": f"[{round(float(lat), 6)}, {round(float(lon), 6)}]",
-                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in style.items()}),
+                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(style).items()}),
                 "tooltip": _script_string(tooltip_html),
                 "popup": _script_string(popup_html),
             }

@@ -61,24 +61,26 @@ __all__ = [
     "safe_spaces_map",
 ]
 
-#: Gi* bin → fill colour, following the ArcGIS Hot Spot Analysis renderer (reds hot, blues cold).
+#: Gi* bin → fill colour: ColorBrewer RdBu, 6 classes (Brewer & Harrower, colorbrewer2.org; marked
+#: colour-blind safe there), stepped so 99/95/90 % differ clearly in lightness; "no clear pattern" is
+#: RdBu's 7-class neutral, drawn faintly.
 GI_BIN_COLOURS: Mapping[int, str] = {
-    3: "#d62f27",
-    2: "#ed7551",
-    1: "#fab984",
-    0: "#e3e3e3",
-    -1: "#b8c9e0",
-    -2: "#849eba",
-    -3: "#4575b5",
+    3: "#b2182b",
+    2: "#ef8a62",
+    1: "#fddbc7",
+    0: "#f7f7f7",
+    -1: "#d1e5f0",
+    -2: "#67a9cf",
+    -3: "#2166ac",
 }
 GI_BIN_LABELS: Mapping[int, str] = {
-    3: "Hot spot, 99% confidence",
-    2: "Hot spot, 95% confidence",
-    1: "Hot spot, 90% confidence",
-    0: "Not significant",
-    -1: "Cold spot, 90% confidence",
-    -2: "Cold spot, 95% confidence",
-    -3: "Cold spot, 99% confidence",
+    3: "Hot spot — very likely, 99 %",
+    2: "Hot spot — likely, 95 %",
+    1: "Hot spot — possibly, 90 %",
+    0: "No clear pattern",
+    -1: "Cold spot — possibly, 90 %",
+    -2: "Cold spot — likely, 95 %",
+    -3: "Cold spot — very likely, 99 %",
 }
 CONCERN_COLOUR, INTERVENTION_COLOUR = "#b03a2e", "#6c3483"
 OPEN_COLOUR, CLOSED_COLOUR = "#1e8449", "#7f8c8d"
@@ -158,7 +160,7 @@ def _concern_popup(row: Any) -> str:
             ("Review by", column(row, "review_by")),
         ],
         title=column(row, "name", "Place of concern"),
-    )
+    ) + _place_link(row, "Open the place page: review the concern, add a note or an intervention")
 
 
 def _concern_style(row: Any) -> dict[str, Any]:
@@ -240,8 +242,9 @@ def hotspot_map(
     m = base_map(tiles=tiles, attribution=attribution)
     budget = PointBudget(max_points)
 
+    # Density repeats the cells' message in similar colours: off by default, a layer to tick (issue 16).
     if density is not None and len(density):
-        group = feature_group(m, "Kernel density")
+        group = feature_group(m, "Kernel density", show=False)
         values = pd.to_numeric(density["density"], errors="coerce")
         labels = density["label"] if "label" in density else [None] * len(density)
         low, high = float(values.min()), float(values.max())
@@ -262,7 +265,7 @@ def hotspot_map(
             ),
         )
     else:
-        feature_group(m, "Kernel density")
+        feature_group(m, "Kernel density", show=False)
 
     group = feature_group(m, "Hotspot cells (Gi*)")
     if len(cells):
@@ -344,21 +347,25 @@ def hotspot_map(
             colour=OPEN_COLOUR,
         )
 
+    # Two short legends (at most six entries each) rather than one of twelve.
     HtmlControl(
         legend_html(
-            title,
-            [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
-            + [
-                ("#fd8d3c", "Kernel density (darker = denser)"),
+            "Hot and cold spots",
+            [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, -1, -2, -3)],
+            # Only a disclosure-controlled map has suppressed counts to explain.
+            note="Pale cells: incidents, but no clear pattern."
+            + (f" Counts of 1–7 are shown as “{suppressed_text}”."
+               if len(cells) and pd.to_numeric(cells["count"], errors="coerce").isna().any() else ""),
+        )
+        + legend_html(
+            "Places",
+            [
                 (CONCERN_COLOUR, "Place of concern"),
                 (INTERVENTION_COLOUR, "Intervention"),
-                (OPEN_COLOUR, "Safe space (open now)"),
-                (CLOSED_COLOUR, "Safe space (closed now)"),
+                (OPEN_COLOUR, "Safe space, open now"),
+                (CLOSED_COLOUR, "Safe space, closed now"),
+                ("#fd8d3c", "Kernel density (a layer to tick)"),
             ],
-            # Only a disclosure-controlled map has suppressed counts to explain.
-            note=f"Counts of 1–7 are shown as “{suppressed_text}”."
-            if len(cells) and pd.to_numeric(cells["count"], errors="coerce").isna().any()
-            else None,
         )
     ).add_to(m)
     return finish_map(
@@ -379,7 +386,15 @@ def _safe_space_popup(row: Any, is_open: bool) -> str:
             ("Guardians", _guardians_text(column(row, "guardians"))),
         ],
         title=column(row, "name", "Safe space"),
-    )
+    ) + _place_link(row, "Open the place page: opening times, guardians, history")
+
+
+def _place_link(row: Any, label: str) -> str:
+    """The popup's next step: the place's own page (``place_id`` is a row id, never a location)."""
+    place_id = column(row, "place_id")
+    if place_id is None or pd.isna(place_id):
+        return ""
+    return f'<p class="contextmap-next"><a href="/places/{int(place_id)}">{escape_text(label)}</a></p>'
 
 
 def safe_spaces_map(
@@ -922,6 +937,10 @@ def place_map(
             [place.geometry.y, place.geometry.x],
             tooltip=folium.Tooltip(escape_text(place.name)),
             icon=folium.Icon(icon="location-dot", prefix="fa", color="darkblue"),
+            # Not a keyboard stop: Leaflet would make it an unnamed role="button", and a name cannot go in
+            # the marker's options safely (folium re-reads rendered options as a Jinja template). The place
+            # is named in the "About this place" box and the tables below the map.
+            keyboard=False,
         ).add_to(group)
 
     _add_concerns(m, nearby_concerns, budget, aggregate_cell_m, name="Nearby places of concern")
