@@ -34,6 +34,7 @@ NAVIGATION = (
     NavItem("Places", "/places", policy.READ_CONTEXT, "places"),
     NavItem("Interventions", "/maps/displacement", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
+    NavItem("Find a safe space", "/safe-spaces/find", policy.WRITE_SAFE_SPACES, "safe-spaces"),
 )
 
 # Banners after a successful change: keys in the redirect's query string, never free text from it.
