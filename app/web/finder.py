@@ -32,6 +32,7 @@ RESULT_LIMIT = 5
 REASONS = {"closed": "closed at that time", "hours_unknown": "opening hours not recorded",
            "age": "not for the young person's age"}
 FIELD_ORDER = ["where", "lon", "age", "day", "time"]
+GEOLOCATION_HERE = "geolocation=(self), camera=(), microphone=()"
 
 
 @dataclass
@@ -157,12 +158,16 @@ def find_safe_space(
                 }),
             )
     centre = _service_centre(session, settings)
-    return page(
+    response = page(
         request, "finder/find.html", principal=principal, session=session, title="Find a safe space",
         breadcrumbs=[("Home", "/")], errors=errors,
         error_summary=errors.summary(FIELD_ORDER) if errors else None, centre=centre,
         map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}, **context,
     )
+    # Every other page refuses geolocation (app.middleware); this one asks for it, and only on a tap of
+    # "Use my location". A header the page sets is kept by the security-headers middleware.
+    response.headers["Permissions-Policy"] = GEOLOCATION_HERE
+    return response
 
 
 def _service_centre(session: SessionDep, settings: Any) -> dict[str, float]:
