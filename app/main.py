@@ -44,6 +44,7 @@ from app.middleware import (
 from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import admin as web_admin
+from app.web import finder as web_finder
 from app.web import flag as web_flag
 from app.web import home as web_home
 from app.web import interventions as web_interventions
@@ -52,7 +53,7 @@ from app.web import places as web_places
 from app.web.errors import error_page, wants_html
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin")
+HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}
-                   web_place_forms.router, web_places.router, web_interventions.router, web_admin.router):
+                   web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
+                   web_finder.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 

@@ -144,6 +144,8 @@ class NearestAnswer:
     network_loaded: bool
     examined: int
     excluded: dict[str, int] = field(default_factory=dict)
+    # (place id, reason) of each space passed over, nearest first: the finder page names them.
+    passed_over: list[tuple[int, str]] = field(default_factory=list)
 
 
 def nearest_safe_spaces(
@@ -160,6 +162,7 @@ def nearest_safe_spaces(
     found: list[dict[str, Any]] = []
     best_walks: list[float] = []
     excluded = {"closed": 0, "hours_unknown": 0, "age": 0}
+    passed_over: list[tuple[int, str]] = []
     examined, batch, done = 0, max(_FIRST_BATCH, 4 * limit), False
     while not done and examined < _MAX_CANDIDATES:
         fetched = _candidates(session, lon, lat, at, srid, batch, examined)
@@ -186,6 +189,7 @@ def nearest_safe_spaces(
                       else None if age_suitable(age, row["age_min"], row["age_max"]) else "age")
             if reason is not None:
                 excluded[reason] += 1
+                passed_over.append((int(row["place_id"]), reason))
                 continue
             bisect.insort(best_walks, float(walk[k]))
             found.append({"place_id": row["place_id"], "straight_m": float(row["straight_m"]),
@@ -209,7 +213,7 @@ def nearest_safe_spaces(
     on_network_now = walks is not None and walks.along is not None
     any_network = any(r["distance_method"] == NETWORK for r in results) or (not results and on_network_now)
     method = NETWORK if any_network else STRAIGHT_LINE
-    return NearestAnswer(results, method, network is not None, examined, excluded)
+    return NearestAnswer(results, method, network is not None, examined, excluded, passed_over)
 
 
 def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ NAVIGATION = (
     NavItem("Places", "/places", policy.READ_CONTEXT, "places"),
     NavItem("Interventions", "/interventions", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
+    NavItem("Find a safe space", "/safe-spaces/find", policy.WRITE_SAFE_SPACES, "safe-spaces"),
     NavItem("Admin", "/admin", policy.ADMINISTER, "admin"),
 )
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.axe import check_axe
 from tests.browser.conftest import Browser
@@ -101,7 +102,8 @@ def test_error_pages_and_a_form_with_errors_are_accessible(browser: Browser, ids
         page.click("form[data-place-form] button[type=submit]")
         page.wait_for_selector(".govuk-error-summary")
         # GOV.UK Frontend's script moves the focus to the summary once it has loaded.
-        page.wait_for_function("document.activeElement.classList.contains('govuk-error-summary')")
+        # A locator assertion, not wait_for_function: a string expression is eval, which the page's CSP refuses.
+        expect(page.locator(".govuk-error-summary")).to_be_focused(timeout=15_000)
         check_page(page, "form-new-place-errors")
         # The form comes back as 422 Unprocessable Content, which Chromium reports on the console.
         log.errors = [e for e in log.errors if "status of 422" not in e]

@@ -1,0 +1,76 @@
+"""The safe-space finder page over HTTP (no browser): typed names, a point, age and time, the spaces left out
+with their reasons, the fallback advice, bad input named on the form, and who may use it. The browser
+journeys at 390×844 are in tests/browser/test_web_finder.py."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.db.session import Database
+from geo.demo import _lonlat
+from tests.conftest import count_rows
+
+HTML = {"Accept": "text/html"}
+# Tuesday 15 September 2026, 17:30 in London: the library (a safe space again since June) is open until
+# 19:00 with its youth worker on duty; the school closed at 16:00.
+LIBRARY_OPEN_SCHOOL_CLOSED = {"when": "later", "day": "2026-09-15", "time": "17:30"}
+
+
+def _find(client: TestClient, headers: dict[str, str], **params: str) -> str:
+    response = client.get("/safe-spaces/find", params=params, headers={**headers, **HTML})
+    assert response.status_code == 200, response.text[:2000]
+    return response.text
+
+
+def test_a_typed_street_lists_the_open_library_with_its_guardians_and_names_the_closed_school(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    before = count_rows(database, "audit_events")
+    page = _find(client, demo_headers["youth_worker"], where="Wellgate Street", age="14",
+                 **LIBRARY_OPEN_SCHOOL_CLOSED)
+    results = page.split("data-finder-results", 1)[1]
+    assert "Wellgate Central Library" in results
+    assert "Open until 19:00" in results
+    assert "Youth worker running the pop-up youth club" in results  # on duty Mo-Fr 15:00-19:00
+    assert "estimate: straight line × detour" in results  # the demo loads no street network
+    left_out = results.split("data-finder-left-out", 1)[1]
+    assert "Riverside Academy: closed at that time" in left_out
+    assert "data-finder-advice" not in page
+    assert count_rows(database, "audit_events") == before  # a search stores nothing
+
+
+def test_age_leaves_out_spaces_not_for_that_age(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+    lon, lat = _lonlat(250, -290)  # at the library
+    page = _find(client, demo_headers["youth_worker"], lon=str(lon), lat=str(lat), age="9",
+                 **LIBRARY_OPEN_SCHOOL_CLOSED)
+    left_out = page.split("data-finder-left-out", 1)[1]
+    assert "Wellgate Central Library: not for the young person&#39;s age" in left_out  # ages 11-18
+
+
+def test_nothing_within_the_walk_shows_the_fallback_advice_first(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    lon, lat = _lonlat(2400, 2400)  # the far corner of the demo town, half an hour from the nearest space
+    page = _find(client, demo_headers["community_safety"], lon=str(lon), lat=str(lat), **LIBRARY_OPEN_SCHOOL_CLOSED)
+    results = page.split("data-finder-results", 1)[1]
+    assert results.index("data-finder-advice") < results.index("data-finder-result")
+    assert "Nothing open is within a 15-minute walk" in results
+
+
+def test_bad_input_is_named_on_the_form(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+    page = _find(client, demo_headers["admin"], where="No such street anywhere", age="abc", when="later",
+                 day="15/09/2026", time="")
+    assert "govuk-error-summary" in page
+    for anchor in ('href="#where"', 'href="#age"', 'href="#day"', 'href="#time"'):
+        assert anchor in page
+    outside = _find(client, demo_headers["admin"], lon="-3.0", lat="55.0")
+    assert "outside your organisation" in outside and 'href="#lon"' in outside
+
+
+def test_the_form_alone_and_who_may_use_it(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+    page = _find(client, demo_headers["youth_worker"])
+    assert 'action="/safe-spaces/find"' in page and "data-finder-results" not in page
+    assert 'href="/safe-spaces/find"' in page  # in the navigation
+    refused = client.get("/safe-spaces/find", headers={**demo_headers["panel"], **HTML})
+    assert refused.status_code == 403
+    assert 'href="/safe-spaces/find"' not in client.get("/", headers={**demo_headers["panel"], **HTML}).text
