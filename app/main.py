@@ -45,6 +45,7 @@ from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import findings as web_findings
 from app.web import home as web_home
+from app.web import packs as web_packs
 from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web.errors import error_page, wants_html
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
                    exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
-                   web_home.router, web_place_forms.router, web_places.router, web_findings.router):
+                   web_home.router, web_place_forms.router, web_places.router, web_findings.router,
+                   web_packs.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
