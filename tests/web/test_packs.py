@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppl
 def demo_ids(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> dict[str, Any]:
     cs = demo_headers["community_safety"]
     interventions = client.get("/api/interventions?limit=1000", headers=cs).json()["features"]
-    places = {f["properties"]["name"]: f["id"] for f in client.get("/api/places?limit=1000", headers=cs).json()["features"]}
+    found = client.get("/api/places?limit=1000", headers=cs).json()["features"]
+    places = {f["properties"]["name"]: f["id"] for f in found}
     return {"interventions": interventions, "places": places,
             "wifi": next(f for f in interventions if "WiFi" in (f["properties"]["description"] or ""))}
 
@@ -48,7 +49,8 @@ def _assert_disclosure_controlled(text: str, free_text: list[str], suppress_max:
     for value in free_text:
         assert value not in text
     # Every count in the count tables: "suppressed" or outside 1..suppress_max.
-    counts = re.findall(r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?(\d+|suppressed)\s+(\d+|suppressed)\s*$", text, re.MULTILINE)
+    area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?(\d+|suppressed)\s+(\d+|suppressed)\s*$"
+    counts = re.findall(area_row, text, re.MULTILINE)
     counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+(\d+|suppressed)\s*$", text, re.MULTILINE)]
     assert counts
     for row in counts:
