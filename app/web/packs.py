@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from html import escape
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -101,9 +100,13 @@ def pack_html(
             "title": f"{str(v['kind']).replace('_', ' ').capitalize()} at {p.name}"}
            for p in places for v in p.interventions],
         key=lambda row: str(row["starts_on"]))
+    unique: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
-    unique = [row for row in timeline if (key := (str(row["starts_on"]), row["title"])) not in seen
-              and not seen.add(key)]  # type: ignore[func-returns-value]
+    for row in timeline:  # an intervention chosen and also at a chosen place appears once
+        key = (str(row["starts_on"]), row["title"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
     return templates.get_template("packs/pack.html").render(
         title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
         maps={s.id: area_map_svg(s.analysis, settings.analysis_srid) for s in interventions},
@@ -119,7 +122,7 @@ def pack_pdf(html: str) -> bytes:
 
 def _pdf_response(content: bytes, filename: str) -> Response:
     return Response(content, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{escape(filename)}"',
+                    headers={"Content-Disposition": f'inline; filename="{filename}"',
                              "Cache-Control": "no-store"})
 
 
