@@ -21,7 +21,10 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     CONTEXTMAP_ENVIRONMENT=production CONTEXTMAP_HOST=0.0.0.0 CONTEXTMAP_PORT=8000
-RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
+# Pango and HarfBuzz-subset: WeasyPrint draws the panel pack PDF (issue 17).
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+    && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 contextmap
 WORKDIR /srv/contextmap
 # A normal install: the package finds its migrations and assets beside its code, no source tree needed

@@ -53,6 +53,13 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Browser tests need Chromium at /usr/bin/chromium: install Debian's 'chromium' package."; exit 1; fi; \
 	fi
+	@# WeasyPrint (the panel pack PDF) needs Pango and HarfBuzz-subset; the pack tests read PDFs with poppler-utils.
+	@if ! command -v pdftotext >/dev/null || ! /sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils; \
+	  else echo "The pack needs libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils (Debian)."; exit 1; fi; \
+	fi
 
 run: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS)
 	$(BIN)/contextmap up

@@ -45,9 +45,11 @@ from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import admin as web_admin
 from app.web import finder as web_finder
+from app.web import findings as web_findings
 from app.web import flag as web_flag
 from app.web import home as web_home
 from app.web import interventions as web_interventions
+from app.web import packs as web_packs
 from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web.errors import error_page, wants_html
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}
                    web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
-                   web_finder.router):
+                   web_finder.router, web_findings.router, web_packs.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 

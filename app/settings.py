@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Disclosure control (ONS/police.uk practice for small counts): suppress 1..7, round the rest to 5.
     suppress_max: int = 7
     round_to: int = 5
+    # The security marking printed on every page of a panel pack (issue 17).
+    pack_marking: str = "OFFICIAL-SENSITIVE"
 
     # Vertices and rings (or parts) in one geometry a user sends: places, interventions, analysis areas,
     # imported rows (geo.geometry explains the defaults).

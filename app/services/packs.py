@@ -1,0 +1,142 @@
+"""The panel pack (issue 17): what a multi-agency meeting takes away about interventions and places.
+
+Always disclosure-controlled with the panel's rule, whoever asks (:func:`panel_disclosure`): a pack is
+printed and sent round, so it must be safe for every reader of the meeting, not only for its author. The
+figures come from the same services as the API and the web pages (displacement, place timeline); the
+sentences from :mod:`geo.findings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.security import Principal
+from app.services.disclosure import WITHHELD, Disclosure
+from app.services.displacement import DEFAULT_BUFFER_M, DEFAULT_SEARCH_M, displacement_analysis
+from app.services.place_analysis import place_timeline
+from app.settings import Settings
+from geo import findings
+from geo.calendar import add_months
+from geo.privacy import DisclosureRule
+from geo.rates import rate_ratio
+
+PLACE_RADIUS_M = 100.0  # the place timeline's default radius (the place page uses the same)
+PLACE_MONTHS = 12  # months of a place's harm shown either side of today's month in a pack
+MAX_PACK_ITEMS = 12  # interventions plus places in one meeting pack: a pack, not an export
+
+
+def panel_disclosure(settings: Settings) -> Disclosure:
+    """The panel's disclosure rule, whatever the reader's role: a pack leaves the building."""
+    return Disclosure(True, DisclosureRule(settings.suppress_max, settings.round_to))
+
+
+def _withheld(measure: dict[str, Any]) -> bool:
+    return measure.get("interpretation") == WITHHELD
+
+
+def _target_change(result: dict[str, Any], where: str, after: str) -> findings.Finding:
+    """Harm at the target before and after as a rate ratio over the observed days, computed from the
+    counts the reader is shown (the disclosed ones for the panel), so it reveals nothing they do not."""
+    counts = result["target"]["counts"]
+    before_days, after_days = result["before"]["observed_days"], result["after"]["observed_days"]
+    if counts["before"] is None or counts["after"] is None:
+        return findings.rate_change(where, None, None, None, after=after, withheld=True)
+    if before_days <= 0 or after_days <= 0:
+        return findings.rate_change(where, None, None, None, after=after,
+                                    undefined_reason="the after window has no observed days yet")
+    ratio = rate_ratio(int(counts["before"]), before_days, int(counts["after"]), after_days)
+    return findings.rate_change(where, ratio.ratio, ratio.lower, ratio.upper, after=after,
+                                undefined_reason=ratio.undefined.get("lower") or ratio.undefined.get("ratio"))
+
+
+def intervention_findings(result: dict[str, Any], where: str, after: str) -> list[findings.Finding]:
+    """The plain-English findings for one displacement analysis (the service's disclosed answer)."""
+    target = _target_change(result, where, after)
+    q = result["quotient"]
+    wdq, success, spill, tne = q["wdq"], q["success_measure"], q["buffer_displacement_measure"], q["total_net_effect"]
+    out = [target]
+    difference = result["difference"]
+    if difference is None:
+        # The service's reason names API parameters; the same said for a panel.
+        out.append(findings.weighted_displacement_difference(None, None, None, undefined_reason=(
+            "it needs a control area with a buffer of its own, and this analysis compares against the rest of "
+            "the service area")))
+    else:
+        out.append(findings.weighted_displacement_difference(
+            difference["wdd"], difference["lower"], difference["upper"], confidence=difference["confidence"],
+            undefined_reason=difference["undefined_reason"], withheld=_withheld(difference)))
+    out.append(findings.weighted_displacement_quotient(
+        wdq["value"], success["value"], spill["value"],
+        undefined_reason=wdq["undefined_reason"] or success["undefined_reason"], withheld=_withheld(wdq)))
+    out.append(findings.total_net_effect(tne["value"], undefined_reason=tne["undefined_reason"],
+                                         withheld=_withheld(tne)))
+    went = result["where_it_went"]
+    rising = [findings.RisingPlace(p["name"], p["distance_m"], p["rate"]["ratio"], p["rate"]["lower"],
+                                   p["rate"]["upper"])
+              for p in went["places"] if p["rate"]["lower"] is not None]
+    out.append(findings.rising_places(rising, target_fell=target.verdict == "fell",
+                                      search_distance_m=went["search_distance_m"]))
+    return out
+
+
+def intervention_analysis(
+    session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, intervention: int,
+) -> dict[str, Any]:
+    """The displacement analysis with the defaults the findings page and the pack share."""
+    return displacement_analysis(
+        session, settings, principal, disclosure, intervention=intervention, target_radius=None,
+        buffer_m=DEFAULT_BUFFER_M, before=None, after=None, harm_category=None, source=None,
+        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=None, control_place=None)
+
+
+def intervention_heading(summary: dict[str, Any]) -> tuple[str, str]:
+    """A title a panel may see (the description is free text, withheld) and the phrase "after ... began"."""
+    kind = str(summary["kind"]).replace("_", " ")
+    where = summary.get("place_name") or "the intervention site"
+    return f"{kind.capitalize()} at {where}", f"after the {kind} began"
+
+
+@dataclass(frozen=True)
+class InterventionSection:
+    id: int
+    title: str
+    summary: dict[str, Any]
+    analysis: dict[str, Any]
+    findings: list[findings.Finding]
+
+
+@dataclass(frozen=True)
+class PlaceSection:
+    id: int
+    name: str
+    kind: str
+    months: list[dict[str, Any]]  # {"month": "YYYY-MM", "count": disclosed count or None (suppressed)}
+    designations: list[dict[str, Any]]
+    interventions: list[dict[str, Any]]
+
+
+def intervention_section(
+    session: Session, settings: Settings, principal: Principal | None, intervention: int,
+) -> InterventionSection:
+    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings), intervention)
+    summary = analysis["intervention"]
+    title, after = intervention_heading(summary)
+    where = summary.get("place_name") or "the intervention site"
+    return InterventionSection(intervention, title, summary, analysis, intervention_findings(analysis, where, after))
+
+
+def place_section(
+    session: Session, settings: Settings, principal: Principal | None, place: int, today: date,
+) -> PlaceSection:
+    """A place's harm month by month for the year before this month (whole months, disclosed), with its
+    designation history and interventions (free text withheld by the panel rule)."""
+    disclosure = panel_disclosure(settings)
+    first = add_months(today.replace(day=1), -PLACE_MONTHS)
+    period = f"{first.isoformat()}T00:00:00Z/{today.replace(day=1).isoformat()}T00:00:00Z"
+    timeline = place_timeline(session, principal, disclosure, place, period=period, radius=PLACE_RADIUS_M)
+    return PlaceSection(place, timeline["place"]["name"], timeline["place"]["kind"], timeline["months"],
+                        timeline["designations"], timeline["interventions"])

@@ -1,0 +1,173 @@
+"""The panel pack as a PDF (issue 17): one intervention (``/interventions/{id}/pack.pdf``) or a meeting's
+choice of interventions and places (``/packs/new`` → ``/packs/meeting.pdf``).
+
+Built on the server with WeasyPrint from HTML and CSS: ``@page`` margin boxes put the security marking
+(a setting, default OFFICIAL-SENSITIVE) at the top and bottom of every page and "Page n of N" at the
+foot. The data always come through :mod:`app.services.packs` with the panel's disclosure rule, whoever
+asks. The maps are SVG drawn here from our own layers (the analysis areas and the published grid cells
+where harm rose), projected with geopandas: no tiles, so nothing is fetched while the pack is built and
+no incident location is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import geopandas as gpd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+
+from app import policy
+from app.db import place_pages, repository
+from app.db.repository import ListQuery
+from app.db.resources import INTERVENTIONS
+from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.errors import InvalidInput
+from app.services.packs import (
+    MAX_PACK_ITEMS,
+    InterventionSection,
+    PlaceSection,
+    intervention_section,
+    place_section,
+)
+from app.settings import Settings
+from app.web.shell import page
+from app.web.templating import templates
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+
+MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 480.0, 300.0, 12.0
+LONDON_SRID = 27700  # British National Grid: metres, so the map keeps its shape
+
+
+def _rings(geometry: BaseGeometry) -> Iterable[list[tuple[float, float]]]:
+    polygons = geometry.geoms if isinstance(geometry, MultiPolygon) else [geometry]
+    for polygon in polygons:
+        if isinstance(polygon, Polygon):
+            yield list(polygon.exterior.coords)
+            yield from (list(ring.coords) for ring in polygon.interiors)
+
+
+def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID) -> str:
+    """Target, buffer and the published cells whose harm rose, as an SVG drawing with a scale bar.
+
+    Only areas and whole published cells are drawn (no incident), so the map shows nothing the panel's
+    figures do not."""
+    layers: list[tuple[str, BaseGeometry]] = []
+    for name in ("buffer", "target"):
+        if analysis.get(name) and analysis[name].get("geometry"):
+            layers.append((name, shape(analysis[name]["geometry"])))
+    for cell in analysis["where_it_went"]["cells"]["features"]:
+        layers.append(("rising", shape(cell["geometry"])))
+    if not layers:
+        return ""
+    projected = gpd.GeoSeries([g for _, g in layers], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
+    x0, y0, x1, y1 = projected.total_bounds
+    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / max(x1 - x0, 1.0), (MAP_HEIGHT - 2 * MAP_MARGIN) / max(y1 - y0, 1.0))
+    style = {"buffer": 'fill="#fff7bf" stroke="#b58800"',
+             "target": 'fill="#1d70b8" fill-opacity="0.5" stroke="#0b0c0c"',
+             "rising": 'fill="#d4351c" fill-opacity="0.6" stroke="#942514"'}
+
+    def point(x: float, y: float) -> str:
+        return f"{MAP_MARGIN + (x - x0) * scale:.1f},{MAP_HEIGHT - MAP_MARGIN - (y - y0) * scale:.1f}"
+
+    paths = []
+    for (name, _), geometry in zip(layers, projected, strict=True):
+        d = " ".join("M" + " L".join(point(x, y) for x, y in ring) + " Z" for ring in _rings(geometry))
+        paths.append(f'<path d="{d}" {style[name]} stroke-width="1" fill-rule="evenodd"/>')
+    bar_m = next((m for m in (50, 100, 200, 250, 500, 1000, 2000, 5000) if m * scale >= 60), 5000)
+    bar = (f'<line x1="{MAP_MARGIN}" y1="{MAP_HEIGHT - 4}" x2="{MAP_MARGIN + bar_m * scale:.1f}" '
+           f'y2="{MAP_HEIGHT - 4}" stroke="#0b0c0c" stroke-width="2"/>'
+           f'<text x="{MAP_MARGIN + bar_m * scale + 4:.1f}" y="{MAP_HEIGHT - 1}" font-size="9">{bar_m} m</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH:g} {MAP_HEIGHT:g}" '
+            f'width="{MAP_WIDTH:g}" height="{MAP_HEIGHT:g}" role="img" aria-label="Map of the target, its buffer '
+            f'and the cells where harm rose">{"".join(paths)}{bar}</svg>')
+
+
+def pack_html(
+    settings: Settings, *, title: str, interventions: list[InterventionSection], places: list[PlaceSection],
+    built: datetime,
+) -> str:
+    """The pack as one HTML document for WeasyPrint."""
+    timeline = sorted(
+        [{"starts_on": s.summary["starts_on"], "ends_on": s.summary.get("ends_on"), "title": s.title}
+         for s in interventions]
+        + [{"starts_on": v["starts_on"], "ends_on": v.get("ends_on"),
+            "title": f"{str(v['kind']).replace('_', ' ').capitalize()} at {p.name}"}
+           for p in places for v in p.interventions],
+        key=lambda row: str(row["starts_on"]))
+    unique: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for row in timeline:  # an intervention chosen and also at a chosen place appears once
+        key = (str(row["starts_on"]), row["title"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return templates.get_template("packs/pack.html").render(
+        title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
+        maps={s.id: area_map_svg(s.analysis, settings.analysis_srid) for s in interventions},
+        timeline=unique, suppress_max=settings.suppress_max)
+
+
+def pack_pdf(html: str) -> bytes:
+    # Imported here: WeasyPrint loads Pango at import, which only the pack needs.
+    from weasyprint import HTML
+
+    return bytes(HTML(string=html).write_pdf())
+
+
+def _pdf_response(content: bytes, filename: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+def build_pack(session: Any, settings: Settings, principal: Principal | None, *, title: str,
+               interventions: list[int], places: list[int]) -> bytes:
+    built = datetime.now(UTC)
+    sections = [intervention_section(session, settings, principal, i) for i in interventions]
+    place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
+    return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built))
+
+
+@router.get("/interventions/{intervention_id}/pack.pdf")
+def intervention_pack(intervention_id: int, session: SessionDep, settings: SettingsDep,
+                      principal: Principal = gate(policy.ANALYSIS)) -> Response:
+    content = build_pack(session, settings, principal, title="Intervention pack", interventions=[intervention_id],
+                         places=[])
+    return _pdf_response(content, f"intervention-{intervention_id}-pack.pdf")
+
+
+@router.get("/packs/new", response_class=HTMLResponse)
+def new_pack(request: Request, session: SessionDep, principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
+    found, _ = repository.list_features(session, INTERVENTIONS, ListQuery(limit=500))
+    choices = [{"id": f["id"], "text": f"{str(f['properties']['kind']).replace('_', ' ').capitalize()} at "
+                                        f"{f['properties'].get('place_name') or 'a drawn area'}, from "
+                                        f"{f['properties']['starts_on']}"} for f in found]
+    rows, _ = place_pages.search_places(session, place_pages.PlaceSearch(
+        text=None, kinds=(), designation=None, review_overdue=False, has_guardians=False, sort="name",
+        descending=False, limit=500, offset=0))
+    return page(request, "packs/new.html", principal=principal, session=session, title="Make a meeting pack",
+                breadcrumbs=[("Home", "/")], interventions=choices, places=rows, max_items=MAX_PACK_ITEMS)
+
+
+@router.get("/packs/meeting.pdf")
+def meeting_pack(
+    session: SessionDep, settings: SettingsDep,
+    intervention: Annotated[list[int] | None, Query()] = None, place: Annotated[list[int] | None, Query()] = None,
+    principal: Principal = gate(policy.ANALYSIS),
+) -> Response:
+    chosen_interventions = list(dict.fromkeys(intervention or []))
+    chosen_places = list(dict.fromkeys(place or []))
+    if not chosen_interventions and not chosen_places:
+        raise InvalidInput("intervention: choose at least one intervention or place", field="intervention")
+    if len(chosen_interventions) + len(chosen_places) > MAX_PACK_ITEMS:
+        raise InvalidInput(f"intervention: at most {MAX_PACK_ITEMS} interventions and places in one pack",
+                           field="intervention")
+    content = build_pack(session, settings, principal, title="Meeting pack", interventions=chosen_interventions,
+                         places=chosen_places)
+    return _pdf_response(content, "meeting-pack.pdf")

@@ -1,0 +1,80 @@
+"""Benchmark: the panel pack PDF for the demo's WiFi-off intervention (issue 17) — build time and size.
+
+Creates (or re-creates) the database ``contextmap_bench_pack``, loads the demo scenario, and requests
+``/interventions/{id}/pack.pdf`` through the ASGI app as the demo community-safety officer: sign-in by
+token, the displacement analysis, the SVG map, the HTML and WeasyPrint's layout. Prints the PDF size and
+the median and maximum time over ``--repeat`` runs after one warm-up, and the same for a three-item
+meeting pack (the intervention and the outlet's and library's places).
+
+    .venv/bin/python bench/bench_pack.py [--repeat 5]
+
+Target (issue 17): under 5 s for the demo pack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the app from this checkout
+from app.db.bootstrap import choose_database, ensure_database, migrate
+from app.db.demo_loader import load_demo
+from app.db.session import Database
+from app.main import create_app
+from app.settings import Settings
+
+DATABASE = "contextmap_bench_pack"
+TARGET_S = 5.0
+
+
+def _time(client: TestClient, path: str, headers: dict[str, str], repeat: int) -> tuple[int, list[float]]:
+    response = client.get(path, headers=headers)  # warm-up: imports, fonts, caches
+    assert response.status_code == 200, response.text
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return len(response.content), times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    url = choose_database().url.set(database=DATABASE)
+    ensure_database(url, recreate=True)
+    migrate(url)
+    settings = Settings(database_url=url.render_as_string(hide_password=False), environment="test",
+                        allowed_hosts=["testserver"])
+    database = Database(settings)
+    with database.owner_session() as session:
+        logins = load_demo(session, settings)
+    database.dispose()
+    token = next(login.token for login in logins if login.role == "community_safety")
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        interventions = client.get("/api/interventions?limit=1000", headers=headers).json()["features"]
+        wifi = next(f["id"] for f in interventions if "WiFi" in (f["properties"]["description"] or ""))
+        places = {f["properties"]["name"]: f["id"]
+                  for f in client.get("/api/places?limit=1000", headers=headers).json()["features"]}
+        cases = [("demo pack (WiFi off)", f"/interventions/{wifi}/pack.pdf"),
+                 ("meeting pack (3 items)", f"/packs/meeting.pdf?intervention={wifi}"
+                                            f"&place={places['Wellgate Central Library']}"
+                                            f"&place={places['Chicken Shack Express']}")]
+        print(f"{'pack':<26}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
+        for name, path in cases:
+            size, times = _time(client, path, headers, args.repeat)
+            median = statistics.median(times)
+            verdict = "ok" if median < TARGET_S else "SLOW"
+            print(f"{name:<26}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
