@@ -43,6 +43,9 @@ from app.routers import (
 from app.security import SignInThrottle
 from app.settings import Settings
 from app.web import home as web_home
+from app.web import imports as web_imports
+from app.web import incidents as web_incidents
+from app.web import incidents_forms as web_incidents_forms
 from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web.errors import error_page, wants_html
@@ -92,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
                    exports.router, analysis.router, tiles.router, docs.router, web_home.router,
-                   web_place_forms.router, web_places.router):
+                   web_place_forms.router, web_places.router, web_incidents_forms.router, web_incidents.router,
+                   web_imports.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
@@ -109,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports",))
+                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports", "/imports"))
     app.add_middleware(RequestContextMiddleware)
     # Outermost: a request for a host we do not serve is refused before anything builds a link from it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

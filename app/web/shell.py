@@ -32,6 +32,8 @@ class NavItem:
 NAVIGATION = (
     NavItem("Home", "/", policy.READ_CONTEXT, ""),
     NavItem("Places", "/places", policy.READ_CONTEXT, "places"),
+    NavItem("Incidents", "/incidents", policy.READ_INCIDENTS, "incidents"),
+    NavItem("Imports", "/imports", policy.IMPORT_INCIDENTS, "imports"),
     NavItem("Interventions", "/maps/displacement", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
 )
@@ -47,6 +49,9 @@ SAVED_MESSAGES = {
     "guardian-updated": "Guardian saved",
     "guardian-removed": "Guardian removed",
     "assessment": "Location assessment recorded",
+    "incident-added": "Incident recorded",
+    "incident-updated": "Incident saved",
+    "incident-deleted": "Incident deleted",
 }
 
 
