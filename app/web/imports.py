@@ -45,7 +45,8 @@ HISTORY_PAGE = 25
 TARGET_LABELS = {"incidents": "Incidents", "places": "Places", "safe_spaces": "Safe spaces"}
 LOCATION_LABELS = {"longitude": "Longitude", "latitude": "Latitude", "easting": "Easting (British National Grid)",
                    "northing": "Northing (British National Grid)"}
-CRS_LABELS = {"EPSG:4326": "Longitude and latitude (WGS 84)", "EPSG:27700": "Easting and northing (British National Grid)"}
+CRS_LABELS = {"EPSG:4326": "Longitude and latitude (WGS 84)",
+              "EPSG:27700": "Easting and northing (British National Grid)"}
 CRUMBS = [("Home", "/"), ("Imports", "/imports")]
 
 
@@ -252,8 +253,8 @@ def import_history_page(request: Request, session: SessionDep,
         "previous": {"href": f"/imports/history?page={page_number - 1}"} if page_number > 1 else None,
         "next": {"href": f"/imports/history?page={page_number + 1}"} if page_number < pages else None,
     }
-    entries = [{**row, "detail": row["detail"] if isinstance(row["detail"], dict) else json.loads(row["detail"] or "{}")}
-               for row in rows]
+    entries = [{**row, "detail": row["detail"] if isinstance(row["detail"], dict)
+                else json.loads(row["detail"] or "{}")} for row in rows]
     return page(request, "imports/history.html", principal=principal, session=session, title="Import history",
                 breadcrumbs=CRUMBS, entries=entries, total=total, pages=pages, page_number=page_number,
                 pagination=pagination)

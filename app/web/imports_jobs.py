@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+import json
 import secrets
 import shutil
 import tempfile
@@ -147,7 +148,7 @@ class ImportJobs:
                 if isinstance(exc, ImportRejected):
                     job.report = exc.report
                 _audit_refusal(job, database, exc)
-            except Exception as exc:  # noqa: BLE001 - the page must say the import failed, whatever the cause
+            except Exception as exc:
                 job.stage, job.message = "failed", f"The import stopped unexpectedly ({type(exc).__name__})."
             finally:
                 job.finished_at = datetime.now(UTC)
@@ -221,7 +222,7 @@ def _open(staged: StagedFile, stack: ExitStack) -> IO[bytes]:
     return stack.enter_context(archive.open(staged.member))
 
 
-class _DryRunDone(Exception):  # noqa: N818 - not an error: it carries a dry run's report out of the rollback
+class _DryRunDone(Exception):
     def __init__(self, report: ImportReport):
         super().__init__("dry run")
         self.report = report
@@ -289,7 +290,7 @@ def _partner(job: ImportJob, session: Session, settings: Settings) -> ImportRepo
     staged = job.files[0]
     data = staged.path.read_bytes()
     job.done_bytes = len(data) // 2
-    rows = partner_records(data, staged.name, job.target, job.mapping or None, job.crs)
+    rows = partner_records(data, staged.name, job.target, json.dumps(job.mapping) if job.mapping else None, job.crs)
     job.done_bytes = len(data)
     job.stage = "writing"
     return imports.import_partner(

@@ -60,6 +60,10 @@ def _day(text: str | None, field: str, label: str, errors: FormErrors) -> date |
         return None
 
 
+def _present(filters: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {name: values for name, values in filters.items() if values}
+
+
 def _list_url(params: dict[str, Any], **changes: Any) -> str:
     merged = {**params, **changes}
     flat: list[tuple[str, Any]] = []
@@ -97,8 +101,8 @@ def incidents_list(
     query = ListQuery(
         bbox=area, interval=(london_midnight(start) if start else None,
                              london_midnight(end + timedelta(days=1)) if end else None) if start or end else None,
-        equals={k: v for k, v in {"harm_category": harms, "source": [source_value] if source_value else [],
-                                  "place_id": [place_id] if place_id else []}.items() if v},
+        equals=_present({"harm_category": harms, "source": [source_value] if source_value else [],
+                         "place_id": [place_id] if place_id else []}),
         limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
     features: list[dict[str, Any]] = []
     total = 0

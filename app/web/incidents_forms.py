@@ -99,7 +99,7 @@ def _place_choices(session: SessionDep, point: tuple[float, float] | None) -> li
     choices = [{"id": int(r["id"]), "name": str(r["name"]),
                 "distance": _distance_m(point[0], point[1], r["lon"], r["lat"]) if point else None} for r in rows]
     if point:
-        choices.sort(key=lambda c: c["distance"])
+        choices.sort(key=lambda c: float(c["distance"] or 0.0))
     return choices
 
 
@@ -211,7 +211,8 @@ def _stored(incident: dict[str, Any]) -> dict[str, Any]:
             "location_precision": props["location_precision"],
             "young_people": "" if props.get("young_people") is None else str(props["young_people"]),
             "description": props.get("description") or "",
-            "place": str(props["place_id"]) if props.get("place_link") == "explicit" and props.get("place_id") else AUTO}
+            "place": str(props["place_id"]) if props.get("place_link") == "explicit" and props.get("place_id")
+            else AUTO}
 
 
 @router.get("/incidents/{incident_id}/edit", response_class=HTMLResponse)
