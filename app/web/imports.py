@@ -198,7 +198,11 @@ def import_mapped(job_id: str, request: Request, session: SessionDep, settings: 
     columns, _ = _preview(job.files[0].path.read_bytes(), job.files[0].name)
     errors = FormErrors()
     fields = _fields(job.target)
-    chosen = {f["name"]: posted.get(f"map-{f['name']}") for f in fields}
+    # The browser may send a select's value in another case than the column's (seen with Chromium): the
+    # column is found by name regardless of case.
+    by_name = {c.lower(): c for c in columns}
+    chosen = {f["name"]: by_name.get(posted.get(f"map-{f['name']}").lower(), posted.get(f"map-{f['name']}"))
+              for f in fields}
     for f in fields:
         if chosen[f["name"]] and chosen[f["name"]] not in columns:
             errors.add(f"map-{f['name']}", f"Choose one of the file's columns for {f['label'].lower()}")
