@@ -221,7 +221,7 @@ def test_partner_csv_with_column_mapping_dry_run_then_import(browser: Browser) -
         with page.expect_navigation():
             page.click("form[data-mapping-form] button[value=dry_run]")
         _until_result(page)
-        assert page.locator("h1").inner_text() == "Dry run finished: nothing was written", page.locator("main").inner_text()
+        assert page.locator("h1").inner_text() == "Dry run finished: nothing was written"
         assert _report(page)["Would import"] == "3"
         page.goto("/incidents?from=2019-02-01&to=2019-02-28&source=partner")
         assert page.locator("[data-incidents-total]").inner_text().startswith("0 incidents")
