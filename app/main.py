@@ -51,7 +51,7 @@ from app.web import places as web_places
 from app.web.errors import error_page, wants_html
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-HTML_PREFIXES = ("/maps", "/signout", "/places")
+HTML_PREFIXES = ("/maps", "/signout", "/places", "/incidents", "/imports")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
