@@ -48,6 +48,9 @@ from app.web import finder as web_finder
 from app.web import findings as web_findings
 from app.web import flag as web_flag
 from app.web import home as web_home
+from app.web import imports as web_imports
+from app.web import incidents as web_incidents
+from app.web import incidents_forms as web_incidents_forms
 from app.web import interventions as web_interventions
 from app.web import packs as web_packs
 from app.web import place_forms as web_place_forms
@@ -55,7 +58,8 @@ from app.web import places as web_places
 from app.web.errors import error_page, wants_html
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces")
+HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces", "/incidents",
+                 "/imports", "/glossary", "/packs")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}
                    web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
-                   web_finder.router, web_findings.router, web_packs.router):
+                   web_finder.router, web_findings.router, web_packs.router, web_incidents_forms.router,
+                   web_incidents.router, web_imports.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 
@@ -119,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       upload_max_bytes=settings.max_upload_bytes, upload_prefixes=("/api/imports", "/admin/streets"))
+                       upload_max_bytes=settings.max_upload_bytes,
+                       upload_prefixes=("/api/imports", "/admin/streets", "/imports"))
     app.add_middleware(RequestContextMiddleware)
     # Outermost: a request for a host we do not serve is refused before anything builds a link from it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

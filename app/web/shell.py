@@ -30,6 +30,8 @@ class NavItem:
 NAVIGATION = (
     NavItem("Home", "/", policy.READ_CONTEXT, ""),
     NavItem("Places", "/places", policy.READ_CONTEXT, "places"),
+    NavItem("Incidents", "/incidents", policy.READ_INCIDENTS, "incidents"),
+    NavItem("Imports", "/imports", policy.IMPORT_INCIDENTS, "imports"),
     NavItem("Interventions", "/interventions", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
     NavItem("Find a safe space", "/safe-spaces/find", policy.WRITE_SAFE_SPACES, "safe-spaces"),
@@ -58,6 +60,9 @@ SAVED_MESSAGES = {
     "tokens-revoked": "User's tokens revoked",
     "organisation-saved": "Organisation settings saved",
     "streets-loaded": "Street network loaded",
+    "incident-added": "Incident recorded",
+    "incident-updated": "Incident saved",
+    "incident-deleted": "Incident deleted",
 }
 
 

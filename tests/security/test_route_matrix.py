@@ -108,11 +108,13 @@ def _factories(client: Any, database: Any) -> dict[str, Callable[[Org], int]]:
             "assessment_id": assessment,
             # OGC API, exports and vector tiles: names of collections, layers and tiles, not records.
             "collection_id": lambda org: "places", "item_id": place, "resource": lambda org: "places",
-            "layer": lambda org: "hotspot-cells", "z": lambda org: 14, "x": lambda org: 8173, "y": lambda org: 5420}
+            "layer": lambda org: "hotspot-cells", "z": lambda org: 14, "x": lambda org: 8173, "y": lambda org: 5420,
+            # A web import's job lives in memory, kept per organisation (app.web.imports_jobs), not a row.
+            "job_id": lambda org: "no-such-import"}
 
 
 # Path parameters that name a collection, layer or tile rather than one organisation's record.
-NOT_RECORDS = frozenset({"collection_id", "resource", "layer", "z", "x", "y"})
+NOT_RECORDS = frozenset({"collection_id", "resource", "layer", "z", "x", "y", "job_id"})
 
 
 def _url(path: str, org: Org, factories: dict[str, Callable[[Org], int]]) -> str:

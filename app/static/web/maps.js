@@ -17,6 +17,7 @@ function pointStyle(kind) {
 function placesMap(element) {
   const places = JSON.parse(element.dataset.places || "[]");
   const map = L.map(element, { scrollWheelZoom: false });
+  element.cmMap = map; // other page scripts read the view (the incidents list's "use the map's area")
   tiles(map, element);
   const layer = L.featureGroup();
   for (const place of places) {

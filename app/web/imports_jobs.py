@@ -1,0 +1,318 @@
+"""Imports started from the web pages run in a background thread, so that a large police.uk file does not
+hold the browser's request open; the progress and the report are kept here for the progress and result
+pages to read.
+
+The import itself is the one the JSON API and the CLI run (:func:`app.db.imports.import_police_uk`,
+:func:`app.services.partner_import.partner_records` with :func:`app.db.imports.import_partner`), in one
+transaction of the organisation's tenant session: a rejected file raises and the rollback leaves nothing
+behind. Audit records are the API's: ``import`` (with ``via: web``) in the import's own transaction, and
+``import.refused`` (:func:`app.routers.imports.audit_refused_import`) in a transaction of its own.
+
+A dry run of a police.uk file runs the whole import and rolls it back (the police.uk path has no dry-run
+switch of its own); a partner dry run is the partner import's own ``dry_run``.
+
+Jobs live in this process's memory (``app.state``): the progress of a job is seen by requests that reach
+the process running it. A deployment with several worker processes needs sticky sessions for the import
+pages, or a table for jobs; the outcome itself is always in the audit log (the import history page).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sqlalchemy.orm import Session
+
+from app.db import audit, import_history, imports
+from app.db.imports import ImportRejected, ImportReport
+from app.db.session import Database, allow_long_work
+from app.errors import ContextmapError, InvalidInput
+from app.routers.imports import audit_refused_import
+from app.security import Principal
+from app.services.partner_import import partner_records
+from app.settings import Settings
+
+Stage = Literal["mapping", "queued", "reading", "writing", "done", "refused", "failed"]
+RUNNING: tuple[Stage, ...] = ("queued", "reading", "writing")
+MAX_JOBS_KEPT = 200  # finished jobs kept for their result pages; the oldest go first
+MAX_RUNNING = 2  # imports running at once (the machine's other work continues)
+MAX_ZIP_MEMBERS = 1000  # a police.uk download of every force for three years has ~1,600 files of 3 kinds
+# A zip may hold at most this many times the upload limit once expanded (zip bombs expand a thousandfold).
+ZIP_EXPANSION = 10
+
+
+@dataclass
+class StagedFile:
+    """An uploaded file kept on disk for the import thread (a zip member is read inside its zip)."""
+
+    name: str  # what the report calls it: the upload's name, or "archive.zip/2024-03/…-street.csv"
+    path: Path
+    member: str | None = None
+    size: int = 0
+
+
+@dataclass
+class ImportJob:
+    id: str
+    organisation_id: int
+    principal: Principal
+    kind: Literal["police_uk", "partner"]
+    files: list[StagedFile]
+    workdir: Path
+    dry_run: bool = False
+    allow_partial: bool = False
+    target: str = "incidents"
+    mapping: dict[str, str] = field(default_factory=dict)
+    crs: str | None = None
+    stage: Stage = "queued"
+    rows_read: int = 0
+    done_bytes: int = 0
+    report: ImportReport | None = None
+    message: str | None = None  # why a file was refused or failed, for the result page
+    new_incidents: tuple[date, date] | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.files]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files) or 1
+
+    @property
+    def percent(self) -> int:
+        if self.stage in ("done", "refused", "failed"):
+            return 100
+        # Reading is most of an import's time; writing is one statement, shown as the last tenth.
+        reading = min(1.0, self.done_bytes / self.total_bytes)
+        return int(90 * reading) + (5 if self.stage == "writing" else 0)
+
+    @property
+    def running(self) -> bool:
+        return self.stage in RUNNING
+
+
+class ImportJobs:
+    """The jobs of this process, by id; each readable only by its own organisation."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, ImportJob] = {}
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_RUNNING)
+
+    def new(self, principal: Principal, kind: Literal["police_uk", "partner"], files: list[StagedFile],
+            workdir: Path, **options: Any) -> ImportJob:
+        job = ImportJob(id=secrets.token_urlsafe(12), organisation_id=principal.organisation_id,
+                        principal=principal, kind=kind, files=files, workdir=workdir, **options)
+        with self._lock:
+            finished = [j for j in self._jobs.values() if not j.running and j.stage != "mapping"]
+            for old in sorted(finished, key=lambda j: j.started_at)[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
+                shutil.rmtree(old.workdir, ignore_errors=True)
+                del self._jobs[old.id]
+            self._jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str, organisation_id: int) -> ImportJob | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and job.organisation_id == organisation_id else None
+
+    def start(self, job: ImportJob, database: Database, settings: Settings) -> None:
+        """Run the job in a daemon thread, with the request's context (its request id goes into the audit)."""
+        job.stage = "queued"
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(self._run, job, database, settings),
+                                  name=f"import-{job.id}", daemon=True)
+        thread.start()
+
+    def _run(self, job: ImportJob, database: Database, settings: Settings) -> None:
+        with self._slots:
+            try:
+                run_import(job, database, settings)
+            except ContextmapError as exc:
+                job.stage, job.message = "refused", exc.detail
+                if isinstance(exc, ImportRejected):
+                    job.report = exc.report
+                _audit_refusal(job, database, exc)
+            except Exception as exc:
+                job.stage, job.message = "failed", f"The import stopped unexpectedly ({type(exc).__name__})."
+            finally:
+                job.finished_at = datetime.now(UTC)
+                shutil.rmtree(job.workdir, ignore_errors=True)
+
+
+def jobs_of(app_state: Any) -> ImportJobs:
+    jobs = getattr(app_state, "import_jobs", None)
+    if jobs is None:
+        jobs = app_state.import_jobs = ImportJobs()
+    return jobs
+
+
+# ---- staging uploads ------------------------------------------------------------------------------------
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="contextmap-import-"))
+
+
+def stage_upload(workdir: Path, index: int, name: str, source: IO[bytes]) -> Path:
+    path = workdir / f"upload-{index}"
+    with open(path, "wb") as target:
+        shutil.copyfileobj(source, target, length=1024 * 1024)
+    return path
+
+
+def police_uk_members(name: str, path: Path, settings: Settings) -> list[StagedFile]:
+    """The files of one police.uk upload: a CSV is itself; a zip (as police.uk downloads come) gives its
+    street-level files (``*-street.csv``; the outcomes and stop-and-search files beside them are not crime
+    records). Raises ``InvalidInput`` naming the upload when the zip has no street files or is too big."""
+    if not zipfile.is_zipfile(path):
+        return [StagedFile(name, path, size=path.stat().st_size)]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput(f"{name}: not a readable zip file ({exc})", field="files") from exc
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise InvalidInput(f"{name}: more than {MAX_ZIP_MEMBERS} files in the zip", field="files")
+    if sum(m.file_size for m in members) > settings.max_upload_bytes * ZIP_EXPANSION:
+        raise InvalidInput(f"{name}: the zip expands to more than {ZIP_EXPANSION} times the upload limit",
+                           field="files")
+    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+    street = [m for m in csvs if m.filename.lower().endswith("-street.csv")] or csvs
+    if not street:
+        raise InvalidInput(f"{name}: the zip holds no police.uk street-level CSV file", field="files")
+    return [StagedFile(f"{name}/{m.filename}", path, member=m.filename, size=m.file_size)
+            for m in sorted(street, key=lambda m: m.filename)]
+
+
+# ---- running --------------------------------------------------------------------------------------------
+class _Counted(io.RawIOBase):
+    """A byte stream that tells the job how far the import has read (for the progress bar)."""
+
+    def __init__(self, inner: IO[bytes], job: ImportJob):
+        self.inner, self.job = inner, job
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.job.done_bytes += len(data)
+        return len(data)
+
+
+def _open(staged: StagedFile, stack: ExitStack) -> IO[bytes]:
+    if staged.member is None:
+        return stack.enter_context(open(staged.path, "rb"))
+    archive = stack.enter_context(zipfile.ZipFile(staged.path))
+    return stack.enter_context(archive.open(staged.member))
+
+
+class _DryRunDone(Exception):
+    def __init__(self, report: ImportReport):
+        super().__init__("dry run")
+        self.report = report
+
+
+@contextmanager
+def _job_session(job: ImportJob, database: Database, settings: Settings) -> Iterator[Session]:
+    session = database.tenant_session(job.organisation_id, lane="heavy")
+    try:
+        with session.begin():
+            # An import is one long transaction by design (all or nothing); the service role's per-statement
+            # limit protects interactive requests and would cut a large file's single INSERT short.
+            allow_long_work(session, settings.import_timeout_seconds)
+            yield session
+    finally:
+        session.close()
+
+
+def run_import(job: ImportJob, database: Database, settings: Settings) -> None:
+    job.stage = "reading"
+    detail: dict[str, Any] = {"via": "web", "files": job.names, "dry_run": job.dry_run}
+    if job.kind == "police_uk":
+        resource, detail = "incidents", {**detail, "source": "police_uk", "allow_partial": job.allow_partial}
+    else:
+        resource, detail = job.target, {**detail, "source": "partner", "target": job.target}
+    try:
+        with _job_session(job, database, settings) as session:
+            report = _police_uk(job, session, settings) if job.kind == "police_uk" else \
+                _partner(job, session, settings)
+            job.rows_read = report.rows_read
+            if job.dry_run and job.kind == "police_uk":
+                report.dry_run = True
+                raise _DryRunDone(report)  # the rollback takes everything the import wrote
+            if job.target == "incidents" and not job.dry_run:
+                job.new_incidents = import_history.written_in_this_transaction(session, job.organisation_id)
+            audit.record(session, organisation_id=job.organisation_id, user_id=job.principal.user_id,
+                         action="import", resource=resource, detail=_audit_detail(detail, report))
+    except _DryRunDone as done:
+        report = done.report
+        _record(database, job, resource, report, detail)
+    job.report = report
+    job.stage = "done"
+
+
+def _police_uk(job: ImportJob, session: Session, settings: Settings) -> ImportReport:
+    with ExitStack() as stack:
+        sources = [(f.name, io.TextIOWrapper(io.BufferedReader(_Counted(_open(f, stack), job)),
+                                             encoding="utf-8-sig", newline="")) for f in job.files]
+
+        def progress(_name: str, rows: int) -> None:
+            job.rows_read = rows
+            if job.done_bytes >= job.total_bytes:  # every file read: the set-based SQL writes the rows now
+                job.stage = "writing"
+
+        report = imports.import_police_uk(
+            session, job.organisation_id, sources, analysis_srid=settings.analysis_srid,
+            link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
+            allow_partial=job.allow_partial, progress=progress)
+    job.stage = "writing"
+    return report
+
+
+def _partner(job: ImportJob, session: Session, settings: Settings) -> ImportReport:
+    staged = job.files[0]
+    data = staged.path.read_bytes()
+    job.done_bytes = len(data) // 2
+    rows = partner_records(data, staged.name, job.target, json.dumps(job.mapping) if job.mapping else None, job.crs)
+    job.done_bytes = len(data)
+    job.stage = "writing"
+    return imports.import_partner(
+        session, job.organisation_id, staged.name, rows, job.target, analysis_srid=settings.analysis_srid,
+        link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
+        dry_run=job.dry_run, limits=settings.geometry_limits)
+
+
+def _audit_detail(detail: dict[str, Any], report: ImportReport) -> dict[str, Any]:
+    return {**detail, "imported": report.imported, "duplicates": report.duplicates, "rejected": report.rejected}
+
+
+def _record(database: Database, job: ImportJob, resource: str, report: ImportReport, detail: dict[str, Any]) -> None:
+    session = database.tenant_session(job.organisation_id)
+    try:
+        with session.begin():
+            audit.record(session, organisation_id=job.organisation_id, user_id=job.principal.user_id,
+                         action="import", resource=resource, detail=_audit_detail(detail, report))
+    finally:
+        session.close()
+
+
+def _audit_refusal(job: ImportJob, database: Database, refusal: ContextmapError) -> None:
+    resource = "incidents" if job.kind == "police_uk" else job.target
+    audit_refused_import(database, job.principal, resource,
+                         {"source": job.kind if job.kind == "police_uk" else "partner", "files": job.names,
+                          "via": "web", "dry_run": job.dry_run}, refusal)
