@@ -46,8 +46,6 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 5 * 1024 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
-    # An import started from the web pages runs in the background as one transaction; its statements may
-    # take longer than an interactive request's (statement_timeout_seconds), up to this.
     page_limit_default: int = 100
     page_limit_max: int = 1000
 
