@@ -6,7 +6,7 @@ The import itself is the one the JSON API and the CLI run (:func:`app.db.imports
 :func:`app.services.partner_import.partner_records` with :func:`app.db.imports.import_partner`), in one
 transaction of the organisation's tenant session: a rejected file raises and the rollback leaves nothing
 behind. Audit records are the API's: ``import`` (with ``via: web``) in the import's own transaction, and
-``import.refused`` (:func:`app.routers.imports.audit_refused_import`) in a transaction of its own.
+``import.refused`` (:func:`app.api.imports.audit_refused_import`) in a transaction of its own.
 
 A dry run of a police.uk file runs the whole import and rolls it back (the police.uk path has no dry-run
 switch of its own); a partner dry run is the partner import's own ``dry_run``.
@@ -35,11 +35,11 @@ from typing import IO, Any, Literal
 
 from sqlalchemy.orm import Session
 
+from app.api.imports import audit_refused_import
 from app.db import audit, import_history, imports
 from app.db.imports import ImportRejected, ImportReport
 from app.db.session import Database, allow_long_work
 from app.errors import ContextmapError, InvalidInput
-from app.routers.imports import audit_refused_import
 from app.security import Principal
 from app.services.partner_import import partner_records
 from app.settings import Settings
