@@ -293,7 +293,11 @@ def test_a_suppressed_cell_is_never_a_hot_spot(client, database, planted):
     assert body["metadata"]["n_hot"] == 0
     html = client.get("/maps/hotspots", params={"cell": "50", "from": "2026-05-13", "to": "2026-05-13"},
                       headers=panel).text
-    assert "99 %" not in html and "squares of 250 m (published grid, whole months)" in html
+    # The legend names every class (plain words, issue 16); a drawn hot spot would be listed in the table
+    # of hot and cold spots under the map, and no cell of the page's data carries a confidence bin.
+    assert "No hot or cold spot at these settings." in html
+    assert "squares of 250 m (published grid, whole months)" in html
+    assert not re.search(r'"gi_bin":\s*-?[123]\b', html)
 
 
 def test_outcomes_withhold_significance_with_the_counts(client, database, planted):
