@@ -34,6 +34,7 @@ from app.db import accounts, administration, audit
 from app.db.street_network import load_street_edges, read_street_file
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
+from app.web import paging
 from app.web.forms import FormErrors, PostedForm, written
 from app.web.shell import page
 from geo.geometry import GeometryError, parse_geometry
@@ -247,13 +248,8 @@ def audit_log(request: Request, session: SessionDep, user: AuditText = "", actio
     def url(n: int) -> str:
         return "/admin/audit?" + urlencode({**kept, "page": n})
 
-    pages = max(1, -(-total // AUDIT_PAGE))
-    pagination = {
-        "previous": {"href": url(page_number - 1)} if page_number > 1 else None,
-        "next": {"href": url(page_number + 1)} if page_number < pages else None,
-        "items": [{"number": n, "href": url(n), "current": n == page_number}
-                  for n in range(max(1, page_number - 2), min(pages, page_number + 2) + 1)],
-    }
+    pages = paging.page_count(total, AUDIT_PAGE)
+    pagination = paging.pagination(url, page_number, pages)
     return page(request, "admin/audit.html", principal=principal, session=session, title="Audit log",
                 breadcrumbs=_crumbs(), rows=rows, total=total, pages=pages, page_number=page_number,
                 pagination=pagination, params=params, users=accounts.list_users(session),

@@ -25,6 +25,7 @@ from app import policy
 from app.db import import_history
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
+from app.web import paging
 from app.web.forms import FormErrors, PostedForm
 from app.web.imports_jobs import (
     ImportJob,
@@ -252,11 +253,8 @@ def import_history_page(request: Request, session: SessionDep,
                         page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
                         principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> HTMLResponse:
     rows, total = import_history.past_imports(session, limit=HISTORY_PAGE, offset=(page_number - 1) * HISTORY_PAGE)
-    pages = max(1, -(-total // HISTORY_PAGE))
-    pagination = {
-        "previous": {"href": f"/imports/history?page={page_number - 1}"} if page_number > 1 else None,
-        "next": {"href": f"/imports/history?page={page_number + 1}"} if page_number < pages else None,
-    }
+    pages = paging.page_count(total, HISTORY_PAGE)
+    pagination = paging.pagination(lambda n: f"/imports/history?page={n}", page_number, pages, numbered=False)
     entries = [{**row, "detail": row["detail"] if isinstance(row["detail"], dict)
                 else json.loads(row["detail"] or "{}")} for row in rows]
     return page(request, "imports/history.html", principal=principal, session=session, title="Import history",

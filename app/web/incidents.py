@@ -12,7 +12,6 @@ import dataclasses
 import json
 from datetime import date, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -25,7 +24,9 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.query import parse_bbox
 from app.services.audit import record_action
+from app.web import paging
 from app.web.forms import FormErrors
+from app.web.paging import list_url
 from app.web.shell import page
 from geo.calendar import london_midnight
 from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES
@@ -65,13 +66,7 @@ def _present(filters: dict[str, list[Any]]) -> dict[str, list[Any]]:
 
 
 def _list_url(params: dict[str, Any], **changes: Any) -> str:
-    merged = {**params, **changes}
-    flat: list[tuple[str, Any]] = []
-    for key, value in merged.items():
-        if value in (None, "", [], 0):
-            continue
-        flat.extend((key, item) for item in value) if isinstance(value, list) else flat.append((key, value))
-    return "/incidents" + (f"?{urlencode(flat)}" if flat else "")
+    return list_url("/incidents", params, **changes)
 
 
 @router.get("/incidents", response_class=HTMLResponse)
@@ -114,13 +109,8 @@ def incidents_list(
                       {"returned": len(features), "query": str(request.url.query), "via": "web"})
     params = {"from": start_text or "", "to": end_text or "", "harm": harms, "source": source_value,
               "place": place_id or "", "bbox": bbox or ""}
-    pages = max(1, -(-total // PAGE_SIZE))
-    pagination = {
-        "previous": {"href": _list_url(params, page=page_number - 1)} if page_number > 1 else None,
-        "next": {"href": _list_url(params, page=page_number + 1)} if page_number < pages else None,
-        "items": [{"number": n, "href": _list_url(params, page=n), "current": n == page_number}
-                  for n in range(max(1, page_number - 2), min(pages, page_number + 2) + 1)],
-    }
+    pages = paging.page_count(total, PAGE_SIZE)
+    pagination = paging.pagination(lambda n: _list_url(params, page=n), page_number, pages)
     names = place_names(session)
     markers = [{"name": f"{f['properties']['harm_category'].replace('_', ' ').capitalize()}",
                 "lat": f["geometry"]["coordinates"][1], "lon": f["geometry"]["coordinates"][0],

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +24,9 @@ from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.schemas.domain import InterventionCreate, InterventionPatch
 from app.services import records
+from app.web import paging
 from app.web.forms import FormErrors, Posted, PostedForm, build, date_items, parse_date, written
+from app.web.paging import list_url
 from app.web.shell import page
 from geo.vocabulary import INTERVENTION_KINDS
 
@@ -44,13 +45,7 @@ FINDINGS_PATH = "/interventions/{intervention_id}/findings"
 
 
 def _list_url(params: dict[str, Any], **changes: Any) -> str:
-    merged = {**params, **changes}
-    flat: list[tuple[str, Any]] = []
-    for key, value in merged.items():
-        if value in (None, "", []):
-            continue
-        flat.extend((key, v) for v in value) if isinstance(value, list) else flat.append((key, value))
-    return "/interventions" + (f"?{urlencode(flat)}" if flat else "")
+    return list_url("/interventions", params, **changes)
 
 
 @router.get("/interventions", response_class=HTMLResponse)
@@ -73,13 +68,8 @@ def interventions_list(
         offset=(page_number - 1) * PAGE_SIZE))
     rows = [redact({"properties": r}, principal)["properties"] for r in rows]
     params = {"kind": list(kinds), "status": status, "place": place_id or "", "partner": partner_text}
-    pages = max(1, -(-total // PAGE_SIZE))
-    pagination = {
-        "previous": {"href": _list_url(params, page=page_number - 1)} if page_number > 1 else None,
-        "next": {"href": _list_url(params, page=page_number + 1)} if page_number < pages else None,
-        "items": [{"number": n, "href": _list_url(params, page=n), "current": n == page_number}
-                  for n in range(max(1, page_number - 2), min(pages, page_number + 2) + 1)],
-    }
+    pages = paging.page_count(total, PAGE_SIZE)
+    pagination = paging.pagination(lambda n: _list_url(params, page=n), page_number, pages)
     return page(request, "interventions/list.html", principal=principal, session=session, title="Interventions",
                 breadcrumbs=[("Home", "/")], rows=rows, total=total, pages=pages, page_number=page_number,
                 pagination=pagination, kinds=kinds, status=status, place_id=place_id, partner=partner_text,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -25,8 +24,10 @@ from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.services.disclosure import Disclosure
 from app.services.place_analysis import place_timeline
+from app.web import paging
 from app.web.charts import monthly_chart
 from app.web.hours import hours_in_words
+from app.web.paging import list_url
 from app.web.shell import page
 from geo.vocabulary import PLACE_KINDS
 
@@ -44,12 +45,7 @@ def _map_settings(settings: Any) -> dict[str, str]:
 
 
 def _list_url(params: dict[str, Any], **changes: Any) -> str:
-    merged = {**params, **changes}
-    pairs = [(k, v) for k, v in merged.items() if v not in (None, "", False, [])]
-    flat: list[tuple[str, Any]] = []
-    for key, value in pairs:
-        flat.extend((key, item) for item in value) if isinstance(value, list) else flat.append((key, value))
-    return "/places" + (f"?{urlencode(flat)}" if flat else "")
+    return list_url("/places", params, **changes)
 
 
 @router.get("/places", response_class=HTMLResponse)
@@ -73,18 +69,13 @@ def places_list(
     params = {"q": q or "", "kind": list(kinds), "designation": designation or "",
               "review_overdue": "true" if review_overdue else "", "has_guardians": "true" if has_guardians else "",
               "sort": sort if sort != "name" else "", "order": order if order != "asc" else ""}
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = paging.page_count(total, PAGE_SIZE)
     columns = [{"key": key, "label": label, "current": key == sort,
                 "order": ("descending" if order == "desc" else "ascending") if key == sort else "none",
                 "href": _list_url(params, sort=key, order="desc" if key == sort and order == "asc" else "",
                                   page="")}
                for key, label in SORT_LABELS.items()]
-    pagination = {
-        "previous": {"href": _list_url(params, page=page_number - 1)} if page_number > 1 else None,
-        "next": {"href": _list_url(params, page=page_number + 1)} if page_number < pages else None,
-        "items": [{"number": n, "href": _list_url(params, page=n), "current": n == page_number}
-                  for n in range(max(1, page_number - 2), min(pages, page_number + 2) + 1)],
-    }
+    pagination = paging.pagination(lambda n: _list_url(params, page=n), page_number, pages)
     markers = [{"name": r["name"], "lat": r["lat"], "lon": r["lon"], "href": f"/places/{r['id']}",
                 "designation": r["designations"][0] if r["designations"] else ""} for r in rows]
     return page(
