@@ -326,7 +326,8 @@ def retention_apply(
     with database.owner_session() as session:
         report = apply_retention(session, config.retention_days, config.retention_mode, dry_run=dry_run)
     for org, count in sorted(report.per_organisation.items()):
-        print(f"{org}: {count} incident(s) {'would be ' if dry_run else ''}{report.verb}")
+        own = f" (its own period: older than {report.cutoffs[org]:%Y-%m-%d})" if org in report.cutoffs else ""
+        print(f"{org}: {count} incident(s) {'would be ' if dry_run else ''}{report.verb}{own}")
     print(f"total: {report.total} incident(s) older than {report.cutoff:%Y-%m-%d} "
           f"{'would be ' if dry_run else ''}{report.verb}")
 

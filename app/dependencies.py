@@ -56,7 +56,7 @@ def lookup_principal(database: Database, token: str, via: str) -> Principal | No
         return None  # a session cookie value is not an API token
     if via == "cookie" and row.kind != "session":
         return None
-    return Principal(row.user_id, row.organisation_id, row.role, row.email, via)
+    return Principal(row.user_id, row.organisation_id, row.role, row.email, via, row.suppress_max, row.round_to)
 
 
 def get_principal(request: Request, database: DatabaseDep, settings: SettingsDep) -> Principal:

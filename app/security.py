@@ -27,6 +27,10 @@ class Principal:
     role: str
     email: str
     via: str  # "token" or "cookie"
+    # The organisation's own disclosure thresholds (0012), None for the deployment's; read with the token so
+    # that a request's Disclosure needs no other query (app.services.disclosure.rule_for).
+    suppress_max: int | None = None
+    round_to: int | None = None
 
     @property
     def is_panel(self) -> bool:

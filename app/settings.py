@@ -57,6 +57,12 @@ class Settings(BaseSettings):
 
     retention_days: int = 6 * 365
     retention_mode: Literal["delete", "archive"] = "archive"
+    # The shortest retention an organisation may choose for itself (the admin page): the analyses compare a
+    # year before an intervention with the year after, so a shorter history leaves them nothing to compare.
+    retention_min_days: int = 2 * 365
+    # The strictest disclosure thresholds an organisation may choose (beyond them a panel sees nothing useful).
+    org_suppress_max_ceiling: int = 50
+    org_round_to_ceiling: int = 50
     safe_space_stale_days: int = 365
     # Governance pages (/accessibility, /security.txt, /about/...): who runs this deployment and whom to tell.
     operator_name: str = "the organisation that runs this contextmap service"

@@ -28,8 +28,9 @@ from app.schemas.safe_spaces import (
     SafetyPlanRequest,
 )
 from app.services.coverage import coverage_analysis
+from app.services.disclosure import rule_for
 from app.settings import Settings
-from geo.privacy import DisclosureRule, disclose_count
+from geo.privacy import disclose_count
 from geo.safe_spaces import (
     TRAINING_VALID_YEARS,
     evaluate,
@@ -250,7 +251,7 @@ def safety_plan(
         for j, instant in enumerate(location.times):
             _in_range(instant, f"locations.{i}.times.{j}")
     points = [_plan_point(session, settings, i, location) for i, location in enumerate(plan.locations)]
-    rule = DisclosureRule(settings.suppress_max, settings.round_to)
+    rule = rule_for(principal, settings)
     now = datetime.now(UTC)
     answers = []
     for index, (location, (lon, lat)) in enumerate(zip(plan.locations, points, strict=True)):
@@ -273,7 +274,7 @@ def safety_plan(
     audit_write(session, principal, "safety_plan.create", "safety_plan",
                 {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)})
     return {"made_at": now, "age": plan.age, "radius_m": plan.radius_m, "harm_window_days": HARM_WINDOW_DAYS,
-            "disclosure_control": {"suppress_max": settings.suppress_max, "round_to": settings.round_to},
+            "disclosure_control": {"suppress_max": rule.suppress_max, "round_to": rule.round_to},
             "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
             "threshold_minutes": settings.walk_threshold_minutes, "locations": answers, "stored": False}
 

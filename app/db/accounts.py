@@ -139,9 +139,11 @@ def login_candidate(session: Session, email: str) -> dict[str, Any] | None:
 
 def token_user(session: Session, token_hash: str) -> Any:
     """The user behind a token or session digest (``contextmap_token_user``: skips expired, revoked and
-    disabled), as a row with ``user_id, organisation_id, role, email, kind``; None when there is none."""
+    disabled), as a row with ``user_id, organisation_id, role, email, kind`` and the organisation's own
+    ``suppress_max, round_to`` (None: the deployment's); None when there is none."""
     return session.execute(
-        text("SELECT user_id, organisation_id, role, email, kind FROM contextmap_token_user(:h)"), {"h": token_hash},
+        text("SELECT user_id, organisation_id, role, email, kind, suppress_max, round_to "
+             "FROM contextmap_token_user(:h)"), {"h": token_hash},
     ).first()
 
 

@@ -85,7 +85,8 @@ def audit_actions(session: Session) -> list[str]:
 
 def organisation(session: Session, organisation_id: int) -> dict[str, Any]:
     row = session.execute(text(
-        "SELECT id, slug, name, ST_AsGeoJSON(service_area, 7) AS service_area, "
+        "SELECT id, slug, name, ST_AsGeoJSON(service_area, 7) AS service_area, suppress_max, round_to, "
+        "retention_days, "
         "ST_Area(service_area::geography) AS area_m2, "
         "(SELECT count(*) FROM street_edges) AS street_edges, "
         "(SELECT COALESCE(sum(length_m), 0) FROM street_edges) AS street_length_m "
@@ -105,3 +106,13 @@ def update_organisation(session: Session, organisation_id: int, name: str, servi
                 "WHERE id = :id"), {"id": organisation_id, "name": name, "area": service_area_geojson})
     except (DataError, InternalError) as exc:
         raise InvalidInput("the service area is not a polygon PostGIS can read", field="service_area") from exc
+
+
+def update_thresholds(session: Session, organisation_id: int, *, suppress_max: int | None, round_to: int | None,
+                      retention_days: int | None) -> None:
+    """The organisation's own disclosure thresholds and retention period (None: the deployment's); the
+    caller has checked them against the deployment's safe bounds."""
+    session.execute(text(
+        "UPDATE organisations SET suppress_max = :suppress_max, round_to = :round_to, "
+        "retention_days = :retention_days WHERE id = :id"),
+        {"id": organisation_id, "suppress_max": suppress_max, "round_to": round_to, "retention_days": retention_days})

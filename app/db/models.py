@@ -19,12 +19,15 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Computed,
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -59,6 +62,11 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     service_area: Mapped[Any | None] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The organisation's own disclosure thresholds and retention (0012); NULL: the deployment's settings,
+    # which are also the floor (an organisation may suppress more, never less).
+    suppress_max: Mapped[int | None] = mapped_column(SmallInteger)
+    round_to: Mapped[int | None] = mapped_column(SmallInteger)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class User(TenantMixin, Base):
@@ -68,6 +76,8 @@ class User(TenantMixin, Base):
     __table_args__ = (
         Index("users_email_key", func.lower(column("email")), unique=True),
         Index("users_organisation_id_idx", "organisation_id"),
+        # For composite foreign keys from tenant tables (0012: import_jobs).
+        UniqueConstraint("organisation_id", "id", name="users_organisation_id_id_key"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
@@ -306,6 +316,40 @@ class SchoolTerm(TenantMixin, Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ImportJob(Base):
+    """An import started from the web pages (0012): its stage, progress and report, readable by every worker
+    process. A running job whose ``heartbeat_at`` stops moving is read as failed (its process died)."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        ForeignKeyConstraint(["organisation_id", "user_id"], ["users.organisation_id", "users.id"],
+                             ondelete="CASCADE"),
+        Index("import_jobs_started_idx", "organisation_id", "started_at"),
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16), server_default="incidents")
+    files: Mapped[Any] = mapped_column(JSONB, server_default="[]")
+    workdir: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    allow_partial: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    mapping: Mapped[Any] = mapped_column(JSONB, server_default="{}")
+    crs: Mapped[str | None] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16))
+    rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    done_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    report: Mapped[Any | None] = mapped_column(JSONB)
+    message: Mapped[str | None] = mapped_column(Text)
+    new_incidents_from: Mapped[date | None] = mapped_column(Date)
+    new_incidents_to: Mapped[date | None] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):

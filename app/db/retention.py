@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 @dataclass
 class RetentionReport:
-    cutoff: datetime
+    cutoff: datetime  # the deployment's cutoff; an organisation with a shorter period has a later one
     mode: str
     per_organisation: dict[str, int] = field(default_factory=dict)
+    cutoffs: dict[str, datetime] = field(default_factory=dict)  # organisations with their own, shorter period
 
     @property
     def total(self) -> int:
@@ -24,27 +25,38 @@ class RetentionReport:
         return "archived" if self.mode == "archive" else "deleted"
 
 
+# An incident's organisation's period: its own (0012) where shorter, never longer than the deployment's.
+_DAYS = "LEAST(COALESCE(o.retention_days, :days), :days)"
+_EXPIRED = (f"COALESCE(i.occurred_to, i.occurred_from) < :now - make_interval(days => {_DAYS}) "
+            "AND o.id = i.organisation_id")
+
+
 def apply_retention(session: Session, retention_days: int, mode: str, *, dry_run: bool = False,
                     now: datetime | None = None) -> RetentionReport:
-    """Archive (to the owner-only ``incidents_archive``) or delete incidents that ended before the cutoff.
+    """Archive (to the owner-only ``incidents_archive``) or delete incidents that ended before the cutoff:
+    ``retention_days`` (the deployment's) before now, or the organisation's own shorter period.
 
     Runs on the owner connection: the web service's role cannot read the archive.
     """
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    report = RetentionReport(cutoff, mode)
-    expired = "COALESCE(i.occurred_to, i.occurred_from) < :cutoff"
+    now = now or datetime.now(UTC)
+    report = RetentionReport(now - timedelta(days=retention_days), mode)
+    params = {"now": now, "days": retention_days}
     rows = session.execute(
-        text(f"SELECT o.slug, count(*) FROM incidents i JOIN organisations o ON o.id = i.organisation_id "
-             f"WHERE {expired} GROUP BY o.slug"),
-        {"cutoff": cutoff},
+        text(f"SELECT o.slug, count(*) FROM incidents i, organisations o WHERE {_EXPIRED} GROUP BY o.slug"),
+        params,
     ).all()
     report.per_organisation = {slug: int(count) for slug, count in rows}
+    own = session.execute(
+        text(f"SELECT o.slug, {_DAYS} AS days FROM organisations o "
+             "WHERE o.retention_days IS NOT NULL AND o.retention_days < :days"), params).all()
+    report.cutoffs = {slug: now - timedelta(days=int(days)) for slug, days in own}
     if dry_run or not rows:
         return report
     if mode == "archive":
         session.execute(
-            text(f"INSERT INTO incidents_archive SELECT i.*, now() FROM incidents i WHERE {expired}"),
-            {"cutoff": cutoff},
+            text(f"INSERT INTO incidents_archive SELECT i.*, now() FROM incidents i, organisations o "
+                 f"WHERE {_EXPIRED}"),
+            params,
         )
-    session.execute(text(f"DELETE FROM incidents i WHERE {expired}"), {"cutoff": cutoff})
+    session.execute(text(f"DELETE FROM incidents i USING organisations o WHERE {_EXPIRED}"), params)
     return report

@@ -133,6 +133,12 @@ TABLES: dict[str, Table] = {
             "slug": Column("Short name used on the command line (e.g. demo-town)."),
             "name": Column("The organisation's display name."),
             "service_area": Column("The area it serves (multipolygon); points outside are refused."),
+            "suppress_max": Column("The organisation's own small-count threshold for panel outputs (counts 1 to "
+                                   "this are suppressed); empty means the deployment's, which is also the floor."),
+            "round_to": Column("The organisation's own rounding base for panel counts; empty means the "
+                               "deployment's, which is also the floor."),
+            "retention_days": Column("The organisation's own incident retention period in days; empty means the "
+                                     "deployment's, which is also the longest allowed."),
         },
     ),
     "users": Table(
@@ -228,7 +234,8 @@ TABLES: dict[str, Table] = {
         "young people, indirectly: no names, dates of birth or case numbers are stored",
         (Access(policy.READ_INCIDENTS, "individual records"),
          Access(policy.ANALYSIS, "analyses and maps; panel: disclosure-controlled counts only")),
-        "Incidents that ended more than {retention_days} days ago are {retention_mode}d by "
+        "Incidents that ended more than {retention_days} days ago (or the organisation's shorter period) are "
+        "{retention_mode}d by "
         "`contextmap retention apply` (schedule it daily; archived rows go to `incidents_archive`).",
         (API, EXPORTS, OGC, TILES, MAPS, PANEL),
         _INCIDENT_COLUMNS,
@@ -326,6 +333,39 @@ TABLES: dict[str, Table] = {
                                         "own id; never trusted).", STAFF),
             "client": Column("The client's IP address.", STAFF),
             "detail": Column("Parameters of the action (filters, counts); never incident free text.", STAFF),
+        },
+    ),
+    "import_jobs": Table(
+        "Imports started from the web pages: their stage, progress and report, so that every worker process can "
+        "show the progress and result pages.",
+        "professionals (who started the import); the report quotes rejected rows' line numbers and reasons",
+        (Access(policy.IMPORT_INCIDENTS, "the import progress and result pages, and the rejected rows as CSV"),),
+        "A finished job is deleted 7 days after it finished, or sooner once the organisation has more than 200; "
+        "the import's outcome stays in the audit log (the import history).",
+        (NOWHERE,),
+        {
+            "id": Column("A random identifier of the job (in the page's address)."),
+            "user_id": Column("Who started the import.", STAFF),
+            "kind": Column("police_uk or partner."),
+            "target": Column("What a partner file holds: incidents, places or safe spaces."),
+            "files": Column("The uploaded files' names, sizes and where they are staged on the server's disk.",
+                            PROFESSIONAL),
+            "workdir": Column("The server directory holding the staged uploads until the import ends."),
+            "dry_run": Column("Whether the import was a dry run (nothing written)."),
+            "allow_partial": Column("Whether rejected rows were skipped instead of refusing the whole file."),
+            "mapping": Column("Which of the file's columns hold which field (partner files)."),
+            "crs": Column("The coordinate system of a partner CSV's location columns."),
+            "stage": Column("mapping, queued, reading, writing, done, refused or failed."),
+            "rows_read": Column("Rows read so far."),
+            "done_bytes": Column("Bytes read so far (for the progress bar)."),
+            "report": Column("What the import did: counts, and rejected rows by file, line number and reason "
+                             "(reasons may quote a value of the file).", YOUNG_PEOPLE_INDIRECT, OFFENCE),
+            "message": Column("Why the file was refused or the import failed."),
+            "new_incidents_from": Column("First day of the incidents the import wrote (for the hot-spot map link)."),
+            "new_incidents_to": Column("Last day of the incidents the import wrote."),
+            "started_at": Column("When the job was created."),
+            "heartbeat_at": Column("When the process running the job last said it was alive."),
+            "finished_at": Column("When the job finished."),
         },
     ),
     "school_terms": Table(

@@ -188,7 +188,8 @@ def render_markdown(live: LiveSchema, settings: Settings) -> str:
         "",
         "Roles: " + ", ".join(f"`{r}`" for r in ROLES) + ". Panel members never see individual incidents or "
         f"free text; counts they see are suppressed from 1 to {settings.suppress_max} and rounded to the "
-        f"nearest {settings.round_to} on a fixed grid and calendar months.",
+        f"nearest {settings.round_to} on a fixed grid and calendar months (an organisation's admin may set stricter "
+        "thresholds for their organisation, never looser).",
         "",
         "## Summary",
         "",

@@ -46,6 +46,15 @@ WITHHELD = "Withheld: computed from a count below the disclosure threshold."
 PUBLISHED_LAYER_SIZE = PUBLISHED_CELL_SIZES[0]
 
 
+def rule_for(principal: Principal | None, settings: Settings) -> DisclosureRule:
+    """The disclosure rule of the reader's organisation: its own thresholds (0012) where they are stricter,
+    never looser than the deployment's settings, which are the floor (``max`` of each, so a deployment that
+    raises its floor later raises every organisation's with it)."""
+    own_suppress = principal.suppress_max if principal is not None else None
+    own_round = principal.round_to if principal is not None else None
+    return DisclosureRule(max(settings.suppress_max, own_suppress or 0), max(settings.round_to, own_round or 0))
+
+
 @dataclass(frozen=True)
 class Disclosure:
     """What the reader may see: exact figures, or disclosure-controlled ones (panel, or shareable)."""
@@ -56,13 +65,17 @@ class Disclosure:
 
     @classmethod
     def for_reader(cls, principal: Principal, settings: Settings, shareable: bool = False) -> Disclosure:
-        return cls(principal.is_panel or shareable, DisclosureRule(settings.suppress_max, settings.round_to),
-                   shareable)
+        return cls(principal.is_panel or shareable, rule_for(principal, settings), shareable)
 
     @classmethod
     def staff(cls, settings: Settings) -> Disclosure:
         """Exact figures (for use cases only staff reach, e.g. flagging a cell)."""
         return cls(False, DisclosureRule(settings.suppress_max, settings.round_to))
+
+    @classmethod
+    def panel(cls, principal: Principal | None, settings: Settings) -> Disclosure:
+        """The panel's rule whatever the reader's role (a meeting pack leaves the building)."""
+        return cls(True, rule_for(principal, settings))
 
     def sharing(self, shareable: bool) -> Disclosure:
         """The same reader asking (or not) for a shareable answer (a request body's ``shareable``)."""

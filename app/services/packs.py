@@ -21,7 +21,6 @@ from app.services.place_analysis import place_timeline
 from app.settings import Settings
 from geo import findings
 from geo.calendar import add_months
-from geo.privacy import DisclosureRule
 from geo.rates import rate_ratio
 
 PLACE_RADIUS_M = 100.0  # the place timeline's default radius (the place page uses the same)
@@ -29,9 +28,10 @@ PLACE_MONTHS = 12  # months of a place's harm shown either side of today's month
 MAX_PACK_ITEMS = 12  # interventions plus places in one meeting pack: a pack, not an export
 
 
-def panel_disclosure(settings: Settings) -> Disclosure:
-    """The panel's disclosure rule, whatever the reader's role: a pack leaves the building."""
-    return Disclosure(True, DisclosureRule(settings.suppress_max, settings.round_to))
+def panel_disclosure(settings: Settings, principal: Principal | None = None) -> Disclosure:
+    """The panel's disclosure rule (the reader's organisation's, never below the deployment's), whatever the
+    reader's role: a pack leaves the building."""
+    return Disclosure.panel(principal, settings)
 
 
 def _withheld(measure: dict[str, Any]) -> bool:
@@ -122,7 +122,7 @@ class PlaceSection:
 def intervention_section(
     session: Session, settings: Settings, principal: Principal | None, intervention: int,
 ) -> InterventionSection:
-    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings), intervention)
+    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings, principal), intervention)
     summary = analysis["intervention"]
     title, after = intervention_heading(summary)
     where = summary.get("place_name") or "the intervention site"
@@ -134,7 +134,7 @@ def place_section(
 ) -> PlaceSection:
     """A place's harm month by month for the year before this month (whole months, disclosed), with its
     designation history and interventions (free text withheld by the panel rule)."""
-    disclosure = panel_disclosure(settings)
+    disclosure = panel_disclosure(settings, principal)
     first = add_months(today.replace(day=1), -PLACE_MONTHS)
     period = f"{first.isoformat()}T00:00:00Z/{today.replace(day=1).isoformat()}T00:00:00Z"
     timeline = place_timeline(session, principal, disclosure, place, period=period, radius=PLACE_RADIUS_M)

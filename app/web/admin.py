@@ -1,7 +1,8 @@
 """Administration pages (issue 14), admins only (DESIGN.md role table): users — add, change role, disable or
 enable, revoke tokens, issue an API token shown once —; the audit log with filters, pages and a CSV
-download; the organisation's name and service area (retention and disclosure thresholds are the
-deployment's settings and are shown); and the street network used for walking distances.
+download; the organisation's name, service area, and its own retention period and disclosure thresholds
+(within the deployment's safe bounds: stricter than the deployment's, never looser); and the street network
+used for walking distances.
 
 Each change is the JSON API's own code (app.api.admin: add_user_with_token, set_disabled,
 revoke_all_tokens; app.db.street_network for the network) with its audit record, run in a savepoint so that
@@ -302,10 +303,12 @@ def audit_csv(session: SessionDep, user: AuditText = "", action: AuditText = "",
 def _organisation_page(request: Request, principal: Principal, session: SessionDep, settings: Any,
                        values: dict[str, Any], errors: FormErrors) -> HTMLResponse:
     organisation = administration.organisation(session, principal.organisation_id)
+    stored = {"name": organisation["name"], "area": "",
+              **{k: "" if organisation[k] is None else str(organisation[k]) for k in THRESHOLDS}}
     return page(request, "admin/organisation.html", principal=principal, session=session,
                 title="Organisation settings", breadcrumbs=_crumbs(), organisation_row=organisation,
-                values=values or {"name": organisation["name"], "area": ""}, errors=errors,
-                error_summary=errors.summary(["name", "area", "area_file", "form"]) if errors else None,
+                values=values or stored, errors=errors, bounds=threshold_bounds(settings),
+                error_summary=errors.summary(["name", "area", "area_file", *THRESHOLDS, "form"]) if errors else None,
                 status_code=422 if errors else 200, settings=settings,
                 map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
 
@@ -346,6 +349,41 @@ def _service_area(text: str, settings: Any, errors: FormErrors, field: str) -> s
     return json.dumps(mapping(area))
 
 
+THRESHOLDS = ("suppress_max", "round_to", "retention_days")
+THRESHOLD_NAMES = {"suppress_max": "small-count threshold", "round_to": "rounding base",
+                   "retention_days": "retention period"}
+THRESHOLD_WHY = {"suppress_max": "an organisation may suppress more small counts than the deployment, never fewer",
+                 "round_to": "an organisation may round more coarsely than the deployment, never more finely",
+                 "retention_days": "an organisation may keep incidents for less time than the deployment, never "
+                                   "longer, and long enough to compare a year before with a year after"}
+
+
+def threshold_bounds(settings: Any) -> dict[str, tuple[int, int]]:
+    """The safe bounds of an organisation's own values: the deployment's settings are the floor of the
+    disclosure thresholds (an organisation may suppress more, never less) and the longest retention."""
+    return {"suppress_max": (settings.suppress_max, max(settings.suppress_max, settings.org_suppress_max_ceiling)),
+            "round_to": (settings.round_to, max(settings.round_to, settings.org_round_to_ceiling)),
+            "retention_days": (min(settings.retention_min_days, settings.retention_days), settings.retention_days)}
+
+
+def posted_thresholds(posted: Any, settings: Any, errors: FormErrors) -> dict[str, int | None]:
+    """The organisation's own thresholds from the form; empty means the deployment's (None)."""
+    chosen: dict[str, int | None] = {}
+    for name, (low, high) in threshold_bounds(settings).items():
+        typed = posted.get(name).replace(",", "").strip()
+        chosen[name] = None
+        if not typed:
+            continue
+        if not (typed.isascii() and typed.isdigit()) or len(typed) > 6:
+            errors.add(name, f"The {THRESHOLD_NAMES[name]} must be a whole number, like {low}")
+        elif not low <= int(typed) <= high:
+            errors.add(name, f"The {THRESHOLD_NAMES[name]} must be between {low} and {high}: "
+                             + THRESHOLD_WHY[name])
+        else:
+            chosen[name] = int(typed)
+    return chosen
+
+
 @router.post("/admin/organisation", response_class=HTMLResponse)
 async def save_organisation(request: Request, session: SessionDep, settings: SettingsDep, posted: PostedForm,
                             principal: Principal = gate(ADMIN)) -> Response:
@@ -361,15 +399,20 @@ async def save_organisation(request: Request, session: SessionDep, settings: Set
         area = _service_area(uploaded[1].decode("utf-8", "replace"), settings, errors, "area_file")
     elif posted.get("area"):
         area = _service_area(posted.get("area"), settings, errors, "area")
+    thresholds = posted_thresholds(posted, settings, errors)
     if not errors:
-        with written(session, errors, {"service_area": "area", "name": "name"}):
+        before = administration.organisation(session, principal.organisation_id)
+        with written(session, errors, {"service_area": "area", "name": "name", **{k: k for k in THRESHOLDS}}):
             administration.update_organisation(session, principal.organisation_id, name, area)
+            administration.update_thresholds(session, principal.organisation_id, **thresholds)
+            changed = {k: {"from": before[k], "to": v} for k, v in thresholds.items() if before[k] != v}
             audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
                          action="organisation.update", resource=f"organisation:{principal.organisation_id}",
-                         detail={"name": name, "service_area": "changed" if area else "kept"})
+                         detail={"name": name, "service_area": "changed" if area else "kept", **changed})
     if errors:
         return _organisation_page(request, principal, session, settings,
-                                  {"name": name, "area": posted.get("area")}, errors)
+                                  {"name": name, "area": posted.get("area"),
+                                   **{k: posted.get(k) for k in THRESHOLDS}}, errors)
     return RedirectResponse("/admin/organisation?saved=organisation-saved", status_code=303)
 
 

@@ -32,6 +32,7 @@ from app.services.packs import (
     InterventionSection,
     PlaceSection,
     intervention_section,
+    panel_disclosure,
     place_section,
 )
 from app.settings import Settings
@@ -90,9 +91,9 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID) -> str:
 
 def pack_html(
     settings: Settings, *, title: str, interventions: list[InterventionSection], places: list[PlaceSection],
-    built: datetime,
+    built: datetime, suppress_max: int | None = None,
 ) -> str:
-    """The pack as one HTML document for WeasyPrint."""
+    """The pack as one HTML document for WeasyPrint (``suppress_max``: the organisation's threshold)."""
     timeline = sorted(
         [{"starts_on": s.summary["starts_on"], "ends_on": s.summary.get("ends_on"), "title": s.title}
          for s in interventions]
@@ -110,7 +111,7 @@ def pack_html(
     return templates.get_template("packs/pack.html").render(
         title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
         maps={s.id: area_map_svg(s.analysis, settings.analysis_srid) for s in interventions},
-        timeline=unique, suppress_max=settings.suppress_max)
+        timeline=unique, suppress_max=suppress_max or settings.suppress_max)
 
 
 def pack_pdf(html: str) -> bytes:
@@ -131,7 +132,8 @@ def build_pack(session: Any, settings: Settings, principal: Principal | None, *,
     built = datetime.now(UTC)
     sections = [intervention_section(session, settings, principal, i) for i in interventions]
     place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
-    return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built))
+    return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built,
+                                suppress_max=panel_disclosure(settings, principal).rule.suppress_max))
 
 
 @router.get("/interventions/{intervention_id}/pack.pdf")

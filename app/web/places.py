@@ -118,7 +118,7 @@ def place_page(
         guardian_hours={g["id"]: hours_in_words(g["properties"].get("hours"), now) for g in guardians},
         assessments=list(reversed(assessments)), hours=hours_in_words(props.get("opening_hours"), now),
         months=timeline["months"], total=timeline["total"], disclosure=timeline["disclosure"],
-        chart=monthly_chart(timeline["months"], settings.suppress_max), radius=HARM_RADIUS_M,
+        chart=monthly_chart(timeline["months"], disclosure.rule.suppress_max), radius=HARM_RADIUS_M,
         markers=json.dumps([{"name": props["name"], "lat": point[1], "lon": point[0], "href": f"/places/{place_id}",
                              "designation": ""}] if point else []), map=_map_settings(settings),
         may_edit=policy.WRITE_SAFE_SPACES.allows(principal.role),
