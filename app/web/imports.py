@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from app import policy
-from app.db import import_history
+from app.db import import_history, import_jobs
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.web import paging
@@ -96,9 +96,10 @@ def import_police_uk(request: Request, session: SessionDep, settings: SettingsDe
     if errors:
         return _start_page(request, principal, session, errors, values)
     jobs = jobs_of(request.app.state)
-    job = jobs.new(principal, "police_uk", staged, workdir, dry_run=posted.get("mode") == "dry_run",
+    job = jobs.new(session, principal, "police_uk", staged, workdir, dry_run=posted.get("mode") == "dry_run",
                    allow_partial=bool(values["allow_partial"]))
-    jobs.start(job, database, settings)
+    session.commit()  # the job's row first: the runner's own transactions update it
+    jobs.start(job, principal, database, settings)
     return RedirectResponse(f"/imports/{job.id}", status_code=303)
 
 
@@ -122,9 +123,10 @@ def import_partner_upload(request: Request, session: SessionDep, posted: PostedF
     except InvalidInput as exc:
         errors.add("file", exc.detail)
         return _start_page(request, principal, session, errors, {"target": target})
-    job = jobs_of(request.app.state).new(principal, "partner", [StagedFile(name, path, size=path.stat().st_size)],
-                                         workdir, target=target)
-    job.stage = "mapping"
+    job = jobs_of(request.app.state).new(session, principal, "partner",
+                                         [StagedFile(name, path, size=path.stat().st_size)], workdir, target=target,
+                                         stage="mapping")
+    session.commit()
     return RedirectResponse(f"/imports/{job.id}/mapping", status_code=303)
 
 
@@ -142,8 +144,8 @@ def _preview(data: bytes, name: str) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, rows
 
 
-def _job(request: Request, principal: Principal, job_id: str) -> ImportJob:
-    job = jobs_of(request.app.state).get(job_id, principal.organisation_id)
+def _job(request: Request, session: SessionDep, job_id: str) -> ImportJob:
+    job = jobs_of(request.app.state).get(session, job_id)
     if job is None:
         raise NotFound("This import is not known here (imports are kept for a while after they finish; "
                        "the import history lists them all)")
@@ -181,7 +183,7 @@ def _guess(columns: list[str], field_name: str) -> str:
 @router.get("/imports/{job_id}/mapping", response_class=HTMLResponse)
 def import_mapping(job_id: str, request: Request, session: SessionDep,
                    principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> Response:
-    job = _job(request, principal, job_id)
+    job = _job(request, session, job_id)
     if job.stage != "mapping":
         return RedirectResponse(f"/imports/{job.id}", status_code=303)
     columns, _ = _preview(job.files[0].path.read_bytes(), job.files[0].name)
@@ -193,7 +195,7 @@ def import_mapping(job_id: str, request: Request, session: SessionDep,
 @router.post("/imports/{job_id}/mapping", response_class=HTMLResponse)
 def import_mapped(job_id: str, request: Request, session: SessionDep, settings: SettingsDep, database: DatabaseDep,
                   posted: PostedForm, principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> Response:
-    job = _job(request, principal, job_id)
+    job = _job(request, session, job_id)
     if job.stage != "mapping":
         return RedirectResponse(f"/imports/{job.id}", status_code=303)
     columns, _ = _preview(job.files[0].path.read_bytes(), job.files[0].name)
@@ -229,7 +231,9 @@ def import_mapped(job_id: str, request: Request, session: SessionDep, settings: 
     job.mapping = mapping
     job.crs = None if has_geometry or crs == "EPSG:4326" else crs
     job.dry_run = posted.get("mode") == "dry_run"
-    jobs_of(request.app.state).start(job, database, settings)
+    if import_jobs.start(session, job.id, mapping=job.mapping, crs=job.crs, dry_run=job.dry_run):
+        session.commit()  # the job's row first: the runner's own transactions update it
+        jobs_of(request.app.state).start(job, principal, database, settings)
     return RedirectResponse(f"/imports/{job.id}", status_code=303)
 
 
@@ -265,7 +269,7 @@ def import_history_page(request: Request, session: SessionDep,
 @router.get("/imports/{job_id}", response_class=HTMLResponse)
 def import_job(job_id: str, request: Request, session: SessionDep,
                principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> Response:
-    job = _job(request, principal, job_id)
+    job = _job(request, session, job_id)
     if job.stage == "mapping":
         return RedirectResponse(f"/imports/{job.id}/mapping", status_code=303)
     if job.running:
@@ -284,17 +288,17 @@ def _result_title(job: ImportJob) -> str:
 
 
 @router.get("/imports/{job_id}/status", response_class=JSONResponse)
-def import_status(job_id: str, request: Request,
+def import_status(job_id: str, request: Request, session: SessionDep,
                   principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> dict[str, Any]:
     """What the progress page's script polls (the page itself works without it: "Check progress")."""
-    job = _job(request, principal, job_id)
+    job = _job(request, session, job_id)
     return {"stage": job.stage, "percent": job.percent, "rows_read": job.rows_read, "running": job.running}
 
 
 @router.get("/imports/{job_id}/rejections.csv")
-def import_rejections(job_id: str, request: Request,
+def import_rejections(job_id: str, request: Request, session: SessionDep,
                       principal: Principal = gate(policy.IMPORT_INCIDENTS)) -> Response:
-    job = _job(request, principal, job_id)
+    job = _job(request, session, job_id)
     if job.report is None:
         raise NotFound("This import has no report yet")
     buffer = io.StringIO()

@@ -1,6 +1,7 @@
 """Imports started from the web pages run in a background thread, so that a large police.uk file does not
-hold the browser's request open; the progress and the report are kept here for the progress and result
-pages to read.
+hold the browser's request open; the progress and the report are written to the ``import_jobs`` table
+(:mod:`app.db.import_jobs`, row-level security per organisation) for the progress and result pages to read,
+whichever worker process answers them.
 
 The import itself is the one the JSON API and the CLI run (:func:`app.db.imports.import_police_uk`,
 :func:`app.services.partner_import.partner_records` with :func:`app.db.imports.import_partner`), in one
@@ -11,9 +12,12 @@ behind. Audit records are the API's: ``import`` (with ``via: web``) in the impor
 A dry run of a police.uk file runs the whole import and rolls it back (the police.uk path has no dry-run
 switch of its own); a partner dry run is the partner import's own ``dry_run``.
 
-Jobs live in this process's memory (``app.state``): the progress of a job is seen by requests that reach
-the process running it. A deployment with several worker processes needs sticky sessions for the import
-pages, or a table for jobs; the outcome itself is always in the audit log (the import history page).
+The runner writes its progress and a heartbeat every :data:`HEARTBEAT_SECONDS` in short transactions of
+their own; a running job whose heartbeat is older than :data:`STALE_SECONDS` (its process was killed or
+restarted) is read as failed — the import's own transaction died with the process, so nothing was written.
+Uploads are staged on the server's disk (the job's ``workdir``): the worker processes of one host share it.
+Several *hosts* would need shared storage for the staged files (or sticky sessions between the upload and
+the mapping step). The outcome itself is always in the audit log (the import history page).
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ from typing import IO, Any, Literal
 from sqlalchemy.orm import Session
 
 from app.api.imports import audit_refused_import
-from app.db import audit, import_history, imports
-from app.db.imports import ImportRejected, ImportReport
+from app.db import audit, import_history, import_jobs, imports
+from app.db.imports import ImportRejected, ImportReport, Rejection
 from app.db.session import Database, allow_long_work
 from app.errors import ContextmapError, InvalidInput
 from app.security import Principal
@@ -46,8 +50,11 @@ from app.settings import Settings
 
 Stage = Literal["mapping", "queued", "reading", "writing", "done", "refused", "failed"]
 RUNNING: tuple[Stage, ...] = ("queued", "reading", "writing")
-MAX_JOBS_KEPT = 200  # finished jobs kept for their result pages; the oldest go first
-MAX_RUNNING = 2  # imports running at once (the machine's other work continues)
+MAX_JOBS_KEPT = 200  # finished jobs kept per organisation for their result pages; the oldest go first
+JOB_DAYS_KEPT = 7  # and none longer than this after it finished (the audit log keeps the outcome)
+MAX_RUNNING = 2  # imports running at once in one process (the machine's other work continues)
+HEARTBEAT_SECONDS = 1.0  # how often the runner writes its progress
+STALE_SECONDS = 60  # a running job silent this long is read as failed (its process died)
 MAX_ZIP_MEMBERS = 1000  # a police.uk download of every force for three years has ~1,600 files of 3 kinds
 # A zip may hold at most this many times the upload limit once expanded (zip bombs expand a thousandfold).
 ZIP_EXPANSION = 10
@@ -65,12 +72,15 @@ class StagedFile:
 
 @dataclass
 class ImportJob:
+    """A job as the runner holds it while it runs, and as the pages read it back from ``import_jobs``."""
+
     id: str
     organisation_id: int
-    principal: Principal
+    principal: Principal | None  # who started it (the runner audits as them); None when read back
     kind: Literal["police_uk", "partner"]
     files: list[StagedFile]
     workdir: Path
+    user_id: int = 0
     dry_run: bool = False
     allow_partial: bool = False
     target: str = "incidents"
@@ -105,33 +115,68 @@ class ImportJob:
     def running(self) -> bool:
         return self.stage in RUNNING
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ImportJob:
+        first, last = row["new_incidents_from"], row["new_incidents_to"]
+        return cls(
+            id=row["id"], organisation_id=int(row["organisation_id"]), principal=None, kind=row["kind"],
+            files=[StagedFile(f["name"], Path(f["path"]), f.get("member"), int(f.get("size") or 0))
+                   for f in row["files"]],
+            workdir=Path(row["workdir"]), user_id=int(row["user_id"]), dry_run=row["dry_run"],
+            allow_partial=row["allow_partial"], target=row["target"], mapping=dict(row["mapping"] or {}),
+            crs=row["crs"], stage=row["stage"], rows_read=int(row["rows_read"]), done_bytes=int(row["done_bytes"]),
+            report=report_from_dict(row["report"]) if row["report"] else None, message=row["message"],
+            new_incidents=(first, last) if first and last else None, started_at=row["started_at"],
+            finished_at=row["finished_at"])
+
+
+def report_from_dict(found: dict[str, Any]) -> ImportReport:
+    """An :class:`ImportReport` from its :meth:`~ImportReport.as_dict` (as stored with the job)."""
+    report = ImportReport(
+        files=list(found.get("files") or []), rows_read=int(found.get("rows_read") or 0),
+        imported=int(found.get("imported") or 0), duplicates=int(found.get("duplicates") or 0),
+        without_location=int(found.get("without_location") or 0), rejected=int(found.get("rejected") or 0),
+        linked_to_places=int(found.get("linked_to_places") or 0),
+        rejections=[Rejection(str(r["file"]), int(r["line"]), str(r["reason"])) for r in found.get("rejections") or []],
+        allow_partial=bool(found.get("allow_partial")), dry_run=bool(found.get("dry_run")))
+    return report
+
+
+def _staged(files: list[StagedFile]) -> list[dict[str, Any]]:
+    return [{"name": f.name, "path": str(f.path), "member": f.member, "size": f.size} for f in files]
+
 
 class ImportJobs:
-    """The jobs of this process, by id; each readable only by its own organisation."""
+    """Creates, reads, starts and runs jobs; their state is in the database (any worker reads it), the
+    running itself is a thread of the process that started it."""
 
     def __init__(self) -> None:
-        self._jobs: dict[str, ImportJob] = {}
-        self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_RUNNING)
 
-    def new(self, principal: Principal, kind: Literal["police_uk", "partner"], files: list[StagedFile],
-            workdir: Path, **options: Any) -> ImportJob:
+    def new(self, session: Session, principal: Principal, kind: Literal["police_uk", "partner"],
+            files: list[StagedFile], workdir: Path, *, stage: Stage = "queued", **options: Any) -> ImportJob:
+        """Record a new job in the request's transaction (committed before the redirect)."""
+        for old in import_jobs.prune(session, keep=MAX_JOBS_KEPT, days=JOB_DAYS_KEPT):
+            shutil.rmtree(old, ignore_errors=True)
         job = ImportJob(id=secrets.token_urlsafe(12), organisation_id=principal.organisation_id,
-                        principal=principal, kind=kind, files=files, workdir=workdir, **options)
-        with self._lock:
-            finished = [j for j in self._jobs.values() if not j.running and j.stage != "mapping"]
-            for old in sorted(finished, key=lambda j: j.started_at)[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
-                shutil.rmtree(old.workdir, ignore_errors=True)
-                del self._jobs[old.id]
-            self._jobs[job.id] = job
+                        principal=principal, kind=kind, files=files, workdir=workdir, user_id=principal.user_id,
+                        stage=stage, **options)
+        import_jobs.create(session, job_id=job.id, organisation_id=job.organisation_id, user_id=job.user_id,
+                           kind=kind, target=job.target, files=_staged(files), workdir=str(workdir),
+                           dry_run=job.dry_run, allow_partial=job.allow_partial, stage=stage)
         return job
 
-    def get(self, job_id: str, organisation_id: int) -> ImportJob | None:
-        job = self._jobs.get(job_id)
-        return job if job is not None and job.organisation_id == organisation_id else None
+    def get(self, session: Session, job_id: str) -> ImportJob | None:
+        """The job, if it is the session's organisation's (row-level security); a silent one reads as failed."""
+        if len(job_id) > 32:
+            return None
+        row = import_jobs.get(session, job_id, STALE_SECONDS)
+        return None if row is None else ImportJob.from_row(row)
 
-    def start(self, job: ImportJob, database: Database, settings: Settings) -> None:
-        """Run the job in a daemon thread, with the request's context (its request id goes into the audit)."""
+    def start(self, job: ImportJob, principal: Principal, database: Database, settings: Settings) -> None:
+        """Run the job in a daemon thread, with the request's context (its request id goes into the audit).
+        The job's row must be committed first: the thread's own transactions update it."""
+        job.principal, job.user_id = principal, principal.user_id
         job.stage = "queued"
         context = contextvars.copy_context()
         thread = threading.Thread(target=context.run, args=(self._run, job, database, settings),
@@ -139,19 +184,52 @@ class ImportJobs:
         thread.start()
 
     def _run(self, job: ImportJob, database: Database, settings: Settings) -> None:
-        with self._slots:
-            try:
-                run_import(job, database, settings)
-            except ContextmapError as exc:
-                job.stage, job.message = "refused", exc.detail
-                if isinstance(exc, ImportRejected):
-                    job.report = exc.report
-                _audit_refusal(job, database, exc)
-            except Exception as exc:
-                job.stage, job.message = "failed", f"The import stopped unexpectedly ({type(exc).__name__})."
-            finally:
-                job.finished_at = datetime.now(UTC)
-                shutil.rmtree(job.workdir, ignore_errors=True)
+        beating = threading.Event()
+        heart = threading.Thread(target=_heartbeat, args=(job, database, beating), name=f"import-{job.id}-beat",
+                                 daemon=True)
+        heart.start()
+        try:
+            with self._slots:
+                try:
+                    run_import(job, database, settings)
+                except ContextmapError as exc:
+                    job.stage, job.message = "refused", exc.detail
+                    if isinstance(exc, ImportRejected):
+                        job.report = exc.report
+                    _audit_refusal(job, database, exc)
+                except Exception as exc:
+                    job.stage, job.message = "failed", f"The import stopped unexpectedly ({type(exc).__name__})."
+        finally:
+            beating.set()
+            heart.join()
+            job.finished_at = datetime.now(UTC)
+            _write(database, job, finished=True)
+            shutil.rmtree(job.workdir, ignore_errors=True)
+
+
+def _write(database: Database, job: ImportJob, *, finished: bool = False) -> None:
+    """The job's progress (or, once finished, its outcome) in a short transaction of its own."""
+    session = database.tenant_session(job.organisation_id)
+    try:
+        with session.begin():
+            if finished:
+                import_jobs.finish(session, job.id, stage=job.stage, rows_read=job.rows_read,
+                                   done_bytes=job.done_bytes, report=job.report.as_dict() if job.report else None,
+                                   message=job.message, new_incidents=job.new_incidents)
+            else:
+                import_jobs.progress(session, job.id, stage=job.stage, rows_read=job.rows_read,
+                                     done_bytes=job.done_bytes)
+    finally:
+        session.close()
+
+
+def _heartbeat(job: ImportJob, database: Database, stop: threading.Event) -> None:
+    """Write the running job's progress every second until it ends (a missed beat is tried again)."""
+    while not stop.wait(HEARTBEAT_SECONDS):
+        try:
+            _write(database, job)
+        except Exception:  # noqa: S112 - the database busy or briefly away: the next beat tries again
+            continue
 
 
 def jobs_of(app_state: Any) -> ImportJobs:
@@ -257,7 +335,7 @@ def run_import(job: ImportJob, database: Database, settings: Settings) -> None:
                 raise _DryRunDone(report)  # the rollback takes everything the import wrote
             if job.target == "incidents" and not job.dry_run:
                 job.new_incidents = import_history.written_in_this_transaction(session, job.organisation_id)
-            audit.record(session, organisation_id=job.organisation_id, user_id=job.principal.user_id,
+            audit.record(session, organisation_id=job.organisation_id, user_id=job.user_id,
                          action="import", resource=resource, detail=_audit_detail(detail, report))
     except _DryRunDone as done:
         report = done.report
@@ -305,7 +383,7 @@ def _record(database: Database, job: ImportJob, resource: str, report: ImportRep
     session = database.tenant_session(job.organisation_id)
     try:
         with session.begin():
-            audit.record(session, organisation_id=job.organisation_id, user_id=job.principal.user_id,
+            audit.record(session, organisation_id=job.organisation_id, user_id=job.user_id,
                          action="import", resource=resource, detail=_audit_detail(detail, report))
     finally:
         session.close()
@@ -313,6 +391,8 @@ def _record(database: Database, job: ImportJob, resource: str, report: ImportRep
 
 def _audit_refusal(job: ImportJob, database: Database, refusal: ContextmapError) -> None:
     resource = "incidents" if job.kind == "police_uk" else job.target
+    if job.principal is None:  # set by ImportJobs.start; a job is only run from there
+        return
     audit_refused_import(database, job.principal, resource,
                          {"source": job.kind if job.kind == "police_uk" else "partner", "files": job.names,
                           "via": "web", "dry_run": job.dry_run}, refusal)

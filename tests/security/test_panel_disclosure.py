@@ -96,7 +96,7 @@ def _urls(route: Any, ids: dict[str, Any], client: Any, admin: dict[str, str]) -
             options.append([(name, {"z": "14", "x": "8173", "y": "5431"}[name])])
         elif name == "item_id":
             options.append([(name, "__first_item__")])
-        elif name == "job_id":  # an import job lives in memory, not the database: an unknown one is a 404
+        elif name == "job_id":  # the panel may not import: any job id (a row of import_jobs) is refused
             options.append([(name, "no-such-import")])
         else:
             assert ids.get(name) is not None, f"no demo record for path parameter {name!r}: add it to this test"

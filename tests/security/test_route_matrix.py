@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from app.db import accounts
 from app.main import api_routes
@@ -103,18 +104,28 @@ def _factories(client: Any, database: Any) -> dict[str, Callable[[Org], int]]:
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
+    def import_job(org: Org) -> str:
+        job_id = unique("job-")
+        with database.owner_session() as session:
+            session.execute(text(
+                "INSERT INTO import_jobs (organisation_id, id, user_id, kind, workdir, stage, report, finished_at) "
+                "VALUES (:o, :id, :u, 'police_uk', '/nonexistent', 'done', CAST(:report AS jsonb), now())"),
+                {"o": org.id, "id": job_id, "u": org.user_ids["admin"],
+                 "report": '{"files": ["x.csv"], "rows_read": 0, "imported": 0, "rejections": []}'})
+        return job_id
+
     return {"place_id": place, "designation_id": designation, "guardian_id": guardian,
             "intervention_id": intervention, "incident_id": incident, "user_id": user,
             "assessment_id": assessment,
             # OGC API, exports and vector tiles: names of collections, layers and tiles, not records.
             "collection_id": lambda org: "places", "item_id": place, "resource": lambda org: "places",
             "layer": lambda org: "hotspot-cells", "z": lambda org: 14, "x": lambda org: 8173, "y": lambda org: 5420,
-            # A web import's job lives in memory, kept per organisation (app.web.imports_jobs), not a row.
-            "job_id": lambda org: "no-such-import"}
+            # A web import's job is a row of import_jobs (0012): a finished one of this organisation.
+            "job_id": import_job}
 
 
 # Path parameters that name a collection, layer or tile rather than one organisation's record.
-NOT_RECORDS = frozenset({"collection_id", "resource", "layer", "z", "x", "y", "job_id"})
+NOT_RECORDS = frozenset({"collection_id", "resource", "layer", "z", "x", "y"})
 
 
 def _url(path: str, org: Org, factories: dict[str, Callable[[Org], int]]) -> str:

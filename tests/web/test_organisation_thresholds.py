@@ -17,6 +17,7 @@ from tests.conftest import count_rows, create_place, incident_body, make_org, un
 
 HTML = {"Accept": "text/html"}
 LON, LAT = -0.4101, 51.8802
+MARCH = "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z"
 
 
 def _save(client: TestClient, org: Any, **values: str) -> Any:
@@ -32,8 +33,7 @@ def _stored(database: Database, org: Any) -> tuple[Any, ...]:
 
 
 def _panel_month(client: TestClient, org: Any, place_id: int) -> Any:
-    answer = client.get(f"/api/places/{place_id}/timeline", params={"datetime": "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z"},
-                        headers=org.headers("panel"))
+    answer = client.get(f"/api/places/{place_id}/timeline", params={"datetime": MARCH}, headers=org.headers("panel"))
     assert answer.status_code == 200, answer.text
     body = answer.json()
     months = {m["month"]: m["count"] for m in body["months"]}
@@ -70,7 +70,7 @@ def test_a_stricter_organisation_threshold_changes_the_panel_answer(
     assert "counts of 1 to 15 are suppressed" in page.text and "nearest 10" in page.text
     # Staff still see exact counts.
     staff = client.get(f"/api/places/{place['id']}/timeline",
-                       params={"datetime": "2026-03-01T00:00:00Z/2026-04-01T00:00:00Z"},
+                       params={"datetime": MARCH},
                        headers=org.headers("community_safety")).json()
     assert {m["month"]: m["count"] for m in staff["months"]}["2026-03"] == 12
 
