@@ -93,3 +93,23 @@ def service_area_centre(session: Session) -> tuple[float, float] | None:
         "SELECT ST_X(c) AS lon, ST_Y(c) AS lat FROM (SELECT ST_Centroid(ST_Extent(geom)) AS c FROM places) x "
         "WHERE c IS NOT NULL")).first()
     return None if row is None else (float(row.lon), float(row.lat))
+
+
+def interventions_around(session: Session, place_id: int, within_m: float, srid: int, limit: int = 50
+                         ) -> list[dict[str, Any]]:
+    """Interventions *around* a place, not at it: those whose own area, or whose place, lies within
+    ``within_m`` metres of the place (its point or outline), nearest first, with the distance in metres
+    (0 when they touch or overlap)."""
+    srid = int(srid)
+    return [dict(r) for r in session.execute(text(f"""
+        SELECT v.id, v.kind, v.title, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
+               vp.name AS place_name, v.geom IS NOT NULL AS has_area,
+               round(ST_Distance(ST_Transform(COALESCE(v.geom, vp.geom), {srid}), p.geom_metric))::integer
+                   AS distance_m
+        FROM places p
+        JOIN interventions v ON v.place_id IS DISTINCT FROM p.id
+        LEFT JOIN places vp ON vp.id = v.place_id
+        WHERE p.id = :id AND COALESCE(v.geom, vp.geom) IS NOT NULL
+          AND ST_DWithin(ST_Transform(COALESCE(v.geom, vp.geom), {srid}), p.geom_metric, :within)
+        ORDER BY distance_m, v.starts_on DESC, v.id
+        LIMIT :lim"""), {"id": place_id, "within": within_m, "lim": limit}).mappings()]

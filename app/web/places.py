@@ -36,6 +36,9 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 PAGE_SIZE = 20
 HISTORY_LIMIT = 500  # designations, guardians, interventions, assessments shown on one place page
 HARM_RADIUS_M = 100.0  # the place timeline's default radius in the JSON API
+# Interventions "around" a place: a few minutes' walk, where displacement from (or diffusion of benefits to)
+# a nearby intervention would show first (the displacement analysis' default buffer is of the same order).
+AROUND_M = 400.0
 SORT_LABELS = {"name": "Name", "kind": "Kind", "review": "Review by", "updated": "Last changed"}
 DESIGNATION_FILTERS = {"": "Any", "concern": "Place of concern", "safe_space": "Safe space", "none": "Neither"}
 
@@ -104,6 +107,8 @@ def place_page(
     designations = _features(session, DESIGNATIONS, place_id, principal)
     guardians = _features(session, GUARDIANS, place_id, principal)
     interventions = _features(session, INTERVENTIONS, place_id, principal)
+    around = [redact({"properties": r}, principal)["properties"]
+              for r in place_pages.interventions_around(session, place_id, AROUND_M, settings.analysis_srid)]
     assessments = [redact_assessment(a, principal) for a in _features(session, ASSESSMENTS, place_id, principal)]
     # Harm over time: the JSON API's place timeline, disclosure-controlled for the panel (same rule, same code).
     disclosure = Disclosure.for_reader(principal, settings, shareable=False)
@@ -115,6 +120,7 @@ def place_page(
         breadcrumbs=[("Home", "/"), ("Places", "/places")], place=place, props=props,
         current=[d for d in designations if d["properties"]["current"]],
         history=list(reversed(designations)), guardians=guardians, interventions=interventions,
+        around=around, around_m=AROUND_M,
         guardian_hours={g["id"]: hours_in_words(g["properties"].get("hours"), now) for g in guardians},
         assessments=list(reversed(assessments)), hours=hours_in_words(props.get("opening_hours"), now),
         months=timeline["months"], total=timeline["total"], disclosure=timeline["disclosure"],
@@ -123,4 +129,5 @@ def place_page(
                              "designation": ""}] if point else []), map=_map_settings(settings),
         may_edit=policy.WRITE_SAFE_SPACES.allows(principal.role),
         may_flag=policy.FLAG_CONCERN.allows(principal.role),
+        may_add_intervention=policy.WRITE_INTERVENTIONS.allows(principal.role),
     )
