@@ -25,9 +25,11 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.schemas.domain import InterventionCreate, InterventionPatch
 from app.services import records
 from app.web import paging
+from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, build, date_items, parse_date, written
 from app.web.paging import list_url
 from app.web.shell import page
+from geo.geometry import GeometryLimits
 from geo.vocabulary import INTERVENTION_KINDS
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -38,9 +40,9 @@ FIELDS = {"kind": "kind", "title": "title", "shareable_summary": "shareable_summ
           "owning_partner": "owning_partner", "partners": "partners", "starts_on": "starts_on",
           "ends_on": "ends_on", "notes": "notes", "place_id": "place_id", "geometry": "area", "form": "form"}
 ORDER = ["kind", "title", "shareable_summary", "description", "owning_partner", "partners", "starts_on", "ends_on",
-         "location", "place_id", "area", "notes", "form"]
+         "location", "place_id", "area_points", "area", "notes", "form"]
 TEXT = ("kind", "title", "shareable_summary", "description", "owning_partner", "partners", "notes", "place_id",
-        "area", "location")
+        "area", "area_points", "location")
 FINDINGS_PATH = "/interventions/{intervention_id}/findings"
 
 
@@ -124,36 +126,27 @@ def _form(request: Request, principal: Principal, session: SessionDep, settings:
                 intervention=intervention, values=values, starts_on=starts_on, ends_on=ends_on, errors=errors,
                 error_summary=errors.summary(ORDER) if errors else None, status_code=422 if errors else 200,
                 intervention_kinds=INTERVENTION_KINDS, places=intervention_pages.place_choices(session),
+                max_points=settings.geometry_limits.max_vertices - 1, current_area=_current_area(intervention),
                 map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
                 action=f"/interventions/{intervention['id']}/edit" if intervention else "/interventions/new")
+
+
+def _current_area(intervention: dict[str, Any] | None) -> str:
+    geometry = intervention.get("geometry") if intervention else None
+    return json.dumps(geometry) if geometry and geometry["type"] != "Point" else ""
 
 
 def _title(props: dict[str, Any]) -> str:
     return str(props.get("title") or str(props["kind"]).replace("_", " ").capitalize())
 
 
-def _area(text: str, errors: FormErrors) -> dict[str, Any] | None:
-    """A pasted or drawn GeoJSON area: a geometry, a Feature, or a FeatureCollection of one feature."""
-    try:
-        found = json.loads(text)
-    except ValueError:
-        errors.add("area", "The area must be GeoJSON, like {\"type\": \"Polygon\", \"coordinates\": [...]}")
-        return None
-    if isinstance(found, dict) and found.get("type") == "FeatureCollection":
-        features = found.get("features") or []
-        if len(features) != 1:
-            errors.add("area", "Paste one area: the GeoJSON has " + str(len(features)) + " features")
-            return None
-        found = features[0]
-    if isinstance(found, dict) and found.get("type") == "Feature":
-        found = found.get("geometry")
-    if not isinstance(found, dict) or found.get("type") not in ("Polygon", "MultiPolygon"):
-        errors.add("area", "The area must be a polygon: draw at least three points, or paste a GeoJSON Polygon")
-        return None
-    return found
+def _fields(posted: Posted) -> dict[str, str]:
+    """The write path's geometry errors go to the box the area came from."""
+    return {**FIELDS, "geometry": "area_points"} if posted.get("area_points") else FIELDS
 
 
-def _values(posted: Posted, errors: FormErrors, *, editing: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _values(posted: Posted, errors: FormErrors, limits: GeometryLimits, *, editing: bool
+            ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     properties: dict[str, Any] = {k: posted.optional(k) for k in ("kind", "title", "shareable_summary",
                                                                  "description", "owning_partner", "notes")}
     for name, message in (("kind", "Choose the kind of intervention"), ("title", "Give the intervention a title"),
@@ -173,10 +166,9 @@ def _values(posted: Posted, errors: FormErrors, *, editing: bool) -> tuple[dict[
     geometry = None
     place_text = posted.get("place_id")
     if location == "area":
-        if posted.get("area"):
-            geometry = _area(posted.get("area"), errors)
-        elif not editing:
-            errors.add("area", "Draw the area on the map, or paste it as GeoJSON")
+        geometry = posted_area(posted, errors, limits, geojson_field="area", points_field="area_points")
+        if geometry is None and not editing and not {"area", "area_points"} & set(errors.messages):
+            errors.add("area_points", "Draw the area on the map, type its corners, or paste it as GeoJSON")
         properties["place_id"] = int(place_text) if place_text.isdigit() else None
     elif location == "place":
         if not place_text.isdigit():
@@ -195,12 +187,13 @@ def _posted_values(posted: Posted) -> dict[str, Any]:
 def add_intervention(request: Request, session: SessionDep, settings: SettingsDep, posted: PostedForm,
                      principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> Response:
     errors = FormErrors()
-    properties, geometry = _values(posted, errors, editing=False)
-    body = None if errors else build(errors, FIELDS, lambda: InterventionCreate.model_validate(
+    properties, geometry = _values(posted, errors, settings.geometry_limits, editing=False)
+    fields = _fields(posted)
+    body = None if errors else build(errors, fields, lambda: InterventionCreate.model_validate(
         {"type": "Feature", "geometry": geometry, "properties": properties}))
     created: dict[str, Any] = {}
     if body is not None:
-        with written(session, errors, FIELDS):
+        with written(session, errors, fields):
             created = records.create(session, settings, principal, records.INTERVENTION, body)
     if errors or not created:
         return _form(request, principal, session, settings, intervention=None, values=_posted_values(posted),
@@ -214,7 +207,7 @@ def _stored(feature: dict[str, Any]) -> dict[str, Any]:
                                                 "owning_partner", "notes")},
             "partners": "\n".join(props.get("partners") or []),
             "place_id": str(props["place_id"]) if props.get("place_id") else "",
-            "location": "place" if props.get("place_id") else "area", "area": ""}
+            "location": "place" if props.get("place_id") else "area", "area": "", "area_points": ""}
 
 
 @router.get("/interventions/{intervention_id}/edit", response_class=HTMLResponse)
@@ -232,14 +225,15 @@ def edit_intervention(intervention_id: int, request: Request, session: SessionDe
                       posted: PostedForm, principal: Principal = gate(policy.WRITE_INTERVENTIONS)) -> Response:
     feature = repository.get_feature(session, INTERVENTIONS, intervention_id)
     errors = FormErrors()
-    properties, geometry = _values(posted, errors, editing=True)
+    properties, geometry = _values(posted, errors, settings.geometry_limits, editing=True)
     if properties.get("place_id") is None:
         properties.pop("place_id", None)  # a change cannot unlink the place; an area is drawn instead
-    body = None if errors else build(errors, FIELDS, lambda: InterventionPatch.model_validate(
+    fields = _fields(posted)
+    body = None if errors else build(errors, fields, lambda: InterventionPatch.model_validate(
         {"type": "Feature", "geometry": geometry, "properties": properties}))
     done = False
     if body is not None:
-        with written(session, errors, FIELDS):
+        with written(session, errors, fields):
             records.update(session, settings, principal, records.INTERVENTION, intervention_id, body)
             done = True
     if errors or not done:

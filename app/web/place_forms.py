@@ -11,6 +11,7 @@ session's CSRF token in their action (checked by app.dependencies for every cook
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,9 +34,11 @@ from app.schemas.domain import (
     PlacePatch,
 )
 from app.services import records
+from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, build, check, date_items, parse_date, written
 from app.web.shell import page
 from geo.os_grid import GridReferenceError, grid_reference_to_bng
+from geo.point_list import polygon_to_point_list
 from geo.vocabulary import CONCERN_LEVELS, GUARDIAN_ROLES, PLACE_KINDS, TRAINING_KINDS
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -71,8 +74,25 @@ def _form(request: Request, template: str, principal: Principal, session: Sessio
 # ---- places -------------------------------------------------------------------------------------------
 PLACE_FIELDS = {"name": "name", "kind": "kind", "address": "address", "opening_hours": "opening_hours",
                 "place_manager": "place_manager", "notes": "notes", "geometry": "lon", "coordinates": "lon"}
-PLACE_ORDER = ["name", "kind", "address", "opening_hours", "place_manager", "notes", "lon", "lat",
-               "grid_reference", "form"]
+PLACE_ORDER = ["name", "kind", "address", "opening_hours", "place_manager", "notes", "shape", "lon", "lat",
+               "grid_reference", "outline_points", "outline", "form"]
+OUTLINE_REQUIRED = "Draw the outline on the map, type its corners, or paste it as GeoJSON"
+
+
+def _fields(posted: Posted) -> dict[str, str]:
+    """Where the write path's geometry errors go: the outline's box for an area, else the longitude."""
+    if posted.get("shape") != "area":
+        return PLACE_FIELDS
+    box = "outline_points" if posted.get("outline_points") else "outline"
+    return {**PLACE_FIELDS, "geometry": box, "coordinates": box}
+
+
+def _outline(posted: Posted, errors: FormErrors, settings: Any, *, required: bool) -> dict[str, Any] | None:
+    area = posted_area(posted, errors, settings.geometry_limits, geojson_field="outline",
+                       points_field="outline_points")
+    if area is None and required and "outline" not in errors.messages and "outline_points" not in errors.messages:
+        errors.add("outline_points", OUTLINE_REQUIRED)
+    return area
 
 
 def _point(posted: Posted, errors: FormErrors, required: bool) -> dict[str, Any] | None:
@@ -114,27 +134,32 @@ def _place_form(request: Request, principal: Principal, session: SessionDep, set
                  title="Change the place's details" if place else "Add a place", place=place, errors=errors,
                  order=PLACE_ORDER, values=values, place_kinds=PLACE_KINDS,
                  map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
-                 centre={"lon": centre[0], "lat": centre[1]},
+                 centre={"lon": centre[0], "lat": centre[1]}, max_points=settings.geometry_limits.max_vertices - 1,
                  action=f"/places/{place['id']}/edit" if place else "/places/new")
 
 
 def _stored_values(session: SessionDep, place: dict[str, Any]) -> dict[str, Any]:
     point = place_pages.place_point(session, place["id"])
     props = place["properties"]
+    geometry = place["geometry"]
+    is_point = geometry["type"] == "Point"
+    points = None if is_point else polygon_to_point_list(geometry)
     return {**{k: props.get(k) or "" for k in ("name", "kind", "address", "opening_hours", "place_manager", "notes")},
             "lon": f"{point[0]:.6f}" if point else "", "lat": f"{point[1]:.6f}" if point else "", "grid_reference": "",
-            "is_point": place["geometry"]["type"] == "Point"}
+            "is_point": is_point, "shape": "point" if is_point else "area", "outline_points": points or "",
+            "outline": "" if is_point or points else json.dumps(geometry),
+            "current_outline": "" if is_point else json.dumps(geometry)}
 
 
 def _posted_place(posted: Posted) -> dict[str, Any]:
     return {k: posted.get(k) for k in ("name", "kind", "address", "opening_hours", "place_manager", "notes",
-                                       "lon", "lat", "grid_reference")}
+                                       "lon", "lat", "grid_reference", "shape", "outline_points", "outline")}
 
 
 @router.get("/places/new", response_class=HTMLResponse)
 def new_place(request: Request, session: SessionDep, settings: SettingsDep,
               principal: Principal = gate(policy.WRITE_SAFE_SPACES)) -> HTMLResponse:
-    return _place_form(request, principal, session, settings, place=None, values={"is_point": True},
+    return _place_form(request, principal, session, settings, place=None, values={"is_point": True, "shape": "point"},
                        errors=FormErrors())
 
 
@@ -142,18 +167,22 @@ def new_place(request: Request, session: SessionDep, settings: SettingsDep,
 def add_place(request: Request, session: SessionDep, settings: SettingsDep, posted: PostedForm,
               principal: Principal = gate(policy.WRITE_SAFE_SPACES)) -> Response:
     errors = FormErrors()
-    geometry = _point(posted, errors, required=True)
+    if posted.get("shape") == "area":
+        geometry = _outline(posted, errors, settings, required=True)
+    else:
+        geometry = _point(posted, errors, required=True)
     properties = {k: posted.optional(k) for k in ("name", "kind", "address", "opening_hours", "place_manager", "notes")}
     if not properties["name"]:
         errors.add("name", "Enter the place's name")
     if not properties["kind"]:
         errors.add("kind", "Choose what kind of place it is")
-    check(errors, PLACE_FIELDS, lambda: records.validated_hours(properties["opening_hours"], "opening_hours"))
-    body = None if errors else build(errors, PLACE_FIELDS, lambda: PlaceCreate.model_validate(
+    fields = _fields(posted)
+    check(errors, fields, lambda: records.validated_hours(properties["opening_hours"], "opening_hours"))
+    body = None if errors else build(errors, fields, lambda: PlaceCreate.model_validate(
         {"type": "Feature", "geometry": geometry, "properties": properties}))
     created: dict[str, Any] = {}
     if body is not None:
-        with written(session, errors, PLACE_FIELDS):
+        with written(session, errors, fields):
             created = records.create(session, settings, principal, records.PLACE, body)
     if errors or not created:
         return _place_form(request, principal, session, settings, place=None,
@@ -175,25 +204,31 @@ def edit_place(place_id: int, request: Request, session: SessionDep, settings: S
     place = _place(session, place_id)
     stored = _stored_values(session, place)
     errors = FormErrors()
-    moved = posted.get("grid_reference") or (stored["is_point"] and (posted.get("lon"), posted.get("lat"))
-                                             != (stored["lon"], stored["lat"]))
-    geometry = _point(posted, errors, required=False) if moved else None
+    if posted.get("shape") == "area":
+        # An area keeps its outline when every box is emptied; a point becoming an area needs one.
+        geometry = _outline(posted, errors, settings, required=stored["is_point"])
+    else:
+        moved = posted.get("grid_reference") or not stored["is_point"] or (
+            (posted.get("lon"), posted.get("lat")) != (stored["lon"], stored["lat"]))
+        geometry = _point(posted, errors, required=not stored["is_point"]) if moved else None
     properties: dict[str, Any] = {k: posted.optional(k) for k in ("address", "opening_hours", "place_manager", "notes")}
     for required, message in (("name", "Enter the place's name"), ("kind", "Choose what kind of place it is")):
         properties[required] = posted.optional(required)
         if not properties[required]:
             errors.add(required, message)
-    check(errors, PLACE_FIELDS, lambda: records.validated_hours(properties["opening_hours"], "opening_hours"))
-    body = None if errors else build(errors, PLACE_FIELDS, lambda: PlacePatch.model_validate(
+    fields = _fields(posted)
+    check(errors, fields, lambda: records.validated_hours(properties["opening_hours"], "opening_hours"))
+    body = None if errors else build(errors, fields, lambda: PlacePatch.model_validate(
         {"type": "Feature", "geometry": geometry, "properties": properties}))
     done = False
     if body is not None:
-        with written(session, errors, PLACE_FIELDS):
+        with written(session, errors, fields):
             records.update(session, settings, principal, records.PLACE, place_id, body)
             done = True
     if errors or not done:
         return _place_form(request, principal, session, settings, place=place,
-                           values={**_posted_place(posted), "is_point": stored["is_point"]}, errors=errors)
+                           values={**_posted_place(posted), "is_point": stored["is_point"],
+                                   "current_outline": stored["current_outline"]}, errors=errors)
     return _done(session, place_id, "place-updated")
 
 

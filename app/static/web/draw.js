@@ -1,6 +1,8 @@
-// Drawing an area on a Leaflet map (intervention areas, an organisation's service area), and showing one.
-// Progressive enhancement: without JavaScript the GeoJSON box the drawer fills is typed or pasted into.
-// Each selected point adds a vertex; the polygon is written to the box as GeoJSON (longitude, latitude).
+// Drawing an area on a Leaflet map (a place's outline, intervention areas, an organisation's service area),
+// and showing one. Progressive enhancement: without JavaScript the boxes the drawer fills are typed or pasted
+// into. Each selected point adds a corner; the polygon is written to the GeoJSON box (longitude, latitude)
+// and, where the form has one, to the list of corners (one "longitude, latitude" a line), the keyboard route:
+// typing corners there redraws the map.
 
 function tiles(map, element) {
   const url = element.dataset.tileUrl;
@@ -27,6 +29,22 @@ function parse(text) {
   }
 }
 
+// The list of corners: lines of two numbers (longitude, latitude); grid references are read by the server
+// only, so a list holding one is not drawn here.
+function readPoints(text) {
+  const points = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const match = line.match(/^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$/);
+    if (!match) return null;
+    const [x, y] = [Number(match[1]), Number(match[2])];
+    if (Math.abs(x) > 180 || Math.abs(y) > 90) return null;
+    points.push([y, x]);
+  }
+  if (points.length > 1 && points[0][0] === points.at(-1)[0] && points[0][1] === points.at(-1)[1]) points.pop();
+  return points;
+}
+
 function button(text, onClick) {
   const element = document.createElement("button");
   element.type = "button";
@@ -38,9 +56,10 @@ function button(text, onClick) {
 
 function areaDrawer(element) {
   const input = document.getElementById(element.dataset.geojsonInput);
+  const list = element.dataset.pointsInput ? document.getElementById(element.dataset.pointsInput) : null;
   const map = L.map(element, { scrollWheelZoom: false });
   tiles(map, element);
-  let points = ring(parse(input.value)).slice(0, -1).map(([x, y]) => [y, x]);
+  let points = (list && list.value.trim() && readPoints(list.value)) || ring(parse(input.value)).slice(0, -1).map(([x, y]) => [y, x]);
   const shape = L.polygon([], { color: "#1d70b8", weight: 2 }).addTo(map);
   const markers = L.layerGroup().addTo(map);
 
@@ -49,8 +68,9 @@ function areaDrawer(element) {
     markers.clearLayers();
     points.forEach((point) => L.circleMarker(point, { radius: 4, color: "#0b0c0c" }).addTo(markers));
     if (!write) return;
+    const coordinates = points.map(([y, x]) => [Number(x.toFixed(6)), Number(y.toFixed(6))]);
+    if (list) list.value = coordinates.map(([x, y]) => `${x}, ${y}`).join("\n");
     if (points.length >= 3) {
-      const coordinates = points.map(([y, x]) => [Number(x.toFixed(6)), Number(y.toFixed(6))]);
       coordinates.push(coordinates[0]);
       input.value = JSON.stringify({ type: "Polygon", coordinates: [coordinates] });
     } else {
@@ -72,8 +92,24 @@ function areaDrawer(element) {
     const choice = document.querySelector(`input[type=radio][value=area][name=${element.dataset.choose || "location"}]`);
     if (choice) choice.checked = true;
   });
+  if (list) {
+    list.addEventListener("change", () => {
+      const typed = readPoints(list.value);
+      if (!typed) return; // grid references: the server reads them
+      points = typed;
+      redraw(false);
+      if (points.length >= 3) map.fitBounds(shape.getBounds().pad(0.2));
+    });
+  }
   input.addEventListener("change", () => {
-    points = ring(parse(input.value)).slice(0, -1).map(([x, y]) => [y, x]);
+    const pasted = parse(input.value);
+    points = ring(pasted).slice(0, -1).map(([x, y]) => [y, x]);
+    // The list of corners wins over the GeoJSON box on the server: keep it the same area, or empty it
+    // when the pasted area has more than one ring (a list holds one).
+    if (list) {
+      const simple = pasted && pasted.type === "Polygon" && pasted.coordinates.length === 1;
+      list.value = simple ? points.map(([y, x]) => `${x}, ${y}`).join("\n") : "";
+    }
     redraw(false);
     if (points.length >= 3) map.fitBounds(shape.getBounds().pad(0.2));
   });
