@@ -130,7 +130,20 @@ function areaMap(element) {
   map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 17 });
 }
 
+// "Skip the map": move the keyboard's focus to the list of corners (an in-page link alone only scrolls).
+function skipLinks() {
+  document.querySelectorAll("a[data-skip-map]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      const target = document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) return;
+      event.preventDefault();
+      target.focus();
+    });
+  });
+}
+
 function start() {
+  skipLinks();
   if (typeof L === "undefined") return;
   document.querySelectorAll("[data-cm-area-drawer]").forEach(areaDrawer);
   document.querySelectorAll("[data-cm-area-map]").forEach(areaMap);
