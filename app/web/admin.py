@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
-from shapely.geometry import mapping
 from starlette.datastructures import UploadFile
 
 from app import policy
@@ -36,9 +35,9 @@ from app.db.street_network import load_street_edges, read_street_file
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.web import paging
-from app.web.forms import FormErrors, PostedForm, written
+from app.web.areas import posted_area
+from app.web.forms import FormErrors, Posted, PostedForm, written
 from app.web.shell import page
-from geo.geometry import GeometryError, parse_geometry
 from geo.spreadsheet import neutralise_formula
 from geo.vocabulary import LONDON, ROLES
 
@@ -303,13 +302,14 @@ def audit_csv(session: SessionDep, user: AuditText = "", action: AuditText = "",
 def _organisation_page(request: Request, principal: Principal, session: SessionDep, settings: Any,
                        values: dict[str, Any], errors: FormErrors) -> HTMLResponse:
     organisation = administration.organisation(session, principal.organisation_id)
-    stored = {"name": organisation["name"], "area": "",
+    stored = {"name": organisation["name"], "area": "", "area_points": "",
               **{k: "" if organisation[k] is None else str(organisation[k]) for k in THRESHOLDS}}
     return page(request, "admin/organisation.html", principal=principal, session=session,
                 title="Organisation settings", breadcrumbs=_crumbs(), organisation_row=organisation,
                 values=values or stored, errors=errors, bounds=threshold_bounds(settings),
-                error_summary=errors.summary(["name", "area", "area_file", *THRESHOLDS, "form"]) if errors else None,
+                error_summary=errors.summary(ORGANISATION_ORDER) if errors else None,
                 status_code=422 if errors else 200, settings=settings,
+                max_points=settings.geometry_limits.max_vertices - 1,
                 map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
 
 
@@ -328,28 +328,14 @@ async def _upload(request: Request, name: str) -> tuple[str, bytes] | None:
 
 
 def _service_area(text: str, settings: Any, errors: FormErrors, field: str) -> str | None:
-    try:
-        found = json.loads(text)
-    except ValueError:
-        errors.add(field, "The service area must be GeoJSON: a Polygon or MultiPolygon")
-        return None
-    if isinstance(found, dict) and found.get("type") == "FeatureCollection" and len(found.get("features") or []) == 1:
-        found = found["features"][0]
-    if isinstance(found, dict) and found.get("type") == "Feature":
-        found = found.get("geometry")
-    if not isinstance(found, dict) or found.get("type") not in ("Polygon", "MultiPolygon"):
-        errors.add(field, "The service area must be a Polygon or MultiPolygon")
-        return None
-    try:
-        area = parse_geometry(found, allowed_types=frozenset({"Polygon",
-                              "MultiPolygon"}), field=field, limits=settings.geometry_limits)
-    except GeometryError as exc:
-        errors.add(field, exc.message[:1].upper() + exc.message[1:])
-        return None
-    return json.dumps(mapping(area))
+    """An uploaded GeoJSON file's area, checked as a drawn or typed one is."""
+    area = posted_area(Posted([(field, text)]), errors, settings.geometry_limits, geojson_field=field,
+                       points_field=f"{field}_points")
+    return None if area is None else json.dumps(area)
 
 
 THRESHOLDS = ("suppress_max", "round_to", "retention_days")
+ORGANISATION_ORDER = ["name", "area_points", "area", "area_file", *THRESHOLDS, "form"]
 THRESHOLD_NAMES = {"suppress_max": "small-count threshold", "round_to": "rounding base",
                    "retention_days": "retention period"}
 THRESHOLD_WHY = {"suppress_max": "an organisation may suppress more small counts than the deployment, never fewer",
@@ -397,12 +383,14 @@ async def save_organisation(request: Request, session: SessionDep, settings: Set
     area = None
     if uploaded is not None:
         area = _service_area(uploaded[1].decode("utf-8", "replace"), settings, errors, "area_file")
-    elif posted.get("area"):
-        area = _service_area(posted.get("area"), settings, errors, "area")
+    else:
+        drawn = posted_area(posted, errors, settings.geometry_limits, geojson_field="area", points_field="area_points")
+        area = None if drawn is None else json.dumps(drawn)
     thresholds = posted_thresholds(posted, settings, errors)
     if not errors:
         before = administration.organisation(session, principal.organisation_id)
-        with written(session, errors, {"service_area": "area", "name": "name", **{k: k for k in THRESHOLDS}}):
+        where = "area_points" if posted.get("area_points") and not uploaded else "area_file" if uploaded else "area"
+        with written(session, errors, {"service_area": where, "name": "name", **{k: k for k in THRESHOLDS}}):
             administration.update_organisation(session, principal.organisation_id, name, area)
             administration.update_thresholds(session, principal.organisation_id, **thresholds)
             changed = {k: {"from": before[k], "to": v} for k, v in thresholds.items() if before[k] != v}
@@ -411,7 +399,7 @@ async def save_organisation(request: Request, session: SessionDep, settings: Set
                          detail={"name": name, "service_area": "changed" if area else "kept", **changed})
     if errors:
         return _organisation_page(request, principal, session, settings,
-                                  {"name": name, "area": posted.get("area"),
+                                  {"name": name, "area": posted.get("area"), "area_points": posted.get("area_points"),
                                    **{k: posted.get(k) for k in THRESHOLDS}}, errors)
     return RedirectResponse("/admin/organisation?saved=organisation-saved", status_code=303)
 

@@ -177,7 +177,7 @@ def test_organisation_settings(browser: Browser, tmp_path: Path) -> None:
         _submit(page, "data-organisation-form")
         summary = page.locator(SUMMARY).inner_text()
         assert "Enter the organisation's name" in summary
-        assert "The service area must be a Polygon or MultiPolygon" in summary
+        assert "The area must be a polygon" in summary
         check_page(page, "admin-organisation-errors")
 
         page.fill("#name", ORGANISATION + " (test)")

@@ -118,3 +118,16 @@ def test_the_retention_run_uses_the_organisations_shorter_period(
         apply_retention(session, settings.retention_days, "delete", now=now)
     assert client.get("/api/incidents", headers=strict.headers("admin")).json()["features"] == []
     assert len(client.get("/api/incidents", headers=default.headers("admin")).json()["features"]) == 1
+
+
+def test_the_service_area_typed_as_corners(client: TestClient, database: Database, settings: Settings) -> None:
+    org = make_org(database, settings)
+    corners = "-0.45, 51.86\n-0.38, 51.86\n-0.38, 51.91\n-0.45, 51.91"
+    assert _save(client, org, area_points=corners).status_code == 303
+    with database.owner_session() as session:
+        kind, points = session.execute(text(
+            "SELECT GeometryType(service_area), ST_NPoints(service_area) FROM organisations WHERE id = :id"),
+            {"id": org.id}).one()
+    assert (kind, points) == ("MULTIPOLYGON", 5)
+    wrong = _save(client, org, area_points="-0.45, 51.86\n-0.38, 51.86")
+    assert wrong.status_code == 422 and 'href="#area_points"' in wrong.text
