@@ -234,9 +234,9 @@ TABLES: dict[str, Table] = {
         "young people, indirectly: no names, dates of birth or case numbers are stored",
         (Access(policy.READ_INCIDENTS, "individual records"),
          Access(policy.ANALYSIS, "analyses and maps; panel: disclosure-controlled counts only")),
-        "Incidents that ended more than {retention_days} days ago (or the organisation's shorter period) are "
-        "{retention_mode}d by "
-        "`contextmap retention apply` (schedule it daily; archived rows go to `incidents_archive`).",
+        "Incidents that ended more than {retention_days} days ago are {retention_mode}d by "
+        "`contextmap retention apply` (schedule it daily; archived rows go to `incidents_archive`); an "
+        "organisation's admin may set a shorter period for their own incidents.",
         (API, EXPORTS, OGC, TILES, MAPS, PANEL),
         _INCIDENT_COLUMNS,
     ),

@@ -36,7 +36,7 @@ CURRENT_ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::
 UPDATABLE = "suppress_max, round_to, retention_days"
 STAGES = "('mapping', 'queued', 'reading', 'writing', 'done', 'refused', 'failed')"
 
-TOKEN_USER_V1 = """
+LOOKUP_V1 = """
     CREATE FUNCTION contextmap_token_user(p_token_hash text)
     RETURNS TABLE (user_id bigint, organisation_id bigint, role text, email text, kind text,
                    token_id bigint)
@@ -48,7 +48,7 @@ TOKEN_USER_V1 = """
     $$;
 """
 
-TOKEN_USER_V2 = """
+LOOKUP_V2 = """
     CREATE FUNCTION contextmap_token_user(p_token_hash text)
     RETURNS TABLE (user_id bigint, organisation_id bigint, role text, email text, kind text,
                    token_id bigint, suppress_max integer, round_to integer)
@@ -80,7 +80,7 @@ def upgrade() -> None:
         """
     )
     op.execute(f"GRANT UPDATE ({UPDATABLE}) ON organisations TO {role}")
-    _token_function(TOKEN_USER_V2, role)
+    _token_function(LOOKUP_V2, role)
 
     op.execute("ALTER TABLE users ADD CONSTRAINT users_organisation_id_id_key UNIQUE (organisation_id, id)")
     op.execute(
@@ -125,7 +125,7 @@ def downgrade() -> None:
     role = Settings().app_db_role
     op.execute("DROP TABLE IF EXISTS import_jobs CASCADE")
     op.execute("ALTER TABLE users DROP CONSTRAINT IF EXISTS users_organisation_id_id_key")
-    _token_function(TOKEN_USER_V1, role)
+    _token_function(LOOKUP_V1, role)
     op.execute(f"REVOKE UPDATE ({UPDATABLE}) ON organisations FROM {role}")
     op.execute("ALTER TABLE organisations DROP COLUMN retention_days, DROP COLUMN round_to, "
                "DROP COLUMN suppress_max")
