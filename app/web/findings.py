@@ -8,38 +8,90 @@ The figures come from the displacement service the JSON API and the displacement
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from time import perf_counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app import policy
 from app.api.features import redact
-from app.db import repository
+from app.db import analysis as analysis_db
+from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.services.disclosure import Disclosure
-from app.services.packs import intervention_analysis, intervention_findings, intervention_heading
+from app.exceptions import InvalidInput
+from app.services.monthly import MAX_MONTHS, month_by_month
+from app.services.packs import (
+    control_description,
+    intervention_analysis,
+    intervention_findings,
+    intervention_heading,
+    places_in_buffer,
+)
+from app.web.monthly import HATCH_DEFS, series_chart, small_maps
 from app.web.shell import page
 
 router = APIRouter(tags=["web"], include_in_schema=False)
+MAX_CONTROL_CHOICES = 500  # places offered as a control: the organisation's places, by name
+
+
+def parse_control_place(value: str | None) -> int | None:
+    """The control chosen on a form: empty or "service-area" is the default (the rest of the service area),
+    else a place id."""
+    if value is None or value.strip() in ("", "service-area"):
+        return None
+    try:
+        chosen = int(value)
+    except ValueError:
+        raise InvalidInput("control_place: choose a place from the list, or the rest of the service area",
+                           field="control_place") from None
+    if not 1 <= chosen < 2**63:
+        raise InvalidInput("control_place: choose a place from the list, or the rest of the service area",
+                           field="control_place")
+    return chosen
+
+
+def control_choices(session: Any, exclude: int | None) -> list[dict[str, Any]]:
+    """The places a reader may compare against (every place but the intervention's own), by name."""
+    rows, _ = place_pages.search_places(session, place_pages.PlaceSearch(
+        text=None, kinds=(), designation=None, review_overdue=False, has_guardians=False, sort="name",
+        descending=False, limit=MAX_CONTROL_CHOICES, offset=0))
+    return [{"id": r["id"], "name": r["name"]} for r in rows if r["id"] != exclude]
 
 
 @router.get("/interventions/{intervention_id}/findings", response_class=HTMLResponse)
 def findings_page(
     intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    control_place: Annotated[str | None, Query(description="a place to compare against (default: the rest of "
+                                                           "the service area)")] = None,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> HTMLResponse:
     intervention = redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
     props = intervention["properties"]
+    chosen = parse_control_place(control_place)
     disclosure = Disclosure.for_reader(principal, settings, shareable=False)
-    result = intervention_analysis(session, settings, principal, disclosure, intervention_id)
+    result = intervention_analysis(session, settings, principal, disclosure, intervention_id, chosen)
     heading, after = intervention_heading(result["intervention"])
     where = props.get("place_name") or "the intervention site"
+    control_name = analysis_db.place_row(session, chosen).name if chosen is not None else None
     # The description is free text: the panel sees the kind, place and dates only (geo.privacy).
     title = props.get("description") or heading
+    started = perf_counter()
+    view = month_by_month(session, settings, disclosure, intervention_id, control_place=chosen)
+    maps, classes = small_maps(view) if view else ([], [])
+    chart, rows = series_chart(view) if view else ("", [])
+    drawn_s = perf_counter() - started
     return page(
         request, "findings/findings.html", principal=principal, session=session, title=title,
-        breadcrumbs=[("Home", "/"), ("Interventions", "/maps/displacement")], intervention=intervention,
-        props=props, result=result, findings=intervention_findings(result, where, after),
+        breadcrumbs=[("Home", "/"), ("Interventions", "/interventions")], intervention=intervention,
+        props=props, result=result, findings=intervention_findings(
+            result, where, after, places_in_buffer(session, result)),
+        control=control_description(result, control_name), control_place=chosen,
+        control_choices=control_choices(session, props.get("place_id")), view=view, small_maps=maps,
+        classes=classes, chart=chart, chart_rows=rows, hatch_defs=HATCH_DEFS, max_months=MAX_MONTHS,
+        drawn_ms=round(drawn_s * 1000),
     )
 
 

@@ -3,6 +3,7 @@ disclosure-controlled displacement service the API uses; the panel sees no free 
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -58,3 +59,80 @@ def test_glossary_explains_the_terms(client: TestClient, demo_headers: dict[str,
     for term in ("Weighted displacement quotient (WDQ)", "Weighted displacement difference (WDD)",
                  "Diffusion of benefits", "no clear change"):
         assert term in response.text
+
+
+def _small_counts(text: str) -> list[str]:
+    """Every figure of the month-by-month table, the map key and the small maps' text alternatives."""
+    table = text[text.index("data-series-table"):]
+    table = table[:table.index("</table>")]
+    figures = re.findall(r'govuk-table__cell--numeric">\s*([^<]*?)\s*<', table)
+    figures += re.findall(r"the most in one (\d+)", text)
+    return figures
+
+
+def test_month_by_month_small_maps_and_chart(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], settings: Any
+) -> None:
+    response = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["community_safety"], **HTML})
+    text = response.text
+    assert 'id="month-by-month"' in text and "data-series-chart" in text
+    maps = re.findall(r'data-month="(\d{4}-\d{2})" data-phase="(before|during|after)"', text)
+    assert 2 <= len(maps) <= 24  # bounded: at most 12 months either side of the start
+    phases = [p for _, p in maps]
+    assert "before" in phases and "during" in phases and phases == sorted(phases, key=["before", "during",
+                                                                                        "after"].index)
+    assert text.count('class="cm-small-map"') == len(maps)
+    assert len(re.findall(r'class="cm-small-map"[^>]*role="img" aria-label="[A-Z][a-z]+ \d{4}, ', text)) == len(maps)
+    assert 'class="cm-streets"' in text  # the demo's street network under the small maps
+    assert "Started " in text  # the start is marked on the chart
+    assert "Month</text>" in text and "Incidents a month" in text  # labelled axes
+    rows = re.findall(r"<th scope=\"row\" class=\"govuk-table__header\">([A-Z][a-z]{2} \d{4})", text)
+    assert len(rows) >= len(maps)
+
+
+def test_the_panels_month_by_month_shows_no_small_count(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], settings: Any
+) -> None:
+    text = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
+    figures = _small_counts(text)
+    assert figures
+    for figure in figures:
+        assert figure == "suppressed" or not 1 <= int(figure.replace(",", "")) <= settings.suppress_max, figure
+    assert "suppressed" in figures or "(suppressed)" in text  # suppressed months are said, not drawn as 0
+    key = re.findall(r'cm-swatch--\d"></span>(\d+)', text)
+    assert all(int(low) > settings.suppress_max for low in key)
+
+
+def test_a_chosen_control_place_gives_the_difference_and_says_so(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
+) -> None:
+    default = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
+    assert "The rest of the service area, outside the target and its buffer (the default)" in default
+    assert 'data-finding="wdd" data-verdict="undefined"' in default
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', default)
+    assert options and wifi["properties"].get("place_id") not in {int(i) for i, _ in options}
+    control_id, control_name = next((i, n) for i, n in options if "Library" not in n)
+    chosen = client.get(f"/interventions/{wifi['id']}/findings?control_place={control_id}",
+                        headers={**demo_headers["panel"], **HTML})
+    assert chosen.status_code == 200, chosen.text
+    assert f"{control_name}: the place's own area" in html.unescape(chosen.text)
+    assert re.search(r'data-finding="wdd" data-verdict="(?!undefined)', chosen.text)
+    assert f'<option value="{control_id}" selected>' in chosen.text
+
+
+def test_a_bad_control_names_the_field(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
+) -> None:
+    for value, status in (("abc", 422), ("999999999", 404), (str(wifi["properties"]["place_id"]), 422)):
+        response = client.get(f"/interventions/{wifi['id']}/findings?control_place={value}",
+                              headers={**demo_headers["panel"], **HTML})
+        assert response.status_code == status, (value, response.status_code)
+        if status == 422:  # an unknown place is "Page not found", like any other unknown id
+            assert "control_place" in response.text, value
+
+
+def test_the_library_beyond_the_buffer_is_explained(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
+) -> None:
+    text = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
+    assert "Wellgate Central Library is outside the 400 m buffer around the target" in text
