@@ -222,7 +222,7 @@ def series_chart(view: MonthByMonth) -> tuple[str, list[SeriesRow]]:
         x = LEFT + (offset + (when.day - 1) / days) * slot
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4}" y2="{plot_bottom}" stroke="#d4351c" '
                      f'stroke-width="2" stroke-dasharray="5 3"/><text x="{x + 4:.1f}" y="{TOP + 8}" '
-                     f'font-size="11" font-weight="700" fill="#d4351c">{text} {when:%d %b %Y}</text>')
+                     f'font-size="11" font-weight="700" fill="#d4351c">{text} {when.day} {when:%b %Y}</text>')
     title = "Incidents a month in the target, the buffer and the control area"
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" class="cm-series-chart" viewBox="0 0 {WIDTH} {height}" '
            f'role="img" aria-label="{title}, with the start marked; the same figures are in the table below.">'
