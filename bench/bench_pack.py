@@ -3,8 +3,9 @@
 Creates (or re-creates) the database ``contextmap_bench_pack``, loads the demo scenario, and requests
 ``/interventions/{id}/pack.pdf`` through the ASGI app as the demo community-safety officer: sign-in by
 token, the displacement analysis, the SVG map, the HTML and WeasyPrint's layout. Prints the PDF size and
-the median and maximum time over ``--repeat`` runs after one warm-up, and the same for a three-item
-meeting pack (the intervention and the outlet's and library's places).
+the median and maximum time over ``--repeat`` runs after one warm-up, and the same for the pack against a
+chosen control place, a three-item meeting pack (the intervention and the outlet's and library's places)
+and the intervention's findings page with its month by month (small maps and chart).
 
     .venv/bin/python bench/bench_pack.py [--repeat 5]
 
@@ -64,16 +65,22 @@ def main() -> None:
         wifi = next(f["id"] for f in interventions if "WiFi" in (f["properties"]["description"] or ""))
         places = {f["properties"]["name"]: f["id"]
                   for f in client.get("/api/places?limit=1000", headers=headers).json()["features"]}
-        cases = [("demo pack (WiFi off)", f"/interventions/{wifi}/pack.pdf"),
+        control = places["Brookfield Leisure Centre"]
+        html = {**headers, "Accept": "text/html"}
+        cases = [("demo pack (WiFi off)", f"/interventions/{wifi}/pack.pdf", headers),
+                 ("demo pack, control place", f"/interventions/{wifi}/pack.pdf?control_place={control}", headers),
                  ("meeting pack (3 items)", f"/packs/meeting.pdf?intervention={wifi}"
                                             f"&place={places['Wellgate Central Library']}"
-                                            f"&place={places['Chicken Shack Express']}")]
-        print(f"{'pack':<26}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
-        for name, path in cases:
-            size, times = _time(client, path, headers, args.repeat)
+                                            f"&place={places['Chicken Shack Express']}", headers),
+                 # The findings page with its month by month: small maps and the target/buffer/control chart.
+                 ("findings page (monthly)", f"/interventions/{wifi}/findings", html),
+                 ("findings, control place", f"/interventions/{wifi}/findings?control_place={control}", html)]
+        print(f"{'page':<28}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
+        for name, path, case_headers in cases:
+            size, times = _time(client, path, case_headers, args.repeat)
             median = statistics.median(times)
             verdict = "ok" if median < TARGET_S else "SLOW"
-            print(f"{name:<26}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
+            print(f"{name:<28}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
 
 
 if __name__ == "__main__":

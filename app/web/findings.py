@@ -8,7 +8,6 @@ The figures come from the displacement service the JSON API and the displacement
 
 from __future__ import annotations
 
-from time import perf_counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -78,11 +77,9 @@ def findings_page(
     control_name = analysis_db.place_row(session, chosen).name if chosen is not None else None
     # The description is free text: the panel sees the kind, place and dates only (geo.privacy).
     title = props.get("description") or heading
-    started = perf_counter()
     view = month_by_month(session, settings, disclosure, intervention_id, control_place=chosen)
-    maps, classes = small_maps(view) if view else ([], [])
+    maps, classes, defs = small_maps(view) if view else ([], [], HATCH_DEFS)
     chart, rows = series_chart(view) if view else ("", [])
-    drawn_s = perf_counter() - started
     return page(
         request, "findings/findings.html", principal=principal, session=session, title=title,
         breadcrumbs=[("Home", "/"), ("Interventions", "/interventions")], intervention=intervention,
@@ -90,8 +87,7 @@ def findings_page(
             result, where, after, places_in_buffer(session, result)),
         control=control_description(result, control_name), control_place=chosen,
         control_choices=control_choices(session, props.get("place_id")), view=view, small_maps=maps,
-        classes=classes, chart=chart, chart_rows=rows, hatch_defs=HATCH_DEFS, max_months=MAX_MONTHS,
-        drawn_ms=round(drawn_s * 1000),
+        classes=classes, chart=chart, chart_rows=rows, hatch_defs=defs, max_months=MAX_MONTHS,
     )
 
 

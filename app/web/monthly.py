@@ -101,9 +101,10 @@ def _month_text(month: date) -> str:
     return f"{month:%B %Y}"
 
 
-def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass]]:
+def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass], str]:
     """One SVG map per month over the same box, cells coloured on one scale, target and buffer outlined,
-    the organisation's streets underneath."""
+    the organisation's streets underneath; and the page's hidden definitions (the hatch, and the streets
+    and outlines drawn once and placed in every map with ``<use>``: the maps share one box and scale)."""
     classes = colour_classes(view.maps, view.suppress_max, view.disclosed)
     x0, y0, x1, y1 = view.box
     scale = SMALL_W / (x1 - x0)
@@ -116,12 +117,16 @@ def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass]]:
         return f"M{points}{' Z' if close else ''}"
 
     streets = " ".join(path(line, False) for line in view.streets if len(line) > 1)
-    street_layer = (f'<path class="cm-streets" d="{streets}" fill="none" stroke="#b1b4b6" stroke-width="0.6"/>'
-                    if streets else "")
-    outlines = "".join(
+    street_path = (f'<path id="cm-streets" class="cm-streets" d="{streets}" fill="none" stroke="#b1b4b6" '
+                   'stroke-width="0.6"/>' if streets else "")
+    street_layer = '<use href="#cm-streets"/>' if streets else ""
+    outline_paths = "".join(
         f'<path d="{" ".join(path(r, True) for r in _rings(view.outlines[name]))}" fill="none" {style}/>'
         for name, style in (("buffer", 'stroke="#0b0c0c" stroke-width="1" stroke-dasharray="3 2"'),
                             ("target", 'stroke="#0b0c0c" stroke-width="1.6"')))
+    outlines = '<use href="#cm-outlines"/>'
+    defs = (f'<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" aria-hidden="true" focusable="false" '
+            f'class="cm-svg-defs"><defs>{HATCH}{street_path}<g id="cm-outlines">{outline_paths}</g></defs></svg>')
     side = view.cell_size * scale
     out = []
     for month in view.maps:
@@ -136,7 +141,7 @@ def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass]]:
                f'role="img" aria-label="{escape(label)}">'
                f'<rect width="{SMALL_W:g}" height="{height:.1f}" fill="#ffffff"/>{street_layer}{rects}{outlines}</svg>')
         out.append(SmallMap(month.month, month.phase, svg, description))
-    return out, classes
+    return out, classes, defs
 
 
 def _describe(month: MonthCells) -> str:

@@ -136,3 +136,14 @@ def test_the_library_beyond_the_buffer_is_explained(
 ) -> None:
     text = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
     assert "Wellgate Central Library is outside the 400 m buffer around the target" in text
+
+
+def test_panels_reach_place_pages_from_the_interventions_list_and_the_findings(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
+) -> None:
+    listed = client.get("/interventions", headers={**demo_headers["panel"], **HTML})
+    assert listed.status_code == 200
+    assert f'href="/places/{wifi["properties"]["place_id"]}"' in listed.text
+    findings = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
+    for place_id in re.findall(r'href="/places/(\d+)"', findings):
+        assert client.get(f"/places/{place_id}", headers={**demo_headers["panel"], **HTML}).status_code == 200
