@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app.db import analysis as db
 from app.db import maps as maps_db
 from app.exceptions import InvalidInput
-
 from app.security import Principal
 from app.services.disclosure import WITHHELD, Disclosure
 from app.services.displacement import DEFAULT_BUFFER_M, DEFAULT_SEARCH_M, displacement_analysis

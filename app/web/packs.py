@@ -25,9 +25,9 @@ from shapely.geometry.base import BaseGeometry
 
 from app import policy
 from app.db import place_pages, repository
-from app.db.street_network import street_lines_in_box
 from app.db.repository import ListQuery
 from app.db.resources import INTERVENTIONS
+from app.db.street_network import street_lines_in_box
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.services.packs import (
