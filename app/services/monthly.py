@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +77,7 @@ def _phase(month: date, starts_on: date, ends_on: date | None) -> Phase:
 
 def month_by_month(
     session: Session, settings: Settings, disclosure: Disclosure, intervention: int, *,
-    control_place: int | None = None, today: date | None = None,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None, today: date | None = None,
 ) -> MonthByMonth | None:
     """The months either side of the intervention's start (complete months with data), or ``None`` when
     there is none yet (no incident recorded, or the intervention starts this month and none before)."""
@@ -106,7 +106,11 @@ def month_by_month(
     end = london_midnight(end_shown)
     srid = settings.analysis_srid
     spec = db.AreaSpec(TARGET_RADIUS_M, use_own_polygon=True)
-    areas = db.displacement_areas(session, srid, intervention, spec, DEFAULT_BUFFER_M, None, control_place, spec)
+    if control_area is not None and disclosure.applied:
+        # As in the displacement service: a drawn area is widened to whole published cells for a panel.
+        control_area = db.whole_cells_of_area(session, control_area, PUBLISHED_LAYER_SIZE, srid)
+    areas = db.displacement_areas(session, srid, intervention, spec, DEFAULT_BUFFER_M, control_area, control_place,
+                                  spec)
     filt = db.IncidentFilter()
     local = db.area_month_counts(session, srid, areas, ["target", "buffer"], starts, end, filt)
     if areas.control_source == "service area":

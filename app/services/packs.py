@@ -104,11 +104,12 @@ def intervention_findings(result: dict[str, Any], where: str, after: str,
 
 def intervention_analysis(
     session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, intervention: int,
-    control_place: int | None = None,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The displacement analysis with the defaults the findings page and the pack share. ``control_place``:
-    compare against that place (and a buffer round it, which the weighted displacement difference needs)
-    instead of the rest of the service area."""
+    """The displacement analysis with the defaults the findings page and the pack share. ``control_place``
+    or ``control_area`` (a drawn polygon, snapped outwards to whole published cells for a panel): compare
+    against it (and a buffer round it, which the weighted displacement difference needs) instead of the
+    rest of the service area."""
     if control_place is not None:
         site = db.intervention_site(session, intervention)
         if site.place_id == control_place:
@@ -117,12 +118,16 @@ def intervention_analysis(
     return displacement_analysis(
         session, settings, principal, disclosure, intervention=intervention, target_radius=None,
         buffer_m=DEFAULT_BUFFER_M, before=None, after=None, harm_category=None, source=None,
-        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=None,
+        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=control_area,
         control_place=control_place)
 
 
-def control_description(result: dict[str, Any], control_name: str | None) -> str:
+def control_description(result: dict[str, Any], control_name: str | None, drawn: bool = False) -> str:
     """Which control the figures used, said plainly."""
+    if drawn:
+        snapped = " (widened to whole squares of the published grid)" if result["disclosure"].applied else ""
+        return (f"An area you drew{snapped}, outside the target and buffer, with a ring "
+                f"{result['parameters']['buffer_m']:g} m wide around it as its buffer.")
     if control_name is None:
         return ("The rest of the service area, outside the target and its buffer (the default). It has no buffer "
                 "of its own, so the weighted displacement difference cannot be worked out against it.")
@@ -159,16 +164,17 @@ class PlaceSection:
 
 def intervention_section(
     session: Session, settings: Settings, principal: Principal | None, intervention: int,
-    control_place: int | None = None,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None,
 ) -> InterventionSection:
     analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings), intervention,
-                                     control_place)
+                                     control_place, control_area)
     summary = analysis["intervention"]
     title, after = intervention_heading(summary)
     where = summary.get("place_name") or "the intervention site"
     control_name = db.place_row(session, control_place).name if control_place is not None else None
     return InterventionSection(intervention, title, summary, analysis, intervention_findings(
-        analysis, where, after, places_in_buffer(session, analysis)), control_description(analysis, control_name))
+        analysis, where, after, places_in_buffer(session, analysis)), control_description(
+        analysis, control_name, drawn=control_area is not None))
 
 
 def place_section(

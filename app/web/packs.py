@@ -38,7 +38,7 @@ from app.services.packs import (
     place_section,
 )
 from app.settings import Settings
-from app.web.findings import parse_control_place
+from app.web.findings import parse_control_place, read_control
 from app.web.shell import page
 from app.web.templating import templates
 
@@ -145,9 +145,11 @@ def _pdf_response(content: bytes, filename: str) -> Response:
 
 
 def build_pack(session: Any, settings: Settings, principal: Principal | None, *, title: str,
-               interventions: list[int], places: list[int], control_place: int | None = None) -> bytes:
+               interventions: list[int], places: list[int], control_place: int | None = None,
+               control_area: dict[str, Any] | None = None) -> bytes:
     built = datetime.now(UTC)
-    sections = [intervention_section(session, settings, principal, i, control_place) for i in interventions]
+    sections = [intervention_section(session, settings, principal, i, control_place, control_area)
+                for i in interventions]
     place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
     def streets(box: tuple[float, float, float, float]) -> list[npt.NDArray[np.float64]]:
         return street_lines_in_box(session, box, settings.analysis_srid, MAX_STREET_LINES)
@@ -159,9 +161,11 @@ def build_pack(session: Any, settings: Settings, principal: Principal | None, *,
 @router.get("/interventions/{intervention_id}/pack.pdf")
 def intervention_pack(intervention_id: int, session: SessionDep, settings: SettingsDep,
                       control_place: Annotated[str | None, Query()] = None,
+                      control_area: Annotated[str | None, Query()] = None,
                       principal: Principal = gate(policy.ANALYSIS)) -> Response:
+    chosen, area = read_control(session, settings, control_place, control_area)
     content = build_pack(session, settings, principal, title="Intervention pack", interventions=[intervention_id],
-                         places=[], control_place=parse_control_place(control_place))
+                         places=[], control_place=chosen, control_area=area)
     return _pdf_response(content, f"intervention-{intervention_id}-pack.pdf")
 
 

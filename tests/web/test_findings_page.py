@@ -4,6 +4,7 @@ disclosure-controlled displacement service the API uses; the panel sees no free 
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -147,3 +148,47 @@ def test_panels_reach_place_pages_from_the_interventions_list_and_the_findings(
     findings = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
     for place_id in re.findall(r'href="/places/(\d+)"', findings):
         assert client.get(f"/places/{place_id}", headers={**demo_headers["panel"], **HTML}).status_code == 200
+
+
+def _square(lon: float, lat: float, d: float = 0.003) -> str:
+    return json.dumps({"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d],
+                                                            [lon, lat + d], [lon, lat]]]})
+
+
+def test_a_drawn_control_area_is_used_and_said(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], settings: Any
+) -> None:
+    lon, lat = wifi["geometry"]["coordinates"]
+    area = _square(lon + 0.012, lat + 0.004)  # about 800 m east: outside the target and buffer
+    response = client.get(f"/interventions/{wifi['id']}/findings", params={"control_area": area},
+                          headers={**demo_headers["panel"], **HTML})
+    assert response.status_code == 200, response.text
+    text = html.unescape(response.text)
+    assert "An area you drew (widened to whole squares of the published grid)" in text
+    assert 'data-finding="wdd" data-verdict="undefined"' not in text
+    figures = _small_counts(response.text)
+    assert all(f == "suppressed" or not 1 <= int(f.replace(",", "")) <= settings.suppress_max for f in figures)
+    pack = client.get(f"/interventions/{wifi['id']}/pack.pdf", params={"control_area": area},
+                      headers=demo_headers["panel"])
+    assert pack.status_code == 200 and pack.headers["content-type"] == "application/pdf"
+
+
+def test_a_bad_drawn_area_is_shown_in_the_error_summary_and_the_default_used(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
+) -> None:
+    lon, lat = wifi["geometry"]["coordinates"]
+    for value, words in (("not json", "must be GeoJSON"), ('{"type": "Point", "coordinates": [0, 0]}', ""),
+                         ("x" * 20_001, "too detailed")):
+        response = client.get(f"/interventions/{wifi['id']}/findings", params={"control_area": value},
+                              headers={**demo_headers["panel"], **HTML})
+        assert response.status_code == 422, value[:40]
+        text = html.unescape(response.text)
+        assert "There is a problem" in text and 'href="#control_area"' in text and words in text
+        assert "The rest of the service area, outside the target and its buffer (the default)" in text
+    both = client.get(f"/interventions/{wifi['id']}/findings",
+                      params={"control_area": _square(lon + 0.012, lat), "control_place": "3"},
+                      headers={**demo_headers["panel"], **HTML})
+    assert both.status_code == 422 and "not both" in both.text
+    pack = client.get(f"/interventions/{wifi['id']}/pack.pdf", params={"control_area": "not json"},
+                      headers=demo_headers["panel"])
+    assert pack.status_code == 422 and "control_area" in pack.text
