@@ -3,6 +3,7 @@ force, as a community-safety officer and as a panel member, with screenshots for
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,25 @@ def test_findings_month_by_month_at_phone_width_with_a_chosen_control(browser: B
         choice = page.locator("#control_place option").nth(2)
         name = choice.inner_text()
         page.locator("#control_place").select_option(choice.get_attribute("value"))
-        page.locator("[data-control-form] button").focus()
+        page.locator("[data-control-form] button[type=submit]").focus()
         page.keyboard.press("Enter")
         expect(page.locator("[data-finding='wdd']")).not_to_have_attribute("data-verdict", "undefined")
         expect(page.locator(".govuk-summary-list").first).to_contain_text(f"{name}: the place")
         check_page(page, "findings-wifi-panel-control")
-        log.assert_clean("findings with a control place")
+        # Draw a control area instead: select points on the map, which fills the GeoJSON box.
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.locator("#control_place").select_option("service-area")
+        drawer = page.locator("[data-cm-area-drawer]")
+        drawer.scroll_into_view_if_needed()
+        box = drawer.bounding_box()
+        assert box is not None
+        for dx, dy in ((0.8, 0.2), (0.95, 0.2), (0.95, 0.4), (0.8, 0.4)):
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+        expect(page.locator("#control_area")).to_have_value(re.compile(r'"Polygon"'))
+        page.locator("[data-control-form] button[type=submit]").click()
+        expect(page.locator(".govuk-summary-list").first).to_contain_text("An area you drew")
+        page.screenshot(path=str(PRINTS.parent / "screenshots" / "findings-drawn-control.png"), full_page=True)
+        log.assert_clean("findings with a control place and a drawn area")
     finally:
         page.close()
 
