@@ -21,8 +21,8 @@ from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.exceptions import InvalidInput
-from app.services.geometry import validated_geometry
 from app.services.disclosure import Disclosure
+from app.services.geometry import validated_geometry
 from app.services.monthly import MAX_MONTHS, month_by_month
 from app.services.packs import (
     control_description,
