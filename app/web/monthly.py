@@ -168,15 +168,16 @@ class SeriesRow:
 WIDTH, PANEL_H, LEFT, RIGHT, TOP, GAP, BOTTOM = 640, 96, 56, 12, 24, 30, 40
 
 
-def series_chart(view: MonthByMonth) -> tuple[str, list[SeriesRow]]:
+def series_chart(view: MonthByMonth, own_defs: bool = False) -> tuple[str, list[SeriesRow]]:
     """Three stacked bar panels (target, buffer, control; each its own scale, since the control is far
     larger) sharing the month axis, with the start and end drawn as vertical lines across all three.
-    A suppressed month is a hatched bar up to the threshold with an "s" above it, never a gap or zero."""
+    A suppressed month is a hatched bar up to the threshold with an "s" above it, never a gap or zero.
+    ``own_defs``: the drawing carries its hatch (a PDF renders each SVG on its own)."""
     n = len(view.months)
     plot_w = WIDTH - LEFT - RIGHT
     slot = plot_w / n
     height = TOP + len(SERIES) * (PANEL_H + GAP) + BOTTOM - GAP
-    parts: list[str] = []
+    parts: list[str] = [f"<defs>{HATCH}</defs>"] if own_defs else []
     for k, (name, label, colour) in enumerate(SERIES):
         top_y = TOP + k * (PANEL_H + GAP)
         bottom_y = top_y + PANEL_H

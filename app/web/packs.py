@@ -30,15 +30,18 @@ from app.db.resources import INTERVENTIONS
 from app.db.street_network import street_lines_in_box
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
+from app.services.monthly import MonthByMonth, month_by_month
 from app.services.packs import (
     MAX_PACK_ITEMS,
     InterventionSection,
     PlaceSection,
     intervention_section,
+    panel_disclosure,
     place_section,
 )
 from app.settings import Settings
 from app.web.findings import parse_control_place, read_control
+from app.web.monthly import series_chart
 from app.web.shell import page
 from app.web.templating import templates
 
@@ -108,7 +111,7 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: Str
 
 def pack_html(
     settings: Settings, *, title: str, interventions: list[InterventionSection], places: list[PlaceSection],
-    built: datetime, streets: StreetSource | None = None,
+    built: datetime, streets: StreetSource | None = None, monthly: dict[int, MonthByMonth | None] | None = None,
 ) -> str:
     """The pack as one HTML document for WeasyPrint."""
     timeline = sorted(
@@ -128,7 +131,8 @@ def pack_html(
     return templates.get_template("packs/pack.html").render(
         title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
         maps={s.id: area_map_svg(s.analysis, settings.analysis_srid, streets) for s in interventions},
-        timeline=unique, suppress_max=settings.suppress_max)
+        timeline=unique, suppress_max=settings.suppress_max,
+        monthly={i: series_chart(view, own_defs=True) for i, view in (monthly or {}).items() if view})
 
 
 def pack_pdf(html: str) -> bytes:
@@ -151,11 +155,15 @@ def build_pack(session: Any, settings: Settings, principal: Principal | None, *,
     sections = [intervention_section(session, settings, principal, i, control_place, control_area)
                 for i in interventions]
     place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
+    # Month by month for each intervention: the target, buffer and control chart with its table.
+    monthly = {i: month_by_month(session, settings, panel_disclosure(settings), i, control_place=control_place,
+                                 control_area=control_area) for i in interventions}
+
     def streets(box: tuple[float, float, float, float]) -> list[npt.NDArray[np.float64]]:
         return street_lines_in_box(session, box, settings.analysis_srid, MAX_STREET_LINES)
 
     return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built,
-                              streets=streets))
+                              streets=streets, monthly=monthly))
 
 
 @router.get("/interventions/{intervention_id}/pack.pdf")

@@ -52,10 +52,13 @@ def _assert_disclosure_controlled(text: str, free_text: list[str], suppress_max:
     area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?(\d+|suppressed)\s+(\d+|suppressed)\s*$"
     counts = re.findall(area_row, text, re.MULTILINE)
     counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+(\d+|suppressed)\s*$", text, re.MULTILINE)]
+    # The month-by-month table of an intervention: "Dec 2024   20   90   155".
+    counts += re.findall(r"^\s*[A-Z][a-z]{2} \d{4}\s+([\d,]+|suppressed)\s+([\d,]+|suppressed)\s+([\d,]+|suppressed)\s*$",
+                         text, re.MULTILINE)
     assert counts
     for row in counts:
         for cell in row:
-            assert cell == "suppressed" or not 1 <= int(cell) <= suppress_max, row
+            assert cell == "suppressed" or not 1 <= int(cell.replace(",", "")) <= suppress_max, row
 
 
 def test_the_wifi_off_pack_reads_the_findings_and_hides_what_the_panel_may_not_see(
@@ -71,6 +74,8 @@ def test_the_wifi_off_pack_reads_the_findings_and_hides_what_the_panel_may_not_s
     assert "DISPLACEMENT" in flat and "Harm rose at Wellgate Central Library" in flat
     assert "Weighted displacement quotient" in flat and "95 % interval" in flat
     assert re.search(r"Page 1 of \d", text)
+    assert "Month by month" in flat and "Started 1 Sep 2025" in flat  # the chart, start marked
+    assert len(re.findall(r"^\s*[A-Z][a-z]{2} \d{4}\s+(?:\d+|suppressed)\s", text, re.MULTILINE)) >= 12
     _assert_disclosure_controlled(text, _free_text(demo_ids["interventions"]), settings.suppress_max)
 
 
