@@ -33,6 +33,27 @@ DATABASE = "contextmap_bench_pack"
 TARGET_S = 5.0
 
 
+STEPS = ("intervention_section", "place_section", "month_by_month", "pack_html", "pack_pdf")
+step_times: dict[str, float] = {}
+
+
+def _watch_steps() -> None:
+    """Time the pack's steps (analysis, place timelines, month by month, HTML with maps, WeasyPrint)."""
+    from app.web import packs
+
+    for name in STEPS:
+        original = getattr(packs, name)
+
+        def timed(*args: object, _original: object = original, _name: str = name, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                step_times[_name] = step_times.get(_name, 0.0) + time.perf_counter() - started
+
+        setattr(packs, name, timed)
+
+
 def _time(client: TestClient, path: str, headers: dict[str, str], repeat: int) -> tuple[int, list[float]]:
     response = client.get(path, headers=headers)  # warm-up: imports, fonts, caches
     assert response.status_code == 200, response.text
@@ -60,6 +81,7 @@ def main() -> None:
     database.dispose()
     token = next(login.token for login in logins if login.role == "community_safety")
     headers = {"Authorization": f"Bearer {token}"}
+    _watch_steps()
     with TestClient(create_app(settings)) as client:
         interventions = client.get("/api/interventions?limit=1000", headers=headers).json()["features"]
         wifi = next(f["id"] for f in interventions if "WiFi" in (f["properties"]["description"] or ""))
@@ -77,10 +99,14 @@ def main() -> None:
                  ("findings, control place", f"/interventions/{wifi}/findings?control_place={control}", html)]
         print(f"{'page':<28}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
         for name, path, case_headers in cases:
+            step_times.clear()
             size, times = _time(client, path, case_headers, args.repeat)
             median = statistics.median(times)
             verdict = "ok" if median < TARGET_S else "SLOW"
             print(f"{name:<28}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
+            if step_times:  # mean per request over the warm-up and the timed runs
+                print("    " + ", ".join(f"{step} {total / (args.repeat + 1):.2f} s"
+                                       for step, total in step_times.items()))
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ def _assert_disclosure_controlled(text: str, free_text: list[str], suppress_max:
     counts = re.findall(area_row, text, re.MULTILINE)
     counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+(\d+|suppressed)\s*$", text, re.MULTILINE)]
     # The month-by-month table of an intervention: "Dec 2024   20   90   155".
-    counts += re.findall(r"^\s*[A-Z][a-z]{2} \d{4}\s+([\d,]+|suppressed)\s+([\d,]+|suppressed)\s+([\d,]+|suppressed)\s*$",
-                         text, re.MULTILINE)
+    figure = r"([\d,]+|suppressed)"
+    counts += re.findall(rf"^\s*[A-Z][a-z]{{2}} \d{{4}}\s+{figure}\s+{figure}\s+{figure}\s*$", text, re.MULTILINE)
     assert counts
     for row in counts:
         for cell in row:
