@@ -3,8 +3,9 @@
 Creates (or re-creates) the database ``contextmap_bench_pack``, loads the demo scenario, and requests
 ``/interventions/{id}/pack.pdf`` through the ASGI app as the demo community-safety officer: sign-in by
 token, the displacement analysis, the SVG map, the HTML and WeasyPrint's layout. Prints the PDF size and
-the median and maximum time over ``--repeat`` runs after one warm-up, and the same for a three-item
-meeting pack (the intervention and the outlet's and library's places).
+the median and maximum time over ``--repeat`` runs after one warm-up, and the same for the pack against a
+chosen control place, a three-item meeting pack (the intervention and the outlet's and library's places)
+and the intervention's findings page with its month by month (small maps and chart).
 
     .venv/bin/python bench/bench_pack.py [--repeat 5]
 
@@ -30,6 +31,27 @@ from app.settings import Settings
 
 DATABASE = "contextmap_bench_pack"
 TARGET_S = 5.0
+
+
+STEPS = ("intervention_section", "place_section", "month_by_month", "pack_html", "pack_pdf")
+step_times: dict[str, float] = {}
+
+
+def _watch_steps() -> None:
+    """Time the pack's steps (analysis, place timelines, month by month, HTML with maps, WeasyPrint)."""
+    from app.web import packs
+
+    for name in STEPS:
+        original = getattr(packs, name)
+
+        def timed(*args: object, _original: object = original, _name: str = name, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                step_times[_name] = step_times.get(_name, 0.0) + time.perf_counter() - started
+
+        setattr(packs, name, timed)
 
 
 def _time(client: TestClient, path: str, headers: dict[str, str], repeat: int) -> tuple[int, list[float]]:
@@ -59,21 +81,32 @@ def main() -> None:
     database.dispose()
     token = next(login.token for login in logins if login.role == "community_safety")
     headers = {"Authorization": f"Bearer {token}"}
+    _watch_steps()
     with TestClient(create_app(settings)) as client:
         interventions = client.get("/api/interventions?limit=1000", headers=headers).json()["features"]
         wifi = next(f["id"] for f in interventions if "WiFi" in (f["properties"]["description"] or ""))
         places = {f["properties"]["name"]: f["id"]
                   for f in client.get("/api/places?limit=1000", headers=headers).json()["features"]}
-        cases = [("demo pack (WiFi off)", f"/interventions/{wifi}/pack.pdf"),
+        control = places["Brookfield Leisure Centre"]
+        html = {**headers, "Accept": "text/html"}
+        cases = [("demo pack (WiFi off)", f"/interventions/{wifi}/pack.pdf", headers),
+                 ("demo pack, control place", f"/interventions/{wifi}/pack.pdf?control_place={control}", headers),
                  ("meeting pack (3 items)", f"/packs/meeting.pdf?intervention={wifi}"
                                             f"&place={places['Wellgate Central Library']}"
-                                            f"&place={places['Chicken Shack Express']}")]
-        print(f"{'pack':<26}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
-        for name, path in cases:
-            size, times = _time(client, path, headers, args.repeat)
+                                            f"&place={places['Chicken Shack Express']}", headers),
+                 # The findings page with its month by month: small maps and the target/buffer/control chart.
+                 ("findings page (monthly)", f"/interventions/{wifi}/findings", html),
+                 ("findings, control place", f"/interventions/{wifi}/findings?control_place={control}", html)]
+        print(f"{'page':<28}{'bytes':>10}{'median s':>10}{'max s':>8}  target < {TARGET_S:g} s")
+        for name, path, case_headers in cases:
+            step_times.clear()
+            size, times = _time(client, path, case_headers, args.repeat)
             median = statistics.median(times)
             verdict = "ok" if median < TARGET_S else "SLOW"
-            print(f"{name:<26}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
+            print(f"{name:<28}{size:>10,}{median:>10.2f}{max(times):>8.2f}  {verdict}")
+            if step_times:  # mean per request over the warm-up and the timed runs
+                print("    " + ", ".join(f"{step} {total / (args.repeat + 1):.2f} s"
+                                       for step, total in step_times.items()))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class RisingPlace:
     ratio: float | None  # None: no incidents before, so the rise has no finite ratio
     lower: float
     upper: float | None
+    in_buffer: bool | None = None  # inside the target or its buffer; None: not known
 
 
 def number(value: float, digits: int = 0) -> str:
@@ -179,9 +180,14 @@ def total_net_effect(value: float | None, *, undefined_reason: str | None = None
 
 
 def rising_places(places: Sequence[RisingPlace], *, target_fell: bool, search_distance_m: float,
-                  confidence: float = 0.95, limit: int = 5) -> Finding:
+                  confidence: float = 0.95, limit: int = 5, buffer_m: float | None = None,
+                  quotient_verdict: Verdict | None = None) -> Finding:
     """Nearby places where harm rose (whole interval above 1). Called "consistent with displacement" only
-    when harm at the target clearly fell; otherwise a rise nearby is reported as a rise and no more."""
+    when harm at the target clearly fell; otherwise a rise nearby is reported as a rise and no more.
+
+    A place beyond the buffer (``in_buffer`` False) is outside what the quotient weighs (Bowers & Johnson
+    2003 measure displacement into the buffer only), so a sentence says so: it explains a quotient that
+    reads diffusion next to a rise that reads displacement."""
     if not places:
         return Finding("places_rising", "neither", f"No place within {number(search_distance_m)} m had a clear "
                        "rise in harm after the intervention.")
@@ -194,11 +200,31 @@ def rising_places(places: Sequence[RisingPlace], *, target_fell: bool, search_di
         parts.append(f"{place.name}, {number(place.distance_m)} m away ({figures})")
     more = f" and {len(places) - limit} more" if len(places) > limit else ""
     listed = "; ".join(parts) + more
+    beyond = _beyond_buffer(places[:limit], buffer_m, quotient_verdict)
     if target_fell:
         return Finding("places_rising", "displacement",
-                       f"Harm rose at {listed} — consistent with displacement.")
+                       f"Harm rose at {listed} — consistent with displacement.{beyond}")
     return Finding("places_rising", "rose", f"Harm rose at {listed}. Harm at the target did not clearly fall, so "
-                   "this is not evidence of displacement.")
+                   f"this is not evidence of displacement.{beyond}")
+
+
+def _beyond_buffer(places: Sequence[RisingPlace], buffer_m: float | None, quotient_verdict: Verdict | None) -> str:
+    """" X is outside the 400 m buffer, so the quotient does not count its rise." (empty when none is)."""
+    outside = [p.name for p in places if p.in_buffer is False]
+    if not outside or buffer_m is None:
+        return ""
+    names = _join(outside)
+    verb, its = ("is", "its rise") if len(outside) == 1 else ("are", "their rises")
+    sentence = (f" {names} {verb} outside the {number(buffer_m)} m buffer around the target, so the displacement "
+                f"quotient, which weighs only the buffer, does not count {its}")
+    if quotient_verdict == "diffusion":
+        sentence += (": that is how the quotient can suggest a diffusion of benefits while harm rose "
+                     + ("there" if len(outside) == 1 else "at those places"))
+    return sentence + "."
+
+
+def _join(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _percent(fraction: float) -> str:

@@ -804,3 +804,48 @@ def whole_cells_of_area(session: Session, geojson: dict[str, Any], size: float, 
             FROM a, LATERAL ST_SquareGrid(:size, a.g) AS c WHERE ST_Intersects(c.geom, a.g)"""),
         {"g": json.dumps(geojson), "size": size}).scalar()
     return dict(json.loads(row)) if row else geojson
+
+
+def area_month_counts(
+    session: Session, srid: int, areas: DisplacementAreas, names: Sequence[str], month_starts: Sequence[datetime],
+    end: datetime, filt: IncidentFilter,
+) -> dict[str, list[int]]:
+    """Incidents per month in each named (disjoint) area: ``{name: [count per month]}``, zeros included.
+
+    ``month_starts`` are the instants months begin (oldest first); ``end`` closes the last one. The month
+    is found by ``width_bucket`` (binary search), as in :func:`step_counts`."""
+    _tune_for_aggregation(session)
+    where, params = filt.where("inc")
+    geoms = ", ".join(f"ST_GeomFromWKB(:{n}, {srid}) AS {n}" for n in names)
+    which = " ".join(f"WHEN ST_Intersects(a.{n}, inc.geom_metric) THEN '{n}'" for n in names)
+    envelope = "(SELECT ST_Envelope(ST_Collect(ARRAY[" + ", ".join(f"a.{n}" for n in names) + "])) FROM a)"
+    sql = f"""
+        WITH a AS (SELECT {geoms})
+        SELECT area, step, count(*) FROM (
+            SELECT CASE {which} END AS area,
+                   width_bucket(inc.occurred_from, CAST(:month_starts AS timestamptz[])) AS step
+            FROM incidents inc, a
+            WHERE {where} AND inc.occurred_from >= :m0 AND inc.occurred_from < :m_end
+              AND inc.geom_metric && {envelope}
+        ) AS x WHERE area IS NOT NULL GROUP BY area, step"""
+    params.update({n: areas.wkb[n] for n in names})
+    params.update(month_starts=list(month_starts), m0=month_starts[0], m_end=end)
+    out = {n: [0] * len(month_starts) for n in names}
+    for area, step, n in session.execute(text(sql), params).all():
+        out[str(area)][int(step) - 1] = int(n)
+    return out
+
+
+def month_totals(session: Session, month_starts: Sequence[datetime], end: datetime, filt: IncidentFilter) -> list[int]:
+    """All the organisation's matching incidents per month (the "rest of the service area" control is
+    these minus the target and buffer, as in the displacement service)."""
+    _tune_for_aggregation(session)
+    where, params = filt.where("inc")
+    sql = f"""
+        SELECT width_bucket(inc.occurred_from, CAST(:month_starts AS timestamptz[])), count(*)
+        FROM incidents inc WHERE {where} AND inc.occurred_from >= :m0 AND inc.occurred_from < :m_end GROUP BY 1"""
+    params.update(month_starts=list(month_starts), m0=month_starts[0], m_end=end)
+    out = [0] * len(month_starts)
+    for step, n in session.execute(text(sql), params).all():
+        out[int(step) - 1] = int(n)
+    return out

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
@@ -127,3 +129,24 @@ def read_street_file(path: str, layer: str | None = None) -> StreetFile:
         name = names.iloc[position - 1] if names is not None else None
         lines.append(StreetLine(geometry, str(name) if isinstance(name, str) else None, position))
     return StreetFile(lines, rejected)
+
+
+def street_lines_in_box(
+    session: Session, box: tuple[float, float, float, float], srid: int, limit: int,
+) -> list[npt.NDArray[np.float64]]:
+    """The street lines crossing a box of the analysis CRS, clipped to it, as coordinate arrays in that
+    CRS (the background of a static map). At most ``limit`` lines, longest first, simplified to 1 m."""
+    rows = session.execute(
+        text(f"""
+            SELECT ST_AsBinary(ST_SimplifyPreserveTopology(ST_Intersection(e.geom_metric, b.g), 1.0))
+            FROM street_edges e, (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, {int(srid)}) AS g) AS b
+            WHERE e.geom_metric && b.g
+            ORDER BY ST_Length(e.geom_metric) DESC, e.id LIMIT :limit"""),
+        {"x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3], "limit": limit},
+    ).scalars()
+    lines: list[npt.NDArray[np.float64]] = []
+    for wkb in rows:
+        geometry = shapely.from_wkb(bytes(wkb))
+        parts = getattr(geometry, "geoms", [geometry])
+        lines.extend(shapely.get_coordinates(part) for part in parts if not part.is_empty and part.length > 0)
+    return lines

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shapely.geometry import Point, shape
 from sqlalchemy.orm import Session
 
+from app.db import analysis as db
+from app.db import maps as maps_db
+from app.exceptions import InvalidInput
 from app.security import Principal
 from app.services.disclosure import WITHHELD, Disclosure
 from app.services.displacement import DEFAULT_BUFFER_M, DEFAULT_SEARCH_M, displacement_analysis
@@ -53,8 +57,21 @@ def _target_change(result: dict[str, Any], where: str, after: str) -> findings.F
                                 undefined_reason=ratio.undefined.get("lower") or ratio.undefined.get("ratio"))
 
 
-def intervention_findings(result: dict[str, Any], where: str, after: str) -> list[findings.Finding]:
-    """The plain-English findings for one displacement analysis (the service's disclosed answer)."""
+def places_in_buffer(session: Session, result: dict[str, Any]) -> dict[int, bool]:
+    """For each rising place of the analysis, whether it lies inside the target or its buffer (the area the
+    displacement quotient weighs), from a point on the place and the analysis's own areas."""
+    ids = [p["place_id"] for p in result["where_it_went"]["places"]]
+    if not ids or not result.get("buffer"):
+        return {}
+    near = shape(result["target"]["geometry"]).union(shape(result["buffer"]["geometry"]))
+    return {pid: near.buffer(1e-6).contains(Point(lon, lat)) for pid, (lon, lat) in maps_db.place_points(
+        session, ids).items()}
+
+
+def intervention_findings(result: dict[str, Any], where: str, after: str,
+                          in_buffer: dict[int, bool] | None = None) -> list[findings.Finding]:
+    """The plain-English findings for one displacement analysis (the service's disclosed answer).
+    ``in_buffer`` (:func:`places_in_buffer`) lets the findings say when a rising place is beyond the buffer."""
     target = _target_change(result, where, after)
     q = result["quotient"]
     wdq, success, spill, tne = q["wdq"], q["success_measure"], q["buffer_displacement_measure"], q["total_net_effect"]
@@ -64,7 +81,7 @@ def intervention_findings(result: dict[str, Any], where: str, after: str) -> lis
         # The service's reason names API parameters; the same said for a panel.
         out.append(findings.weighted_displacement_difference(None, None, None, undefined_reason=(
             "it needs a control area with a buffer of its own, and this analysis compares against the rest of "
-            "the service area")))
+            "the service area; choose a control place to get it")))
     else:
         out.append(findings.weighted_displacement_difference(
             difference["wdd"], difference["lower"], difference["upper"], confidence=difference["confidence"],
@@ -75,22 +92,47 @@ def intervention_findings(result: dict[str, Any], where: str, after: str) -> lis
     out.append(findings.total_net_effect(tne["value"], undefined_reason=tne["undefined_reason"],
                                          withheld=_withheld(tne)))
     went = result["where_it_went"]
+    placed = in_buffer or {}
     rising = [findings.RisingPlace(p["name"], p["distance_m"], p["rate"]["ratio"], p["rate"]["lower"],
-                                   p["rate"]["upper"])
+                                   p["rate"]["upper"], in_buffer=placed.get(p["place_id"]))
               for p in went["places"] if p["rate"]["lower"] is not None]
     out.append(findings.rising_places(rising, target_fell=target.verdict == "fell",
-                                      search_distance_m=went["search_distance_m"]))
+                                      search_distance_m=went["search_distance_m"],
+                                      buffer_m=result["parameters"]["buffer_m"], quotient_verdict=out[2].verdict))
     return out
 
 
 def intervention_analysis(
     session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, intervention: int,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The displacement analysis with the defaults the findings page and the pack share."""
+    """The displacement analysis with the defaults the findings page and the pack share. ``control_place``
+    or ``control_area`` (a drawn polygon, snapped outwards to whole published cells for a panel): compare
+    against it (and a buffer round it, which the weighted displacement difference needs) instead of the
+    rest of the service area."""
+    if control_place is not None:
+        site = db.intervention_site(session, intervention)
+        if site.place_id == control_place:
+            raise InvalidInput("control_place: choose a place other than the intervention's own",
+                               field="control_place")
     return displacement_analysis(
         session, settings, principal, disclosure, intervention=intervention, target_radius=None,
         buffer_m=DEFAULT_BUFFER_M, before=None, after=None, harm_category=None, source=None,
-        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=None, control_place=None)
+        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=control_area,
+        control_place=control_place)
+
+
+def control_description(result: dict[str, Any], control_name: str | None, drawn: bool = False) -> str:
+    """Which control the figures used, said plainly."""
+    if drawn:
+        snapped = " (widened to whole squares of the published grid)" if result["disclosure"].applied else ""
+        return (f"An area you drew{snapped}, outside the target and buffer, with a ring "
+                f"{result['parameters']['buffer_m']:g} m wide around it as its buffer.")
+    if control_name is None:
+        return ("The rest of the service area, outside the target and its buffer (the default). It has no buffer "
+                "of its own, so the weighted displacement difference cannot be worked out against it.")
+    return (f"{control_name}: the place's own area (or 100 m around it when it is a point), outside the target "
+            f"and buffer, with a ring {result['parameters']['buffer_m']:g} m wide around it as its buffer.")
 
 
 def intervention_heading(summary: dict[str, Any]) -> tuple[str, str]:
@@ -107,6 +149,7 @@ class InterventionSection:
     summary: dict[str, Any]
     analysis: dict[str, Any]
     findings: list[findings.Finding]
+    control: str = ""  # which control area the figures used, in words
 
 
 @dataclass(frozen=True)
@@ -121,12 +164,17 @@ class PlaceSection:
 
 def intervention_section(
     session: Session, settings: Settings, principal: Principal | None, intervention: int,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None,
 ) -> InterventionSection:
-    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings, principal), intervention)
+    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings, principal), intervention,
+                                     control_place, control_area)
     summary = analysis["intervention"]
     title, after = intervention_heading(summary)
     where = summary.get("place_name") or "the intervention site"
-    return InterventionSection(intervention, title, summary, analysis, intervention_findings(analysis, where, after))
+    control_name = db.place_row(session, control_place).name if control_place is not None else None
+    return InterventionSection(intervention, title, summary, analysis, intervention_findings(
+        analysis, where, after, places_in_buffer(session, analysis)), control_description(
+        analysis, control_name, drawn=control_area is not None))
 
 
 def place_section(

@@ -11,11 +11,13 @@ no incident location is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from shapely.geometry import MultiPolygon, Polygon, shape
@@ -25,8 +27,10 @@ from app import policy
 from app.db import place_pages, repository
 from app.db.repository import ListQuery
 from app.db.resources import INTERVENTIONS
+from app.db.street_network import street_lines_in_box
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
+from app.services.monthly import MonthByMonth, month_by_month
 from app.services.packs import (
     MAX_PACK_ITEMS,
     InterventionSection,
@@ -36,12 +40,15 @@ from app.services.packs import (
     place_section,
 )
 from app.settings import Settings
+from app.web.findings import parse_control_place, read_control
+from app.web.monthly import series_chart
 from app.web.shell import page
 from app.web.templating import templates
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 480.0, 300.0, 12.0
+MAX_STREET_LINES = 5000  # under one pack map: a district's streets, longest first
 LONDON_SRID = 27700  # British National Grid: metres, so the map keeps its shape
 
 
@@ -53,11 +60,16 @@ def _rings(geometry: BaseGeometry) -> Iterable[list[tuple[float, float]]]:
             yield from (list(ring.coords) for ring in polygon.interiors)
 
 
-def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID) -> str:
-    """Target, buffer and the published cells whose harm rose, as an SVG drawing with a scale bar.
+StreetSource = Callable[[tuple[float, float, float, float]], list[npt.NDArray[np.float64]]]
 
-    Only areas and whole published cells are drawn (no incident), so the map shows nothing the panel's
-    figures do not."""
+
+def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: StreetSource | None = None) -> str:
+    """Target, buffer and the published cells whose harm rose, as an SVG drawing with a scale bar, over the
+    organisation's streets when it has a network (``streets`` gives the lines crossing a box of the
+    analysis CRS; :func:`app.db.street_network.street_lines_in_box`).
+
+    Only areas, whole published cells and streets are drawn (no incident), so the map shows nothing the
+    panel's figures do not."""
     layers: list[tuple[str, BaseGeometry]] = []
     for name in ("buffer", "target"):
         if analysis.get(name) and analysis[name].get("geometry"):
@@ -69,14 +81,21 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID) -> str:
     projected = gpd.GeoSeries([g for _, g in layers], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
     x0, y0, x1, y1 = projected.total_bounds
     scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / max(x1 - x0, 1.0), (MAP_HEIGHT - 2 * MAP_MARGIN) / max(y1 - y0, 1.0))
-    style = {"buffer": 'fill="#fff7bf" stroke="#b58800"',
+    style = {"buffer": 'fill="#fff7bf" fill-opacity="0.7" stroke="#b58800"',
              "target": 'fill="#1d70b8" fill-opacity="0.5" stroke="#0b0c0c"',
              "rising": 'fill="#d4351c" fill-opacity="0.6" stroke="#942514"'}
 
     def point(x: float, y: float) -> str:
         return f"{MAP_MARGIN + (x - x0) * scale:.1f},{MAP_HEIGHT - MAP_MARGIN - (y - y0) * scale:.1f}"
 
+    # The street lines filling the whole drawing (the margins too), clipped to it by the database.
+    view = (x0 - MAP_MARGIN / scale, y0 - MAP_MARGIN / scale,
+            x0 + (MAP_WIDTH - MAP_MARGIN) / scale, y0 + (MAP_HEIGHT - MAP_MARGIN) / scale)
+    lines = [line for line in (streets(view) if streets else []) if len(line) > 1]
     paths = []
+    if lines:
+        d = " ".join("M" + " L".join(point(x, y) for x, y in line[:, :2]) for line in lines)
+        paths.append(f'<path class="streets" d="{d}" fill="none" stroke="#b1b4b6" stroke-width="0.8"/>')
     for (name, _), geometry in zip(layers, projected, strict=True):
         d = " ".join("M" + " L".join(point(x, y) for x, y in ring) + " Z" for ring in _rings(geometry))
         paths.append(f'<path d="{d}" {style[name]} stroke-width="1" fill-rule="evenodd"/>')
@@ -85,13 +104,15 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID) -> str:
            f'y2="{MAP_HEIGHT - 4}" stroke="#0b0c0c" stroke-width="2"/>'
            f'<text x="{MAP_MARGIN + bar_m * scale + 4:.1f}" y="{MAP_HEIGHT - 1}" font-size="9">{bar_m} m</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH:g} {MAP_HEIGHT:g}" '
-            f'width="{MAP_WIDTH:g}" height="{MAP_HEIGHT:g}" role="img" aria-label="Map of the target, its buffer '
-            f'and the cells where harm rose">{"".join(paths)}{bar}</svg>')
+            f'width="{MAP_WIDTH:g}" height="{MAP_HEIGHT:g}" role="img" data-street-lines="{len(lines)}" '
+            f'aria-label="Map of the target, its buffer and the cells where harm rose'
+            f'{", over the streets" if lines else ""}">{"".join(paths)}{bar}</svg>')
 
 
 def pack_html(
     settings: Settings, *, title: str, interventions: list[InterventionSection], places: list[PlaceSection],
-    built: datetime, suppress_max: int | None = None,
+    built: datetime, suppress_max: int | None = None, streets: StreetSource | None = None,
+    monthly: dict[int, MonthByMonth | None] | None = None,
 ) -> str:
     """The pack as one HTML document for WeasyPrint (``suppress_max``: the organisation's threshold)."""
     timeline = sorted(
@@ -110,8 +131,9 @@ def pack_html(
             unique.append(row)
     return templates.get_template("packs/pack.html").render(
         title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
-        maps={s.id: area_map_svg(s.analysis, settings.analysis_srid) for s in interventions},
-        timeline=unique, suppress_max=suppress_max or settings.suppress_max)
+        maps={s.id: area_map_svg(s.analysis, settings.analysis_srid, streets) for s in interventions},
+        timeline=unique, suppress_max=suppress_max or settings.suppress_max,
+        monthly={i: series_chart(view, own_defs=True) for i, view in (monthly or {}).items() if view})
 
 
 def pack_pdf(html: str) -> bytes:
@@ -128,19 +150,32 @@ def _pdf_response(content: bytes, filename: str) -> Response:
 
 
 def build_pack(session: Any, settings: Settings, principal: Principal | None, *, title: str,
-               interventions: list[int], places: list[int]) -> bytes:
+               interventions: list[int], places: list[int], control_place: int | None = None,
+               control_area: dict[str, Any] | None = None) -> bytes:
     built = datetime.now(UTC)
-    sections = [intervention_section(session, settings, principal, i) for i in interventions]
+    sections = [intervention_section(session, settings, principal, i, control_place, control_area)
+                for i in interventions]
     place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
+    # Month by month for each intervention: the target, buffer and control chart with its table.
+    monthly = {i: month_by_month(session, settings, panel_disclosure(settings, principal), i, control_place=control_place,
+                                 control_area=control_area) for i in interventions}
+
+    def streets(box: tuple[float, float, float, float]) -> list[npt.NDArray[np.float64]]:
+        return street_lines_in_box(session, box, settings.analysis_srid, MAX_STREET_LINES)
+
     return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built,
-                                suppress_max=panel_disclosure(settings, principal).rule.suppress_max))
+                              suppress_max=panel_disclosure(settings, principal).rule.suppress_max,
+                              streets=streets, monthly=monthly))
 
 
 @router.get("/interventions/{intervention_id}/pack.pdf")
 def intervention_pack(intervention_id: int, session: SessionDep, settings: SettingsDep,
+                      control_place: Annotated[str | None, Query()] = None,
+                      control_area: Annotated[str | None, Query()] = None,
                       principal: Principal = gate(policy.ANALYSIS)) -> Response:
+    chosen, area = read_control(session, settings, control_place, control_area)
     content = build_pack(session, settings, principal, title="Intervention pack", interventions=[intervention_id],
-                         places=[])
+                         places=[], control_place=chosen, control_area=area)
     return _pdf_response(content, f"intervention-{intervention_id}-pack.pdf")
 
 
@@ -161,7 +196,7 @@ def new_pack(request: Request, session: SessionDep, principal: Principal = gate(
 def meeting_pack(
     session: SessionDep, settings: SettingsDep,
     intervention: Annotated[list[int] | None, Query()] = None, place: Annotated[list[int] | None, Query()] = None,
-    principal: Principal = gate(policy.ANALYSIS),
+    control_place: Annotated[str | None, Query()] = None, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     chosen_interventions = list(dict.fromkeys(intervention or []))
     chosen_places = list(dict.fromkeys(place or []))
@@ -171,5 +206,5 @@ def meeting_pack(
         raise InvalidInput(f"intervention: at most {MAX_PACK_ITEMS} interventions and places in one pack",
                            field="intervention")
     content = build_pack(session, settings, principal, title="Meeting pack", interventions=chosen_interventions,
-                         places=chosen_places)
+                         places=chosen_places, control_place=parse_control_place(control_place))
     return _pdf_response(content, "meeting-pack.pdf")

@@ -155,3 +155,31 @@ def test_numbers_use_a_true_minus_and_no_negative_zero() -> None:
     assert findings.number(-118) == "\u2212118"
     assert findings.number(-0.2) == "0"
     assert findings.number(1234.5, 1) == "1,234.5"
+
+
+def test_a_rising_place_beyond_the_buffer_is_said_to_be_outside_what_the_quotient_weighs() -> None:
+    library = findings.RisingPlace("Wellgate Central Library", 620, 2.1, 1.2, 3.8, in_buffer=False)
+    found = findings.rising_places([library], target_fell=True, search_distance_m=1000, buffer_m=400,
+                                   quotient_verdict="diffusion")
+    assert found.verdict == "displacement"
+    assert found.sentence == (
+        "Harm rose at Wellgate Central Library, 620 m away (rate ratio 2.1, 95 % interval 1.2 to 3.8) — consistent "
+        "with displacement. Wellgate Central Library is outside the 400 m buffer around the target, so the "
+        "displacement quotient, which weighs only the buffer, does not count its rise: that is how the quotient "
+        "can suggest a diffusion of benefits while harm rose there.")
+    # Without a diffusion reading, only the fact; two places are joined with "and".
+    cafe = findings.RisingPlace("Cafe", 700, 1.8, 1.1, 2.9, in_buffer=False)
+    two = findings.rising_places([library, cafe], target_fell=False, search_distance_m=1000, buffer_m=400,
+                                 quotient_verdict="neither")
+    assert two.sentence.endswith("Wellgate Central Library and Cafe are outside the 400 m buffer around the target, "
+                                 "so the displacement quotient, which weighs only the buffer, does not count their "
+                                 "rises.")
+
+
+def test_no_buffer_sentence_when_the_rising_place_is_inside_or_unknown() -> None:
+    inside = findings.RisingPlace("Shop", 200, 2.1, 1.2, 3.8, in_buffer=True)
+    unknown = findings.RisingPlace("Shop", 200, 2.1, 1.2, 3.8)
+    for place in (inside, unknown):
+        found = findings.rising_places([place], target_fell=True, search_distance_m=1000, buffer_m=400,
+                                       quotient_verdict="diffusion")
+        assert "outside" not in found.sentence
