@@ -1,0 +1,145 @@
+"""Safety mapping with one young person (issue 21): the session, and what is kept of it.
+
+A worker and a young person colour places and routes red (unsafe), amber (not sure) or green (safe), each with
+a few words, and name safe places and trusted adults. The session lives in the worker's form (the browser)
+until they finish; it becomes the young person's Level 1 safety plan. What is *kept* is decided here, once:
+
+* without the young person's agreement: nothing but an audit record that a session happened (no content);
+* with it: one ``safety_maps`` row (the month and an age band — never the day, the worker or the young
+  person), the marks snapped to the published 250 m squares (:data:`PUBLISHED_CELL_SIZE`, the disclosure
+  service's grid) with a phrase only where the worker marked it shareable, the places of ours named as safe,
+  and new places suggested for review (with no link to the map).
+
+Drawn shapes and words that are not shareable are never written: :func:`finish` receives them only to snap
+the marks and returns them only to the plan page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.db import safety_maps as db
+from app.exceptions import InvalidInput
+from app.schemas.safety_maps import MapSession, Where
+from app.security import Principal
+from app.services.audit import record_action
+from app.services.disclosure import PUBLISHED_LAYER_SIZE
+from app.services.geometry import validated_geometry
+from app.settings import Settings
+from geo.os_grid import GridReferenceError, grid_reference_to_bng
+from geo.vocabulary import AGE_BAND_WORDS
+
+#: The side of the published squares marks are snapped to: the disclosure service's finest published size.
+PUBLISHED_CELL_SIZE = int(PUBLISHED_LAYER_SIZE)
+BNG = 27700  # OS grid references are British National Grid coordinates
+LINES_AND_AREAS = frozenset({"Point", "LineString", "Polygon"})
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a mark lies: how to say it, the published squares it touches, and the shape to draw (4326)."""
+
+    label: str
+    cells: tuple[db.Cell, ...]
+    geometry: dict[str, Any] | None
+
+
+def resolve(session: Session, settings: Settings, where: Where, field: str) -> Resolved:
+    """The published squares of one ``where`` (a place, a typed name, a grid reference, a tap or a drawing)."""
+    size, srid, limit = PUBLISHED_CELL_SIZE, settings.analysis_srid, settings.safety_map_max_cells_per_mark
+    if where.kind == "place":
+        found = db.place_geometry(session, int(where.value)) if where.value.isdigit() else None
+        if found is None:
+            raise InvalidInput(f"{field}: choose a place from the list", field=field)
+        label, geometry = found.label, json.loads(found.geometry)
+        cells = db.cells_of_geometry(session, found.geometry, srid, size, limit)
+    elif where.kind == "words":
+        located = db.locate_words(session, where.value)
+        if located is None:
+            raise InvalidInput(f"{field}: no place or street called \u201c{where.value}\u201d: try part of the "
+                               "name, or a grid reference", field=field)
+        label, geometry = located.label, json.loads(located.geometry)
+        cells = db.cells_of_geometry(session, located.geometry, srid, size, limit)
+    elif where.kind == "grid_reference":
+        try:
+            easting, northing = grid_reference_to_bng(where.value)
+        except GridReferenceError as exc:
+            raise InvalidInput(f"{field}: {exc}", field=field) from exc
+        label, geometry = f"Grid reference {where.value.upper()}", None
+        point = json.dumps({"type": "Point", "coordinates": [easting, northing]})
+        cells = db.cells_of_geometry(session, point, srid, size, limit, source_srid=BNG)
+    else:  # a tapped point or a drawn route or area, from the map
+        try:
+            parsed = json.loads(where.value)
+        except ValueError as exc:
+            raise InvalidInput(f"{field}: the drawing could not be read: draw it again", field=field) from exc
+        try:
+            shape = validated_geometry(session, settings, parsed, LINES_AND_AREAS, field=field)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{field}: {str(exc).split(': ', 1)[-1]}", field=field) from exc
+        label = {"Point": "A point on the map", "LineString": "A route on the map"}.get(shape.geom_type,
+                                                                                       "An area on the map")
+        geometry = parsed
+        cells = db.cells_of_geometry(session, json.dumps(parsed), srid, size, limit)
+    if len(cells) > limit:
+        raise InvalidInput(f"{field}: that covers more than {limit} grid squares of {size} m: choose or draw a "
+                           "smaller area", field=field)
+    if not cells:
+        raise InvalidInput(f"{field}: that is not on the grid: choose another place", field=field)
+    return Resolved(label, tuple(cells), geometry)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finishing a session did: the map's reference when it was kept, and what the plan shows."""
+
+    map_id: int | None
+    marks: list[Resolved]
+    suggestion_cells: list[db.Cell | None]
+    kept_cells: int
+    already_kept: bool = False
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def finish(session: Session, principal: Principal, settings: Settings, map_session: MapSession) -> Finished:
+    """Snap the marks, keep the anonymous map only with agreement, and audit that a session happened."""
+    marks = [resolve(session, settings, m.where, f"marks.{k}") for k, m in enumerate(map_session.marks)]
+    suggestion_cells: list[db.Cell | None] = []
+    for k, place in enumerate(map_session.safe_places):
+        if place.place_id is None and place.where is not None:
+            suggestion_cells.append(resolve(session, settings, place.where, f"safe_places.{k}").cells[0])
+        else:
+            suggestion_cells.append(None)
+    if map_session.agreed is not True:
+        record_action(session, principal, "safety_map.session", "safety_map", {"agreed": False})
+        return Finished(None, marks, suggestion_cells, 0)
+    month = month_of(map_session.held_on)
+    map_id = db.insert_map(session, principal.organisation_id, month, map_session.age_band,
+                           map_session.submission_id)
+    if map_id is None:  # this finished session was kept already: the form was posted again
+        return Finished(None, marks, suggestion_cells, 0, already_kept=True)
+    rows = [(cell, mark.rating, mark.words if mark.shareable and mark.words else None)
+            for mark, where in zip(map_session.marks, marks, strict=True) for cell in where.cells]
+    db.insert_marks(session, principal.organisation_id, map_id, PUBLISHED_CELL_SIZE, rows)
+    db.insert_safe_places(session, principal.organisation_id, map_id,
+                          [p.place_id for p in map_session.safe_places if p.place_id is not None])
+    db.insert_suggestions(session, principal.organisation_id, month, PUBLISHED_CELL_SIZE,
+                          [(p.name, cell) for p, cell in zip(map_session.safe_places, suggestion_cells, strict=True)
+                           if p.place_id is None])
+    kept = len({(cell, rating) for cell, rating, _ in rows})
+    # The map's reference is audited so that a withdrawal of agreement can be acted on; nothing else of it.
+    record_action(session, principal, "safety_map.session", f"safety_map:{map_id}",
+                  {"agreed": True, "cells": kept, "age_band": map_session.age_band})
+    return Finished(map_id, marks, suggestion_cells, kept)
+
+
+def describe(map_session: MapSession) -> str:
+    return f"{AGE_BAND_WORDS.get(map_session.age_band, 'age not given')}, {map_session.held_on:%-d %B %Y}"
