@@ -7,7 +7,7 @@ The field comes back from the browser, so it is validated like any request body,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
@@ -70,3 +70,8 @@ class MapSession(SessionItems):
     age_band: Annotated[str, one_of(AGE_BANDS)]
     held_on: date
     agreed: bool
+    # For the safety plan only (never kept): when the young person is usually out, and what to do.
+    out_days: Literal["weekdays", "weekends", "every_day"] = "weekdays"
+    out_from: time = time(15, 30)
+    out_to: time = time(18, 0)
+    plan_steps: Annotated[str, StringConstraints(strip_whitespace=True, max_length=600)] = ""

@@ -17,10 +17,11 @@ the marks and returns them only to the plan page.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from app.db import safety_maps as db
@@ -30,9 +31,17 @@ from app.security import Principal
 from app.services.audit import record_action
 from app.services.disclosure import PUBLISHED_LAYER_SIZE
 from app.services.geometry import validated_geometry
+from app.services.safety_plan import (
+    MAX_CONTEXTS,
+    MAX_LABEL,
+    PlanContext,
+    PlanInput,
+    SafetyPlan,
+    WeeklyTime,
+    make_plan,
+)
 from app.settings import Settings
 from geo.os_grid import GridReferenceError, grid_reference_to_bng
-from geo.vocabulary import AGE_BAND_WORDS
 
 #: The side of the published squares marks are snapped to: the disclosure service's finest published size.
 PUBLISHED_CELL_SIZE = int(PUBLISHED_LAYER_SIZE)
@@ -141,5 +150,50 @@ def finish(session: Session, principal: Principal, settings: Settings, map_sessi
     return Finished(map_id, marks, suggestion_cells, kept)
 
 
-def describe(map_session: MapSession) -> str:
-    return f"{AGE_BAND_WORDS.get(map_session.age_band, 'age not given')}, {map_session.held_on:%-d %B %Y}"
+OUT_DAYS = {"weekdays": (0, 1, 2, 3, 4), "weekends": (5, 6), "every_day": (0, 1, 2, 3, 4, 5, 6)}
+# The places a plan looks for safe spaces near: where the young person feels unsafe first, then unsure, then safe.
+PLAN_ORDER = ("red", "amber", "green")
+FEELING = {"red": "unsafe", "amber": "not sure", "green": "safe"}
+
+
+def _point(session: Session, settings: Settings, where: Resolved) -> tuple[float, float]:
+    if where.geometry is not None:
+        point = shape(where.geometry).representative_point()
+    else:
+        square = db.cell_squares(session, [where.cells[0]], settings.analysis_srid, PUBLISHED_CELL_SIZE)
+        point = shape(square[where.cells[0]]).centroid
+    return round(point.x, 6), round(point.y, 6)
+
+
+def plan_input(session: Session, settings: Settings, map_session: MapSession, finished: Finished) -> PlanInput | None:
+    """The session as the Level 1 safety plan's input (:mod:`app.services.safety_plan`): the places the young
+    person marked — unsafe first — with the times they are usually out; ``None`` when nothing was marked."""
+    weekly = WeeklyTime(OUT_DAYS[map_session.out_days], map_session.out_from, map_session.out_to)
+    marked = sorted(zip(map_session.marks, finished.marks, strict=True), key=lambda m: PLAN_ORDER.index(m[0].rating))
+    contexts = []
+    for mark, where in marked[:MAX_CONTEXTS]:
+        lon, lat = _point(session, settings, where)
+        label = f"{where.label} ({FEELING[mark.rating]})"
+        if len(label) > MAX_LABEL:
+            label = label[: MAX_LABEL - 1] + "…"
+        place_id = int(mark.where.value) if mark.where.kind == "place" else None
+        contexts.append(PlanContext(label=label, lon=lon, lat=lat, times=(weekly,), place_id=place_id))
+    if not contexts:
+        return None
+    return PlanInput(contexts=tuple(contexts), steps=map_session.plan_steps)
+
+
+def make_safety_plan(session: Session, settings: Settings, principal: Principal, map_session: MapSession,
+                     finished: Finished) -> SafetyPlan | None:
+    """Hand the session to the safety-plan service; a marked place outside the service area is left out."""
+    made = plan_input(session, settings, map_session, finished)
+    while made is not None:
+        try:
+            return make_plan(session, settings, principal, made, output="safety_map")
+        except InvalidInput as exc:
+            bad = (exc.field or "").split(".")
+            if len(bad) < 3 or bad[0] != "contexts" or bad[2] not in ("lon", "lat") or len(made.contexts) == 1:
+                raise
+            index = int(bad[1])
+            made = replace(made, contexts=made.contexts[:index] + made.contexts[index + 1:])
+    return None

@@ -11,7 +11,7 @@ adds tapping and drawing; a keyboard user chooses a place or types a street, pla
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,8 +25,9 @@ from app.errors import InvalidInput
 from app.schemas.safety_maps import MapSession, Mark, SafePlace, SessionItems, TrustedAdult, Where
 from app.services.disclosure import Disclosure
 from app.services.safety_area import area_picture
-from app.services.safety_mapping import BNG, PUBLISHED_CELL_SIZE, Finished, resolve
+from app.services.safety_mapping import BNG, OUT_DAYS, PUBLISHED_CELL_SIZE, Finished, make_safety_plan, resolve
 from app.services.safety_mapping import finish as finish_session
+from app.services.safety_plan import SafetyPlan
 from app.web.finder import _service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
 from app.web.shell import page
@@ -38,9 +39,10 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 
 CHOICE_LIMIT = 500  # places and guardians offered in a list
 ORDER = ["state", "mark_where", "mark_rating", "mark_said", "safe_place", "safe_new_name", "safe_new_where",
-         "adult_guardian", "adult_words", "age_band", "held_on", "agreed", "form"]
+         "adult_guardian", "adult_words", "out_days", "out_from", "out_to", "plan_steps", "age_band", "held_on",
+         "agreed", "form"]
 # A service error's field (the session's item paths) -> the form field the summary links to.
-FIELDS = {"age_band": "age_band", "held_on": "held_on", "agreed": "agreed"}
+FIELDS = {"age_band": "age_band", "held_on": "held_on", "agreed": "agreed", "steps": "plan_steps"}
 SESSION_URL = "/safety-mapping/session"
 
 
@@ -170,8 +172,18 @@ def _guardian_label(row: dict[str, Any]) -> str:
     return f"{str(row['role']).replace('_', ' ').capitalize()} at {row['place_name']}"
 
 
+def _clock(posted: Posted, field: str, errors: FormErrors, label: str, default: time) -> time | None:
+    if not posted.get(field):
+        return default
+    try:
+        return time.fromisoformat(posted.get(field))
+    except ValueError:
+        errors.add(field, f"Enter the {label} like 15:30")
+        return None
+
+
 def _finish(session: SessionDep, principal: Principal, settings: Any, posted: Posted, items: SessionItems,
-            errors: FormErrors) -> tuple[MapSession | None, Finished | None]:
+            errors: FormErrors) -> tuple[MapSession | None, Finished | None, SafetyPlan | None]:
     band = posted.get("age_band")
     if band not in AGE_BANDS:
         errors.add("age_band", "Choose the young person's age band")
@@ -181,13 +193,24 @@ def _finish(session: SessionDep, principal: Principal, settings: Any, posted: Po
     agreed = posted.get("agreed")
     if agreed not in ("yes", "no"):
         errors.add("agreed", "Say whether the young person agreed that their map may be added to the area picture")
+    days = posted.get("out_days") or "weekdays"
+    if days not in OUT_DAYS:
+        errors.add("out_days", "Choose when the young person is usually out")
+    out_from = _clock(posted, "out_from", errors, "time they usually go out", time(15, 30))
+    out_to = _clock(posted, "out_to", errors, "time they are usually home", time(18, 0))
+    if out_from is not None and out_to is not None and out_from == out_to:
+        errors.add("out_to", "The time they are usually home must differ from the time they go out")
+    if len(posted.get("plan_steps")) > 600:
+        errors.add("plan_steps", "What to do must be 600 characters or fewer")
     if errors:
-        return None, None
-    map_session = MapSession(**items.model_dump(), age_band=band, held_on=held_on, agreed=agreed == "yes")
-    finished = None
+        return None, None, None
+    map_session = MapSession(**items.model_dump(), age_band=band, held_on=held_on, agreed=agreed == "yes",
+                             out_days=days, out_from=out_from, out_to=out_to, plan_steps=posted.get("plan_steps"))
+    finished, plan = None, None
     with written(session, errors, FIELDS):
         finished = finish_session(session, principal, settings, map_session)
-    return (map_session, finished) if not errors else (None, None)
+        plan = make_safety_plan(session, settings, principal, map_session, finished)
+    return (map_session, finished, plan) if not errors else (None, None, None)
 
 
 def _map_marks(session: SessionDep, settings: Any, items: SessionItems) -> tuple[list[dict[str, Any]], list[str]]:
@@ -218,7 +241,8 @@ def _session_page(request: Request, session: SessionDep, settings: Any, principa
     marks, problems = _map_marks(session, settings, items)
     for problem in problems:
         errors.add("state", problem)
-    keep = {k: posted.get(k) for k in ("age_band", "agreed")} if posted else {}
+    keep = ({k: posted.get(k) for k in ("age_band", "agreed", "out_days", "out_from", "out_to", "plan_steps")}
+            if posted else {"out_days": "weekdays", "out_from": "15:30", "out_to": "18:00"})
     # What the young person typed stays in the form after an error, so nothing has to be said twice.
     draft = ({k: posted.get(k) for k in ("mark_place", "mark_where", "mark_rating", "mark_said", "mark_shareable",
                                          "mark_shape", "safe_place", "safe_new_name", "safe_new_where",
@@ -237,6 +261,8 @@ def _session_page(request: Request, session: SessionDep, settings: Any, principa
         rating_items=lambda options, chosen: [{**item, "text": f"{item['text']} ({item['value']})"}
                                               for item in _option_items(options, chosen)],
         band_items=_option_items,
+        out_day_items=[{"value": v, "text": t, "checked": v == keep.get("out_days")}
+                       for v, t in (("weekdays", "Weekdays"), ("weekends", "Weekends"), ("every_day", "Every day"))],
         held_on=date_items(posted, "held_on", None if posted else date.today()),
         centre=_service_centre(session, settings), cell_size=PUBLISHED_CELL_SIZE,
         map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
@@ -272,20 +298,20 @@ def session_step(request: Request, session: SessionDep, settings: SettingsDep, p
         elif action.startswith("remove-"):
             _remove(action, items)
         elif action == "finish":
-            map_session, finished = _finish(session, principal, settings, posted, items, errors)
+            map_session, finished, plan = _finish(session, principal, settings, posted, items, errors)
             if map_session is not None and finished is not None:
-                return _plan_page(request, session, settings, principal, map_session, finished)
+                return _plan_page(request, session, settings, principal, map_session, finished, plan)
     return _session_page(request, session, settings, principal, items, posted, errors)
 
 
 def _plan_page(request: Request, session: SessionDep, settings: Any, principal: Principal,
-               map_session: MapSession, finished: Finished) -> HTMLResponse:
+               map_session: MapSession, finished: Finished, plan: SafetyPlan | None) -> HTMLResponse:
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
-        breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating,
+        breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
         marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band],
         map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
     )

@@ -88,12 +88,17 @@ def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
     assert plan.status_code == 200, plan.text[:3000]
     assert "data-safety-plan" in plan.text and "Nothing from this session was saved" in plan.text
     assert "older lads wait here after school" in plan.text and "My football coach" in plan.text
+    # The session handed to the safety-plan service: safe spaces near the marked places, at the times out.
+    assert "data-plan-place" in plan.text and "Safe spaces near Alder Close (unsafe)" in plan.text
+    assert "Weekdays 15:30" in plan.text
     assert _counts(database) == before
-    assert count_rows(database, "audit_events") == audits + 1
+    # Two audit records, neither with content: the session happened, and a plan was made (counts only).
+    assert count_rows(database, "audit_events") == audits + 2
     with database.owner_session() as session:
-        action, resource, detail = session.execute(text(
-            "SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 1")).one()
-    assert (action, resource, detail) == ("safety_map.session", "safety_map", {"agreed": False})
+        rows = session.execute(text(
+            "SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 2")).all()
+    assert ("safety_map.session", "safety_map", {"agreed": False}) in [tuple(r) for r in rows]
+    assert all("Alder" not in json.dumps(r.detail) and "lads" not in json.dumps(r.detail) for r in rows)
 
 
 def test_with_agreement_only_snapped_cells_the_month_and_the_age_band_are_kept(
