@@ -242,3 +242,22 @@ def test_the_area_picture_shows_only_squares_marked_by_the_threshold_of_separate
 def test_the_area_picture_refuses_bad_months(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
     page = client.get("/safety-mapping/area?from=2026-13&to=2026-01", headers={**demo_headers["panel"], **HTML})
     assert page.status_code == 422 and 'href="#from"' in page.text
+
+
+def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    worker = demo_headers["youth_worker"]
+    outlet = _place_id(client, worker, "Chicken Shack Express")
+    page = client.get(f"/places/{outlet}", headers={**worker, **HTML}).text
+    assert "data-young-people-feel" in page and "Young people feel unsafe here" not in page
+    month = date.today().replace(day=1)
+    for _ in range(8):
+        state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "place", "value": outlet}, "rating": "red"}]}
+        response = _post(client, worker, {**_finish(month, band="14_15"), "state": json.dumps(state)})
+        assert response.status_code == 200 and "SM-" in response.text
+    for role in ("community_safety", "panel"):
+        page = client.get(f"/places/{outlet}", headers={**demo_headers[role], **HTML}).text
+        feel = page.split("data-young-people-feel", 1)[1].split("</div>", 1)[0]
+        assert "Young people feel unsafe here" in feel, role
+        assert page.index("Harm over time") < page.index("data-young-people-feel")
