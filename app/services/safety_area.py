@@ -94,8 +94,11 @@ def area_picture(session: Session, principal: Principal, settings: Settings, dis
         {"i": int(table.i[k]), "j": int(table.j[k]), "incidents": disclosure.count(int(table.count[k])),
          "label": bin_label(bins[k]), "geometry": table.geometry[k]}
         for k in range(table.i.size)
-        if (bins[k] or 0) > 0 and (int(table.i[k]), int(table.j[k])) not in shown
+        # A hot spot of recorded harm: significant and with incidents of its own the reader may see.
+        if (bins[k] or 0) > 0 and (disclosure.count(int(table.count[k])) or 0) > 0
+        and (int(table.i[k]), int(table.j[k])) not in shown
     ]
+    unmentioned.sort(key=lambda c: -int(c["incidents"] or 0))
     places = [{**p, "maps": disclosure.count(int(p["maps"]))}
               for p in db.named_safe_places(session, first, end, needed)]
     suggestions = db.suggestions(session, first, end, SUGGESTION_LIMIT) if with_suggestions else None
