@@ -202,7 +202,9 @@ def test_panel_and_anonymous_users_cannot_open_a_session(
 def _agreed_map(client: TestClient, headers: dict[str, str], held_on: date, marks: list[tuple[str, str]],
                 places: list[str] = ()) -> None:
     state = {"submission_id": str(uuid4()),
-             "marks": [{"where": {"kind": "grid_reference", "value": ref}, "rating": rating} for ref, rating in marks],
+             "marks": [{"where": {"kind": "grid_reference", "value": ref}, "rating": rating,
+                        "words": "the underpass is dark at night", "shareable": rating == "green"}
+                       for ref, rating in marks],
              "safe_places": [{"place_id": int(p), "name": "x"} for p in places]}
     response = _post(client, headers, {**_finish(held_on, band="16_17"), "state": json.dumps(state)})
     assert response.status_code == 200 and "SM-" in response.text, response.text[:2000]
@@ -230,8 +232,10 @@ def test_the_area_picture_shows_only_squares_marked_by_the_threshold_of_separate
         if role == "panel":
             assert ">10<" in row  # 8 maps rounded to the nearest 5, never below the threshold
             assert "fewer than 8" in row  # 6 red and 2 green: suppressed
+            assert "the underpass is dark" not in page.text  # shareable words are free text: never a panel's
         else:
             assert ">8<" in row and ">6<" in row and ">2<" in row
+            assert "the underpass is dark at night" in row  # marked shareable (on the green marks only)
         # The library is a current safe space, so it is not listed as "not yet a safe space".
         named = page.text.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
         assert "Wellgate Central Library" not in named
