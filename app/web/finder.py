@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -144,9 +145,13 @@ def find_safe_space(
             left_out = [{"name": names.get(pid, "A safe space"), "reason": REASONS[reason]}
                         for pid, reason in answer.passed_over]
             within = any(r["within_threshold"] for r in results)
+            local = instant.astimezone(LONDON)
+            plan_link = "/safe-spaces/plan?" + urlencode({
+                "where": origin_label, "lon": f"{origin[0]:.6f}", "lat": f"{origin[1]:.6f}", "age": query.age,
+                "day": local.date().isoformat(), "time": f"{local:%H:%M}"})
             context.update(
                 results=results, left_out=left_out, excluded=answer.excluded, origin=origin,
-                origin_label=origin_label, alternatives=alternatives, at=instant,
+                origin_label=origin_label, alternatives=alternatives, at=instant, plan_link=plan_link,
                 within=within, advice=None if within else settings.fallback_advice,
                 network=answer.distance_method == "network",
                 method_note=_method_note(answer.distance_method, answer.network_loaded, settings),
