@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pyproj import Transformer
 
 from app import policy
 from app.api.safe_spaces import _check_point, _method_note, _nearest
@@ -99,6 +101,20 @@ def _origin(session: SessionDep, principal: Principal, query: FinderQuery, error
     return (best["lon"], best["lat"]), best["label"], matches[1:]
 
 
+@lru_cache(maxsize=8)
+def _to_lonlat(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def _route(item: dict[str, Any], srid: int) -> list[list[float]] | None:
+    """The walk along the streets as [lat, lon] pairs for the map (Leaflet's order), or ``None``."""
+    if not item.get("route"):
+        return None
+    xs, ys = zip(*item["route"], strict=True)
+    lons, lats = _to_lonlat(srid).transform(xs, ys)
+    return [[round(lat, 6), round(lon, 6)] for lon, lat in zip(lons, lats, strict=True)]
+
+
 def _result(props: dict[str, Any], geometry: dict[str, Any], at: datetime) -> dict[str, Any]:
     until = props["open_until"]
     if props["hours_state"] == "unknown":
@@ -139,7 +155,8 @@ def find_safe_space(
         if not errors and origin is not None and instant is not None:
             properties, answer = _nearest(session, settings, principal, origin[0], origin[1], instant, young_age,
                                           RESULT_LIMIT)
-            results = [_result(p, json.loads(item["geometry"]), instant)
+            results = [{**_result(p, json.loads(item["geometry"]), instant),
+                        "route": _route(item, settings.analysis_srid)}
                        for p, item in zip(properties, answer.results, strict=True)]
             names = finder_places.place_names(session, [pid for pid, _ in answer.passed_over])
             left_out = [{"name": names.get(pid, "A safe space"), "reason": REASONS[reason]}
@@ -159,8 +176,10 @@ def find_safe_space(
                 map_data=json.dumps({
                     "origin": {"lon": origin[0], "lat": origin[1]},
                     "places": [{"name": r["name"], "lon": r["point"][0], "lat": r["point"][1],
-                                "minutes": round(r["walking_minutes"])} for r in results if r["point"]],
+                                "minutes": round(r["walking_minutes"]), "route": r["route"]}
+                               for r in results if r["point"]],
                 }),
+                routed=sum(1 for r in results if r["route"]),
             )
     centre = _service_centre(session, settings)
     response = page(
