@@ -71,7 +71,7 @@ MAX_CONTEXTS = 4
 MAX_TIMES_PER_CONTEXT = 2
 MAX_TIMES = 6
 MAX_LABEL = 80
-MAX_STEPS = 600
+MAX_STEPS = 400
 MAX_CONTACTS = 4
 MAX_CONTACT_NAME = 60
 MAX_CONTACT_NUMBER = 30
@@ -158,7 +158,7 @@ class TrustedAdult:
 
     role: str
     description: str | None
-    when: str  # "all of this time" or "Mon–Fri 16:00–18:00"
+    when: str  # "all of this time", "while open" (whenever the space is) or "Mon–Fri 16:00–18:00"
     safeguarding_trained: bool
 
 
@@ -320,9 +320,11 @@ def _judge(candidate: SafeSpaceCandidate, pieces: Sequence[tuple[datetime, datet
     trusted = []
     for guardian, present in adults.values():
         on_duty = sum((b - a for a, b in present), timedelta())
+        when_there = ("all of this time" if on_duty == everything else "while open" if present == open_pieces
+                      else _ranges(present))
         trusted.append(TrustedAdult(
             role=str(guardian["role"]).replace("_", " ").capitalize(), description=guardian["description"],
-            when="all of this time" if on_duty == everything else _ranges(present),
+            when=when_there,
             safeguarding_trained="safeguarding" in guardian["current_training"]))
     return when, throughout, tuple(trusted)
 
