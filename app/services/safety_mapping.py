@@ -34,6 +34,7 @@ from app.services.geometry import validated_geometry
 from app.services.safety_plan import (
     MAX_CONTEXTS,
     MAX_LABEL,
+    MAX_STEPS,
     PlanContext,
     PlanInput,
     SafetyPlan,
@@ -180,7 +181,12 @@ def plan_input(session: Session, settings: Settings, map_session: MapSession, fi
         contexts.append(PlanContext(label=label, lon=lon, lat=lat, times=(weekly,), place_id=place_id))
     if not contexts:
         return None
-    return PlanInput(contexts=tuple(contexts), steps=map_session.plan_steps)
+    # The plan has no field for trusted adults the young person named: they go with what to do.
+    steps = map_session.plan_steps
+    if map_session.adults:
+        adults = "Trusted adults: " + "; ".join(a.label for a in map_session.adults) + "."
+        steps = f"{steps} {adults}".strip() if len(steps) + len(adults) + 1 <= MAX_STEPS else steps
+    return PlanInput(contexts=tuple(contexts), steps=steps)
 
 
 def make_safety_plan(session: Session, settings: Settings, principal: Principal, map_session: MapSession,

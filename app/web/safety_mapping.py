@@ -30,6 +30,7 @@ from app.services.safety_mapping import finish as finish_session
 from app.services.safety_plan import SafetyPlan
 from app.web.finder import _service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
+from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
 from app.web.shell import page
 from geo.calendar import add_months
 from geo.os_grid import GridReferenceError, bng_to_grid_reference, grid_reference_to_bng
@@ -309,10 +310,12 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
+    hidden = _plan_form(plan, map_session).hidden() if plan is not None else []
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
-        marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band],
+        marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band], hidden=hidden,
+        default_steps=DEFAULT_STEPS,
         map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
     )
 
@@ -326,6 +329,20 @@ def _square_label(i: int, j: int, srid: int) -> str:
         except GridReferenceError:
             pass
     return f"{size} m square {i}, {j}"
+
+
+def _plan_form(plan: SafetyPlan, map_session: MapSession) -> PlanForm:
+    """The plan as the safety-plan page's own fields (app.web.safety_plan), so its PDF download and its
+    "Change the plan" form take over from here: the session is handed to that page, nothing is stored."""
+    days = {"weekdays": "weekdays", "weekends": "weekends", "every_day": "everyday"}[map_session.out_days]
+    rows = []
+    for place in plan.places:
+        context = place.context
+        times = [{"days": days, "from": f"{t.time.start:%H:%M}", "to": f"{t.time.end:%H:%M}"} for t in place.times]
+        times += [{"days": "", "from": "", "to": ""}] * (2 - len(times))
+        rows.append(PlaceRow(label=context.label, where=context.label, point=f"{context.lon},{context.lat}",
+                             point_label=context.label, times=times))
+    return PlanForm(steps=plan.steps, places=rows)
 
 
 # ---- the area picture --------------------------------------------------------------------------------------

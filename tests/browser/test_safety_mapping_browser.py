@@ -98,7 +98,7 @@ def test_a_session_with_agreement_by_touch_to_a_printed_plan(worker: Phone, arti
     assert "older lads wait here after school" in page.locator("#plan-red + ul").inner_text()
     assert "Wellgate Central Library" in page.locator("[data-plan-safe-places]").inner_text()
     assert "My football coach" in page.locator("[data-plan-adults]").inner_text()
-    assert page.locator("[data-plan-place]").count() == 2  # the plan's safe spaces near both marked places
+    assert page.locator("[data-plan-place-result]").count() == 2  # the plan's safe spaces near both places
     _no_sideways_scroll(page)
     check_axe(page, "safety-plan")
     _shot(page, artifacts, "plan")

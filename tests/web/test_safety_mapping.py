@@ -89,14 +89,21 @@ def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
     assert "data-safety-plan" in plan.text and "Nothing from this session was saved" in plan.text
     assert "older lads wait here after school" in plan.text and "My football coach" in plan.text
     # The session handed to the safety-plan service: safe spaces near the marked places, at the times out.
-    assert "data-plan-place" in plan.text and "Safe spaces near Alder Close (unsafe)" in plan.text
+    assert "data-plan-place-result" in plan.text and "Alder Close (unsafe)" in plan.text
     assert "Weekdays 15:30" in plan.text
+    assert "Trusted adults: My football coach." in plan.text  # with what to do: the plan has no field of its own
+    # The plan's own PDF takes the session over, from the fields the page carries (nothing stored).
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                        plan.text.split("data-plan-pdf-form", 1)[1].split("</form>", 1)[0])
+    assert ("label-1", "Alder Close (unsafe)") in fields
+    pdf = client.post("/safe-spaces/plan.pdf", data=dict(fields), headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert _counts(database) == before
-    # Two audit records, neither with content: the session happened, and a plan was made (counts only).
-    assert count_rows(database, "audit_events") == audits + 2
+    # Audit records without content: the session happened, a plan was made and its PDF (counts only).
+    assert count_rows(database, "audit_events") == audits + 3
     with database.owner_session() as session:
         rows = session.execute(text(
-            "SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 2")).all()
+            "SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 3")).all()
     assert ("safety_map.session", "safety_map", {"agreed": False}) in [tuple(r) for r in rows]
     assert all("Alder" not in json.dumps(r.detail) and "lads" not in json.dumps(r.detail) for r in rows)
 
