@@ -166,7 +166,8 @@ def _point(session: Session, settings: Settings, where: Resolved) -> tuple[float
     return round(point.x, 6), round(point.y, 6)
 
 
-def plan_input(session: Session, settings: Settings, map_session: MapSession, finished: Finished) -> PlanInput | None:
+def plan_input(session: Session, settings: Settings, map_session: MapSession, finished: Finished,
+               default_steps: str = "") -> PlanInput | None:
     """The session as the Level 1 safety plan's input (:mod:`app.services.safety_plan`): the places the young
     person marked — unsafe first — with the times they are usually out; ``None`` when nothing was marked."""
     weekly = WeeklyTime(OUT_DAYS[map_session.out_days], map_session.out_from, map_session.out_to)
@@ -182,7 +183,7 @@ def plan_input(session: Session, settings: Settings, map_session: MapSession, fi
     if not contexts:
         return None
     # The plan has no field for trusted adults the young person named: they go with what to do.
-    steps = map_session.plan_steps
+    steps = map_session.plan_steps or (default_steps if map_session.adults else "")
     if map_session.adults:
         adults = "Trusted adults: " + "; ".join(a.label for a in map_session.adults) + "."
         steps = f"{steps} {adults}".strip() if len(steps) + len(adults) + 1 <= MAX_STEPS else steps
@@ -190,9 +191,10 @@ def plan_input(session: Session, settings: Settings, map_session: MapSession, fi
 
 
 def make_safety_plan(session: Session, settings: Settings, principal: Principal, map_session: MapSession,
-                     finished: Finished) -> SafetyPlan | None:
-    """Hand the session to the safety-plan service; a marked place outside the service area is left out."""
-    made = plan_input(session, settings, map_session, finished)
+                     finished: Finished, default_steps: str = "") -> SafetyPlan | None:
+    """Hand the session to the safety-plan service; a marked place outside the service area is left out.
+    ``default_steps`` (the plan page's own advice) leads when trusted adults are added to what to do."""
+    made = plan_input(session, settings, map_session, finished, default_steps)
     while made is not None:
         try:
             return make_plan(session, settings, principal, made, output="safety_map")

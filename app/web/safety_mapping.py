@@ -210,7 +210,7 @@ def _finish(session: SessionDep, principal: Principal, settings: Any, posted: Po
     finished, plan = None, None
     with written(session, errors, FIELDS):
         finished = finish_session(session, principal, settings, map_session)
-        plan = make_safety_plan(session, settings, principal, map_session, finished)
+        plan = make_safety_plan(session, settings, principal, map_session, finished, DEFAULT_STEPS)
     return (map_session, finished, plan) if not errors else (None, None, None)
 
 
