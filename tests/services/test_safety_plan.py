@@ -90,3 +90,15 @@ def test_limits_name_the_field() -> None:
         with pytest.raises(InvalidInput) as raised:
             check_input(plan_input)
         assert str(raised.value).startswith(field + ":")
+
+
+def test_weekly_times_in_words_and_in_opening_hours_syntax() -> None:
+    cases = [
+        (WeeklyTime.weekdays(time(15, 30), time(18)), "Weekdays 15:30\u201318:00", "Mo,Tu,We,Th,Fr 15:30-18:00"),
+        (WeeklyTime((5,), time(12), time(17)), "Saturdays 12:00\u201317:00", "Sa 12:00-17:00"),
+        (WeeklyTime((5, 6), time(20), time(0)), "Weekends 20:00\u201300:00", "Sa,Su 20:00-24:00"),
+        (WeeklyTime((4, 0, 2), time(22), time(2)), "Mon, Wed and Fri 22:00\u201302:00", "Mo,We,Fr 22:00-02:00"),
+    ]
+    for weekly, words, hours in cases:
+        assert (weekly.describe(), weekly.as_hours()) == (words, hours)
+    assert WeeklyTime((4,), time(22), time(2)).overnight and not WeeklyTime((5, 6), time(20), time(0)).overnight
