@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 from app.db import repository
 from app.db import safe_spaces as store
 from app.db.school_terms import hours_calendar
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.security import Principal
 from app.services.audit import record_action
 from app.settings import Settings

@@ -264,7 +264,8 @@ def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
     assert "data-young-people-feel" in page and "Young people feel unsafe here" not in page
     month = date.today().replace(day=1)
     for _ in range(8):
-        state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "place", "value": outlet}, "rating": "red"}]}
+        mark = {"where": {"kind": "place", "value": outlet}, "rating": "red"}
+        state = {"submission_id": str(uuid4()), "marks": [mark]}
         response = _post(client, worker, {**_finish(month, band="14_15"), "state": json.dumps(state)})
         assert response.status_code == 200 and "SM-" in response.text
     for role in ("community_safety", "panel"):
