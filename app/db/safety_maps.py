@@ -155,6 +155,12 @@ def insert_suggestions(session: Session, organisation_id: int, month: date, size
           "i": cell[0] if cell else None, "j": cell[1] if cell else None} for name, cell in suggestions])
 
 
+def delete_map(session: Session, organisation_id: int, map_id: int) -> bool:
+    """Remove one agreed map and (cascading) its marks and named places: the young person withdrew."""
+    return session.execute(text("DELETE FROM safety_maps WHERE organisation_id = :org AND id = :id RETURNING id"),
+                           {"org": organisation_id, "id": map_id}).first() is not None
+
+
 # ---- the area picture ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CellMaps:

@@ -94,8 +94,8 @@ KEPT_WHILE_IN_USE = ("Kept while the organisation uses contextmap; removed when 
                      "deletes it, or with the organisation.")
 
 SAFETY_MAP_RETENTION = ("Kept while the organisation uses contextmap and removed with it; if a young person "
-                        "withdraws agreement, an admin deletes the map by the reference the worker was given "
-                        "(rows cascade).")
+                        "withdraws agreement, the map is deleted by the reference the worker was given "
+                        "(`contextmap safety-maps withdraw SM-N --org SLUG`; its marks and places cascade).")
 
 _INCIDENT_COLUMNS: dict[str, Column] = {
     "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),

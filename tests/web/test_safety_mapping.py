@@ -273,3 +273,26 @@ def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
         feel = page.split("data-young-people-feel", 1)[1].split("</div>", 1)[0]
         assert "Young people feel unsafe here" in feel, role
         assert page.index("Harm over time") < page.index("data-young-people-feel")
+
+
+def test_a_withdrawn_map_leaves_the_area_picture(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database, settings: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TL 0900 2100"},
+                                                       "rating": "red"}]}
+    plan = _post(client, demo_headers["youth_worker"], {**_finish(date(2024, 7, 2)), "state": json.dumps(state)})
+    reference = re.search(r"SM-\d+", plan.text)
+    assert reference is not None
+    before = _counts(database)
+    env = {"CONTEXTMAP_DATABASE_URL": settings.database_url}
+    result = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
+    assert result.exit_code == 0, result.output
+    after = _counts(database)
+    assert after["safety_maps"] == before["safety_maps"] - 1
+    assert after["safety_map_marks"] == before["safety_map_marks"] - 1
+    again = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
+    assert again.exit_code == 2 and "no safety map" in again.output
