@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 from app.db import repository
 from app.db import safe_spaces as store
 from app.db.school_terms import hours_calendar
-from app.errors import InvalidInput
+from app.exceptions import InvalidInput
 from app.security import Principal
 from app.services.audit import record_action
 from app.settings import Settings
@@ -378,7 +378,7 @@ def make_plan(session: Session, settings: Settings, principal: Principal, plan: 
     """The Level 1 safety plan for ``plan`` (see the module docstring); audits only that it was made.
 
     ``output`` ("page", "pdf", or a caller's own word such as "safety_map") goes into the audit detail.
-    Raises :class:`app.errors.InvalidInput` naming the field for input beyond the limits or outside the
+    Raises :class:`app.exceptions.InvalidInput` naming the field for input beyond the limits or outside the
     organisation's service area.
     """
     check_input(plan)
