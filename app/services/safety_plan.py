@@ -378,7 +378,7 @@ def make_plan(session: Session, settings: Settings, principal: Principal, plan: 
     """The Level 1 safety plan for ``plan`` (see the module docstring); audits only that it was made.
 
     ``output`` ("page", "pdf", or a caller's own word such as "safety_map") goes into the audit detail.
-    Raises :class:`app.errors.InvalidInput` naming the field for input beyond the limits or outside the
+    Raises :class:`app.exceptions.InvalidInput` naming the field for input beyond the limits or outside the
     organisation's service area.
     """
     check_input(plan)

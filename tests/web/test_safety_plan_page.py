@@ -120,10 +120,12 @@ def test_errors_are_named_on_the_form_and_nothing_is_recorded(
     assert count_rows(database, "audit_events") == before
 
 
-def test_add_another_place_without_javascript(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+def test_add_another_place_and_change_the_plan_without_javascript(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
     response = _post(client, demo_headers["youth_worker"], "/safe-spaces/plan", plan_fields(action="add"))
     assert response.status_code == 200
     assert 'name="where-2"' in response.text and f'value="{LABEL}"' in response.text
+    change = _post(client, demo_headers["youth_worker"], "/safe-spaces/plan", plan_fields(action="change")).text
+    assert "data-plan-form" in change and f'value="{LABEL}"' in change and "data-plan>" not in change
     full = _post(client, demo_headers["youth_worker"], "/safe-spaces/plan",
                  {**largest_plan(), "action": "add"}).text
     assert f'name="where-{MAX_CONTEXTS + 1}"' not in full and "data-plan-add" not in full
