@@ -61,6 +61,14 @@ def test_a_session_with_agreement_by_touch_to_a_printed_plan(worker: Phone, arti
     page, log = worker.open("/safety-mapping/session")
     _no_sideways_scroll(page)
     check_axe(page, "safety-session")
+    # Finishing with nothing chosen: the error summary names each field, and nothing is written.
+    _press(page, "[data-safety-finish]")
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert "age band" in summary and "agreed" in summary
+    check_axe(page, "safety-session-errors")
+    _no_sideways_scroll(page)
+    assert _counts(database) == before
+    log.errors[:] = [e for e in log.errors if "status of 422" not in e]  # the refused form's own status
     mapped = page.locator("[data-cm-safety-map]")
     page.wait_for_selector("[data-cm-safety-map].leaflet-container")
     # Draw a route with three taps on the map.
