@@ -6,7 +6,7 @@ Nothing about the young person is stored. :func:`make_plan` records one audit ev
 ``safety_plan.create`` on ``safety_plan``, whose detail holds only counts (contexts, times, contacts) and
 the output format — never a label, a place, a time or a contact.
 
-Stable interface (the web page ``/safety-plan`` and issue 21's safety-mapping session both call it)::
+Stable interface (the web page ``/safe-spaces/plan`` and issue 21's safety-mapping session both call it)::
 
     from app.services.safety_plan import Contact, PlanContext, PlanInput, WeeklyTime, make_plan
 
@@ -21,13 +21,15 @@ Stable interface (the web page ``/safety-plan`` and issue 21's safety-mapping se
         contacts=(Contact("Sam, youth worker", "07700 900123"),),
         week_from=date(2026, 6, 15),                # optional: the week checked (default: 7 days from today)
     )
-    check_input(plan_input)                          # InvalidInput naming the field (e.g. "contexts.0.label")
+    check_input(plan_input)     # app.exceptions.InvalidInput naming the field (e.g. "contexts.0.label")
     plan = make_plan(session, settings, principal, plan_input, output="page")   # -> SafetyPlan
+    # plan.places[i].times[j].spaces[k]: PlanSpace(name, walking_minutes, open_when, trusted_adults, ...);
+    # the page and PDF render it with app/web/templates/safety_plan/_plan.html.
 
 * :class:`WeeklyTime` is a weekly pattern: days of the week (0 = Monday … 6 = Sunday), a start and an end
   on the clock (an end at or before the start runs past midnight; ``time(0, 0)`` as the end is midnight).
   ``describe()`` says it in words ("Weekdays 15:30–18:00", "Saturdays 12:00–17:00"); ``as_hours()`` in
-  OpenStreetMap opening_hours syntax ("Mo-Fr 15:30-18:00").
+  OpenStreetMap opening_hours syntax ("Mo,Tu,We,Th,Fr 15:30-18:00").
 * Each context's point must lie in the organisation's service area; ``place_id`` (optional) is the
   organisation's place the worker chose, echoed back only.
 * For each context and each of its times, :class:`PlanTime` lists up to :data:`SPACES_PER_TIME` safe

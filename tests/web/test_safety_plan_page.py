@@ -120,7 +120,9 @@ def test_errors_are_named_on_the_form_and_nothing_is_recorded(
     assert count_rows(database, "audit_events") == before
 
 
-def test_add_another_place_and_change_the_plan_without_javascript(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+def test_add_another_place_and_change_the_plan_without_javascript(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
     response = _post(client, demo_headers["youth_worker"], "/safe-spaces/plan", plan_fields(action="add"))
     assert response.status_code == 200
     assert 'name="where-2"' in response.text and f'value="{LABEL}"' in response.text
