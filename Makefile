@@ -60,6 +60,15 @@ system-packages:
 	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils; \
 	  else echo "The pack needs libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils (Debian)."; exit 1; fi; \
 	fi
+	@# pgRouting for bench/bench_routing.py (and `contextmap db ensure` creates the extension where it is
+	@# installed); the app never needs it. Debian names the package after the server's major version.
+	@major="$$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)"; \
+	if [ -n "$$major" ] && ! dpkg -s "postgresql-$$major-pgrouting" >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$$major-pgrouting"; \
+	  else echo "Optional: pgRouting for bench/bench_routing.py is Debian's postgresql-$$major-pgrouting."; fi; \
+	fi
 
 run: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS)
 	$(BIN)/contextmap up

@@ -40,6 +40,8 @@ cli.add_typer(import_cli, name="import")
 cli.add_typer(docs_cli, name="docs")
 school_terms_cli = typer.Typer(help="School terms: opening hours' SH (school holidays).", no_args_is_help=True)
 cli.add_typer(school_terms_cli, name="school-terms")
+safety_maps_cli = typer.Typer(help="Safety maps young people agreed to add to the area picture.", no_args_is_help=True)
+cli.add_typer(safety_maps_cli, name="safety-maps")
 err = Console(stderr=True)
 out = Console()
 URL_FILE = DATA_DIR / "database_url"
@@ -513,6 +515,35 @@ def school_terms_load(
     finally:
         database.dispose()
     print(f"{stored} school term(s) loaded for {org}: {terms[0].starts_on} to {terms[-1].ends_on}")
+
+
+@safety_maps_cli.command("withdraw")
+def safety_maps_withdraw(
+    reference: Annotated[str, typer.Argument(help="the map's reference from the plan page, like SM-12")],
+    org: Annotated[str, typer.Option(help="organisation slug")],
+) -> None:
+    """Remove a young person's map from the area picture: they withdrew their agreement (issue 21)."""
+    from app.db import audit
+    from app.db.safety_maps import delete_map
+    from app.db.session import Database
+
+    number = reference.strip().upper().removeprefix("SM-")
+    if not number.isdigit():
+        _fail(f"{reference}: a reference is SM- and a number, like SM-12")
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, org)
+            if not delete_map(session, org_id, int(number)):
+                _fail(f"no safety map {reference} in {org}")
+            audit.record(session, organisation_id=org_id, user_id=None, action="safety_map.withdraw",
+                         resource=f"safety_map:{int(number)}", detail={"via": "cli"})
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    print(f"Safety map SM-{int(number)} removed from the area picture of {org}")
 
 
 def main() -> None:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Internet basemap tiles: "auto" uses them only when the organisation has no street network to draw.
     map_internet_tiles: Literal["auto", "always", "never"] = "auto"
     map_max_street_edges: int = 20000
+    # Safety mapping with a young person (issue 21): what one session may hold (it lives in the form).
+    safety_map_max_marks: int = 40
+    safety_map_max_cells_per_mark: int = 64  # 64 published 250 m squares = 4 km²: draw a smaller area
+    safety_map_max_places: int = 20  # safe places and trusted adults, each
 
     walking_speed_m_per_min: float = 80.0
     # Straight-line distance under-counts walking distance; 1.3 is the detour (circuity) factor

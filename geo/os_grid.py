@@ -46,3 +46,28 @@ def grid_reference_to_bng(text: str) -> tuple[float, float]:
     easting = e100k * 100_000 + int(digits[:half]) * resolution + resolution / 2
     northing = n100k * 100_000 + int(digits[half:]) * resolution + resolution / 2
     return float(easting), float(northing)
+
+
+def bng_to_grid_reference(easting: float, northing: float, digits: int = 8) -> str:
+    """The grid reference of the square (of ``digits`` digits) a British National Grid point lies in — the
+    inverse of :func:`grid_reference_to_bng` (the same letter arithmetic, after C. Veness, "OS National Grid
+    references", movable-type.co.uk, MIT licence).
+
+    >>> bng_to_grid_reference(530247.5, 179662.5, 10)
+    'TQ 30247 79662'
+    >>> bng_to_grid_reference(508250, 221500)
+    'TL 0825 2150'
+    """
+    if digits % 2 or not 2 <= digits <= 10:
+        raise GridReferenceError("a grid reference has 2, 4, 6, 8 or 10 digits")
+    e100k, n100k = int(easting // 100_000), int(northing // 100_000)
+    if not (0 <= e100k <= 6 and 0 <= n100k <= 12):
+        raise GridReferenceError("the point is outside the National Grid")
+    l1 = (19 - n100k) - (19 - n100k) % 5 + (e100k + 10) // 5
+    l2 = (19 - n100k) * 5 % 25 + e100k % 5
+    l1, l2 = l1 + (l1 > 7), l2 + (l2 > 7)  # skip I
+    half = digits // 2
+    resolution = 10 ** (5 - half)
+    e = int(easting % 100_000 // resolution)
+    n = int(northing % 100_000 // resolution)
+    return f"{chr(l1 + ord('A'))}{chr(l2 + ord('A'))} {e:0{half}d} {n:0{half}d}"

@@ -33,6 +33,7 @@ FREE_TEXT_FIELDS: dict[str, Any] = {
     "help_offered": [],       # free strings (up to 200 characters each), not a vocabulary
     "owning_partner": None,   # typed freely: may be a named officer or worker rather than an agency
     "partners": [],           # as owning_partner
+    "phrase": None,           # a young person's words on a safety map, kept only when marked shareable (issue 21)
 }
 
 

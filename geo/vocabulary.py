@@ -35,3 +35,10 @@ INTERVENTION_KINDS = (
     "disruption", "environmental_change", "guardianship_training", "youth_provision", "outreach",
     "enforcement", "licensing", "safe_space_creation",
 )
+
+# Safety mapping with a young person (issue 21): how they feel about a place or route, and the only thing
+# recorded about them — a band of ages wide enough that it names nobody.
+SAFETY_RATINGS = ("red", "amber", "green")
+SAFETY_RATING_WORDS = {"red": "Unsafe", "amber": "Not sure", "green": "Safe"}
+AGE_BANDS = ("10_13", "14_15", "16_17", "18_25")
+AGE_BAND_WORDS = {"10_13": "10 to 13", "14_15": "14 or 15", "16_17": "16 or 17", "18_25": "18 to 25"}

@@ -194,6 +194,7 @@ class WalksFrom:
     source: int = -1
     along: FloatArray | None = None
     complete: bool = False
+    predecessors: NDArray[np.int32] | None = None
 
     @classmethod
     def compute(
@@ -211,8 +212,9 @@ class WalksFrom:
 
     def _search(self, limit: float | None) -> None:
         assert self.network is not None
-        self.along = dijkstra(self.network.graph, directed=False, indices=self.source,
-                              limit=np.inf if limit is None else limit)
+        # The predecessors cost next to nothing inside the same search and give the route itself.
+        self.along, self.predecessors = dijkstra(self.network.graph, directed=False, indices=self.source,
+                                                 limit=np.inf if limit is None else limit, return_predecessors=True)
         self.complete = limit is None
 
     def to(self, targets: FloatArray, straight_m: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
@@ -228,6 +230,32 @@ class WalksFrom:
         walked = self.origin_gap + self.along[nodes] + gaps
         on_network = np.isfinite(walked) & near
         return np.where(on_network, walked, straight), on_network
+
+    def path_to(self, origin: Sequence[float], target: Sequence[float]) -> FloatArray | None:
+        """The walk to ``target`` as metric coordinates: origin, the street vertices in order, target.
+
+        ``None`` when the walk to it was not measured on the network (call :meth:`to` first: a target
+        beyond the bounded search is reached by the full search it triggers).
+
+        Examples
+        --------
+        >>> net = StreetNetwork.from_lines([[(0, 0), (100, 0)], [(100, 0), (100, 100)]])
+        >>> WalksFrom.compute(net, (0, 5), 1.3).path_to((0, 5), (95, 100)).tolist()
+        [[0.0, 5.0], [0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [95.0, 100.0]]
+        """
+        if self.network is None or self.predecessors is None or self.along is None:
+            return None
+        (node,), (gap,) = self.network.snap(np.asarray([target], dtype=np.float64))
+        if gap > self.network.max_snap_m or not np.isfinite(self.along[node]):
+            return None
+        chain = [int(node)]
+        while chain[-1] != self.source:
+            previous = int(self.predecessors[chain[-1]])
+            if previous < 0:
+                return None
+            chain.append(previous)
+        vertices = self.network.nodes[chain[::-1]]
+        return np.vstack([np.asarray([origin], dtype=np.float64), vertices, np.asarray([target], dtype=np.float64)])
 
 
 def walks_from(

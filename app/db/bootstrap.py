@@ -156,6 +156,12 @@ def ensure_database(url: URL, *, recreate: bool = False) -> URL:
     with psycopg.connect(conninfo(url, name), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        # Optional: pgRouting where the server has it (Debian's postgresql-<major>-pgrouting, installed by
+        # `make system-packages`), for bench/bench_routing.py. The application never needs it.
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'").fetchone()
+        if available:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
     return url
 
 

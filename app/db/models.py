@@ -13,6 +13,7 @@ Geometry is stored in EPSG:4326 (GeoJSON's CRS) with a generated, GiST-indexed c
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     column,
     func,
 )
@@ -110,6 +112,8 @@ class Place(TenantMixin, Base):
         Index("places_organisation_id_idx", "organisation_id"),
         Index("places_geom_idx", "geom", postgresql_using="gist"),
         Index("places_geom_metric_idx", "geom_metric", postgresql_using="gist"),
+        # What composite foreign keys point at (0014: the safe places a safety map names).
+        UniqueConstraint("organisation_id", "id", name="places_organisation_id_id_key"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -350,6 +354,77 @@ class ImportJob(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+class SafetyMap(Base):
+    """One young person's safety map, kept only with their agreement (0014): the month and an age band."""
+
+    __tablename__ = "safety_maps"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "submission_id", name="safety_maps_submission_key"),
+        Index("safety_maps_month_idx", "organisation_id", "month"),
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    month: Mapped[date] = mapped_column(Date)
+    age_band: Mapped[str] = mapped_column(String(8))
+    submission_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class SafetyMapMark(Base):
+    """A red/amber/green mark of a safety map, snapped to a published 250 m cell (0014)."""
+
+    __tablename__ = "safety_map_marks"
+    __table_args__ = (
+        ForeignKeyConstraint(["organisation_id", "safety_map_id"], ["safety_maps.organisation_id", "safety_maps.id"],
+                             ondelete="CASCADE"),
+        UniqueConstraint("organisation_id", "safety_map_id", "cell_size", "cell_i", "cell_j", "rating",
+                         name="safety_map_marks_cell_key"),
+        Index("safety_map_marks_cell_idx", "organisation_id", "cell_size", "cell_i", "cell_j"),
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    safety_map_id: Mapped[int] = mapped_column(BigInteger)
+    cell_size: Mapped[int] = mapped_column(Integer)
+    cell_i: Mapped[int] = mapped_column(Integer)
+    cell_j: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(8))
+    phrase: Mapped[str | None] = mapped_column(String(200))
+
+
+class SafetyMapSafePlace(Base):
+    """A place of ours a young person named as safe on an agreed safety map (0014)."""
+
+    __tablename__ = "safety_map_safe_places"
+    __table_args__ = (
+        ForeignKeyConstraint(["organisation_id", "safety_map_id"], ["safety_maps.organisation_id", "safety_maps.id"],
+                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["organisation_id", "place_id"], ["places.organisation_id", "places.id"],
+                             ondelete="CASCADE"),
+        UniqueConstraint("organisation_id", "safety_map_id", "place_id", name="safety_map_safe_places_key"),
+        Index("safety_map_safe_places_place_idx", "organisation_id", "place_id"),
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    safety_map_id: Mapped[int] = mapped_column(BigInteger)
+    place_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class PlaceSuggestion(Base):
+    """A new safe place suggested in a safety-mapping session, for staff to review; no link to the map (0014)."""
+
+    __tablename__ = "place_suggestions"
+    __table_args__ = (Index("place_suggestions_month_idx", "organisation_id", "month"),)
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    month: Mapped[date] = mapped_column(Date)
+    cell_size: Mapped[int | None] = mapped_column(Integer)
+    cell_i: Mapped[int | None] = mapped_column(Integer)
+    cell_j: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

@@ -151,9 +151,14 @@ class NearestAnswer:
 def nearest_safe_spaces(
     session: Session, organisation_id: int, *, lon: float, lat: float, at: datetime, age: int | None,
     limit: int, srid: int, detour_factor: float, walking_speed: float, threshold_minutes: float,
-    stale_days: int,
+    stale_days: int, judge_hours: bool = True,
 ) -> NearestAnswer:
-    """The ``limit`` nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``."""
+    """The ``limit`` nearest safe spaces on foot that are current, open at ``at`` and suitable for ``age``.
+
+    With ``judge_hours=False`` the hours at ``at`` are not judged (places with no recorded hours are still
+    left out): the safety plan judges them over weekly patterns itself. Each result on the network carries
+    ``route``, the walk as metric coordinates (origin, street vertices, destination); else ``None``.
+    """
     network = street_network(session, organisation_id)
     calendar = hours_calendar(session, organisation_id)  # school holidays for SH
     walks: WalksFrom | None = None
@@ -185,7 +190,7 @@ def nearest_safe_spaces(
             # Hours that say "unknown" then (a comment, an open end, `unknown "ring first"`) are offered
             # with their note; hours not recorded at all are not (see geo.safe_spaces).
             state = hours_state(row["opening_hours"], at, calendar)
-            reason = ("hours_unknown" if state is None else "closed" if state.state == "closed"
+            reason = ("hours_unknown" if state is None else "closed" if judge_hours and state.state == "closed"
                       else None if age_suitable(age, row["age_min"], row["age_max"]) else "age")
             if reason is not None:
                 excluded[reason] += 1
@@ -193,7 +198,8 @@ def nearest_safe_spaces(
                 continue
             bisect.insort(best_walks, float(walk[k]))
             found.append({"place_id": row["place_id"], "straight_m": float(row["straight_m"]),
-                          "walking_m": float(walk[k]), "on_network": bool(on_network[k])})
+                          "walking_m": float(walk[k]), "on_network": bool(on_network[k]),
+                          "xy": (float(row["x"]), float(row["y"])), "origin": (row["origin_x"], row["origin_y"])})
         if len(fetched) < batch:
             break  # every current safe space has been seen
         batch = min(batch * 4, _MAX_CANDIDATES - examined)
@@ -204,7 +210,10 @@ def nearest_safe_spaces(
     for chosen in found[:limit]:
         row = details[chosen["place_id"]]
         minutes = walking_minutes(chosen["walking_m"], walking_speed)
+        route = (walks.path_to(chosen["origin"], chosen["xy"]) if walks is not None and chosen["on_network"]
+                 else None)
         results.append({
+            "route": None if route is None else route.tolist(),
             **row, "straight_m": chosen["straight_m"], "walking_m": chosen["walking_m"], "walking_minutes": minutes,
             "within_threshold": minutes <= threshold_minutes,
             "distance_method": NETWORK if chosen["on_network"] else STRAIGHT_LINE,

@@ -93,6 +93,10 @@ COMMON: dict[str, Column] = {
 KEPT_WHILE_IN_USE = ("Kept while the organisation uses contextmap; removed when a user with the right role "
                      "deletes it, or with the organisation.")
 
+SAFETY_MAP_RETENTION = ("Kept while the organisation uses contextmap and removed with it; if a young person "
+                        "withdraws agreement, the map is deleted by the reference the worker was given "
+                        "(`contextmap safety-maps withdraw SM-N --org SLUG`; its marks and places cascade).")
+
 _INCIDENT_COLUMNS: dict[str, Column] = {
     "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),
     "created_at": Column("When the row was recorded (UTC).", panel=NOT_SHOWN),
@@ -312,6 +316,80 @@ TABLES: dict[str, Table] = {
             "goals": Column("Outcome goals with baseline and observations (statements and notes are free text).",
                             FREE_TEXT, FREE_TEXT_SENSITIVE, "measures only; statements and notes withheld"),
             "notes": Column("Free-text notes.", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+        },
+    ),
+    "safety_maps": Table(
+        "Safety maps made with young people (issue 21) that the young person agreed may be added, anonymously, "
+        "to the area picture: one row per map, so the picture counts separate maps per cell. Maps without "
+        "that agreement are never written (only an audit record that a session happened).",
+        "young people, indirectly: a month and an age band; no name, day, worker, words or drawn shape",
+        (Access(policy.ANALYSIS, "the area picture (/safety-mapping/area): cells marked by at least the "
+                                 "disclosure threshold of separate maps; panel counts rounded"),),
+        SAFETY_MAP_RETENTION,
+        (MAPS, PANEL),
+        {
+            "id": Column("The map's reference (shown to the worker once, so that a withdrawal can be acted on).",
+                         panel=NOT_SHOWN),
+            "month": Column("The month of the session (first day of the month; never the day).",
+                            YOUNG_PEOPLE_INDIRECT, panel=AGGREGATES),
+            "age_band": Column("The young person's age band (10 to 13, 14 or 15, 16 or 17, 18 to 25).",
+                               YOUNG_PEOPLE_INDIRECT, panel=AGGREGATES),
+            "submission_id": Column("A random id the session form was given, so that posting the finished form "
+                                    "twice keeps one map (not derived from anyone).", panel=NOT_SHOWN),
+        },
+    ),
+    "safety_map_marks": Table(
+        "Red/amber/green marks of agreed safety maps, snapped to the organisation's published 250 m grid "
+        "squares (never the drawn areas or routes).",
+        "young people, indirectly (how one young person feels about a 250 m square)",
+        (Access(policy.ANALYSIS, "the area picture: counts of separate maps per cell and rating, shown only "
+                                 "for cells at or above the disclosure threshold"),),
+        SAFETY_MAP_RETENTION,
+        (MAPS, PANEL),
+        {
+            "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),
+            "safety_map_id": Column("The map the mark belongs to (counts separate maps).", panel=NOT_SHOWN),
+            "cell_size": Column("Side of the published grid square in metres (250)."),
+            "cell_i": Column("Column of the published grid square (easting / 250 in the analysis CRS).",
+                             YOUNG_PEOPLE_INDIRECT, panel=AGGREGATES),
+            "cell_j": Column("Row of the published grid square (northing / 250 in the analysis CRS).",
+                             YOUNG_PEOPLE_INDIRECT, panel=AGGREGATES),
+            "rating": Column("Red (unsafe), amber (not sure) or green (safe).", YOUNG_PEOPLE_INDIRECT,
+                             panel=AGGREGATES),
+            "phrase": Column("The young person's words about the place, only when the worker marked them "
+                             "shareable (free text).", FREE_TEXT, FREE_TEXT_SENSITIVE, WITHHELD),
+        },
+    ),
+    "safety_map_safe_places": Table(
+        "Places of ours that young people named as safe on agreed safety maps: the area picture lists those "
+        "that are not yet safe spaces.",
+        "places; young people indirectly (one map names the place)",
+        (Access(policy.ANALYSIS, "the area picture: places named by at least the disclosure threshold of maps"),),
+        SAFETY_MAP_RETENTION,
+        (MAPS, PANEL),
+        {
+            "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),
+            "safety_map_id": Column("The map that named the place.", panel=NOT_SHOWN),
+            "place_id": Column("The place named as safe.", panel=AGGREGATES),
+        },
+    ),
+    "place_suggestions": Table(
+        "New safe places suggested during safety-mapping sessions (with agreement), for staff to review; no "
+        "link to the map or the young person.",
+        "places; the name is typed by the worker (free text)",
+        (Access(policy.WRITE_SAFE_SPACES, "staff and youth workers reviewing suggestions on the area page"),),
+        SAFETY_MAP_RETENTION,
+        (MAPS,),
+        {
+            "id": Column("Row identifier (a number, meaningless outside contextmap).", panel=NOT_SHOWN),
+            "name": Column("The place as the young person or worker named it (free text).", FREE_TEXT,
+                           FREE_TEXT_SENSITIVE, NOT_SHOWN),
+            "kind": Column("What kind of place it is, if known (place kinds).", panel=NOT_SHOWN),
+            "month": Column("The month it was suggested.", panel=NOT_SHOWN),
+            "cell_size": Column("Side of the published grid square it lies in (250 m), if a location was given.",
+                                panel=NOT_SHOWN),
+            "cell_i": Column("Column of that grid square.", panel=NOT_SHOWN),
+            "cell_j": Column("Row of that grid square.", panel=NOT_SHOWN),
         },
     ),
     "audit_events": Table(

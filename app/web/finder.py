@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pyproj import Transformer
 
 from app import policy
 from app.api.safe_spaces import _check_point, _method_note, _nearest
@@ -98,6 +101,20 @@ def _origin(session: SessionDep, principal: Principal, query: FinderQuery, error
     return (best["lon"], best["lat"]), best["label"], matches[1:]
 
 
+@lru_cache(maxsize=8)
+def _to_lonlat(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, 4326, always_xy=True)
+
+
+def _route(item: dict[str, Any], srid: int) -> list[list[float]] | None:
+    """The walk along the streets as [lat, lon] pairs for the map (Leaflet's order), or ``None``."""
+    if not item.get("route"):
+        return None
+    xs, ys = zip(*item["route"], strict=True)
+    lons, lats = _to_lonlat(srid).transform(xs, ys)
+    return [[round(lat, 6), round(lon, 6)] for lon, lat in zip(lons, lats, strict=True)]
+
+
 def _result(props: dict[str, Any], geometry: dict[str, Any], at: datetime) -> dict[str, Any]:
     until = props["open_until"]
     if props["hours_state"] == "unknown":
@@ -138,15 +155,20 @@ def find_safe_space(
         if not errors and origin is not None and instant is not None:
             properties, answer = _nearest(session, settings, principal, origin[0], origin[1], instant, young_age,
                                           RESULT_LIMIT)
-            results = [_result(p, json.loads(item["geometry"]), instant)
+            results = [{**_result(p, json.loads(item["geometry"]), instant),
+                        "route": _route(item, settings.analysis_srid)}
                        for p, item in zip(properties, answer.results, strict=True)]
             names = finder_places.place_names(session, [pid for pid, _ in answer.passed_over])
             left_out = [{"name": names.get(pid, "A safe space"), "reason": REASONS[reason]}
                         for pid, reason in answer.passed_over]
             within = any(r["within_threshold"] for r in results)
+            local = instant.astimezone(LONDON)
+            plan_link = "/safe-spaces/plan?" + urlencode({
+                "where": origin_label, "lon": f"{origin[0]:.6f}", "lat": f"{origin[1]:.6f}", "age": query.age,
+                "day": local.date().isoformat(), "time": f"{local:%H:%M}"})
             context.update(
                 results=results, left_out=left_out, excluded=answer.excluded, origin=origin,
-                origin_label=origin_label, alternatives=alternatives, at=instant,
+                origin_label=origin_label, alternatives=alternatives, at=instant, plan_link=plan_link,
                 within=within, advice=None if within else settings.fallback_advice,
                 network=answer.distance_method == "network",
                 method_note=_method_note(answer.distance_method, answer.network_loaded, settings),
@@ -154,8 +176,10 @@ def find_safe_space(
                 map_data=json.dumps({
                     "origin": {"lon": origin[0], "lat": origin[1]},
                     "places": [{"name": r["name"], "lon": r["point"][0], "lat": r["point"][1],
-                                "minutes": round(r["walking_minutes"])} for r in results if r["point"]],
+                                "minutes": round(r["walking_minutes"]), "route": r["route"]}
+                               for r in results if r["point"]],
                 }),
+                routed=sum(1 for r in results if r["route"]),
             )
     centre = _service_centre(session, settings)
     response = page(

@@ -24,11 +24,13 @@ from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
 from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.services.disclosure import Disclosure
 from app.services.place_analysis import place_timeline
+from app.services.safety_area import place_feeling, threshold
 from app.web import paging
 from app.web.charts import monthly_chart
 from app.web.hours import hours_in_words
 from app.web.paging import list_url
 from app.web.shell import page
+from geo.calendar import add_months
 from geo.vocabulary import PLACE_KINDS
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -115,6 +117,8 @@ def place_page(
     timeline = place_timeline(session, principal, disclosure, place_id, period=None, radius=HARM_RADIUS_M)
     point = place_pages.place_point(session, place_id)
     now = datetime.now(UTC)
+    this_month = now.date().replace(day=1)
+    feeling = place_feeling(session, settings, disclosure, place_id, add_months(this_month, -11), this_month)
     return page(
         request, "places/place.html", principal=principal, session=session, title=props["name"],
         breadcrumbs=[("Home", "/"), ("Places", "/places")], place=place, props=props,
@@ -130,4 +134,5 @@ def place_page(
         may_edit=policy.WRITE_SAFE_SPACES.allows(principal.role),
         may_flag=policy.FLAG_CONCERN.allows(principal.role),
         may_add_intervention=policy.WRITE_INTERVENTIONS.allows(principal.role),
+        feeling=feeling, feeling_threshold=threshold(disclosure),
     )

@@ -35,6 +35,7 @@ NAVIGATION = (
     NavItem("Interventions", "/interventions", policy.READ_CONTEXT, "interventions"),
     NavItem("Maps", "/maps/hotspots", policy.ANALYSIS, "maps"),
     NavItem("Find a safe space", "/safe-spaces/find", policy.WRITE_SAFE_SPACES, "safe-spaces"),
+    NavItem("Safety mapping", "/safety-mapping/area", policy.ANALYSIS, "safety-mapping"),
     NavItem("Admin", "/admin", policy.ADMINISTER, "admin"),
 )
 

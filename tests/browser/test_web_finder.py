@@ -117,6 +117,10 @@ def test_find_by_typed_street_name(phone: Phone, artifacts: Path) -> None:
     assert "14 Wellgate Street" in page.locator("#results-heading").inner_text()
     _assert_library_listed_school_left_out(page)
     page.wait_for_selector("[data-cm-finder-map] .leaflet-interactive")
+    if "along the streets" in page.locator("[data-finder-route-note]").inner_text():
+        # The walk is drawn along the streets: solid lines, not the dashed straight ones.
+        solid = page.locator("[data-cm-finder-map] path.leaflet-interactive[stroke='#1d70b8']:not([stroke-dasharray])")
+        assert solid.count() >= 1
     _no_sideways_scroll(page)
     check_axe(page, "finder-results")
     _shot(page, artifacts, "typed-street")

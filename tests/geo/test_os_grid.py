@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Transformer
 
-from geo.os_grid import GridReferenceError, grid_reference_to_bng
+from geo.os_grid import GridReferenceError, bng_to_grid_reference, grid_reference_to_bng
 
 
 def test_references_resolve_to_the_centre_of_their_square() -> None:
@@ -28,3 +28,17 @@ def test_a_reference_lands_where_pyproj_puts_the_place() -> None:
 def test_malformed_references_are_refused(text: str) -> None:
     with pytest.raises(GridReferenceError):
         grid_reference_to_bng(text)
+
+
+def test_a_point_gives_back_the_reference_of_its_square() -> None:
+    assert bng_to_grid_reference(216600, 771200, 6) == "NN 166 712"  # OS's Ben Nevis example
+    assert bng_to_grid_reference(530247.5, 179662.5, 10) == "TQ 30247 79662"
+    assert bng_to_grid_reference(500, 500, 4) == "SV 00 00"
+    assert bng_to_grid_reference(465000, 1215000, 2) == "HP 6 1"
+    # Every 100 km square letter pair round-trips.
+    for e100k in range(7):
+        for n100k in range(13):
+            reference = bng_to_grid_reference(e100k * 100_000 + 12_340, n100k * 100_000 + 56_780)
+            assert grid_reference_to_bng(reference) == (e100k * 100_000 + 12_345, n100k * 100_000 + 56_785)
+    with pytest.raises(GridReferenceError):
+        bng_to_grid_reference(-1, 0)

@@ -75,3 +75,25 @@ def test_the_form_alone_and_who_may_use_it(client: TestClient, demo_headers: dic
     refused = client.get("/safe-spaces/find", headers={**demo_headers["panel"], **HTML})
     assert refused.status_code == 403
     assert 'href="/safe-spaces/find"' not in client.get("/", headers={**demo_headers["panel"], **HTML}).text
+
+
+def test_directions_follow_the_streets_when_the_network_reaches(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    import html
+    import json
+    import re
+
+    page = _find(client, demo_headers["youth_worker"], where="Wellgate Street", **LIBRARY_OPEN_SCHOOL_CLOSED)
+    data = json.loads(html.unescape(re.search(r'data-finder="([^"]+)"', page).group(1)))  # type: ignore[union-attr]
+    library = next(p for p in data["places"] if p["name"] == "Wellgate Central Library")
+    note = page.split("data-finder-route-note>", 1)[1].split("</p>", 1)[0]
+    if "(along the streets)" not in page.split("data-finder-results", 1)[1]:  # a test replaced the network
+        assert library["route"] is None and "Dashed lines" in note
+        return
+    route = library["route"]
+    assert len(route) > 2, "a walk along the streets turns corners"
+    origin = data["origin"]
+    assert route[0] == [round(origin["lat"], 6), round(origin["lon"], 6)]
+    assert abs(route[-1][0] - library["lat"]) < 1e-4 and abs(route[-1][1] - library["lon"]) < 1e-4
+    assert "walking routes along the streets" in note

@@ -2,7 +2,8 @@
 // - "Use my location": the browser asks for permission only when the button is pressed; the position
 //   fills the longitude and latitude fields and the form is sent.
 // - Tapping the map fills the same fields.
-// - The results map: the starting point, the safe spaces listed, and a straight line to each.
+// - The results map: the starting point, the safe spaces listed, and the walk to each (along the streets
+//   when the street network reaches them, else a dashed straight line).
 // Data come from escaped data-* attributes; names are set as text, never HTML (user input).
 
 function tiles(map, element) {
@@ -67,7 +68,12 @@ function resultsMap(element) {
     .bindTooltip("You are here").addTo(layer);
   for (const place of data.places || []) {
     const to = [place.lat, place.lon];
-    L.polyline([origin, to], { color: "#1d70b8", weight: 3, dashArray: "6 6" }).addTo(layer);
+    // Along the streets when the server found the walk on the street network; else a dashed straight line.
+    if (Array.isArray(place.route) && place.route.length > 1) {
+      L.polyline(place.route, { color: "#1d70b8", weight: 4 }).addTo(layer);
+    } else {
+      L.polyline([origin, to], { color: "#1d70b8", weight: 3, dashArray: "6 6" }).addTo(layer);
+    }
     const marker = L.circleMarker(to, { radius: 7, color: "#0b0c0c", weight: 1, fillColor: "#00703c", fillOpacity: 0.9 });
     marker.bindTooltip(`${place.name}, ${place.minutes} min`);  // a tooltip's string is set as text below
     marker.getTooltip().setContent(document.createTextNode(`${place.name}, ${place.minutes} min`));

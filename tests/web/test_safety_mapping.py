@@ -1,0 +1,298 @@
+"""Safety mapping with a young person over HTTP (no browser): a session walked step by step without anything
+stored, finished with and without agreement (and what the database holds afterwards), a reload that keeps one
+map, bad input named on the form with nothing written, the limits, and the area picture's threshold for staff and
+panel. The phone journeys are in tests/browser/test_safety_mapping_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.db.session import Database
+from geo.os_grid import grid_reference_to_bng
+from tests.conftest import count_rows
+
+HTML = {"Accept": "text/html"}
+SESSION = "/safety-mapping/session"
+TABLES = ("safety_maps", "safety_map_marks", "safety_map_safe_places", "place_suggestions")
+
+
+def _post(client: TestClient, headers: dict[str, str], data: dict[str, Any]) -> Any:
+    return client.post(SESSION, data=data, headers={**headers, **HTML}, follow_redirects=False)
+
+
+def _state(page: str) -> str:
+    found = re.search(r'name="state" value="([^"]*)"', page)
+    assert found is not None
+    return found.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&").replace("&#39;", "'")
+
+
+def _problems(page: str) -> list[str]:
+    return re.findall(r'<a href="#[^"]*">([^<]*)</a>', page.split("govuk-error-summary", 1)[-1].split("</ul>", 1)[0])
+
+
+def _counts(database: Database) -> dict[str, int]:
+    return {t: count_rows(database, t) for t in TABLES}
+
+
+def _finish(when: date, band: str = "14_15", agreed: str = "yes") -> dict[str, str]:
+    return {"action": "finish", "age_band": band, "agreed": agreed, "held_on-day": str(when.day),
+            "held_on-month": str(when.month), "held_on-year": str(when.year)}
+
+
+def _walk(client: TestClient, headers: dict[str, str]) -> str:
+    """Three marks, a safe place of ours, a suggested place and two trusted adults; returns the state."""
+    page = client.get(SESSION, headers={**headers, **HTML})
+    assert page.status_code == 200
+    state = _state(page.text)
+    steps = [
+        {"action": "add-mark", "mark_where": "Alder Close", "mark_rating": "red",
+         "mark_said": "older lads wait here after school", "mark_shareable": "yes"},
+        {"action": "add-mark", "mark_where": "TL 0926 2145", "mark_rating": "amber", "mark_said": "my nan lives near"},
+        {"action": "add-mark", "mark_place": "", "mark_where": "Wellgate Central Library", "mark_rating": "green"},
+        {"action": "add-place", "safe_place": _place_id(client, headers, "Wellgate Central Library")},
+        {"action": "add-place", "safe_new_name": "The boxing club", "safe_new_where": "TL 0926 2145"},
+        {"action": "add-adult", "adult_words": "My football coach"},
+    ]
+    for step in steps:
+        response = _post(client, headers, {**step, "state": state})
+        assert response.status_code == 200, (step, _problems(response.text))
+        state = _state(response.text)
+    page_text = response.text
+    assert page_text.count("data-safety-mark ") == 3
+    assert "older lads wait here after school" in page_text and "The boxing club" in page_text
+    return state
+
+
+def _place_id(client: TestClient, headers: dict[str, str], name: str) -> str:
+    page = client.get(SESSION, headers={**headers, **HTML}).text
+    found = re.search(r'<option value="(\d+)"[^>]*>' + re.escape(name) + "</option>", page)
+    assert found is not None, name
+    return found.group(1)
+
+
+def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["youth_worker"]
+    before, audits = _counts(database), count_rows(database, "audit_events")
+    state = _walk(client, headers)
+    assert _counts(database) == before and count_rows(database, "audit_events") == audits  # steps store nothing
+    plan = _post(client, headers, {**_finish(date.today(), agreed="no"), "state": state})
+    assert plan.status_code == 200, plan.text[:3000]
+    assert "data-safety-plan" in plan.text and "Nothing from this session was saved" in plan.text
+    assert "older lads wait here after school" in plan.text and "My football coach" in plan.text
+    # The session handed to the safety-plan service: safe spaces near the marked places, at the times out.
+    assert "data-plan-place-result" in plan.text and "Alder Close (unsafe)" in plan.text
+    assert "Weekdays 15:30" in plan.text
+    assert "Trusted adults: My football coach." in plan.text  # with what to do: the plan has no field of its own
+    # The plan's own PDF takes the session over, from the fields the page carries (nothing stored).
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                        plan.text.split("data-plan-pdf-form", 1)[1].split("</form>", 1)[0])
+    assert ("label-1", "Alder Close (unsafe)") in fields
+    pdf = client.post("/safe-spaces/plan.pdf", data=dict(fields), headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert _counts(database) == before
+    # Audit records without content: the session happened, a plan was made and its PDF (counts only).
+    assert count_rows(database, "audit_events") == audits + 3
+    with database.owner_session() as session:
+        rows = session.execute(text(
+            "SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 3")).all()
+    assert ("safety_map.session", "safety_map", {"agreed": False}) in [tuple(r) for r in rows]
+    assert all("Alder" not in json.dumps(r.detail) and "lads" not in json.dumps(r.detail) for r in rows)
+
+
+def test_with_agreement_only_snapped_cells_the_month_and_the_age_band_are_kept(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["youth_worker"]
+    before = _counts(database)
+    state = _walk(client, headers)
+    held_on = date(2026, 3, 17)
+    plan = _post(client, headers, {**_finish(held_on, band="14_15"), "state": state})
+    assert plan.status_code == 200, plan.text[:3000]
+    reference = re.search(r"SM-(\d+)", plan.text)
+    assert reference is not None
+    map_id = int(reference.group(1))
+    with database.owner_session() as session:
+        kept = session.execute(text("SELECT month, age_band FROM safety_maps WHERE id = :id"), {"id": map_id}).one()
+        marks = session.execute(text(
+            "SELECT cell_size, cell_i, cell_j, rating, phrase FROM safety_map_marks WHERE safety_map_id = :id"),
+            {"id": map_id}).all()
+        columns = session.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_name IN "
+            "('safety_maps', 'safety_map_marks') ORDER BY 1, 2")).all()
+        suggestion = session.execute(text(
+            "SELECT name, month, cell_i, cell_j FROM place_suggestions ORDER BY id DESC LIMIT 1")).one()
+        named = session.execute(text("SELECT count(*) FROM safety_map_safe_places WHERE safety_map_id = :id"),
+                                {"id": map_id}).scalar_one()
+    assert tuple(kept) == (date(2026, 3, 1), "14_15")  # the month, never the day
+    # Nothing but the cell, the rating and the shareable phrase: no drawn shape, no words not marked shareable.
+    assert {c for _, c in columns} == {"id", "organisation_id", "month", "age_band", "submission_id", "safety_map_id",
+                                      "cell_size", "cell_i", "cell_j", "rating", "phrase"}
+    assert {m.cell_size for m in marks} == {250}
+    assert {m.rating for m in marks} == {"red", "amber", "green"}
+    assert {m.phrase for m in marks} == {None, "older lads wait here after school"}
+    assert all(m.phrase is None for m in marks if m.rating != "red")
+    easting, northing = grid_reference_to_bng("TL 0926 2145")
+    assert (int(easting // 250), int(northing // 250)) in {(m.cell_i, m.cell_j) for m in marks if m.rating == "amber"}
+    assert len([m for m in marks if m.rating == "red"]) > 1  # a street covers several squares
+    assert suggestion.name == "The boxing club" and suggestion.month == date(2026, 3, 1)
+    assert (suggestion.cell_i, suggestion.cell_j) == (int(easting // 250), int(northing // 250))
+    assert named == 1
+    after = _counts(database)
+    assert after["safety_maps"] == before["safety_maps"] + 1
+    assert after["place_suggestions"] == before["place_suggestions"] + 1
+
+    # The same finished form posted again (a reload of the plan) is still one map.
+    again = _post(client, headers, {**_finish(held_on, band="14_15"), "state": state})
+    assert again.status_code == 200 and "already been added" in again.text
+    assert _counts(database) == after
+
+
+def test_a_wrong_finish_names_each_field_and_writes_nothing(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["community_safety"]
+    before, audits = _counts(database), count_rows(database, "audit_events")
+    response = _post(client, headers, {"action": "finish", "state": "", "held_on-day": "31", "held_on-month": "2",
+                                       "held_on-year": "2026"})
+    assert response.status_code == 422
+    assert "govuk-error-summary" in response.text
+    for field in ("#age_band", "#held_on-day", "#agreed"):
+        assert f'href="{field}"' in response.text, field
+    future = _post(client, headers, {**_finish(date(2099, 1, 1)), "state": ""})
+    assert future.status_code == 422 and "today or in the past" in future.text
+    assert _counts(database) == before and count_rows(database, "audit_events") == audits
+
+
+def test_bad_marks_are_named_and_limits_hold(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["youth_worker"]
+    unknown = _post(client, headers, {"action": "add-mark", "mark_where": "Nowhere Lane Xyzzy", "mark_rating": "red"})
+    assert unknown.status_code == 422 and "No place or street called" in unknown.text
+    assert 'href="#mark_where"' in unknown.text
+    no_rating = _post(client, headers, {"action": "add-mark", "mark_where": "Wellgate Street"})
+    assert no_rating.status_code == 422 and 'href="#mark_rating"' in no_rating.text
+    # An area over far more than the per-mark limit of grid squares (a whole town).
+    huge = {"type": "Polygon", "coordinates": [[[-0.44, 51.86], [-0.39, 51.86], [-0.39, 51.90], [-0.44, 51.90],
+                                                [-0.44, 51.86]]]}
+    too_big = _post(client, headers, {"action": "add-mark", "mark_shape": json.dumps(huge), "mark_rating": "red"})
+    assert too_big.status_code == 422 and "more than 64 grid squares" in too_big.text
+    # A tampered state is refused, not trusted.
+    tampered = _post(client, headers, {"action": "finish", "state": '{"marks": [{"rating": "purple"}]}',
+                                       **_finish(date.today())})
+    assert tampered.status_code == 422 and "could not be read back" in tampered.text
+    # More marks than a session holds.
+    mark = {"where": {"kind": "words", "value": "Wellgate Street"}, "rating": "red"}
+    full = json.dumps({"submission_id": str(uuid4()), "marks": [mark] * 40})
+    over = _post(client, headers, {"action": "add-mark", "state": full, "mark_where": "Wellgate Street",
+                                   "mark_rating": "red"})
+    assert over.status_code == 422 and "at most 40 marks" in over.text
+
+
+def test_panel_and_anonymous_users_cannot_open_a_session(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    assert client.get(SESSION, headers={**demo_headers["panel"], **HTML}).status_code == 403
+    assert _post(client, demo_headers["panel"], {"action": "finish"}).status_code == 403
+
+
+# ---- the area picture -------------------------------------------------------------------------------------
+def _agreed_map(client: TestClient, headers: dict[str, str], held_on: date, marks: list[tuple[str, str]],
+                places: list[str] = ()) -> None:
+    state = {"submission_id": str(uuid4()),
+             "marks": [{"where": {"kind": "grid_reference", "value": ref}, "rating": rating,
+                        "words": "the underpass is dark at night", "shareable": rating == "green"}
+                       for ref, rating in marks],
+             "safe_places": [{"place_id": int(p), "name": "x"} for p in places]}
+    response = _post(client, headers, {**_finish(held_on, band="16_17"), "state": json.dumps(state)})
+    assert response.status_code == 200 and "SM-" in response.text, response.text[:2000]
+
+
+def test_the_area_picture_shows_only_squares_marked_by_the_threshold_of_separate_maps(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    worker = demo_headers["youth_worker"]
+    held_on = date(2024, 5, 9)  # a month no other test uses
+    eight, seven = "TL 0900 2100", "TL 0950 2200"  # two squares of the demo town
+    library = _place_id(client, worker, "Wellgate Central Library")
+    for k in range(8):
+        marks = [(eight, "red" if k < 6 else "green")] + ([(seven, "red")] if k < 7 else [])
+        _agreed_map(client, worker, held_on, marks, places=[library])
+    e8, n8 = grid_reference_to_bng(eight)
+    e7, n7 = grid_reference_to_bng(seven)
+    cell8, cell7 = f"{int(e8 // 250)},{int(n8 // 250)}", f"{int(e7 // 250)},{int(n7 // 250)}"
+    for role in ("community_safety", "panel"):
+        page = client.get("/safety-mapping/area?from=2024-05&to=2024-05", headers={**demo_headers[role], **HTML})
+        assert page.status_code == 200, page.text[:2000]
+        assert f'data-area-cell="{cell8}"' in page.text, role
+        assert f'data-area-cell="{cell7}"' not in page.text, role  # 7 maps: not shown at all
+        row = page.text.split(f'data-area-cell="{cell8}"', 1)[1].split("</tr>", 1)[0]
+        if role == "panel":
+            assert ">10<" in row  # 8 maps rounded to the nearest 5, never below the threshold
+            assert "fewer than 8" in row  # 6 red and 2 green: suppressed
+            assert "the underpass is dark" not in page.text  # shareable words are free text: never a panel's
+        else:
+            assert ">8<" in row and ">6<" in row and ">2<" in row
+            assert "the underpass is dark at night" in row  # marked shareable (on the green marks only)
+        # The library is a current safe space, so it is not listed as "not yet a safe space".
+        named = page.text.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
+        assert "Wellgate Central Library" not in named
+    assert client.get("/safety-mapping/area?from=2024-05&to=2024-05",
+                      headers={**demo_headers["panel"], **HTML}).text.count("data-area-suggestions") == 0
+
+
+def test_the_area_picture_refuses_bad_months(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+    page = client.get("/safety-mapping/area?from=2026-13&to=2026-01", headers={**demo_headers["panel"], **HTML})
+    assert page.status_code == 422 and 'href="#from"' in page.text
+
+
+def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    worker = demo_headers["youth_worker"]
+    outlet = _place_id(client, worker, "Chicken Shack Express")
+    page = client.get(f"/places/{outlet}", headers={**worker, **HTML}).text
+    assert "data-young-people-feel" in page and "Young people feel unsafe here" not in page
+    month = date.today().replace(day=1)
+    for _ in range(8):
+        mark = {"where": {"kind": "place", "value": outlet}, "rating": "red"}
+        state = {"submission_id": str(uuid4()), "marks": [mark]}
+        response = _post(client, worker, {**_finish(month, band="14_15"), "state": json.dumps(state)})
+        assert response.status_code == 200 and "SM-" in response.text
+    for role in ("community_safety", "panel"):
+        page = client.get(f"/places/{outlet}", headers={**demo_headers[role], **HTML}).text
+        feel = page.split("data-young-people-feel", 1)[1].split("</div>", 1)[0]
+        assert "Young people feel unsafe here" in feel, role
+        assert page.index("Harm over time") < page.index("data-young-people-feel")
+
+
+def test_a_withdrawn_map_leaves_the_area_picture(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database, settings: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TL 0900 2100"},
+                                                       "rating": "red"}]}
+    plan = _post(client, demo_headers["youth_worker"], {**_finish(date(2024, 7, 2)), "state": json.dumps(state)})
+    reference = re.search(r"SM-\d+", plan.text)
+    assert reference is not None
+    before = _counts(database)
+    env = {"CONTEXTMAP_DATABASE_URL": settings.database_url}
+    result = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
+    assert result.exit_code == 0, result.output
+    after = _counts(database)
+    assert after["safety_maps"] == before["safety_maps"] - 1
+    assert after["safety_map_marks"] == before["safety_map_marks"] - 1
+    again = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
+    assert again.exit_code == 2 and "no safety map" in again.output
