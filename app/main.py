@@ -24,12 +24,10 @@ from app.api import (
     governance,
     imports,
     incidents,
-    maps,
     ogc,
     safe_spaces,
     school_terms,
     tiles,
-    web,
 )
 from app.db.session import Database
 from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
@@ -55,7 +53,9 @@ from app.web import interventions as web_interventions
 from app.web import packs as web_packs
 from app.web import place_forms as web_place_forms
 from app.web import places as web_places
+from app.web import signin as web_signin
 from app.web.errors import error_page, wants_html
+from app.web.maps import pages as web_maps
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces", "/incidents",
@@ -100,8 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
 
-    for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
-                   imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
+    for router in (admin.health_router, web_signin.router, context.router, incidents.router, admin.router,
+                   imports.router, safe_spaces.router, assessments.router, ogc.router, web_maps.router,
                    exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -122,8 +122,3 @@ def sign_out(
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
-
-def page_context(request: Request, principal: Principal, settings: Any) -> dict[str, Any]:
-    """The context the map pages' templates (app/templates/base.html) expect."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return {"principal": principal, "csrf": csrf_token(settings.secret_key, token) if token else ""}
