@@ -18,6 +18,7 @@ from app.api import (
     admin,
     analysis,
     assessments,
+    basemap,
     context,
     docs,
     exports,
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (admin.health_router, web_signin.router, context.router, incidents.router, admin.router,
                    imports.router, safe_spaces.router, assessments.router, ogc.router, web_maps.router,
-                   exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
+                   exports.router, analysis.router, tiles.router, basemap.router, docs.router, school_terms.router,
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}
                    web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(HeavyLaneMiddleware, slots=settings.heavy_pool_size, per_user=settings.heavy_per_user,
                        queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure,
+                       tile_url=settings.tile_url if settings.map_internet_tiles != "never" else None)
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes,

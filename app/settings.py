@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from pydantic import model_validator
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
     # Internet basemap tiles: "auto" uses them only when the organisation has no street network to draw.
     map_internet_tiles: Literal["auto", "always", "never"] = "auto"
     map_max_street_edges: int = 20000
+    # The local basemap (`contextmap basemap load FILE`: MBTiles or PMTiles), copied here and served at
+    # /basemap/{z}/{x}/{y}; used before the street network and the internet tile server.
+    basemap_dir: Path = Path(".data/basemap")
+    basemap_max_bytes: int = 2 * 1024**3
 
     walking_speed_m_per_min: float = 80.0
     # Straight-line distance under-counts walking distance; 1.3 is the detour (circuity) factor

@@ -260,6 +260,62 @@ class StreetLayer(MacroElement):
         self.data_json = script_json(dict(geometry))
 
 
+PROTOMAPS_LEAFLET = "protomaps-leaflet/dist/protomaps-leaflet.js"  # npm, app/static/package.json
+
+
+class LocalBasemap(MacroElement):
+    """The admin's local basemap (``contextmap basemap load``), served by this service at ``/basemap/{z}/{x}/{y}``.
+
+    Raster archives are an ordinary Leaflet tile layer. Vector archives (MVT) are drawn in the browser by
+    protomaps-leaflet (npm, vendored under ``/static/vendor``) with its "light" flavour: it reads any
+    ``{z}/{x}/{y}`` URL, and styles the Protomaps basemap layers (earth, water, landuse, roads, buildings,
+    places). Both sit in their own pane under the street and data panes, take no clicks, and stop at the
+    archive's zoom levels (deeper zooms enlarge the last level's tiles).
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        {% if this.vector %}<script src="{{ this.script_url }}"></script>{% endif %}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("contextmapBasemap");
+            pane.style.zIndex = 200;
+            pane.style.pointerEvents = "none";
+            map.getContainer().classList.add("contextmap-has-basemap");
+            var options = {{ this.options_json }};
+            {% if this.vector %}
+            options.flavor = "light";
+            options.lang = "en";
+            var layer = protomapsL.leafletLayer(options);
+            {% else %}
+            var layer = L.tileLayer(options.url, options);
+            {% endif %}
+            layer.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, vector: bool, minzoom: int, maxzoom: int, attribution: str | None,
+                 url: str = "/basemap/{z}/{x}/{y}", vendor_base: str = "/static/vendor") -> None:
+        super().__init__()
+        self._name = "LocalBasemap"
+        self.vector = vector
+        self.script_url = f"{vendor_base}/{PROTOMAPS_LEAFLET}"
+        options: dict[str, Any] = {
+            "url": url, "pane": "contextmapBasemap", "attribution": escape_text(attribution or "Local basemap"),
+            "className": "contextmap-basemap", "maxZoom": 19,
+        }
+        if vector:
+            options["maxDataZoom"] = maxzoom
+        else:
+            options.update(minNativeZoom=minzoom, maxNativeZoom=maxzoom)
+        self.options_json = script_json(options)
+
+
 def add_stylesheet(element: Element) -> None:
     """Add contextmap's small stylesheet (boxes, swatches, swipe divider) to the page once."""
     figure = element.get_root()

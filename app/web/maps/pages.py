@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
 from time import perf_counter
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -44,6 +42,8 @@ from app.db import safe_spaces as safe_spaces_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
+from app.middleware import tile_origin
+from app.services.basemap import BasemapInfo, current_basemap
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import grid_query, published_area
@@ -53,7 +53,7 @@ from app.settings import Settings
 from app.web.errors import organisation_name
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.layers import HtmlControl, StreetLayer, escape_text
+from app.web.maps.layers import HtmlControl, LocalBasemap, StreetLayer, escape_text
 from app.web.maps.page import PAGE_CSS, Table, link, map_document, tables_html
 from app.web.maps.render import (
     Designation,
@@ -190,36 +190,43 @@ def _parse_at(value: str | None) -> datetime:
 
 
 # ---- rendering ----------------------------------------------------------------------------------------------
-def map_csp(html: str, tile_url: str) -> str:
-    """A strict policy for one rendered map: its own inline scripts by hash, tiles from the tile host."""
+def map_csp(html: str, tile_url: str | None) -> str:
+    """A strict policy for one rendered map: its own inline scripts by hash, and images from this service
+    and, only when the page draws internet tiles, from the configured tile host."""
     hashes = " ".join(inline_script_hashes(html))
-    parts = urlsplit(tile_url)
-    # "https://{s}.tile.example/{z}/{x}/{y}.png": a placeholder in the host becomes a CSP wildcard.
-    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
-    tile_origin = f" {parts.scheme}://{host}" if parts.scheme and host else ""
+    tiles = f" {tile_origin(tile_url)}" if tile_url and tile_origin(tile_url) else ""
     return (
         f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data:{tile_origin}; font-src 'self' data:; connect-src 'self'; "
+        f"img-src 'self' data:{tiles}; font-src 'self' data:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     )
 
 
-def _tile_url(session: SessionDep, settings: Settings) -> str | None:
-    """The internet tile server, unless the organisation's own streets can be drawn instead.
+def _local_basemap(settings: Settings) -> BasemapInfo | None:
+    """The admin's loaded basemap (first choice), unless the internet tiles are asked for always."""
+    if settings.map_internet_tiles == "always":
+        return None
+    archive = current_basemap(settings)
+    return archive.info if archive is not None else None
 
-    A council intranet often blocks tile servers: with a street network loaded the maps draw it and ask
-    the internet for nothing, unless ``map_internet_tiles`` says always.
+
+def _tile_url(session: SessionDep, settings: Settings) -> str | None:
+    """The internet tile server, when nothing local can give the map its street context.
+
+    A council intranet often blocks tile servers. The background is, in order: the local basemap an admin
+    loaded (``contextmap basemap load``), else the organisation's own street network, else the internet
+    tiles; ``map_internet_tiles`` says ``always`` (internet tiles only) or ``never`` (never ask the internet).
     """
     if settings.map_internet_tiles == "always":
         return settings.tile_url
-    if settings.map_internet_tiles == "never":
+    if settings.map_internet_tiles == "never" or _local_basemap(settings) is not None:
         return None
     return None if maps_db.has_streets(session) else settings.tile_url
 
 
 def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
-    """The street lines to draw as the background, or ``None`` when internet tiles are the basemap."""
-    if _tile_url(session, settings) is not None:
+    """The street lines to draw as the background, when neither a local basemap nor internet tiles are."""
+    if _tile_url(session, settings) is not None or _local_basemap(settings) is not None:
         return None
     return maps_db.street_lines(session, settings.map_max_street_edges)
 
@@ -236,6 +243,10 @@ def _page(
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
     ))
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
+    basemap = _local_basemap(settings)
+    if basemap is not None:
+        LocalBasemap(vector=basemap.vector, minzoom=basemap.minzoom, maxzoom=basemap.maxzoom,
+                     attribution=basemap.attribution).add_to(m)
     if streets is not None:
         StreetLayer(streets).add_to(m)
     figure = m.get_root()
@@ -252,7 +263,7 @@ def _page(
         map_scripts=Markup(parts.scripts), tables=Markup(tables_html(tables, title)),  # noqa: S704
     )
     html = bytes(response.body).decode()
-    response.headers["Content-Security-Policy"] = map_csp(html, settings.tile_url)
+    response.headers["Content-Security-Policy"] = map_csp(html, _tile_url(session, settings))
     # Render time (folium, the shell, CSP hashes) for benchmarks and browser dev tools.
     response.headers["Server-Timing"] = f"render;dur={(perf_counter() - started) * 1000:.1f}"
     return response
