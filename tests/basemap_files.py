@@ -37,19 +37,19 @@ SELECT (SELECT ST_AsMVT(earth, 'earth') FROM earth) || (SELECT ST_AsMVT(water, '
 """
 
 
+def _column(lon: float, z: int) -> int:
+    return int((lon + 180) / 360 * 2**z)
+
+
+def _row(lat: float, z: int) -> int:  # Web Mercator (XYZ), rows from the north
+    return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+
+
 def tiles_in(bounds: tuple[float, float, float, float], zooms: range) -> Iterator[tuple[int, int, int]]:
     west, south, east, north = bounds
     for z in zooms:
-        n = 2**z
-
-        def column(lon: float) -> int:
-            return int((lon + 180) / 360 * n)
-
-        def row(lat: float) -> int:
-            return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-
-        for x in range(column(west), column(east) + 1):
-            for y in range(row(north), row(south) + 1):
+        for x in range(_column(west, z), _column(east, z) + 1):
+            for y in range(_row(north, z), _row(south, z) + 1):
                 yield z, x, y
 
 
