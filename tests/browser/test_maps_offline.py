@@ -96,5 +96,9 @@ def test_every_map_shows_its_streets_with_no_internet(
         assert page.locator("main#main-content").count() == 1
         assert page.locator("html").get_attribute("lang") == "en-GB"
         assert_shell(page, f"{name} at {size}")
+        if name == "safe-spaces":
+            # A symbol per kind of place in each marker, and each marker named for assistive technology.
+            assert page.locator(".contextmap-symbol .fa-book").count() >= 1, f"{name} at {size}: no library symbol"
+            assert page.locator("[role=img][aria-label*='Wellgate Central Library']").count() >= 1
     finally:
         page.close()

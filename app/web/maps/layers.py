@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,7 @@ _CSS = """
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
 .contextmap-next { margin: 4px 0 0; font-weight: 600; }
+.contextmap-symbol { color: #ffffff; font-size: 11px; line-height: 16px; text-align: center; }
 .contextmap-box h3 { font-size: 13px; margin: 6px 0 2px; }
 .contextmap-summary { max-height: 42vh; }
 .contextmap-fold { cursor: pointer; font-weight: 600; }
@@ -662,7 +664,8 @@ def add_point_or_cells(
     if budget.take(len(points)):
         CircleMarkers(
             [
-                (row.geometry.y, row.geometry.x, point_style(row), tooltip(row), popup(row))
+                (row.geometry.y, row.geometry.x, with_symbol(point_style(row), column(row, "kind")), tooltip(row),
+                 popup(row))
                 for row in points.itertuples()
             ]
         ).add_to(group)
@@ -697,6 +700,39 @@ def _script_string(value: object) -> str:
     )
 
 
+# A symbol per kind of place (Font Awesome 6 free, solid; vendored, already on every map page), drawn in
+# white inside the marker's coloured disc: the colour says what the place is to us (concern, safe space open
+# or closed), the symbol what kind of place it is. Decorative: the marker's accessible name says both.
+PLACE_SYMBOLS = {
+    "fast_food": "fa-burger", "takeaway": "fa-bag-shopping", "library": "fa-book", "park": "fa-tree",
+    "sports_cage": "fa-futbol", "school": "fa-school", "college": "fa-graduation-cap",
+    "youth_club": "fa-people-group", "community_centre": "fa-people-roof", "leisure_centre": "fa-person-swimming",
+    "shopping_centre": "fa-cart-shopping", "shop": "fa-store", "transport_hub": "fa-bus",
+    "bus_route": "fa-bus-simple", "housing_estate": "fa-building", "stairwell": "fa-stairs", "hotel": "fa-hotel",
+    "arcade": "fa-gamepad", "faith_setting": "fa-place-of-worship", "street": "fa-road",
+    "other": "fa-location-dot",
+}
+SYMBOL_NOTE = "The symbol in a circle is the kind of place (a book: a library; a bus: a transport hub)."
+SYMBOL_RADIUS = 10  # px: room for a 12 px symbol inside the white ring
+
+
+def with_symbol(style: Mapping[str, Any], kind: object) -> dict[str, Any]:
+    """The marker style with its place kind's symbol (none for things that are not places)."""
+    symbol = PLACE_SYMBOLS.get(str(kind)) if kind is not None else None
+    if symbol is None:
+        return dict(style)
+    return {**style, "symbol": symbol, "kind_label": str(kind).replace("_", " "),
+            "radius": max(float(style.get("radius", 7)), SYMBOL_RADIUS)}
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _plain(html_text: str) -> str:
+    """Escaped HTML (a tooltip) as the plain words of an accessible name."""
+    return " ".join(html.unescape(_TAGS.sub(" ", html_text)).split())
+
+
 _LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
 
 
@@ -723,9 +759,26 @@ class CircleMarkers(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
+            // Each marker is named for assistive technology (its tooltip's words) once Leaflet has drawn it.
+            function named(marker, label) {
+                marker.on("add", function () {
+                    var element = marker.getElement();
+                    if (element) { element.setAttribute("role", "img"); element.setAttribute("aria-label", label); }
+                });
+                return marker;
+            }
+            function symbol(location, icon) {
+                // The kind's symbol on top of the disc: not interactive, so clicks and focus reach the disc.
+                L.marker(location, {icon: L.divIcon({className: "contextmap-symbol", iconSize: [16, 16],
+                    html: '<i class="fa-solid ' + icon + '" aria-hidden="true"></i>'}),
+                    interactive: false, keyboard: false, pane: "markerPane"}).addTo(group);
+            }
             {%- for m in this.markers %}
-            L.circleMarker({{ m.location }}, {{ m.options }}).bindTooltip({{ m.tooltip }}, {sticky: true})
-                .bindPopup({{ m.popup }}, {maxWidth: 340}).addTo(group);
+            named(L.circleMarker({{ m.location }}, {{ m.options }}), {{ m.label }})
+                .bindTooltip({{ m.tooltip }}, {sticky: true}).bindPopup({{ m.popup }}, {maxWidth: 340}).addTo(group);
+            {%- if m.symbol %}
+            symbol({{ m.location }}, {{ m.symbol }});
+            {%- endif %}
             {%- endfor %}
         })();
         {% endmacro %}
@@ -735,15 +788,19 @@ class CircleMarkers(MacroElement):
     def __init__(self, markers: Sequence[tuple[float, float, Mapping[str, Any], str, str]]) -> None:
         super().__init__()
         self._name = "CircleMarkers"
-        self.markers = [
-            {
+        self.markers = []
+        for lat, lon, style, tooltip_html, popup_html in markers:
+            options = dict(style)
+            symbol, kind_label = options.pop("symbol", None), options.pop("kind_label", None)
+            label = _plain(tooltip_html) + (f" ({kind_label})" if kind_label else "")
+            self.markers.append({
                 "location": f"[{round(float(lat), 6)}, {round(float(lon), 6)}]",
-                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(style).items()}),
+                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(options).items()}),
                 "tooltip": _script_string(tooltip_html),
                 "popup": _script_string(popup_html),
-            }
-            for lat, lon, style, tooltip_html, popup_html in markers
-        ]
+                "label": _script_string(label),
+                "symbol": _script_string(symbol) if symbol else None,
+            })
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:

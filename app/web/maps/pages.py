@@ -368,7 +368,8 @@ def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.G
         ages = (f"{candidate.age_min}–{candidate.age_max}" if candidate.age_min is not None
                 and candidate.age_max is not None else None)
         records.append({
-            "place_id": candidate.place_id, "name": candidate.name, "hours": candidate.opening_hours,
+            "place_id": candidate.place_id, "name": candidate.name, "kind": candidate.kind,
+            "hours": candidate.opening_hours,
             "open_now": bool(verdict.open), "hours_note": verdict.hours_note,
             "help_offered": list(candidate.help_offered), "age_range": ages,
             "guardians": guardians,

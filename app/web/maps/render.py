@@ -30,6 +30,7 @@ from app.web.maps.assets import DEFAULT_VENDOR_BASE_URL
 from app.web.maps.layers import (
     OSM_ATTRIBUTION,
     OSM_TILES,
+    SYMBOL_NOTE,
     BeforeAfterSwipe,
     HtmlControl,
     NearestOpenSafeSpaces,
@@ -366,6 +367,7 @@ def hotspot_map(
                 (CLOSED_COLOUR, "Safe space, closed now"),
                 ("#fd8d3c", "Kernel density (a layer to tick)"),
             ],
+            note=SYMBOL_NOTE,
         )
     ).add_to(m)
     return finish_map(
@@ -513,7 +515,7 @@ def safe_spaces_map(
             [(OPEN_COLOUR, "Open"), (CLOSED_COLOUR, "Closed"), (CONCERN_COLOUR, "Place of concern")],
             note=f"Circles: {', '.join(str(c) for c in sorted(catchment_minutes))} minutes' walk at "
             f"{walking_speed_m_per_min:g} m/min, straight line (real routes are longer). "
-            "Click the map for the nearest open safe spaces.",
+            f"Click the map for the nearest open safe spaces. {SYMBOL_NOTE}",
         )
     ).add_to(m)
     return finish_map(m, combined_bounds(points, concerns), vendor_base_url=vendor_base_url)
