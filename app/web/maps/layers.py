@@ -318,6 +318,42 @@ class LocalBasemap(MacroElement):
         self.options_json = script_json(options)
 
 
+class FinderLayer(MacroElement):
+    """The finder's answer on the map: the starting point (a black disc in a white ring, named) and a dashed
+    straight line to each safe space listed beside the map (direction, not a route: the list says so).
+    The view moves to show them all."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var data = {{ this.data_json }};
+            var group = L.featureGroup().addTo(map);
+            var start = [data.origin[1], data.origin[0]];
+            data.places.forEach(function (place) {
+                L.polyline([start, [place.lat, place.lon]], {color: "#0b0c0c", weight: 2, dashArray: "6 6",
+                    className: "contextmap-finder-line", interactive: false}).addTo(group);
+            });
+            var marker = L.circleMarker(start, {radius: 10, color: "#ffffff", weight: 3, fillColor: "#0b0c0c",
+                fillOpacity: 1, className: "contextmap-finder-start"}).bindTooltip(data.label).addTo(group);
+            if (marker.getElement()) {
+                marker.getElement().setAttribute("role", "img");
+                marker.getElement().setAttribute("aria-label", data.label);
+            }
+            map.fitBounds(group.getBounds().pad(0.25), {maxZoom: 16});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, origin: tuple[float, float], label: str, places: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__()
+        self._name = "FinderLayer"
+        self.data_json = _script_string({"origin": list(origin), "label": f"Starting point: {label}",
+                                         "places": [dict(p) for p in places]})
+
+
 def add_stylesheet(element: Element) -> None:
     """Add contextmap's small stylesheet (boxes, swatches, swipe divider) to the page once."""
     figure = element.get_root()

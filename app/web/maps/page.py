@@ -36,6 +36,7 @@ PAGE_CSS = """
 .cm-map-width .folium-map { height: calc(100vh - 3rem) !important; min-height: 320px; }
 .contextmap-skip:not(:focus) { position: absolute; left: -9999px; }
 .contextmap-skip:focus { display: inline-block; margin: 4px 0; }
+.cm-map-finder { padding-top: 15px; }
 .contextmap-below { padding: 8px 0 16px; max-width: 70rem; }
 .contextmap-table-wrap { overflow-x: auto; }
 .contextmap-table-wrap:focus { outline: 3px solid #fd0; }

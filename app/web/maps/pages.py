@@ -53,7 +53,8 @@ from app.settings import Settings
 from app.web.errors import organisation_name
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.layers import HtmlControl, LocalBasemap, StreetLayer, escape_text
+from app.web.maps.finder import map_finder
+from app.web.maps.layers import FinderLayer, HtmlControl, LocalBasemap, StreetLayer, escape_text
 from app.web.maps.page import PAGE_CSS, Table, link, map_document, tables_html
 from app.web.maps.render import (
     Designation,
@@ -235,9 +236,12 @@ def _page(
     request: Request, session: SessionDep, principal: Principal, m: folium.Map, settings: Settings,
     disclosure: Disclosure, *, title: str, current: str, breadcrumbs: list[tuple[str, str]] | None = None,
     subtitle: str | None = None, form: str | None = None, streets: dict[str, Any] | None = None,
-    tables: tuple[Table, ...] = (), **form_context: Any,
+    tables: tuple[Table, ...] = (), shell_context: dict[str, Any] | None = None, **form_context: Any,
 ) -> HTMLResponse:
-    """Add the filter box, render the map into the shell, and send it with the page's own CSP."""
+    """Add the filter box, render the map into the shell, and send it with the page's own CSP.
+
+    ``form_context`` goes to the filter box over the map, ``shell_context`` to the page around it.
+    """
     controls = render_string("maps/controls.html", dict(
         nav=NAV, current=current, title=title, subtitle=subtitle, panel=disclosure.applied,
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
@@ -261,6 +265,7 @@ def _page(
         breadcrumbs=breadcrumbs or [("Home", "/"), ("Maps", "/maps/hotspots")],
         map_head=Markup(parts.head), map_body=Markup(parts.body),  # noqa: S704
         map_scripts=Markup(parts.scripts), tables=Markup(tables_html(tables, title)),  # noqa: S704
+        **(shell_context or {}),
     )
     html = bytes(response.body).decode()
     response.headers["Content-Security-Policy"] = map_csp(html, _tile_url(session, settings))
@@ -482,9 +487,17 @@ def hotspots(
 def safe_spaces(
     request: Request, session: SessionDep, settings: SettingsDep,
     at_text: Annotated[str | None, Query(alias="at", description="when (default now); UK time if no offset")] = None,
+    where: Annotated[str, Query(max_length=200, description="finder: a place or street name")] = "",
+    lon: Annotated[str, Query(max_length=40, description="finder: starting longitude")] = "",
+    lat: Annotated[str, Query(max_length=40, description="finder: starting latitude")] = "",
+    age: Annotated[str, Query(max_length=10, description="finder: the young person's age")] = "",
     *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest."""
+    """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest.
+
+    Practitioners (the roles that may use ``/safe-spaces/find``) also get that finder beside the map: a
+    starting point, the young person's age, and the nearest suitable open safe spaces listed, at ``at``.
+    """
     at = _parse_at(at_text)
     safe = _safe_spaces(session, settings, at)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
@@ -492,14 +505,25 @@ def safe_spaces(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
         tiles=_tile_url(session, settings), attribution=settings.tile_attribution, max_points=settings.map_max_points,
     )
+    finder = None
+    if policy.WRITE_SAFE_SPACES.allows(principal.role):
+        finder = map_finder(session, settings, principal, where=where, lon=lon, lat=lat, age=age, at=at)
+        if finder["results"] is not None:
+            FinderLayer(finder["origin"], finder["origin_label"],
+                        [{"name": r["name"], "lon": r["point"][0], "lat": r["point"][1]}
+                         for r in finder["results"] if r["point"]]).add_to(m)
     _audit_view(session, principal, "map:safe-spaces")
     open_count = int(safe["open_now"].sum()) if len(safe) else 0
+    at_local = f"{at:%Y-%m-%dT%H:%M}"
     return _page(
         request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
         title="Safe spaces", current="/maps/safe-spaces",
         subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
         tables=(_safe_space_table(safe), _concern_table(concerns)),
-        form="safe_spaces", at_local=f"{at:%Y-%m-%dT%H:%M}",
+        # With the finder beside the map, its form holds the time; otherwise the box over the map does.
+        form=None if finder else "safe_spaces", at_local=at_local,
+        shell_context={"finder": finder, "at_local": at_local,
+                       "error_summary": finder["error_summary"] if finder else None},
     )
 
 
