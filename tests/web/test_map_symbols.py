@@ -25,3 +25,23 @@ def test_markers_are_named_with_their_tooltip_and_kind() -> None:
 def test_the_safe_spaces_map_draws_symbols(client: Any, demo_headers: dict[str, dict[str, str]]) -> None:
     html = client.get("/maps/safe-spaces", headers=demo_headers["community_safety"]).text
     assert '"fa-book"' in html and "contextmap-symbol" in html and "The symbol in a circle" in html
+
+
+def test_density_is_drawn_as_contour_lines_of_the_same_bands() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from app.web.maps.render import density_contours
+
+    # Three nested bands of one surface (low, middle, peak): a contour line at each band's lower bound.
+    bands = gpd.GeoDataFrame({"density": [10.0, 30.0, 50.0]},
+                             geometry=[box(0, 0, 0.03, 0.03).difference(box(0.01, 0.01, 0.02, 0.02)),
+                                       box(0.01, 0.01, 0.02, 0.02).difference(box(0.014, 0.014, 0.016, 0.016)),
+                                       box(0.014, 0.014, 0.016, 0.016)], crs="EPSG:4326")
+    contours = density_contours(bands)
+    assert list(contours["density"]) == [10.0, 30.0, 50.0]
+    assert all(g.geom_type in ("LineString", "MultiLineString", "LinearRing") for g in contours.geometry)
+    # The lowest contour is the outer edge of everything at or above it, not the band's inner ring too.
+    assert abs(contours.geometry.iloc[0].length - 0.12) < 1e-9
+    assert "incidents per km²" in contours["label"].iloc[0]
+    assert len(density_contours(None)) == 0

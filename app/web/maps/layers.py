@@ -336,10 +336,10 @@ class FinderLayer(MacroElement):
                     className: "contextmap-finder-line", interactive: false}).addTo(group);
             });
             var marker = L.circleMarker(start, {radius: 10, color: "#ffffff", weight: 3, fillColor: "#0b0c0c",
-                fillOpacity: 1, className: "contextmap-finder-start"}).bindTooltip(data.label).addTo(group);
+                fillOpacity: 1, className: "contextmap-finder-start"}).bindTooltip(data.tooltip).addTo(group);
             if (marker.getElement()) {
                 marker.getElement().setAttribute("role", "img");
-                marker.getElement().setAttribute("aria-label", data.label);
+                marker.getElement().setAttribute("aria-label", {{ this.label_json }});
             }
             map.fitBounds(group.getBounds().pad(0.25), {maxZoom: 16});
         })();
@@ -350,8 +350,10 @@ class FinderLayer(MacroElement):
     def __init__(self, origin: tuple[float, float], label: str, places: Sequence[Mapping[str, Any]]) -> None:
         super().__init__()
         self._name = "FinderLayer"
-        self.data_json = _script_string({"origin": list(origin), "label": f"Starting point: {label}",
-                                         "places": [dict(p) for p in places]})
+        # The tooltip is HTML (escaped here); the accessible name is set as text.
+        self.data_json = _script_string({"origin": list(origin), "tooltip": escape_text(f"Starting point: {label}"),
+                                         "places": [{"lon": p["lon"], "lat": p["lat"]} for p in places]})
+        self.label_json = _text_json(f"Starting point: {label}")
 
 
 def add_stylesheet(element: Element) -> None:
@@ -769,6 +771,15 @@ def _plain(html_text: str) -> str:
     return " ".join(html.unescape(_TAGS.sub(" ", html_text)).split())
 
 
+_OPAQUE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'`${}\u2028\u2029"})
+
+
+def _text_json(text: str) -> str:
+    """Plain text as a JavaScript string literal in which no markup, template or quote character appears
+    as itself (each is a \\u escape), for ``setAttribute``: the page's source never holds user text raw."""
+    return json.dumps(text, ensure_ascii=False).translate(_OPAQUE)
+
+
 _LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
 
 
@@ -834,7 +845,7 @@ class CircleMarkers(MacroElement):
                 "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(options).items()}),
                 "tooltip": _script_string(tooltip_html),
                 "popup": _script_string(popup_html),
-                "label": _script_string(label),
+                "label": _text_json(label),
                 "symbol": _script_string(symbol) if symbol else None,
             })
 
