@@ -60,7 +60,7 @@ from app.web.maps import pages as web_maps
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces", "/incidents",
-                 "/imports", "/glossary", "/packs")
+                 "/imports", "/glossary", "/packs", "/basemap")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
