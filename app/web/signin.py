@@ -14,6 +14,7 @@ from app import policy
 from app.db import accounts, audit
 from app.dependencies import SESSION_COOKIE, DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.security import csrf_matches, csrf_token, verify_password
+from app.services.audit import record_action
 from app.settings import Settings
 from app.web.shell import page
 
@@ -116,8 +117,7 @@ def sign_out(
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         accounts.revoke_tokens(session, token=token)
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="signout", resource=f"user:{principal.email}")
+    record_action(session, principal, "signout", f"user:{principal.email}")
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

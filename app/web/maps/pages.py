@@ -36,13 +36,13 @@ from shapely.geometry import shape
 
 from app import policy
 from app.db import analysis as analysis_db
-from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.middleware import tile_origin
+from app.services.audit import record_action
 from app.services.basemap import BasemapInfo, current_basemap
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
@@ -329,8 +329,7 @@ def _suppressed_text(settings: Settings) -> str:
 
 
 def _audit_view(session: SessionDep, principal: Principal, resource: str) -> None:
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="map.view", resource=resource)
+    record_action(session, principal, "map.view", resource)
 
 
 
