@@ -38,6 +38,9 @@ cli.add_typer(db_cli, name="db")
 import_cli = typer.Typer(help="Import incident and partner data.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 cli.add_typer(docs_cli, name="docs")
+basemap_cli = typer.Typer(help="The local basemap: street context for the maps with no internet.",
+                          no_args_is_help=True)
+cli.add_typer(basemap_cli, name="basemap")
 school_terms_cli = typer.Typer(help="School terms: opening hours' SH (school holidays).", no_args_is_help=True)
 cli.add_typer(school_terms_cli, name="school-terms")
 safety_maps_cli = typer.Typer(help="Safety maps young people agreed to add to the area picture.", no_args_is_help=True)
@@ -482,6 +485,25 @@ def import_partner_command(
                               limits=config.geometry_limits)
 
     _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
+
+
+@basemap_cli.command("load")
+def basemap_load(
+    path: Annotated[Path, typer.Argument(help="an MBTiles (raster or vector) or PMTiles v3 file")],
+) -> None:
+    """Check a tile archive and copy it to the basemap directory; every map then draws it under the data."""
+    from app.services.basemap import BasemapError, load_basemap
+
+    config = settings()
+    try:
+        info = load_basemap(path, config)
+    except BasemapError as exc:
+        _fail(f"{path}: {exc}")
+        return
+    kind = "vector" if info.vector else f"raster ({info.format})"
+    tiles = f"{info.tiles:,} tiles, " if info.tiles else ""
+    print(f"basemap loaded: {info.name}, {info.archive} {kind}, {tiles}zoom {info.minzoom}-{info.maxzoom}, "
+          f"stored in {config.basemap_dir}")
 
 
 @school_terms_cli.command("load")

@@ -18,18 +18,17 @@ from app.api import (
     admin,
     analysis,
     assessments,
+    basemap,
     context,
     docs,
     exports,
     governance,
     imports,
     incidents,
-    maps,
     ogc,
     safe_spaces,
     school_terms,
     tiles,
-    web,
 )
 from app.db.session import Database
 from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
@@ -57,11 +56,13 @@ from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web import safety_mapping as web_safety_mapping
 from app.web import safety_plan as web_safety_plan
+from app.web import signin as web_signin
 from app.web.errors import error_page, wants_html
+from app.web.maps import pages as web_maps
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 HTML_PREFIXES = ("/maps", "/signout", "/places", "/interventions", "/admin", "/safe-spaces", "/incidents",
-                 "/imports", "/glossary", "/packs", "/safety-mapping")
+                 "/imports", "/glossary", "/packs", "/safety-mapping", "/basemap")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,9 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
 
-    for router in (admin.health_router, web.router, context.router, incidents.router, admin.router,
-                   imports.router, safe_spaces.router, assessments.router, ogc.router, maps.router,
-                   exports.router, analysis.router, tiles.router, docs.router, school_terms.router,
+    for router in (admin.health_router, web_signin.router, context.router, incidents.router, admin.router,
+                   imports.router, safe_spaces.router, assessments.router, ogc.router, web_maps.router,
+                   exports.router, analysis.router, tiles.router, basemap.router, docs.router, school_terms.router,
                    web_home.router,
                    web_flag.router,  # /places/flag before /places/{place_id}
                    web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
@@ -123,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(HeavyLaneMiddleware, slots=settings.heavy_pool_size, per_user=settings.heavy_per_user,
                        queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure,
+                       tile_url=settings.tile_url if settings.map_internet_tiles != "never" else None)
     app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes,

@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,11 +18,25 @@ from app.db.audit import client_request_id_var, client_var, request_id_var
 from app.db.session import InFlightConnections, current_connections, current_lane
 
 # Maps embed folium's inline scripts; each page adds its own script hashes (see app.web.maps.assets).
+# Images: this service, data: URIs and the one configured internet tile host (the pages' small maps), never
+# any https: host.
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{tiles}; "
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
     "object-src 'none'"
 )
+
+
+def tile_origin(tile_url: str | None) -> str:
+    """The origin a tile URL template loads from, for a CSP source list ("" for none or a relative URL).
+
+    ``https://{s}.tile.example/{z}/{x}/{y}.png``: a placeholder in the host becomes a CSP wildcard.
+    """
+    if not tile_url:
+        return ""
+    parts = urlsplit(tile_url)
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+    return f"{parts.scheme}://{host}" if parts.scheme in ("http", "https") and host else ""
 
 
 class RequestContextMiddleware:
@@ -126,9 +141,11 @@ async def _too_large(send: Send, limit: int) -> None:
 class SecurityHeadersMiddleware:
     """Standard security headers everywhere; a Content Security Policy on HTML unless the page set one."""
 
-    def __init__(self, app: ASGIApp, hsts: bool):
+    def __init__(self, app: ASGIApp, hsts: bool, tile_url: str | None = None):
         self.app = app
         self.hsts = hsts
+        origin = tile_origin(tile_url)
+        self.csp = DEFAULT_CSP.format(tiles=f" {origin}" if origin else "").encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,7 +165,7 @@ class SecurityHeadersMiddleware:
                 }
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html"):
-                    extra[b"content-security-policy"] = DEFAULT_CSP.encode()
+                    extra[b"content-security-policy"] = self.csp
                     extra[b"cache-control"] = b"no-store"
                 if self.hsts:
                     extra[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"

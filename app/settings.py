@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from pydantic import model_validator
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     safety_map_max_marks: int = 40
     safety_map_max_cells_per_mark: int = 64  # 64 published 250 m squares = 4 km²: draw a smaller area
     safety_map_max_places: int = 20  # safe places and trusted adults, each
+    # The local basemap (`contextmap basemap load FILE`: MBTiles or PMTiles), copied here and served at
+    # /basemap/{z}/{x}/{y}; used before the street network and the internet tile server.
+    basemap_dir: Path = Path(".data/basemap")
+    basemap_max_bytes: int = 2 * 1024**3
 
     walking_speed_m_per_min: float = 80.0
     # Straight-line distance under-counts walking distance; 1.3 is the detour (circuity) factor

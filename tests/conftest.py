@@ -63,8 +63,9 @@ def database_url() -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: URL) -> Settings:
+def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
+        basemap_dir=tmp_path_factory.mktemp("basemap"),  # empty: no local basemap unless a test loads one
         database_url=database_url.render_as_string(hide_password=False),
         environment="test", cookie_secure=False, max_body_bytes=256 * 1024,
         # TestClient sends "Host: testserver"; the live servers of the browser and OGC tests are on 127.0.0.1.

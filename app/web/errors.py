@@ -35,7 +35,7 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _organisation(request: Request, principal: Principal | None) -> str | None:
+def organisation_name(request: Request, principal: Principal | None) -> str | None:
     if principal is None:
         return None
     try:
@@ -52,7 +52,7 @@ def error_page(request: Request, status: int, detail: str, headers: dict[str, st
     # Only messages written for people are shown; a 500's cause stays in the log.
     shown = detail if status in (403, 404, 422, 429) else None
     response = page(request, "errors/error.html", principal=principal, title=heading, status_code=status,
-                    organisation=_organisation(request, principal), heading=heading, detail=shown,
+                    organisation=organisation_name(request, principal), heading=heading, detail=shown,
                     status=status, next_path=request.url.path)
     for name, value in (headers or {}).items():
         if name.lower() != "www-authenticate":

@@ -43,6 +43,19 @@ class PhoneBrowser(Browser):
         return self.contexts[role]
 
 
+def assert_shell(page: Any, where: str) -> None:
+    """The web application's shell around the map (issue 13): the organisation, who is signed in and their role,
+    the navigation, Sign out, the skip link to main, breadcrumbs; and the map still keeps most of the screen."""
+    assert page.locator("header.govuk-header [data-organisation]").inner_text().strip(), f"{where}: no organisation"
+    assert "(community safety)" in page.locator("[data-signed-in]").inner_text(), f"{where}: no user and role"
+    assert page.locator("[data-sign-out]").count() == 1, f"{where}: no Sign out"
+    assert page.locator("a.govuk-skip-link[href='#main-content']").count() == 1, f"{where}: no skip link"
+    assert page.locator("nav.govuk-breadcrumbs a[href='/']").count() == 1, f"{where}: no breadcrumbs"
+    assert page.locator(".govuk-service-navigation a[href='/maps/hotspots']").count() == 1, f"{where}: no Maps link"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{where}: scrolls sideways ({width} px)"
+
+
 @pytest.fixture(scope="module")
 def phone(browser: Browser) -> Iterator[Browser]:
     phone = PhoneBrowser(browser.chromium, browser.base_url, browser.logins, browser.tile_host)
@@ -82,5 +95,10 @@ def test_every_map_shows_its_streets_with_no_internet(
         assert page.locator("#contextmap-tables table").count() >= 1, f"{name}: no table below the map"
         assert page.locator("main#main-content").count() == 1
         assert page.locator("html").get_attribute("lang") == "en-GB"
+        assert_shell(page, f"{name} at {size}")
+        if name == "safe-spaces":
+            # A symbol per kind of place in each marker, and each marker named for assistive technology.
+            assert page.locator(".contextmap-symbol .fa-book").count() >= 1, f"{name} at {size}: no library symbol"
+            assert page.locator("[role=img][aria-label*='Wellgate Central Library']").count() >= 1
     finally:
         page.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,7 @@ _CSS = """
 .contextmap-popup dt { font-weight: 600; }
 .contextmap-popup dd { margin: 0 0 4px; }
 .contextmap-next { margin: 4px 0 0; font-weight: 600; }
+.contextmap-symbol { color: #ffffff; font-size: 11px; line-height: 16px; text-align: center; }
 .contextmap-box h3 { font-size: 13px; margin: 6px 0 2px; }
 .contextmap-summary { max-height: 42vh; }
 .contextmap-fold { cursor: pointer; font-weight: 600; }
@@ -258,6 +260,100 @@ class StreetLayer(MacroElement):
         super().__init__()
         self._name = "StreetLayer"
         self.data_json = script_json(dict(geometry))
+
+
+PROTOMAPS_LEAFLET = "protomaps-leaflet/dist/protomaps-leaflet.js"  # npm, app/static/package.json
+
+
+class LocalBasemap(MacroElement):
+    """The admin's local basemap (``contextmap basemap load``), served by this service at ``/basemap/{z}/{x}/{y}``.
+
+    Raster archives are an ordinary Leaflet tile layer. Vector archives (MVT) are drawn in the browser by
+    protomaps-leaflet (npm, vendored under ``/static/vendor``) with its "light" flavour: it reads any
+    ``{z}/{x}/{y}`` URL, and styles the Protomaps basemap layers (earth, water, landuse, roads, buildings,
+    places). Both sit in their own pane under the street and data panes, take no clicks, and stop at the
+    archive's zoom levels (deeper zooms enlarge the last level's tiles).
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        {% if this.vector %}<script src="{{ this.script_url }}"></script>{% endif %}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("contextmapBasemap");
+            pane.style.zIndex = 200;
+            pane.style.pointerEvents = "none";
+            map.getContainer().classList.add("contextmap-has-basemap");
+            var options = {{ this.options_json }};
+            {% if this.vector %}
+            options.flavor = "light";
+            options.lang = "en";
+            var layer = protomapsL.leafletLayer(options);
+            {% else %}
+            var layer = L.tileLayer(options.url, options);
+            {% endif %}
+            layer.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, vector: bool, minzoom: int, maxzoom: int, attribution: str | None,
+                 url: str = "/basemap/{z}/{x}/{y}", vendor_base: str = "/static/vendor") -> None:
+        super().__init__()
+        self._name = "LocalBasemap"
+        self.vector = vector
+        self.script_url = f"{vendor_base}/{PROTOMAPS_LEAFLET}"
+        options: dict[str, Any] = {
+            "url": url, "pane": "contextmapBasemap", "attribution": escape_text(attribution or "Local basemap"),
+            "className": "contextmap-basemap", "maxZoom": 19,
+        }
+        if vector:
+            options["maxDataZoom"] = maxzoom
+        else:
+            options.update(minNativeZoom=minzoom, maxNativeZoom=maxzoom)
+        self.options_json = script_json(options)
+
+
+class FinderLayer(MacroElement):
+    """The finder's answer on the map: the starting point (a black disc in a white ring, named) and a dashed
+    straight line to each safe space listed beside the map (direction, not a route: the list says so).
+    The view moves to show them all."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var data = {{ this.data_json }};
+            var group = L.featureGroup().addTo(map);
+            var start = [data.origin[1], data.origin[0]];
+            data.places.forEach(function (place) {
+                L.polyline([start, [place.lat, place.lon]], {color: "#0b0c0c", weight: 2, dashArray: "6 6",
+                    className: "contextmap-finder-line", interactive: false}).addTo(group);
+            });
+            var marker = L.circleMarker(start, {radius: 10, color: "#ffffff", weight: 3, fillColor: "#0b0c0c",
+                fillOpacity: 1, className: "contextmap-finder-start"}).bindTooltip(data.tooltip).addTo(group);
+            if (marker.getElement()) {
+                marker.getElement().setAttribute("role", "img");
+                marker.getElement().setAttribute("aria-label", {{ this.label_json }});
+            }
+            map.fitBounds(group.getBounds().pad(0.25), {maxZoom: 16});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, origin: tuple[float, float], label: str, places: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__()
+        self._name = "FinderLayer"
+        # The tooltip is HTML (escaped here); the accessible name is set as text.
+        self.data_json = _script_string({"origin": list(origin), "tooltip": escape_text(f"Starting point: {label}"),
+                                         "places": [{"lon": p["lon"], "lat": p["lat"]} for p in places]})
+        self.label_json = _text_json(f"Starting point: {label}")
 
 
 def add_stylesheet(element: Element) -> None:
@@ -606,7 +702,8 @@ def add_point_or_cells(
     if budget.take(len(points)):
         CircleMarkers(
             [
-                (row.geometry.y, row.geometry.x, point_style(row), tooltip(row), popup(row))
+                (row.geometry.y, row.geometry.x, with_symbol(point_style(row), column(row, "kind")), tooltip(row),
+                 popup(row))
                 for row in points.itertuples()
             ]
         ).add_to(group)
@@ -641,6 +738,48 @@ def _script_string(value: object) -> str:
     )
 
 
+# A symbol per kind of place (Font Awesome 6 free, solid; vendored, already on every map page), drawn in
+# white inside the marker's coloured disc: the colour says what the place is to us (concern, safe space open
+# or closed), the symbol what kind of place it is. Decorative: the marker's accessible name says both.
+PLACE_SYMBOLS = {
+    "fast_food": "fa-burger", "takeaway": "fa-bag-shopping", "library": "fa-book", "park": "fa-tree",
+    "sports_cage": "fa-futbol", "school": "fa-school", "college": "fa-graduation-cap",
+    "youth_club": "fa-people-group", "community_centre": "fa-people-roof", "leisure_centre": "fa-person-swimming",
+    "shopping_centre": "fa-cart-shopping", "shop": "fa-store", "transport_hub": "fa-bus",
+    "bus_route": "fa-bus-simple", "housing_estate": "fa-building", "stairwell": "fa-stairs", "hotel": "fa-hotel",
+    "arcade": "fa-gamepad", "faith_setting": "fa-place-of-worship", "street": "fa-road",
+    "other": "fa-location-dot",
+}
+SYMBOL_NOTE = "The symbol in a circle is the kind of place (a book: a library; a bus: a transport hub)."
+SYMBOL_RADIUS = 10  # px: room for a 12 px symbol inside the white ring
+
+
+def with_symbol(style: Mapping[str, Any], kind: object) -> dict[str, Any]:
+    """The marker style with its place kind's symbol (none for things that are not places)."""
+    symbol = PLACE_SYMBOLS.get(str(kind)) if kind is not None else None
+    if symbol is None:
+        return dict(style)
+    return {**style, "symbol": symbol, "kind_label": str(kind).replace("_", " "),
+            "radius": max(float(style.get("radius", 7)), SYMBOL_RADIUS)}
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _plain(html_text: str) -> str:
+    """Escaped HTML (a tooltip) as the plain words of an accessible name."""
+    return " ".join(html.unescape(_TAGS.sub(" ", html_text)).split())
+
+
+_OPAQUE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'`${}\u2028\u2029"})
+
+
+def _text_json(text: str) -> str:
+    """Plain text as a JavaScript string literal in which no markup, template or quote character appears
+    as itself (each is a \\u escape), for ``setAttribute``: the page's source never holds user text raw."""
+    return json.dumps(text, ensure_ascii=False).translate(_OPAQUE)
+
+
 _LEAFLET_OPTION = {"fill_opacity": "fillOpacity", "fill_color": "fillColor", "dash_array": "dashArray"}
 
 
@@ -667,9 +806,26 @@ class CircleMarkers(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
+            // Each marker is named for assistive technology (its tooltip's words) once Leaflet has drawn it.
+            function named(marker, label) {
+                marker.on("add", function () {
+                    var element = marker.getElement();
+                    if (element) { element.setAttribute("role", "img"); element.setAttribute("aria-label", label); }
+                });
+                return marker;
+            }
+            function symbol(location, icon) {
+                // The kind's symbol on top of the disc: not interactive, so clicks and focus reach the disc.
+                L.marker(location, {icon: L.divIcon({className: "contextmap-symbol", iconSize: [16, 16],
+                    html: '<i class="fa-solid ' + icon + '" aria-hidden="true"></i>'}),
+                    interactive: false, keyboard: false, pane: "markerPane"}).addTo(group);
+            }
             {%- for m in this.markers %}
-            L.circleMarker({{ m.location }}, {{ m.options }}).bindTooltip({{ m.tooltip }}, {sticky: true})
-                .bindPopup({{ m.popup }}, {maxWidth: 340}).addTo(group);
+            named(L.circleMarker({{ m.location }}, {{ m.options }}), {{ m.label }})
+                .bindTooltip({{ m.tooltip }}, {sticky: true}).bindPopup({{ m.popup }}, {maxWidth: 340}).addTo(group);
+            {%- if m.symbol %}
+            symbol({{ m.location }}, {{ m.symbol }});
+            {%- endif %}
             {%- endfor %}
         })();
         {% endmacro %}
@@ -679,15 +835,19 @@ class CircleMarkers(MacroElement):
     def __init__(self, markers: Sequence[tuple[float, float, Mapping[str, Any], str, str]]) -> None:
         super().__init__()
         self._name = "CircleMarkers"
-        self.markers = [
-            {
+        self.markers = []
+        for lat, lon, style, tooltip_html, popup_html in markers:
+            options = dict(style)
+            symbol, kind_label = options.pop("symbol", None), options.pop("kind_label", None)
+            label = _plain(tooltip_html) + (f" ({kind_label})" if kind_label else "")
+            self.markers.append({
                 "location": f"[{round(float(lat), 6)}, {round(float(lon), 6)}]",
-                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(style).items()}),
+                "options": _script_string({_LEAFLET_OPTION.get(k, k): v for k, v in _outlined(options).items()}),
                 "tooltip": _script_string(tooltip_html),
                 "popup": _script_string(popup_html),
-            }
-            for lat, lon, style, tooltip_html, popup_html in markers
-        ]
+                "label": _text_json(label),
+                "symbol": _script_string(symbol) if symbol else None,
+            })
 
 
 def column(row: Any, name: str, default: Any = None) -> Any:

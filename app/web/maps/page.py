@@ -1,10 +1,11 @@
-"""The accessible page around a rendered folium map: language, zoomable viewport, landmarks, and the
-map's information again as tables below it.
+"""A rendered folium map inside the web application's shell, and the map's information again as tables.
 
-folium's page template (branca's ``Figure``) has no ``lang``, a viewport that forbids zooming
-(``maximum-scale=1.0, user-scalable=no``) and no landmarks; axe-core reports each (WCAG 3.1.1, 1.4.4,
-1.3.1). The rendered document is patched here rather than forking folium's templates: the patches touch
-no ``<script>``, so the inline-script hashes of the page's CSP are unchanged.
+folium's page template (branca's ``Figure``) is a whole document: no ``lang``, a viewport that forbids zooming
+(``maximum-scale=1.0, user-scalable=no``), page-wide styles that pin ``html``/``body`` to the window, and no
+landmarks. :func:`map_document` takes it apart (the head's links and styles, the map's element, the scripts
+that build it) so the shell's template (``maps/map.html`` extending ``layout.html``) can place them: the shell
+brings ``lang``, a zoomable viewport, the header, navigation, skip link, breadcrumbs and ``main``. No
+``<script>`` is changed, so the inline-script hashes of the page's CSP hold.
 """
 
 from __future__ import annotations
@@ -15,27 +16,53 @@ from dataclasses import dataclass
 
 from app.web.maps.layers import escape_text
 
-# Never disable zoom (WCAG 1.4.4): the same viewport as the web application's shell.
-VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />'
-_VIEWPORT_RE = re.compile(r'<meta name="viewport"[^>]*>', re.DOTALL)
+# Dropped from folium's head: the shell has its own charset and viewport; the page-wide styles would pin the
+# shell to the window; Bootstrap's stylesheet would restyle GOV.UK Frontend (folium links it for its own
+# icons, which contextmap draws with Font Awesome and its own markers).
+_DROPPED = (
+    re.compile(r'<meta http-equiv="content-type"[^>]*>', re.DOTALL),
+    re.compile(r'<meta name="viewport"[^>]*>', re.DOTALL),
+    re.compile(r"<style>\s*html, body \{[^}]*\}\s*</style>", re.DOTALL),
+    re.compile(r"<style>\s*#map \{[^}]*\}\s*</style>", re.DOTALL),
+    re.compile(r'<link rel="stylesheet" href="[^"]*/bootstrap/dist/css/bootstrap\.min\.css"/>'),
+)
 
+# The map fills the width and nearly the whole window below the shell's header: on a 390 x 844 phone it keeps
+# most of the screen; the header and breadcrumbs scroll away above it, the tables follow below.
 PAGE_CSS = """
-.contextmap-main > .folium-map { height: calc(100vh - 2.5rem) !important; }
-.contextmap-skip { position: absolute; left: -9999px; top: 0; z-index: 2000; background: #fd0; color: #0b0c0c;
-  padding: 8px; font: 16px system-ui, sans-serif; }
-.contextmap-skip:focus { left: 8px; }
-.contextmap-below { font: 16px/1.4 system-ui, sans-serif; color: #0b0c0c; padding: 8px 16px 32px;
-  max-width: 70rem; }
-.contextmap-below h2 { font-size: 20px; margin: 20px 0 8px; }
+.cm-map-width { margin: 0 15px; }
+.cm-map-width .govuk-main-wrapper { padding: 0 0 20px; }
+.cm-map-width .govuk-breadcrumbs { margin: 8px 0 6px; }
+.cm-map-width .folium-map { height: calc(100vh - 3rem) !important; min-height: 320px; }
+.contextmap-skip:not(:focus) { position: absolute; left: -9999px; }
+.contextmap-skip:focus { display: inline-block; margin: 4px 0; }
+.cm-map-finder { padding-top: 15px; }
+.contextmap-below { padding: 8px 0 16px; max-width: 70rem; }
 .contextmap-table-wrap { overflow-x: auto; }
 .contextmap-table-wrap:focus { outline: 3px solid #fd0; }
-.contextmap-below table { border-collapse: collapse; width: 100%; }
-.contextmap-below caption { text-align: left; font-weight: 600; padding: 4px 0; }
-.contextmap-below th, .contextmap-below td { border-bottom: 1px solid #b1b4b6; padding: 6px 8px 6px 0;
-  text-align: left; vertical-align: top; }
-.contextmap-below a { color: #1d70b8; }
-.contextmap-below a:focus { background: #fd0; color: #0b0c0c; outline: 3px solid #fd0; }
 """
+_SECTION = {name: re.compile(pattern, re.DOTALL) for name, pattern in (
+    ("head", r"<head>(.*)</head>"), ("body", r"<body>(.*)</body>"), ("scripts", r"</body>(.*)</html>"))}
+
+
+@dataclass(frozen=True)
+class MapDocument:
+    """The parts of a rendered folium page: ``head`` (asset links, styles), ``body`` (the map's element),
+    ``scripts`` (the inline scripts that build the map, run after the element exists)."""
+
+    head: str
+    body: str
+    scripts: str
+
+
+def map_document(html: str) -> MapDocument:
+    parts = {}
+    for name, pattern in _SECTION.items():
+        found = pattern.search(html)
+        parts[name] = found.group(1) if found else ""
+    for dropped in _DROPPED:
+        parts["head"] = dropped.sub("", parts["head"])
+    return MapDocument(**parts)
 
 
 @dataclass(frozen=True)
@@ -55,31 +82,30 @@ def link(href: str, label: object) -> str:
 
 
 def table_html(table: Table, index: int) -> str:
-    """One captioned table in a focusable, labelled scroll box (narrow screens scroll it sideways)."""
+    """One captioned GOV.UK table in a focusable, labelled scroll box (narrow screens scroll it sideways)."""
     caption = escape_text(table.caption)
     if not table.rows:
-        return f"<h2>{caption}</h2><p>{escape_text(table.empty)}</p>"
-    head = "".join(f'<th scope="col">{escape_text(h)}</th>' for h in table.headers)
+        return (f'<h2 class="govuk-heading-m">{caption}</h2>'
+                f'<p class="govuk-body">{escape_text(table.empty)}</p>')
+    head = "".join(f'<th scope="col" class="govuk-table__header">{escape_text(h)}</th>' for h in table.headers)
     body = "".join(
-        "<tr>" + "".join(
-            f"<td>{value if i in table.html_columns else escape_text(value)}</td>" for i, value in enumerate(row)
+        '<tr class="govuk-table__row">' + "".join(
+            f'<td class="govuk-table__cell">{value if i in table.html_columns else escape_text(value)}</td>'
+            for i, value in enumerate(row)
         ) + "</tr>"
         for row in table.rows
     )
-    return (f'<h2 id="contextmap-table-{index}">{caption}</h2>'
+    return (f'<h2 class="govuk-heading-m" id="contextmap-table-{index}">{caption}</h2>'
             f'<div class="contextmap-table-wrap" tabindex="0" role="region" '
             f'aria-labelledby="contextmap-table-{index}">'
-            f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
+            f'<table class="govuk-table"><thead class="govuk-table__head"><tr class="govuk-table__row">{head}'
+            f'</tr></thead><tbody class="govuk-table__body">{body}</tbody></table></div>')
 
 
-def accessible_document(html: str, *, title: str, tables: Sequence[Table]) -> str:
-    """The rendered folium page with a language, a zoomable viewport, a main landmark and the tables."""
-    html = html.replace("<html>", '<html lang="en-GB">', 1)
-    html = _VIEWPORT_RE.sub(VIEWPORT, html, count=1)
+def tables_html(tables: Sequence[Table], title: str) -> str:
+    """The map's information as tables, in a labelled section the skip link above the map points at."""
+    if not tables:
+        return ""
     below = "".join(table_html(t, i) for i, t in enumerate(tables, start=1))
-    section = (f'<section class="contextmap-below" id="contextmap-tables" aria-label="{escape_text(title)}: as tables">'
-               f"{below}</section>") if tables else ""
-    skip = ('<a class="contextmap-skip" href="#contextmap-tables">Skip the map: the same information as tables</a>'
-            if tables else "")
-    html = html.replace("<body>", f'<body>\n{skip}<main class="contextmap-main" id="main-content">', 1)
-    return html.replace("</body>", f"{section}</main>\n</body>", 1)
+    return (f'<section class="contextmap-below" id="contextmap-tables" aria-label="{escape_text(title)}: as tables">'
+            f"{below}</section>")

@@ -30,6 +30,7 @@ from app.web.maps.assets import DEFAULT_VENDOR_BASE_URL
 from app.web.maps.layers import (
     OSM_ATTRIBUTION,
     OSM_TILES,
+    SYMBOL_NOTE,
     BeforeAfterSwipe,
     HtmlControl,
     NearestOpenSafeSpaces,
@@ -190,6 +191,32 @@ def _add_concerns(
         )
 
 
+CONTOUR_COLOUR = "#3b1c0a"
+CONTOUR_SMOOTHING_DEG = 0.0002
+
+
+def density_contours(density: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Contour lines of the density surface: for each band's lower bound, the edge of the area at or above it.
+
+    The bands are the analysis service's (:mod:`app.services.density`, the same surface as
+    ``/api/analysis/hotspots?density=true``); their edges are the iso-lines of that surface at each level.
+    """
+    empty = gpd.GeoDataFrame({"density": [], "label": []}, geometry=[], crs="EPSG:4326")
+    if density is None or not len(density):
+        return empty
+    values = pd.to_numeric(density["density"], errors="coerce")
+    rows = []
+    for level in sorted(values.dropna().unique()):
+        above = density.geometry[(values >= level).to_numpy()]
+        # The bands are polygonised raster cells: simplifying by about one raster cell (~25 m) takes the
+        # staircase off the line without moving it further than the surface's own resolution.
+        line = shapely.union_all(above.to_numpy()).boundary.simplify(CONTOUR_SMOOTHING_DEG)
+        if not line.is_empty:
+            rows.append({"density": float(level), "geometry": line,
+                         "label": f"Kernel density contour: {level:,.0f} incidents per km²"})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=density.crs) if rows else empty
+
+
 def hotspot_map(
     cells: gpd.GeoDataFrame,
     density: gpd.GeoDataFrame | None,
@@ -242,30 +269,27 @@ def hotspot_map(
     m = base_map(tiles=tiles, attribution=attribution)
     budget = PointBudget(max_points)
 
-    # Density repeats the cells' message in similar colours: off by default, a layer to tick (issue 16).
-    if density is not None and len(density):
-        group = feature_group(m, "Kernel density", show=False)
-        values = pd.to_numeric(density["density"], errors="coerce")
-        labels = density["label"] if "label" in density else [None] * len(density)
-        low, high = float(values.min()), float(values.max())
-        scale = branca.colormap.linear.YlOrRd_09.scale(  # type: ignore[attr-defined]
-            low, high if high > low else low + 1
-        )
+    # Density repeats the cells' message: off by default, a layer to tick (issue 16), and drawn as contour
+    # lines, never as filled areas over the cells, so the cells stay readable under it.
+    group = feature_group(m, "Kernel density", show=False)
+    contours = density_contours(density)
+    if len(contours):
+        # One dark colour that reads on every cell colour; higher levels drawn heavier (1 to 3.5 px).
+        heaviest = max(len(contours) - 1, 1)
         styled_geojson(
             group,
             feature_collection(
-                density.geometry,
+                contours.geometry,
                 (
                     {
-                        "style": {"stroke": False, "fillColor": scale(v), "fillOpacity": 0.45},
-                        "tooltip": escape_text(label if isinstance(label, str) else f"Density {v:.3g}"),
+                        "style": {"color": CONTOUR_COLOUR, "weight": 1 + 2.5 * level / heaviest, "opacity": 0.9,
+                                  "fill": False, "className": "contextmap-contour"},
+                        "tooltip": escape_text(label),
                     }
-                    for v, label in zip(values.fillna(low), labels, strict=True)
+                    for level, label in enumerate(contours["label"])
                 ),
             ),
         )
-    else:
-        feature_group(m, "Kernel density", show=False)
 
     group = feature_group(m, "Hotspot cells (Gi*)")
     if len(cells):
@@ -364,8 +388,9 @@ def hotspot_map(
                 (INTERVENTION_COLOUR, "Intervention"),
                 (OPEN_COLOUR, "Safe space, open now"),
                 (CLOSED_COLOUR, "Safe space, closed now"),
-                ("#fd8d3c", "Kernel density (a layer to tick)"),
+                (CONTOUR_COLOUR, "Kernel density contours (a layer to tick)"),
             ],
+            note=SYMBOL_NOTE,
         )
     ).add_to(m)
     return finish_map(
@@ -513,7 +538,7 @@ def safe_spaces_map(
             [(OPEN_COLOUR, "Open"), (CLOSED_COLOUR, "Closed"), (CONCERN_COLOUR, "Place of concern")],
             note=f"Circles: {', '.join(str(c) for c in sorted(catchment_minutes))} minutes' walk at "
             f"{walking_speed_m_per_min:g} m/min, straight line (real routes are longer). "
-            "Click the map for the nearest open safe spaces.",
+            f"Click the map for the nearest open safe spaces. {SYMBOL_NOTE}",
         )
     ).add_to(m)
     return finish_map(m, combined_bounds(points, concerns), vendor_base_url=vendor_base_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -14,6 +14,7 @@ from app import policy
 from app.db import accounts, audit
 from app.dependencies import SESSION_COOKIE, DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.security import csrf_matches, csrf_token, verify_password
+from app.services.audit import record_action
 from app.settings import Settings
 from app.web.shell import page
 
@@ -116,14 +117,8 @@ def sign_out(
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         accounts.revoke_tokens(session, token=token)
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="signout", resource=f"user:{principal.email}")
+    record_action(session, principal, "signout", f"user:{principal.email}")
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
-
-def page_context(request: Request, principal: Principal, settings: Any) -> dict[str, Any]:
-    """The context the map pages' templates (app/templates/base.html) expect."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return {"principal": principal, "csrf": csrf_token(settings.secret_key, token) if token else ""}

@@ -1,7 +1,9 @@
 """The map pages (HTML): hotspots, safe spaces, displacement over time, and one place in context.
 
 Each page is a folium map rendered on the server (:mod:`app.web.maps.render`) from aggregates the repositories
-build in PostGIS. Every page sends its own Content Security Policy naming the hashes of its inline
+build in PostGIS, shown inside the web application's shell (:func:`app.web.shell.page`: the organisation, the
+user and role, the navigation their role may use, Sign out, a skip link, breadcrumbs). Every page sends its
+own Content Security Policy naming the hashes of its inline
 scripts, so no ``'unsafe-inline'`` script is ever allowed. Every asset comes from ``/static/vendor``.
 
 Privacy: a panel member's map is built only from disclosure-controlled counts
@@ -16,13 +18,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from time import perf_counter
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -32,28 +31,31 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from shapely.geometry import shape
 
 from app import policy
-from app.api.web import page_context
 from app.db import analysis as analysis_db
-from app.db import audit
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
+from app.middleware import tile_origin
+from app.services.audit import record_action
+from app.services.basemap import BasemapInfo, current_basemap
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
+from app.web.errors import organisation_name
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.layers import HtmlControl, StreetLayer, escape_text
-from app.web.maps.page import PAGE_CSS, Table, accessible_document, link
+from app.web.maps.finder import map_finder
+from app.web.maps.layers import FinderLayer, HtmlControl, LocalBasemap, StreetLayer, escape_text
+from app.web.maps.page import PAGE_CSS, Table, link, map_document, tables_html
 from app.web.maps.render import (
     Designation,
     DisplacementMeasure,
@@ -64,13 +66,13 @@ from app.web.maps.render import (
     place_map,
     safe_spaces_map,
 )
+from app.web.shell import page
+from app.web.templating import render_string
 from geo.calendar import add_months, london_midnight, month_labels, months_between
 from geo.grid import cell_polygons
 from geo.map_data import monthly_cells
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES, LONDON
-
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 NAV = (
     ("/maps/hotspots", "Hotspots"),
@@ -113,12 +115,11 @@ MAP_CSS = """
 
 # ---- HTML-friendly problems ----------------------------------------------------------------------------
 def problem_page(request: Request, status: int, title: str, detail: str, field: str | None) -> Response:
+    """A map page's problem (an unknown id, a bad filter) in the shell, naming the field at fault."""
     principal = getattr(request.state, "principal", None)
-    settings: Settings = request.app.state.settings
-    context = (page_context(request, principal, settings) if principal is not None
-               else {"principal": None, "csrf": ""})
-    context |= {"status": status, "title": title, "detail": detail, "field": field}
-    return templates.TemplateResponse(request, "map_problem.html", context, status_code=status)
+    return page(request, "maps/problem.html", principal=principal, title=title, status_code=status,
+                organisation=organisation_name(request, principal),
+                breadcrumbs=[("Home", "/"), ("Maps", "/maps/hotspots")], status=status, detail=detail, field=field)
 
 
 class MapPageRoute(APIRoute):
@@ -190,63 +191,87 @@ def _parse_at(value: str | None) -> datetime:
 
 
 # ---- rendering ----------------------------------------------------------------------------------------------
-def map_csp(html: str, tile_url: str) -> str:
-    """A strict policy for one rendered map: its own inline scripts by hash, tiles from the tile host."""
+def map_csp(html: str, tile_url: str | None) -> str:
+    """A strict policy for one rendered map: its own inline scripts by hash, and images from this service
+    and, only when the page draws internet tiles, from the configured tile host."""
     hashes = " ".join(inline_script_hashes(html))
-    parts = urlsplit(tile_url)
-    # "https://{s}.tile.example/{z}/{x}/{y}.png": a placeholder in the host becomes a CSP wildcard.
-    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
-    tile_origin = f" {parts.scheme}://{host}" if parts.scheme and host else ""
+    tiles = f" {tile_origin(tile_url)}" if tile_url and tile_origin(tile_url) else ""
     return (
         f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data:{tile_origin}; font-src 'self' data:; connect-src 'self'; "
+        f"img-src 'self' data:{tiles}; font-src 'self' data:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     )
 
 
-def _tile_url(session: SessionDep, settings: Settings) -> str | None:
-    """The internet tile server, unless the organisation's own streets can be drawn instead.
+def _local_basemap(settings: Settings) -> BasemapInfo | None:
+    """The admin's loaded basemap (first choice), unless the internet tiles are asked for always."""
+    if settings.map_internet_tiles == "always":
+        return None
+    archive = current_basemap(settings)
+    return archive.info if archive is not None else None
 
-    A council intranet often blocks tile servers: with a street network loaded the maps draw it and ask
-    the internet for nothing, unless ``map_internet_tiles`` says always.
+
+def _tile_url(session: SessionDep, settings: Settings) -> str | None:
+    """The internet tile server, when nothing local can give the map its street context.
+
+    A council intranet often blocks tile servers. The background is, in order: the local basemap an admin
+    loaded (``contextmap basemap load``), else the organisation's own street network, else the internet
+    tiles; ``map_internet_tiles`` says ``always`` (internet tiles only) or ``never`` (never ask the internet).
     """
     if settings.map_internet_tiles == "always":
         return settings.tile_url
-    if settings.map_internet_tiles == "never":
+    if settings.map_internet_tiles == "never" or _local_basemap(settings) is not None:
         return None
     return None if maps_db.has_streets(session) else settings.tile_url
 
 
 def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
-    """The street lines to draw as the background, or ``None`` when internet tiles are the basemap."""
-    if _tile_url(session, settings) is not None:
+    """The street lines to draw as the background, when neither a local basemap nor internet tiles are."""
+    if _tile_url(session, settings) is not None or _local_basemap(settings) is not None:
         return None
     return maps_db.street_lines(session, settings.map_max_street_edges)
 
 
 def _page(
-    m: folium.Map, settings: Settings, disclosure: Disclosure, *, title: str, current: str,
+    request: Request, session: SessionDep, principal: Principal, m: folium.Map, settings: Settings,
+    disclosure: Disclosure, *, title: str, current: str, breadcrumbs: list[tuple[str, str]] | None = None,
     subtitle: str | None = None, form: str | None = None, streets: dict[str, Any] | None = None,
-    tables: tuple[Table, ...] = (), **form_context: Any,
+    tables: tuple[Table, ...] = (), shell_context: dict[str, Any] | None = None, **form_context: Any,
 ) -> HTMLResponse:
-    """Add the navigation/filter box, render, and send with the page's own CSP."""
-    controls = templates.get_template("map_controls.html").render(
+    """Add the filter box, render the map into the shell, and send it with the page's own CSP.
+
+    ``form_context`` goes to the filter box over the map, ``shell_context`` to the page around it.
+    """
+    controls = render_string("maps/controls.html", dict(
         nav=NAV, current=current, title=title, subtitle=subtitle, panel=disclosure.applied,
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
-    )
+    ))
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
+    basemap = _local_basemap(settings)
+    if basemap is not None:
+        LocalBasemap(vector=basemap.vector, minzoom=basemap.minzoom, maxzoom=basemap.maxzoom,
+                     attribution=basemap.attribution).add_to(m)
     if streets is not None:
         StreetLayer(streets).add_to(m)
     figure = m.get_root()
     assert isinstance(figure, Figure)
-    figure.header.add_child(Element(f"<title>{escape_text(title)} · contextmap</title>"), name="contextmap_title")
     figure.header.add_child(Element(f"<style>{MAP_CSS}{PAGE_CSS}</style>"), name="contextmap_page_css")
     started = perf_counter()
-    html = accessible_document(figure.render(), title=title, tables=tables)
-    headers = {"Content-Security-Policy": map_csp(html, settings.tile_url),
-               # Render time (folium, CSP hashes) for benchmarks and browser dev tools.
-               "Server-Timing": f"render;dur={(perf_counter() - started) * 1000:.1f}"}
-    return HTMLResponse(html, headers=headers)
+    parts = map_document(figure.render())
+    # folium's output and the tables escape every user string themselves (app.web.maps.layers.escape_text);
+    # Markup only keeps Jinja from escaping the markup a second time.
+    response = page(
+        request, "maps/map.html", principal=principal, session=session, title=title,
+        breadcrumbs=breadcrumbs or [("Home", "/"), ("Maps", "/maps/hotspots")],
+        map_head=Markup(parts.head), map_body=Markup(parts.body),  # noqa: S704
+        map_scripts=Markup(parts.scripts), tables=Markup(tables_html(tables, title)),  # noqa: S704
+        **(shell_context or {}),
+    )
+    html = bytes(response.body).decode()
+    response.headers["Content-Security-Policy"] = map_csp(html, _tile_url(session, settings))
+    # Render time (folium, the shell, CSP hashes) for benchmarks and browser dev tools.
+    response.headers["Server-Timing"] = f"render;dur={(perf_counter() - started) * 1000:.1f}"
+    return response
 
 
 # ---- the maps' information as tables (below each map; app.web.maps.page) -------------------------------------
@@ -304,8 +329,7 @@ def _suppressed_text(settings: Settings) -> str:
 
 
 def _audit_view(session: SessionDep, principal: Principal, resource: str) -> None:
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="map.view", resource=resource)
+    record_action(session, principal, "map.view", resource)
 
 
 
@@ -348,7 +372,8 @@ def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.G
         ages = (f"{candidate.age_min}–{candidate.age_max}" if candidate.age_min is not None
                 and candidate.age_max is not None else None)
         records.append({
-            "place_id": candidate.place_id, "name": candidate.name, "hours": candidate.opening_hours,
+            "place_id": candidate.place_id, "name": candidate.name, "kind": candidate.kind,
+            "hours": candidate.opening_hours,
             "open_now": bool(verdict.open), "hours_note": verdict.hours_note,
             "help_offered": list(candidate.help_offered), "age_range": ages,
             "guardians": guardians,
@@ -383,7 +408,7 @@ def _hex_size(area_m2: float, requested: int | None) -> float:
 
 @router.get("/hotspots", response_class=HTMLResponse)
 def hotspots(
-    session: SessionDep, settings: SettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     start_text: Annotated[str | None, Query(alias="from", description="first day (YYYY-MM-DD)")] = None,
     end_text: Annotated[str | None, Query(alias="to", description="last day (YYYY-MM-DD)")] = None,
     harm: Annotated[list[str] | None, Query(description="harm categories (none: all)")] = None,
@@ -445,7 +470,7 @@ def hotspots(
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
-        m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
         title=title, current="/maps/hotspots",
         subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
@@ -459,11 +484,19 @@ def hotspots(
 # ---- safe spaces ------------------------------------------------------------------------------------------------
 @router.get("/safe-spaces", response_class=HTMLResponse)
 def safe_spaces(
-    session: SessionDep, settings: SettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     at_text: Annotated[str | None, Query(alias="at", description="when (default now); UK time if no offset")] = None,
+    where: Annotated[str, Query(max_length=200, description="finder: a place or street name")] = "",
+    lon: Annotated[str, Query(max_length=40, description="finder: starting longitude")] = "",
+    lat: Annotated[str, Query(max_length=40, description="finder: starting latitude")] = "",
+    age: Annotated[str, Query(max_length=10, description="finder: the young person's age")] = "",
     *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
-    """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest."""
+    """Safe spaces open or closed at a time, walking catchments, places of concern; click for the nearest.
+
+    Practitioners (the roles that may use ``/safe-spaces/find``) also get that finder beside the map: a
+    starting point, the young person's age, and the nearest suitable open safe spaces listed, at ``at``.
+    """
     at = _parse_at(at_text)
     safe = _safe_spaces(session, settings, at)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
@@ -471,14 +504,25 @@ def safe_spaces(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
         tiles=_tile_url(session, settings), attribution=settings.tile_attribution, max_points=settings.map_max_points,
     )
+    finder = None
+    if policy.WRITE_SAFE_SPACES.allows(principal.role):
+        finder = map_finder(session, settings, principal, where=where, lon=lon, lat=lat, age=age, at=at)
+        if finder["results"] is not None:
+            FinderLayer(finder["origin"], finder["origin_label"],
+                        [{"name": r["name"], "lon": r["point"][0], "lat": r["point"][1]}
+                         for r in finder["results"] if r["point"]]).add_to(m)
     _audit_view(session, principal, "map:safe-spaces")
     open_count = int(safe["open_now"].sum()) if len(safe) else 0
+    at_local = f"{at:%Y-%m-%dT%H:%M}"
     return _page(
-        m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
         title="Safe spaces", current="/maps/safe-spaces",
         subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
         tables=(_safe_space_table(safe), _concern_table(concerns)),
-        form="safe_spaces", at_local=f"{at:%Y-%m-%dT%H:%M}",
+        # With the finder beside the map, its form holds the time; otherwise the box over the map does.
+        form=None if finder else "safe_spaces", at_local=at_local,
+        shell_context={"finder": finder, "at_local": at_local,
+                       "error_summary": finder["error_summary"] if finder else None},
     )
 
 
@@ -490,11 +534,10 @@ def _intervention_label(item: dict[str, Any], disclosure: Disclosure) -> str:
     return f"{kind}{where}" + (f": {detail}" if detail else "")
 
 
-def _chooser(request: Request, session: SessionDep, settings: Settings, principal: Principal,
-             disclosure: Disclosure) -> Response:
+def _chooser(request: Request, session: SessionDep, principal: Principal, disclosure: Disclosure) -> Response:
     items = [item | {"label": _intervention_label(item, disclosure)} for item in maps_db.intervention_list(session)]
-    context = page_context(request, principal, settings) | {"interventions": items}
-    return templates.TemplateResponse(request, "map_chooser.html", context)
+    return page(request, "maps/chooser.html", principal=principal, session=session, title="Displacement",
+                breadcrumbs=[("Home", "/"), ("Maps", "/maps/hotspots")], interventions=items)
 
 
 def _counts_text(counts: dict[str, Any], settings: Settings) -> str:
@@ -557,7 +600,7 @@ def displacement(
     """Where harm went after an intervention. Without ``intervention``: the organisation's interventions."""
     chosen = _parse_int(intervention, "intervention", 1, 2**63 - 1)
     if chosen is None:
-        return _chooser(request, session, settings, principal, disclosure)
+        return _chooser(request, session, principal, disclosure)
     span_before = _parse_int(months_before, "months_before", 1, 36) or DEFAULT_MONTHS
     span_after = _parse_int(months_after, "months_after", 1, 36) or DEFAULT_MONTHS
     item = maps_db.intervention(session, chosen)
@@ -610,7 +653,7 @@ def displacement(
     options = [{"id": o["id"], "label": _intervention_label(o, disclosure)}
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
-        m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
         tables=(
             Table("What the comparison found", ("Measure", "Value", "What it means"),
                   [[line.label, line.value, line.interpretation] for line in summary]),
@@ -638,7 +681,7 @@ def _trainings(trainings: Any) -> tuple[str, ...]:
 
 @router.get("/places/{place_id}", response_class=HTMLResponse)
 def place_in_context(
-    place_id: int, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
+    request: Request, place_id: int, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """One place: its designation history, guardians, neighbours, incidents around it and over time."""
@@ -699,8 +742,9 @@ def place_in_context(
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
-        m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
         title=row["name"], current=f"/maps/places/{place_id}",
+        breadcrumbs=[("Home", "/"), ("Places", "/places"), (row["name"], f"/places/{place_id}")],
         tables=(Table("Incidents around this place, month by month", ("Month", "Incidents"),
                       [[month, count if count is not None else _suppressed_text(settings)]
                        for month, count in ((m["month"], m["count"]) for m in timeline["months"])]),
