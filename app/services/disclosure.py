@@ -101,11 +101,30 @@ class Disclosure:
     def text(self, value: Any) -> Any:
         return None if self.applied else value
 
+    # ---- free text: the one panel free-text rule --------------------------------------------------------
+    @property
+    def shows_free_text(self) -> bool:
+        """Whether this reader sees free text (notes, reasons, descriptions, partners: staff do, a panel or a
+        shareable answer does not). Pages show or hide free-text columns and filters by this."""
+        return not self.applied
+
     def redact(self, properties: dict[str, Any]) -> dict[str, Any]:
-        """Free-text properties (:data:`geo.privacy.FREE_TEXT_FIELDS`) withheld for a controlled reader."""
+        """Free-text properties (:data:`geo.privacy.FREE_TEXT_FIELDS`, at any depth) withheld for a
+        controlled reader."""
         if not self.applied:
             return properties
         return withhold_free_text(properties)
+
+    def redact_feature(self, feature: dict[str, Any]) -> dict[str, Any]:
+        """A GeoJSON feature with its properties redacted (:meth:`redact`)."""
+        if not self.applied:
+            return feature
+        return {**feature, "properties": self.redact(feature["properties"])}
+
+    def free_text(self, value: str) -> str:
+        """A free-text filter the reader typed: ignored ("") when the reader cannot see that text, or the
+        filter would reveal what the page hides."""
+        return value if self.shows_free_text else ""
 
     # ---- the fixed geography and calendar -------------------------------------------------------------
     def cell(self, shape: str, size: float) -> tuple[str, float]:

@@ -12,11 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app import policy
-from app.api.features import redact
 from app.db import repository
 from app.db.resources import INTERVENTIONS
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
-from app.services.disclosure import Disclosure
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.services.packs import intervention_analysis, intervention_findings, intervention_heading
 from app.web.shell import page
 
@@ -25,12 +23,11 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 
 @router.get("/interventions/{intervention_id}/findings", response_class=HTMLResponse)
 def findings_page(
-    intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> HTMLResponse:
-    intervention = redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
+    intervention = disclosure.redact_feature(repository.get_feature(session, INTERVENTIONS, intervention_id))
     props = intervention["properties"]
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     result = intervention_analysis(session, settings, principal, disclosure, intervention_id)
     heading, after = intervention_heading(result["intervention"])
     where = props.get("place_name") or "the intervention site"
