@@ -12,11 +12,14 @@ datetime.date(2026, 2, 28)
 '2025-03-31T23:00:00+00:00'
 >>> months_between(date(2025, 11, 1), date(2026, 2, 1))
 3
+>>> step_floor(datetime(2025, 3, 31, 23, 30, tzinfo=UTC), "week"), add_steps(date(2025, 1, 31), "month", 1)
+(datetime.date(2025, 3, 31), datetime.date(2025, 2, 28))
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from geo.vocabulary import LONDON
 
@@ -56,3 +59,20 @@ def month_labels(first: date, end: date) -> list[str]:
     """"YYYY-MM" for every month from ``first``'s month up to, not including, ``end``'s month."""
     start = first.replace(day=1)
     return [f"{add_months(start, k):%Y-%m}" for k in range(months_between(start, end))]
+
+
+# ---- analysis steps: Europe/London weeks (from Monday) and months --------------------------------------
+Step = Literal["week", "month"]
+
+
+def step_floor(moment: datetime, step: Step | str) -> date:
+    """The local date on which the week (Monday) or month containing ``moment`` starts."""
+    local = moment.astimezone(LONDON).date()
+    if step == "month":
+        return local.replace(day=1)
+    return local - timedelta(days=local.weekday())
+
+
+def add_steps(day: date, step: Step | str, n: int = 1) -> date:
+    """``day`` moved by ``n`` weeks or whole months (:func:`add_months`)."""
+    return day + timedelta(weeks=n) if step == "week" else add_months(day, n)

@@ -28,12 +28,12 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-from geo.vocabulary import LONDON
+from geo.calendar import add_months, london_midnight
 
 HEADER = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -94,12 +94,10 @@ def month_window(month: str) -> tuple[datetime, datetime]:
     try:
         if len(text) != 7 or text[4] != "-":
             raise ValueError
-        year, number = int(text[:4]), int(text[5:])
-        start = datetime(year, number, 1, tzinfo=LONDON)
+        first = date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
         raise ValueError(f"month {month!r} is not YYYY-MM") from None
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LONDON)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return london_midnight(first), london_midnight(add_months(first, 1))
 
 
 def content_key(fields: Iterable[str], occurrence: int) -> str:

@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from app.db import audit
 from app.schemas.analysis import DisclosureInfo
 from app.security import Principal
+from app.services.audit import record_action
 from app.settings import Settings
 from geo.calendar import month_ceil, month_floor
 from geo.grid import PUBLISHED_CELL_SIZES, published_cell_size
@@ -179,6 +179,5 @@ class Disclosure:
         """Record a disclosure-controlled answer: who asked, what, with which parameters (``at`` is when)."""
         if not self.applied or principal is None:
             return
-        audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                     action="analysis.disclosure", resource=what,
-                     detail={"role": principal.role, "shareable": self.shareable, "parameters": parameters})
+        record_action(session, principal, "analysis.disclosure", what,
+                      {"role": principal.role, "shareable": self.shareable, "parameters": parameters})
