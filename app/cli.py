@@ -402,6 +402,7 @@ def import_police_uk_command(
                     session, org_id, sources, analysis_srid=config.analysis_srid,
                     link_distance_m=config.auto_link_distance_m, default_area=config.default_service_area,
                     allow_partial=allow_partial, progress=advance,
+                    future_tolerance_minutes=config.future_tolerance_minutes,
                 )
 
             _run_import(database, org, "incidents", {"source": "police_uk"}, police_uk)
@@ -476,7 +477,7 @@ def import_partner_command(
         return import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
                               link_distance_m=config.auto_link_distance_m,
                               default_area=config.default_service_area, dry_run=dry_run,
-                              limits=config.geometry_limits)
+                              limits=config.geometry_limits, future_tolerance_minutes=config.future_tolerance_minutes)
 
     _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
 

@@ -76,3 +76,22 @@ def step_floor(moment: datetime, step: Step | str) -> date:
 def add_steps(day: date, step: Step | str, n: int = 1) -> date:
     """``day`` moved by ``n`` weeks or whole months (:func:`add_months`)."""
     return day + timedelta(weeks=n) if step == "week" else add_months(day, n)
+
+
+# ---- records dated in the future ---------------------------------------------------------------------
+#: Minutes a record may lie ahead of now (clock skew between systems); ``future_tolerance_minutes`` setting.
+FUTURE_TOLERANCE_MINUTES = 60
+
+
+def too_far_ahead(moment: datetime | None, tolerance_minutes: float = FUTURE_TOLERANCE_MINUTES,
+                  now: datetime | None = None) -> bool:
+    """True when ``moment`` lies more than ``tolerance_minutes`` after ``now`` (default: the clock) — the one
+    rule for incidents dated in the future, for the write use case and the police.uk and partner imports
+    alike (one incident dated 2206 moved an organisation's default emerging-hot-spots window to 2204-2206).
+
+    >>> too_far_ahead(datetime(2026, 1, 1, 12, 30, tzinfo=UTC), 60, now=datetime(2026, 1, 1, 12, tzinfo=UTC))
+    False
+    >>> too_far_ahead(datetime(2026, 1, 1, 13, 1, tzinfo=UTC), 60, now=datetime(2026, 1, 1, 12, tzinfo=UTC))
+    True
+    """
+    return moment is not None and moment > (now or datetime.now(UTC)) + timedelta(minutes=tolerance_minutes)

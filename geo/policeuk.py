@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-from geo.calendar import add_months, london_midnight
+from geo.calendar import FUTURE_TOLERANCE_MINUTES, add_months, london_midnight, too_far_ahead
 
 HEADER = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -153,7 +153,8 @@ def check_header(header: list[str] | None) -> None:
         )
 
 
-def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
+def parse_rows(stream: TextIO, future_tolerance_minutes: float = FUTURE_TOLERANCE_MINUTES,
+               ) -> Iterator[CrimeRow | RowProblem]:
     """Parse a police.uk street-level CSV, one result per data row, in file order.
 
     Line numbers are physical lines of the file (line 1 is the header), so a quoted field spanning
@@ -173,7 +174,7 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
     harm = HARM_BY_CRIME_TYPE
     line = reader.line_num + 1
     # A month that has not begun yet is a wrong file, never a crime (a far-future date moved an
-    # organisation's default analysis window off the data).
+    # organisation's default analysis window off the data): the write use case's rule, too_far_ahead.
     now = datetime.now(UTC)
     while True:
         try:
@@ -203,7 +204,7 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
         except ValueError as exc:
             yield RowProblem(start, "rejected", str(exc))
             continue
-        if occurred_from > now:
+        if too_far_ahead(occurred_from, future_tolerance_minutes, now):
             yield RowProblem(start, "rejected", f"Month {row[MONTH].strip()} is in the future")
             continue
         lon_text, lat_text = row[LONGITUDE].strip(), row[LATITUDE].strip()

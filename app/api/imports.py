@@ -66,7 +66,7 @@ def import_police_uk(
         report = imports.import_police_uk(
             session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
             link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-            allow_partial=allow_partial,
+            allow_partial=allow_partial, future_tolerance_minutes=settings.future_tolerance_minutes,
         )
     except ContextmapError as exc:
         record_refused_import(database, principal, "incidents",
@@ -102,6 +102,7 @@ def import_partner(
             session, principal.organisation_id, name, rows, target,
             analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
             default_area=settings.default_service_area, dry_run=dry_run, limits=settings.geometry_limits,
+            future_tolerance_minutes=settings.future_tolerance_minutes,
         )
     except ContextmapError as exc:
         record_refused_import(database, principal, target if target in TARGETS else "partner", detail, exc)

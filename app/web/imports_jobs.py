@@ -278,7 +278,8 @@ def _police_uk(job: ImportJob, session: Session, settings: Settings) -> ImportRe
         report = imports.import_police_uk(
             session, job.organisation_id, sources, analysis_srid=settings.analysis_srid,
             link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-            allow_partial=job.allow_partial, progress=progress)
+            allow_partial=job.allow_partial, progress=progress,
+            future_tolerance_minutes=settings.future_tolerance_minutes)
     job.stage = "writing"
     return report
 
@@ -293,7 +294,8 @@ def _partner(job: ImportJob, session: Session, settings: Settings) -> ImportRepo
     return imports.import_partner(
         session, job.organisation_id, staged.name, rows, job.target, analysis_srid=settings.analysis_srid,
         link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-        dry_run=job.dry_run, limits=settings.geometry_limits)
+        dry_run=job.dry_run, limits=settings.geometry_limits,
+        future_tolerance_minutes=settings.future_tolerance_minutes)
 
 
 def _audit_detail(detail: dict[str, Any], report: ImportReport) -> dict[str, Any]:
