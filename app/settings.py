@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     heavy_pool_size: int = 2
     pool_timeout_seconds: float = 5.0  # waiting longer for a connection answers 503 with Retry-After
+    # A principal remembered per credential (0: look every request's token up on its own connection). It
+    # is checked again in each request's own transaction, so revocation still takes effect at once.
+    principal_cache_seconds: float = 60.0
     heavy_per_user: int = 1  # concurrent heavy requests per credential; more answer 429
     heavy_queue_seconds: float = 5.0  # waiting longer for a free heavy slot answers 503
     retry_after_seconds: int = 5

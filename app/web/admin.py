@@ -31,7 +31,7 @@ from starlette.datastructures import UploadFile
 from app import policy
 from app.db import accounts, administration
 from app.db.street_network import load_street_edges, read_street_file
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, SessionDep, SettingsDep, forget_principals, gate
 from app.errors import InvalidInput
 from app.schemas.admin import UserCreate
 from app.services.audit import record_action
@@ -156,6 +156,7 @@ def change_role(user_id: int, request: Request, session: SessionDep, posted: Pos
         with written(session, errors, {"role": "role"}):
             administration.set_role(session, user_id, role)
             record_action(session, principal, "user.role", f"user:{user_id}", {"from": user["role"], "to": role})
+            forget_principals(request)
     if errors:
         return _user_page(request, principal, session, user, errors, chosen_role=role)
     return _back(user_id, "user-updated")
