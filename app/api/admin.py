@@ -125,12 +125,6 @@ def list_audit_events(
     offset: Annotated[int, Query(ge=0)] = 0,
     _: Principal = gate(policy.ADMINISTER),
 ) -> list[dict[str, Any]]:
-    return audit.query(
-        session,
-        user_id=user_id,
-        action=action,
-        since=parse_instant(since, "since") if since else None,
-        until=parse_instant(until, "until") if until else None,
-        limit=limit,
-        offset=offset,
-    )
+    return audit.query(session, audit.AuditSearch(
+        user_id=user_id, action=action, since=parse_instant(since, "since") if since else None,
+        until=parse_instant(until, "until") if until else None, limit=limit, offset=offset))

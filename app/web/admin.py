@@ -29,7 +29,7 @@ from shapely.geometry import mapping
 from starlette.datastructures import UploadFile
 
 from app import policy
-from app.db import accounts, administration
+from app.db import accounts, administration, audit
 from app.db.street_network import load_street_edges, read_street_file
 from app.dependencies import Principal, SessionDep, SettingsDep, forget_principals, gate
 from app.errors import InvalidInput
@@ -211,7 +211,7 @@ def issue_token(user_id: int, request: Request, session: SessionDep, settings: S
 
 # ---- audit log ----------------------------------------------------------------------------------------
 def _audit_search(session: SessionDep, user: str, action: str, start: str, end: str, errors: FormErrors,
-                  page_number: int = 1, limit: int = AUDIT_PAGE) -> administration.AuditSearch:
+                  page_number: int = 1, limit: int = AUDIT_PAGE) -> audit.AuditSearch:
     def day(text: str, name: str, label: str) -> date | None:
         if not text:
             return None
@@ -225,7 +225,7 @@ def _audit_search(session: SessionDep, user: str, action: str, start: str, end: 
     if first and last and last < first:
         errors.add("to", "The last day must be the same as or after the first day")
     midnight = lambda d: datetime(d.year, d.month, d.day, tzinfo=LONDON).astimezone(UTC)  # noqa: E731
-    return administration.AuditSearch(
+    return audit.AuditSearch(
         user_id=int(user) if user.isdigit() else None, action=action or None,
         since=midnight(first) if first else None, until=midnight(last + timedelta(days=1)) if last else None,
         limit=limit, offset=(page_number - 1) * limit)
