@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_imports import PARTNER_URL, csv_of, partner_upload, row, upload
 from tests.api.test_assessments import assessment_body
+from tests.api.test_imports import PARTNER_URL, csv_of, partner_upload, row, upload
 from tests.conftest import Org, assert_problem, create_place, incident_body, make_org, own_rows
 
 
