@@ -288,14 +288,14 @@ def users_revoke(
 
 
 def _set_user_disabled(email: str, disabled: bool) -> None:
-    from app.db import audit
     from app.db.session import Database
+    from app.services.audit import record_event
 
     database = Database(settings())
     try:
         with database.owner_session() as session:
             changed = accounts.set_disabled(session, disabled, email=email)
-            audit.record(session, organisation_id=changed["organisation_id"], user_id=None,
+            record_event(session, organisation_id=changed["organisation_id"],
                          action="user.disable" if disabled else "user.enable", resource=f"user:{changed['id']}",
                          detail={"via": "cli"})
     except ContextmapError as exc:
@@ -342,14 +342,14 @@ def _run_import(
     work: Callable[[Session, int], ImportReport],
 ) -> None:
     """One import in one transaction on the owner connection: audited (as the API does), reported."""
-    from app.db import audit
     from app.db.imports import ImportRejected
+    from app.services.audit import record_event
 
     try:
         with database.owner_session() as session:
             org_id = accounts.organisation_id(session, org)
             report = work(session, org_id)
-            audit.record(session, organisation_id=org_id, user_id=None, action="import", resource=resource,
+            record_event(session, organisation_id=org_id, action="import", resource=resource,
                          detail={**detail, "via": "cli", "files": report.files, "imported": report.imported,
                                  "rejected": report.rejected})
     except ImportRejected as exc:
@@ -408,6 +408,7 @@ def import_police_uk_command(
                     session, org_id, sources, analysis_srid=config.analysis_srid,
                     link_distance_m=config.auto_link_distance_m, default_area=config.default_service_area,
                     allow_partial=allow_partial, progress=advance,
+                    future_tolerance_minutes=config.future_tolerance_minutes,
                 )
 
             _run_import(database, org, "incidents", {"source": "police_uk"}, police_uk)
@@ -424,9 +425,9 @@ def import_streets_command(
     append: Annotated[bool, typer.Option("--append", help="add to the network instead of replacing it")] = False,
 ) -> None:
     """Load the organisation's walkable street network: safe-space walking distances then follow streets."""
-    from app.db import audit
     from app.db.session import Database
     from app.db.street_network import load_street_edges, read_street_file
+    from app.services.audit import record_event
 
     if not path.is_file():
         _fail(f"no such file: {path}")
@@ -444,7 +445,7 @@ def import_streets_command(
         with database.owner_session() as session:
             org_id = accounts.organisation_id(session, org)
             stored = load_street_edges(session, org_id, read.lines, replace=not append)
-            audit.record(session, organisation_id=org_id, user_id=None, action="import", resource="street_edges",
+            record_event(session, organisation_id=org_id, action="import", resource="street_edges",
                          detail={"source": "streets", "via": "cli", "file": path.name, "stored": stored,
                                  "rejected": len(read.rejected), "replaced": not append})
     except ContextmapError as exc:
@@ -482,7 +483,7 @@ def import_partner_command(
         return import_partner(session, org_id, str(path), rows, target, analysis_srid=config.analysis_srid,
                               link_distance_m=config.auto_link_distance_m,
                               default_area=config.default_service_area, dry_run=dry_run,
-                              limits=config.geometry_limits)
+                              limits=config.geometry_limits, future_tolerance_minutes=config.future_tolerance_minutes)
 
     _run_import(Database(config), org, target, {"source": "partner", "dry_run": dry_run}, partner)
 
@@ -512,9 +513,9 @@ def school_terms_load(
     org: Annotated[str, typer.Option(help="organisation slug")],
 ) -> None:
     """Replace the organisation's school terms (England's differ by council): SH in opening hours follows them."""
-    from app.db import audit
     from app.db.school_terms import replace_school_terms
     from app.db.session import Database
+    from app.services.audit import record_event
     from geo.school_terms import SchoolTermsError, parse_school_terms
 
     if not path.is_file():
@@ -529,7 +530,7 @@ def school_terms_load(
         with database.owner_session() as session:
             org_id = accounts.organisation_id(session, org)
             stored = replace_school_terms(session, org_id, terms)
-            audit.record(session, organisation_id=org_id, user_id=None, action="replace", resource="school_terms",
+            record_event(session, organisation_id=org_id, action="replace", resource="school_terms",
                          detail={"via": "cli", "file": path.name, "terms": stored})
     except ContextmapError as exc:
         _fail(exc.detail)

@@ -3,6 +3,8 @@ user's organisation, the principal, and the role gates."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -47,16 +49,93 @@ def _presented_token(request: Request) -> tuple[str | None, str]:
     return None, "none"
 
 
+def _kind_fits(kind: str, via: str) -> bool:
+    # A session cookie value is not an API token, nor the other way round.
+    return (via == "token" and kind == "api") or (via == "cookie" and kind == "session")
+
+
 def lookup_principal(database: Database, token: str, via: str) -> Principal | None:
     with database.tenant_session(None) as session, session.begin():
         row = accounts.token_user(session, hash_token(token))
-    if row is None:
-        return None
-    if via == "token" and row.kind != "api":
-        return None  # a session cookie value is not an API token
-    if via == "cookie" and row.kind != "session":
+    if row is None or not _kind_fits(row.kind, via):
         return None
     return Principal(row.user_id, row.organisation_id, row.role, row.email, via, row.suppress_max, row.round_to)
+
+
+class PrincipalCache:
+    """Principals remembered per credential digest, so a request does not spend a second connection (a pool
+    checkout, BEGIN, a query and COMMIT) on the token look-up before its own transaction.
+
+    Nothing is trusted from it unchecked: a remembered principal is used only by a route that opens the
+    request's transaction, whose first statement looks the credential up again in the same round trip as
+    the organisation scope (:meth:`app.db.session.Database.request_transaction`); a revoked, expired or
+    disabled credential, or a changed role, is refused there with 401 (:func:`tenant_session`) and
+    forgotten. So revocation takes effect at once, from any process. A role changed by another process
+    costs its user one 401 (the next request looks the credential up afresh); in this process the admin
+    pages forget every remembered principal (:func:`forget_principals`). Bounded in size and age.
+    """
+
+    def __init__(self, seconds: float, size: int = 10_000):
+        self.seconds, self.size = seconds, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + self.seconds, principal)
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _principal_cache(request: Request, settings: Settings) -> PrincipalCache:
+    cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
+    if cache is None:
+        cache = request.app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
+    return cache
+
+
+def forget_principals(request: Request) -> None:
+    """After a role change in this process: no remembered principal carries the old role. (Another
+    process notices in the request's own transaction and answers 401 once; see :class:`PrincipalCache`.)"""
+    cache: PrincipalCache | None = getattr(request.app.state, "principal_cache", None)
+    if cache is not None:
+        cache.clear()
+
+
+_OPENS_TRANSACTION: dict[int, bool] = {}
+
+
+def _route_opens_transaction(request: Request) -> bool:
+    """Whether the matched route depends on :func:`tenant_session` (where a remembered principal is checked)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    known = _OPENS_TRANSACTION.get(id(route))
+    if known is None:
+        def calls(d: Any) -> Iterator[Any]:
+            yield d.call
+            for sub in d.dependencies:
+                yield from calls(sub)
+
+        known = _OPENS_TRANSACTION[id(route)] = any(call is tenant_session for call in calls(dependant))
+    return known
 
 
 def get_principal(request: Request, database: DatabaseDep, settings: SettingsDep) -> Principal:
@@ -66,9 +145,17 @@ def get_principal(request: Request, database: DatabaseDep, settings: SettingsDep
     token, via = _presented_token(request)
     if token is None:
         raise NotAuthenticated("Sign in, or send an API token as 'Authorization: Bearer <token>'.")
-    principal = lookup_principal(database, token, via)
-    if principal is None:
-        raise NotAuthenticated("The token or session is invalid, expired or revoked.")
+    digest = hash_token(token)
+    cache = _principal_cache(request, settings)
+    principal = cache.get(digest) if _route_opens_transaction(request) else None
+    if principal is not None and principal.via == via:
+        request.state.check_token = digest  # checked again in the request's own transaction
+    else:
+        principal = lookup_principal(database, token, via)
+        if principal is None:
+            cache.forget(digest)
+            raise NotAuthenticated("The token or session is invalid, expired or revoked.")
+        cache.put(digest, principal)
     # Cookies ride along with cross-site requests: cookie-authenticated writes need the CSRF token.
     if via == "cookie" and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER) or request.query_params.get("csrf_token")
@@ -92,6 +179,12 @@ class RoleGate:
         if self.gate.public:
             return None
         principal = get_principal(request, database, settings)
+        digest = getattr(request.state, "check_token", None)
+        if not self.gate.allows(principal.role) and digest is not None:
+            # A remembered role may be out of date (raised since): look the credential up afresh.
+            _principal_cache(request, settings).forget(digest)
+            request.state.principal = request.state.check_token = None
+            principal = get_principal(request, database, settings)
         if not self.gate.allows(principal.role):
             raise Forbidden(f"The {principal.role} role may not do this ({self.gate.name}).")
         return principal
@@ -102,8 +195,17 @@ def gate(g: Gate) -> Any:
     return Depends(RoleGate(g))
 
 
-def tenant_session(principal: CurrentPrincipal, database: DatabaseDep) -> Iterator[Session]:
-    with database.request_transaction(principal.organisation_id) as session:
+def tenant_session(request: Request, principal: CurrentPrincipal, database: DatabaseDep,
+                   settings: SettingsDep) -> Iterator[Session]:
+    digest: str | None = getattr(request.state, "check_token", None)
+    with database.request_transaction(principal.organisation_id, token_hash=digest) as session:
+        if digest is not None:
+            row = session.info.pop("token_user", None)
+            same = row is not None and (row.user_id, row.organisation_id, row.role) == (
+                principal.user_id, principal.organisation_id, principal.role)
+            if not same or not _kind_fits(row.kind, principal.via):
+                _principal_cache(request, settings).forget(digest)
+                raise NotAuthenticated("The token or session is invalid, expired or revoked.")
         yield session
 
 

@@ -117,10 +117,18 @@ class Settings(BaseSettings):
     # ``contextmap serve`` shrinks db_pool_size so workers x (db_pool_size + heavy_pool_size + 1) fits
     # the server's max_connections.
     db_pool_size: int = 10
-    heavy_pool_size: int = 2
+    # One heavy analysis at a time per process: with the default of one process per core, that is one per
+    # core. A heavy analysis is seconds of CPU in PostgreSQL and numpy; two per core (the old default)
+    # tripled the cheap reads' median latency on a 2-core machine (bench/bench_load.py, issue 11 note).
+    heavy_pool_size: int = 1
     pool_timeout_seconds: float = 5.0  # waiting longer for a connection answers 503 with Retry-After
+    # A principal remembered per credential (0: look every request's token up on its own connection). It
+    # is checked again in each request's own transaction, so revocation still takes effect at once.
+    principal_cache_seconds: float = 60.0
     heavy_per_user: int = 1  # concurrent heavy requests per credential; more answer 429
-    heavy_queue_seconds: float = 5.0  # waiting longer for a free heavy slot answers 503
+    # Waiting longer for a free heavy slot answers 503 with Retry-After. Measured: a 15 s queue turned those
+    # refusals into a heavy lane busy all the time, and the cheap reads' median went from 0.2-0.6 s to 1.3 s.
+    heavy_queue_seconds: float = 5.0
     retry_after_seconds: int = 5
     workers: int | None = None  # None: WEB_CONCURRENCY, else the number of cores
     shutdown_grace_seconds: int = 25  # below docker-compose's stop_grace_period (30 s)

@@ -16,7 +16,7 @@ after ``--seconds``; the server is stopped with SIGTERM (which drains in-flight 
 Usage::
 
     .venv/bin/python -m bench.bench_load [--database contextmap_loadbench] [--seconds 60] [--clients 50]
-        [--workers N] [--code DIR]
+        [--workers N] [--code DIR] [--mix 60/30/10]
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def _client(base: str, token: str, seed_value: int, places: list[int], interventions: list[int],
-                  extent: tuple, deadline: float, results: Results) -> None:
+                  extent: tuple, deadline: float, results: Results, mix: tuple[float, float] = (0.60, 0.90),
+                  ) -> None:
     rng = random.Random(seed_value)
     # 5 % inside the places' extent: the service area is a square in British National Grid, so its
     # edges curve slightly in lon/lat and a point near the extent's corner can fall outside it (422).
@@ -140,7 +141,7 @@ async def _client(base: str, token: str, seed_value: int, places: list[int], int
             roll = rng.random()
             lon, lat = x0 + rng.random() * (x1 - x0), y0 + rng.random() * (y1 - y0)
             bbox = f"{lon - 0.004},{lat - 0.003},{lon + 0.004},{lat + 0.003}"
-            if roll < 0.60:
+            if roll < mix[0]:
                 kind = "read"
                 choice = rng.random()
                 if choice < 0.4:
@@ -149,7 +150,7 @@ async def _client(base: str, token: str, seed_value: int, places: list[int], int
                     request = client.build_request("GET", "/api/incidents", params={"bbox": bbox, "limit": 50})
                 else:
                     request = client.build_request("GET", f"/api/places/{rng.choice(places)}")
-            elif roll < 0.90:
+            elif roll < mix[1]:
                 kind = "write"
                 body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
                         "properties": {"occurred_from": "2026-06-01T16:00:00Z", "harm_category": "antisocial_behaviour",
@@ -201,7 +202,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose code is served")
+    parser.add_argument("--mix", default="60/30/10", help="percent cheap reads / writes / heavy analyses")
     args = parser.parse_args()
+    shares = [float(p) for p in args.mix.split("/")]
+    if len(shares) != 3 or abs(sum(shares) - 100) > 1e-6 or min(shares) < 0:
+        raise SystemExit("--mix is three percentages adding up to 100, e.g. 60/30/10")
+    mix = (shares[0] / 100, (shares[0] + shares[1]) / 100)
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600:
         raise SystemExit("keep it bounded: 1..200 clients, 1..600 seconds")
 
@@ -216,13 +222,14 @@ def main() -> None:
         _wait_healthy(base, server)
         print(f"{info.url.database}: organisation {BENCH_SLUG}, {info.incidents:,} incidents, {len(places)} places; "
               f"code {args.code.resolve()}, workers {args.workers or 'default'}; {args.clients} clients for "
-              f"{args.seconds:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+              f"{args.seconds:.0f} s, mix {args.mix}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+              flush=True)
         deadline = time.monotonic() + args.seconds
         started = time.monotonic()
 
         async def run_all() -> None:
             await asyncio.gather(*(
-                _client(base, token, i, places, interventions, extent, deadline, results)
+                _client(base, token, i, places, interventions, extent, deadline, results, mix)
                 for i, token in enumerate(tokens)))
 
         asyncio.run(run_all())

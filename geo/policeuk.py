@@ -28,12 +28,12 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-from geo.vocabulary import LONDON
+from geo.calendar import FUTURE_TOLERANCE_MINUTES, add_months, london_midnight, too_far_ahead
 
 HEADER = (
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -94,12 +94,10 @@ def month_window(month: str) -> tuple[datetime, datetime]:
     try:
         if len(text) != 7 or text[4] != "-":
             raise ValueError
-        year, number = int(text[:4]), int(text[5:])
-        start = datetime(year, number, 1, tzinfo=LONDON)
+        first = date(int(text[:4]), int(text[5:]), 1)
     except ValueError:
         raise ValueError(f"month {month!r} is not YYYY-MM") from None
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LONDON)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return london_midnight(first), london_midnight(add_months(first, 1))
 
 
 def content_key(fields: Iterable[str], occurrence: int) -> str:
@@ -155,7 +153,8 @@ def check_header(header: list[str] | None) -> None:
         )
 
 
-def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
+def parse_rows(stream: TextIO, future_tolerance_minutes: float = FUTURE_TOLERANCE_MINUTES,
+               ) -> Iterator[CrimeRow | RowProblem]:
     """Parse a police.uk street-level CSV, one result per data row, in file order.
 
     Line numbers are physical lines of the file (line 1 is the header), so a quoted field spanning
@@ -175,7 +174,7 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
     harm = HARM_BY_CRIME_TYPE
     line = reader.line_num + 1
     # A month that has not begun yet is a wrong file, never a crime (a far-future date moved an
-    # organisation's default analysis window off the data).
+    # organisation's default analysis window off the data): the write use case's rule, too_far_ahead.
     now = datetime.now(UTC)
     while True:
         try:
@@ -205,7 +204,7 @@ def parse_rows(stream: TextIO) -> Iterator[CrimeRow | RowProblem]:
         except ValueError as exc:
             yield RowProblem(start, "rejected", str(exc))
             continue
-        if occurred_from > now:
+        if too_far_ahead(occurred_from, future_tolerance_minutes, now):
             yield RowProblem(start, "rejected", f"Month {row[MONTH].strip()} is in the future")
             continue
         lon_text, lat_text = row[LONGITUDE].strip(), row[LATITUDE].strip()

@@ -34,6 +34,8 @@ FREE_TEXT_FIELDS: dict[str, Any] = {
     "owning_partner": None,   # typed freely: may be a named officer or worker rather than an agency
     "partners": [],           # as owning_partner
     "phrase": None,           # a young person's words on a safety map, kept only when marked shareable (issue 21)
+    "recommended_responses": None,  # an assessment's responses: free strings
+    "statement": None,        # an assessment goal's statement (its measure and values are kept)
 }
 
 
@@ -79,11 +81,23 @@ def strip_free_text(record: Mapping[str, Any], free_text_fields: Sequence[str] =
 
 
 def withhold_free_text(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record with each free-text field replaced by its withheld value (null, or an empty list)."""
+    """The record with each free-text field replaced by its withheld value (null, or an empty list),
+    at any depth: an assessment's sides, goals, baselines and observations carry ``notes`` too.
+
+    >>> withhold_free_text({"kind": "cafe", "notes": "x", "goals": [{"statement": "s", "measure": "m"}]})
+    {'kind': 'cafe', 'notes': None, 'goals': [{'statement': None, 'measure': 'm'}]}
+    """
     def withheld(key: str, value: Any) -> Any:
-        if key not in FREE_TEXT_FIELDS:
-            return value
-        replacement = FREE_TEXT_FIELDS[key]
-        return list(replacement) if isinstance(replacement, list) else replacement
+        if key in FREE_TEXT_FIELDS:
+            replacement = FREE_TEXT_FIELDS[key]
+            return list(replacement) if isinstance(replacement, list) else replacement
+        return nested(value)
+
+    def nested(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return withhold_free_text(value)
+        if isinstance(value, list):
+            return [nested(item) for item in value]
+        return value
 
     return {k: withheld(k, v) for k, v in record.items()}

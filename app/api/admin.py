@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from pydantic import BaseModel
 
 from app import policy
 from app.db import accounts, audit, catalog
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
-from app.errors import Conflict, InvalidInput, problem
+from app.errors import problem
 from app.query import parse_instant
-from app.schemas.common import StrictModel, enum_schema, one_of
-from app.settings import Settings
-from geo.vocabulary import ROLES
+from app.schemas.admin import UserCreate
+from app.services.users import add_user_with_token, revoke_all_tokens, set_disabled
 
 router = APIRouter(prefix="/api", tags=["administration"])
 health_router = APIRouter(tags=["health"])
-
-
-class UserCreate(StrictModel):
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-    role: Annotated[str, one_of(ROLES), enum_schema(ROLES, "role")]
-    password: Annotated[str, Field(min_length=12, max_length=1024)] | None = None
 
 
 class UserOut(BaseModel):
@@ -92,30 +84,6 @@ def create_user(
     return add_user_with_token(session, settings, principal, body)
 
 
-def add_user_with_token(session: Session, settings: Settings, principal: Principal, body: UserCreate) -> dict[str, Any]:
-    """The one way to add a user (API and admin pages): create, issue the first API token, audit."""
-    try:
-        user_id = accounts.add_user(session, principal.organisation_id, body.email, body.role, body.password)
-    except Conflict:
-        # E-mails are unique across organisations (sign-in knows no organisation), but an admin sees only
-        # their own users (row-level security): never confirm an address held in another organisation.
-        if accounts.user_exists(session, body.email):
-            raise Conflict("a user with this e-mail already exists in your organisation", field="email") from None
-        raise Conflict("this e-mail address cannot be used for a new account; use another", field="email") from None
-    issued = accounts.issue_token(
-        session, principal.organisation_id, user_id, "api", timedelta(days=settings.token_ttl_days)
-    )
-    audit.record(
-        session,
-        organisation_id=principal.organisation_id,
-        user_id=principal.user_id,
-        action="user.create",
-        resource=f"user:{user_id}",
-        detail={"role": body.role},
-    )
-    return {"user_id": user_id, "token_id": issued.token_id, "token": issued.token, "expires_at": issued.expires_at}
-
-
 @router.post("/users/{user_id}/revoke", status_code=200)
 def revoke_user_tokens(
     user_id: int, session: SessionDep, principal: Principal = gate(policy.ADMINISTER)
@@ -128,35 +96,10 @@ def revoke_user_tokens(
     return {"revoked": revoke_all_tokens(session, principal, user_id, email)}
 
 
-def revoke_all_tokens(session: Session, principal: Principal, user_id: int, email: str) -> int:
-    """Revoke every token and session of a user, audited (API and admin pages)."""
-    revoked = accounts.revoke_tokens(session, email=email)
-    audit.record(
-        session,
-        organisation_id=principal.organisation_id,
-        user_id=principal.user_id,
-        action="user.revoke",
-        resource=f"user:{user_id}",
-        detail={"revoked": revoked},
-    )
-    return revoked
-
-
 class UserStatusOut(BaseModel):
     id: int
     email: str
     disabled_at: datetime | None = None
-
-
-def set_disabled(session: Session, principal: Principal, user_id: int, disabled: bool) -> dict[str, Any]:
-    """Disable or enable a user, audited; never oneself (API and admin pages)."""
-    if disabled and user_id == principal.user_id:
-        # An organisation whose only admin disables themself has nobody left to enable them.
-        raise InvalidInput("you cannot disable your own account", field="user_id")
-    changed = accounts.set_disabled(session, disabled, user_id=user_id)
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="user.disable" if disabled else "user.enable", resource=f"user:{user_id}")
-    return changed
 
 
 @router.post("/users/{user_id}/disable", response_model=UserStatusOut)
@@ -182,12 +125,6 @@ def list_audit_events(
     offset: Annotated[int, Query(ge=0)] = 0,
     _: Principal = gate(policy.ADMINISTER),
 ) -> list[dict[str, Any]]:
-    return audit.query(
-        session,
-        user_id=user_id,
-        action=action,
-        since=parse_instant(since, "since") if since else None,
-        until=parse_instant(until, "until") if until else None,
-        limit=limit,
-        offset=offset,
-    )
+    return audit.query(session, audit.AuditSearch(
+        user_id=user_id, action=action, since=parse_instant(since, "since") if since else None,
+        until=parse_instant(until, "until") if until else None, limit=limit, offset=offset))

@@ -18,66 +18,50 @@ from app.api.parameters import DatetimeParam, PagingDep
 from app.db import repository
 from app.db.assessments import ASSESSMENTS
 from app.db.resources import PLACES
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.schemas.assessments import AssessmentCollection, AssessmentCreate, AssessmentFeature, AssessmentPatch
 from app.services import records
+from app.services.disclosure import Disclosure
 
 router = APIRouter(prefix="/api", tags=["assessments"])
 
 
-def redact_assessment(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    if not principal.is_panel:
-        return feature
-    props = dict(feature["properties"])
-    for side in ("young_people", "guardianship", "environment"):
-        props[side] = {**props[side], "notes": None}
-    props["notes"] = None
-    props["recommended_responses"] = None
-    props["goals"] = [
-        {**goal, "statement": None,
-         "baseline": {**goal["baseline"], "notes": None} if goal.get("baseline") else None,
-         "observations": [{**o, "notes": None} for o in goal.get("observations", [])]}
-        for goal in props.get("goals") or []
-    ]
-    return {**feature, "properties": props}
-
-
 def _listing(
-    request: Request, session: SessionDep, principal: Principal, page: PagingDep, datetime_param: str | None,
+    request: Request, session: SessionDep, disclosure: Disclosure, page: PagingDep, datetime_param: str | None,
     place_id: int | None, review_overdue: bool | None,
 ) -> dict[str, Any]:
-    result = collection(request, session, ASSESSMENTS, principal, page, datetime_param=datetime_param,
-                        equals={"place_id": [place_id] if place_id is not None else [],
-                                "review_overdue": [review_overdue] if review_overdue is not None else []})
-    result["features"] = [redact_assessment(f, principal) for f in result["features"]]
-    return result
+    return collection(request, session, ASSESSMENTS, disclosure, page, datetime_param=datetime_param,
+                      equals={"place_id": [place_id] if place_id is not None else [],
+                              "review_overdue": [review_overdue] if review_overdue is not None else []})
 
 
 @router.get("/assessments", response_model=AssessmentCollection)
 def list_assessments(
-    request: Request, session: SessionDep, page: PagingDep, datetime: DatetimeParam = None,
+    request: Request, session: SessionDep, disclosure: ReaderDisclosure, page: PagingDep,
+    datetime: DatetimeParam = None,
     place_id: Annotated[int | None, Query()] = None,
     review_overdue: Annotated[bool | None, Query(description="review date has passed")] = None,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return _listing(request, session, principal, page, datetime, place_id, review_overdue)
+    return _listing(request, session, disclosure, page, datetime, place_id, review_overdue)
 
 
 @router.get("/places/{place_id}/assessments", response_model=AssessmentCollection)
 def place_assessments(
-    place_id: int, request: Request, session: SessionDep, page: PagingDep,
+    place_id: int, request: Request, session: SessionDep, disclosure: ReaderDisclosure, page: PagingDep,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     """The place's assessments, oldest first: how its ratings changed over time."""
     repository.get_feature(session, PLACES, place_id)
-    return _listing(request, session, principal, page, None, place_id, None)
+    return _listing(request, session, disclosure, page, None, place_id, None)
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentFeature)
 def get_assessment(
-    assessment_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT),
+    assessment_id: int, session: SessionDep, disclosure: ReaderDisclosure,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return redact_assessment(repository.get_feature(session, ASSESSMENTS, assessment_id), principal)
+    return disclosure.redact_feature(repository.get_feature(session, ASSESSMENTS, assessment_id))
 
 
 @router.post("/assessments", response_model=AssessmentFeature, status_code=201)

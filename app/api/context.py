@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app import policy
-from app.api.features import GeoJSONResponse, collection, created, redact
+from app.api.features import GeoJSONResponse, collection, created
 from app.api.parameters import BboxParam, DatetimeParam, PagingDep
 from app.db import repository
 from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.schemas.domain import (
     DesignationCollection,
     DesignationCreate,
@@ -41,6 +41,7 @@ Kinds = Annotated[list[str] | None, Query(description="filter: one or more value
 def list_places(
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     bbox: BboxParam = None,
     datetime: DatetimeParam = None,
@@ -48,13 +49,15 @@ def list_places(
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     return collection(
-        request, session, PLACES, principal, page, bbox=bbox, datetime_param=datetime, equals={"kind": kind or []}
+        request, session, PLACES, disclosure, page, bbox=bbox, datetime_param=datetime, equals={"kind": kind or []}
     )
 
 
 @router.get("/places/{place_id}", response_model=PlaceFeature)
-def get_place(place_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)) -> dict[str, Any]:
-    return redact(repository.get_feature(session, PLACES, place_id), principal)
+def get_place(
+    place_id: int, session: SessionDep, disclosure: ReaderDisclosure, principal: Principal = gate(policy.READ_CONTEXT),
+) -> dict[str, Any]:
+    return disclosure.redact_feature(repository.get_feature(session, PLACES, place_id))
 
 
 @router.get("/places/{place_id}/designations", response_model=DesignationCollection)
@@ -62,12 +65,13 @@ def place_designation_history(
     place_id: int,
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     """The place's whole designation history, oldest first (current ones have ``current: true``)."""
     repository.get_feature(session, PLACES, place_id)
-    return collection(request, session, DESIGNATIONS, principal, page, equals={"place_id": [place_id]})
+    return collection(request, session, DESIGNATIONS, disclosure, page, equals={"place_id": [place_id]})
 
 
 @router.post("/places", response_model=PlaceFeature, status_code=201)
@@ -96,6 +100,7 @@ def delete_place(place_id: int, session: SessionDep, principal: Principal = gate
 def list_designations(
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     bbox: BboxParam = None,
     datetime: DatetimeParam = None,
@@ -111,7 +116,7 @@ def list_designations(
         request,
         session,
         DESIGNATIONS,
-        principal,
+        disclosure,
         page,
         bbox=bbox,
         datetime_param=datetime,
@@ -129,9 +134,10 @@ def list_designations(
 def get_designation(
     designation_id: int,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return redact(repository.get_feature(session, DESIGNATIONS, designation_id), principal)
+    return disclosure.redact_feature(repository.get_feature(session, DESIGNATIONS, designation_id))
 
 
 @router.post("/designations", response_model=DesignationFeature, status_code=201)
@@ -163,6 +169,7 @@ def delete_designation(
 def list_guardians(
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     bbox: BboxParam = None,
     role: Kinds = None,
@@ -173,7 +180,7 @@ def list_guardians(
         request,
         session,
         GUARDIANS,
-        principal,
+        disclosure,
         page,
         bbox=bbox,
         equals={"role": role or [], "place_id": [place_id] if place_id is not None else []},
@@ -182,9 +189,10 @@ def list_guardians(
 
 @router.get("/guardians/{guardian_id}", response_model=GuardianFeature)
 def get_guardian(
-    guardian_id: int, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)
+    guardian_id: int, session: SessionDep, disclosure: ReaderDisclosure,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return redact(repository.get_feature(session, GUARDIANS, guardian_id), principal)
+    return disclosure.redact_feature(repository.get_feature(session, GUARDIANS, guardian_id))
 
 
 @router.post("/guardians", response_model=GuardianFeature, status_code=201)
@@ -215,6 +223,7 @@ def delete_guardian(
 def list_interventions(
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     bbox: BboxParam = None,
     datetime: DatetimeParam = None,
@@ -226,7 +235,7 @@ def list_interventions(
         request,
         session,
         INTERVENTIONS,
-        principal,
+        disclosure,
         page,
         bbox=bbox,
         datetime_param=datetime,
@@ -238,9 +247,10 @@ def list_interventions(
 def get_intervention(
     intervention_id: int,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
-    return redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
+    return disclosure.redact_feature(repository.get_feature(session, INTERVENTIONS, intervention_id))
 
 
 @router.post("/interventions", response_model=InterventionFeature, status_code=201)

@@ -225,6 +225,6 @@ def export_context(
                       equals=_equals(spec, kind=kind, level=level, role=role,
                                      place_id=[place_id] if place_id is not None else None))
     features = _fetch(session, spec, query)
-    features = [{**f, "properties": disclosure.redact(f["properties"])} for f in features]
+    features = [disclosure.redact_feature(f) for f in features]
     _audit(session, principal, resource, format, len(features), disclosure.applied, request)
     return _render(features, resource, format)

@@ -1,4 +1,5 @@
-"""What every feature endpoint shares: collections with links, panel redaction.
+"""What every feature endpoint shares: collections with links, redacted by the request's
+:class:`~app.services.disclosure.Disclosure` (the one free-text rule).
 
 Writes and their audit records are the services' (:mod:`app.services.records`, :mod:`app.services.audit`);
 ``audit_write``, ``validated_hours`` and ``geojson_of`` are their names here for the routers that use them.
@@ -16,13 +17,12 @@ from sqlalchemy.orm import Session
 from app.api.parameters import page_links
 from app.db import repository
 from app.db.repository import ListQuery, ResourceSpec
-from app.dependencies import Principal
 from app.query import Paging, parse_bbox, parse_interval
 from app.services.audit import record_action as audit_write
+from app.services.disclosure import Disclosure
 from app.services.records import geojson_of, validated_hours
-from geo.privacy import withhold_free_text
 
-__all__ = ["GeoJSONResponse", "audit_write", "collection", "created", "geojson_of", "redact", "validated_hours"]
+__all__ = ["GeoJSONResponse", "audit_write", "collection", "created", "geojson_of", "validated_hours"]
 
 
 class GeoJSONResponse(JSONResponse):
@@ -31,15 +31,8 @@ class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
 
 
-def redact(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """Panel members see places, designations, guardians and interventions without free text."""
-    if not principal.is_panel:
-        return feature
-    return {**feature, "properties": withhold_free_text(feature["properties"])}
-
-
 def collection(
-    request: Request, session: Session, spec: ResourceSpec, principal: Principal, page: Paging, *,
+    request: Request, session: Session, spec: ResourceSpec, disclosure: Disclosure, page: Paging, *,
     bbox: str | None = None, datetime_param: str | None = None,
     equals: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, Any]:
@@ -50,7 +43,7 @@ def collection(
     features, has_more = repository.list_features(session, spec, query)
     return {
         "type": "FeatureCollection",
-        "features": [redact(f, principal) for f in features],
+        "features": [disclosure.redact_feature(f) for f in features],
         "links": [link.model_dump(exclude_none=True) for link in page_links(request, page, has_more)],
         "numberReturned": len(features),
     }

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 
 from app import policy
 from app.api.features import audit_write
-from app.db import audit, imports
-from app.db.session import Database, allow_long_work
+from app.db import imports
+from app.db.session import allow_long_work
 from app.dependencies import DatabaseDep, Principal, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput
+from app.services.audit import record_refused_import
 from app.services.partner_import import partner_records
 from geo.partner_data import TARGETS
 
@@ -45,20 +46,6 @@ def text_stream(upload: UploadFile) -> io.TextIOWrapper:
     return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
 
 
-def audit_refused_import(database: Database, principal: Principal, resource: str, detail: dict[str, Any],
-                         refusal: ContextmapError) -> None:
-    """A refused import is audited too: the request's own transaction rolls back, so this one commits alone."""
-    rejected = refusal.report.rejected if isinstance(refusal, imports.ImportRejected) else None
-    session = database.tenant_session(principal.organisation_id)
-    try:
-        with session.begin():
-            audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                         action="import.refused", resource=resource,
-                         detail={**detail, "status": refusal.status, "field": refusal.field, "rejected": rejected})
-    finally:
-        session.close()
-
-
 @router.post("/police-uk", response_model=ImportReportOut)
 def import_police_uk(
     session: SessionDep, settings: SettingsDep, database: DatabaseDep,
@@ -79,10 +66,10 @@ def import_police_uk(
         report = imports.import_police_uk(
             session, principal.organisation_id, sources, analysis_srid=settings.analysis_srid,
             link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-            allow_partial=allow_partial,
+            allow_partial=allow_partial, future_tolerance_minutes=settings.future_tolerance_minutes,
         )
     except ContextmapError as exc:
-        audit_refused_import(database, principal, "incidents",
+        record_refused_import(database, principal, "incidents",
                              {"source": "police_uk", "files": [name for name, _ in sources]}, exc)
         raise
     audit_write(session, principal, "import", "incidents",
@@ -115,9 +102,10 @@ def import_partner(
             session, principal.organisation_id, name, rows, target,
             analysis_srid=settings.analysis_srid, link_distance_m=settings.auto_link_distance_m,
             default_area=settings.default_service_area, dry_run=dry_run, limits=settings.geometry_limits,
+            future_tolerance_minutes=settings.future_tolerance_minutes,
         )
     except ContextmapError as exc:
-        audit_refused_import(database, principal, target if target in TARGETS else "partner", detail, exc)
+        record_refused_import(database, principal, target if target in TARGETS else "partner", detail, exc)
         raise
     audit_write(session, principal, "import", target,
                 {**detail, "imported": report.imported, "duplicates": report.duplicates})

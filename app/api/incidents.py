@@ -11,7 +11,7 @@ from app.api.features import GeoJSONResponse, audit_write, collection, created
 from app.api.parameters import BboxParam, DatetimeParam, PagingDep
 from app.db import repository
 from app.db.resources import INCIDENTS
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.schemas.domain import IncidentCollection, IncidentCreate, IncidentFeature, IncidentPatch
 from app.services import records
 
@@ -23,6 +23,7 @@ Values = Annotated[list[str] | None, Query(description="filter: one or more valu
 def list_incidents(
     request: Request,
     session: SessionDep,
+    disclosure: ReaderDisclosure,
     page: PagingDep,
     bbox: BboxParam = None,
     datetime: DatetimeParam = None,
@@ -35,7 +36,7 @@ def list_incidents(
         request,
         session,
         INCIDENTS,
-        principal,
+        disclosure,
         page,
         bbox=bbox,
         datetime_param=datetime,

@@ -180,7 +180,7 @@ def items(
     else:
         features, has_more, matched = ogc.list_items(
             session, source, ListQuery(bbox=box, interval=interval, limit=limit, offset=offset))
-        features = [{**feature, "properties": disclosure.redact(feature["properties"])} for feature in features]
+        features = [disclosure.redact_feature(feature) for feature in features]
     if source.individual_incidents:
         audit_write(session, principal, "incident.list", "incidents",
                     {"via": "ogc", "returned": len(features), "query": str(request.url.query)})
@@ -232,7 +232,7 @@ def item(
         if not item_id.isdigit() or len(item_id) > 18:
             raise NotFound(f"no item {item_id!r} in collection {source.id}", field="item_id")
         feature = ogc.get_item(session, source, int(item_id))
-        feature = {**feature, "properties": disclosure.redact(feature["properties"])}
+        feature = disclosure.redact_feature(feature)
     if source.individual_incidents:
         audit_write(session, principal, "incident.read", f"incident:{item_id}", {"via": "ogc"})
     here = request.url.remove_query_params("f")

@@ -28,7 +28,7 @@ from app.schemas.safe_spaces import (
     SafetyPlanRequest,
 )
 from app.services.coverage import coverage_analysis
-from app.services.disclosure import rule_for
+from app.services.disclosure import Disclosure, rule_for
 from app.settings import Settings
 from geo.privacy import disclose_count
 from geo.safe_spaces import (
@@ -83,11 +83,6 @@ def _check_point(session: SessionDep, settings: Settings, lon: float, lat: float
                                             {"field": f"{prefix}lat", "message": message}])
 
 
-def _guardians_out(guardians: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
-    # Panel members see roles, hours and training, not free-text descriptions (role table).
-    return [{**g, "description": None} if principal.is_panel else g for g in guardians]
-
-
 def _details(row: dict[str, Any], stale: bool) -> dict[str, Any]:
     return {"designation_id": row["designation_id"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
             "scheme": row["scheme"], "age_min": row["age_min"], "age_max": row["age_max"],
@@ -95,17 +90,17 @@ def _details(row: dict[str, Any], stale: bool) -> dict[str, Any]:
             "verified_on": row["verified_on"], "stale": stale}
 
 
-def _nearest_properties(item: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def _nearest_properties(item: dict[str, Any], disclosure: Disclosure) -> dict[str, Any]:
     verdict = item["evaluation"]
-    return {
+    return disclosure.redact({
         "place_id": item["place_id"], "name": item["name"], "kind": item["kind"], "address": item["address"],
         "opening_hours": item["opening_hours"], "open": bool(verdict.open), "open_until": verdict.closes_at,
         "hours_state": verdict.hours_state, "hours_note": verdict.hours_note,
         "straight_line_m": round(float(item["straight_m"]), 1), "walking_m": round(item["walking_m"], 1),
         "walking_minutes": round(item["walking_minutes"], 1), "within_threshold": item["within_threshold"],
         "distance_method": item["distance_method"], "safe_space": _details(item, verdict.stale),
-        "reasons": verdict.reasons, "guardians": _guardians_out(verdict.guardians_present, principal),
-    }
+        "reasons": verdict.reasons, "guardians": verdict.guardians_present,
+    })
 
 
 def _method_note(method: str, network_loaded: bool, settings: Settings) -> str:
@@ -119,8 +114,8 @@ def _method_note(method: str, network_loaded: bool, settings: Settings) -> str:
 
 
 def _nearest(
-    session: SessionDep, settings: Settings, principal: Principal, lon: float, lat: float, at: datetime,
-    age: int | None, limit: int,
+    session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure, lon: float, lat: float,
+    at: datetime, age: int | None, limit: int,
 ) -> tuple[list[dict[str, Any]], store.NearestAnswer]:
     answer = store.nearest_safe_spaces(
         session, principal.organisation_id, lon=lon, lat=lat, at=at, age=age, limit=limit,
@@ -128,13 +123,13 @@ def _nearest(
         walking_speed=settings.walking_speed_m_per_min, threshold_minutes=settings.walk_threshold_minutes,
         stale_days=settings.safe_space_stale_days,
     )
-    return [_nearest_properties(item, principal) for item in answer.results], answer
+    return [_nearest_properties(item, disclosure) for item in answer.results], answer
 
 
 @router.get("/safe-spaces/nearest", response_model=NearestCollection)
 def nearest_safe_spaces(
-    session: SessionDep, settings: SettingsDep, lon: Lon, lat: Lat, at: AtParam = None,
-    age: Annotated[int | None, Query(ge=0, le=25, description="the young person's age")] = None,
+    session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure, lon: Lon, lat: Lat,
+    at: AtParam = None, age: Annotated[int | None, Query(ge=0, le=25, description="the young person's age")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
@@ -149,7 +144,7 @@ def nearest_safe_spaces(
     """
     instant = _at(at)
     _check_point(session, settings, lon, lat)
-    properties, answer = _nearest(session, settings, principal, lon, lat, instant, age, limit)
+    properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, age, limit)
     within = any(p["within_threshold"] for p in properties)
     return {
         "type": "FeatureCollection",
@@ -167,8 +162,8 @@ def nearest_safe_spaces(
 
 @router.get("/safe-spaces", response_model=SafeSpaceCollection)
 def list_safe_spaces(
-    request: Request, session: SessionDep, settings: SettingsDep, page: PagingDep, at: AtParam = None,
-    principal: Principal = gate(policy.READ_CONTEXT),
+    request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure, page: PagingDep,
+    at: AtParam = None, principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     """Places with a safe-space designation current at ``at``: details, ``stale``, guardians present."""
     instant = _at(at)
@@ -179,12 +174,12 @@ def list_safe_spaces(
         verdict = evaluate(row["candidate"], instant, None, settings.safe_space_stale_days, calendar)
         everyone = guardians_at(row["candidate"].guardians, verdict.open, instant, calendar)
         features.append({"type": "Feature", "id": row["place_id"], "geometry": json.loads(row["geometry"]),
-                         "properties": {
+                         "properties": disclosure.redact({
                              "place_id": row["place_id"], "name": row["name"], "kind": row["kind"],
                              "address": row["address"], "opening_hours": row["opening_hours"],
                              "open": verdict.open, "hours_state": verdict.hours_state,
                              "hours_note": verdict.hours_note, "safe_space": _details(row, verdict.stale),
-                             "guardians": _guardians_out(everyone, principal)}})
+                             "guardians": everyone})})
     links = page_links(request, page, len(rows) > page.limit)
     return {"type": "FeatureCollection", "features": features, "at": instant,
             "links": [link.model_dump(exclude_none=True) for link in links], "numberReturned": len(features)}
@@ -192,14 +187,15 @@ def list_safe_spaces(
 
 @router.get("/places/{place_id}/guardianship", response_model=Guardianship)
 def place_guardianship(
-    place_id: int, session: SessionDep, at: AtParam = None, principal: Principal = gate(policy.READ_CONTEXT),
+    place_id: int, session: SessionDep, disclosure: ReaderDisclosure, at: AtParam = None,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> dict[str, Any]:
     """Guardians at the place at ``at`` (default now): who is present, on what basis, training currency."""
     instant = _at(at)
     found = store.place_guardianship(session, place_id, instant)
     if found is None:
         raise NotFound(f"no place with id {place_id} in your organisation")
-    guardians = _guardians_out(found["guardians"], principal)
+    guardians = [disclosure.redact(g) for g in found["guardians"]]
     return {"place_id": place_id, "name": found["place"]["name"], "at": instant,
             "opening_hours": found["place"]["opening_hours"], "open": found["open"],
             "present_count": sum(1 for g in guardians if g["present"]), "guardians": guardians,
@@ -236,7 +232,7 @@ def _plan_point(session: SessionDep, settings: Settings, index: int, location: P
 @router.post("/safety-plan", response_model=SafetyPlan)
 def safety_plan(
     body: Annotated[SafetyPlanRequest | list[PlanLocation], Body()], session: SessionDep, settings: SettingsDep,
-    principal: Principal = gate(policy.WRITE_SAFE_SPACES),
+    disclosure: ReaderDisclosure, principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     """Level 1 planning for one young person: concerns, recent harm and open safe spaces near their places.
 
@@ -259,7 +255,8 @@ def safety_plan(
                                settings.analysis_srid)
         times = []
         for instant in location.times:
-            properties, answer = _nearest(session, settings, principal, lon, lat, instant, plan.age, plan.limit)
+            properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, plan.age,
+                                          plan.limit)
             within = any(p["within_threshold"] for p in properties)
             times.append({"at": instant, "within_threshold": within,
                           "advice": None if within else settings.fallback_advice,

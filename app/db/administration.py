@@ -4,14 +4,13 @@ stay in app.db.accounts and app.db.audit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, InternalError
 from sqlalchemy.orm import Session
 
+from app.db.audit import AuditSearch
 from app.exceptions import InvalidInput, NotFound
 from geo.vocabulary import ROLES
 
@@ -39,19 +38,9 @@ def admins_left(session: Session, except_user: int) -> int:
         {"id": except_user}).scalar_one())
 
 
-@dataclass(frozen=True)
-class AuditSearch:
-    user_id: int | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 50
-    offset: int = 0
-
-
 def audit_page(session: Session, search: AuditSearch) -> tuple[list[dict[str, Any]], int]:
     """Events of the organisation (row-level security), newest first, with the user's e-mail; and the total."""
-    where, params = _audit_where(search)
+    where, params = search.where("a")
     rows = [dict(r) for r in session.execute(text(
         "SELECT a.id, a.at, a.user_id, u.email, a.action, a.resource, a.request_id, a.client, a.detail "
         "FROM audit_events a LEFT JOIN users u ON u.id = a.user_id "
@@ -59,24 +48,6 @@ def audit_page(session: Session, search: AuditSearch) -> tuple[list[dict[str, An
         {**params, "lim": search.limit, "off": search.offset}).mappings()]
     total = int(session.execute(text(f"SELECT count(*) FROM audit_events a {where}"), params).scalar_one())
     return rows, total
-
-
-def _audit_where(search: AuditSearch) -> tuple[str, dict[str, Any]]:
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if search.user_id is not None:
-        where.append("a.user_id = :user")
-        params["user"] = search.user_id
-    if search.action:
-        where.append("a.action = :action")
-        params["action"] = search.action
-    if search.since is not None:
-        where.append("a.at >= :since")
-        params["since"] = search.since
-    if search.until is not None:
-        where.append("a.at < :until")
-        params["until"] = search.until
-    return ("WHERE " + " AND ".join(where)) if where else "", params
 
 
 def audit_actions(session: Session) -> list[str]:

@@ -242,14 +242,14 @@ def grid_counts(session: Session, grid: Grid, filt: IncidentFilter) -> CellCount
 
 
 def _tune_for_aggregation(session: Session) -> None:
-    # Scans of a year of incidents are cheap per row: JIT compilation costs more than it saves (~70 ms),
-    # and a little more memory keeps the hash aggregate in RAM. psycopg prepares a statement after five
-    # runs, and PostgreSQL may then switch to a generic plan that cannot see the period's selectivity;
-    # these aggregations always want the plan for their actual parameters. SET LOCAL ends with the
-    # transaction.
-    session.execute(text("SET LOCAL jit = off"))
-    session.execute(text("SET LOCAL work_mem = '32MB'"))
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    # Scans of a year of incidents are cheap per row: JIT compilation costs more than it saves (~70 ms).
+    # psycopg prepares a statement after five runs, and PostgreSQL may then switch to a generic plan that
+    # cannot see the period's selectivity; these aggregations always want the plan for their actual
+    # parameters. SET LOCAL ends with the transaction. Memory is not raised here: every service-role
+    # connection starts with ``work_mem`` = the ``work_mem_mb`` setting (app.db.session), which is enough
+    # to keep the hash aggregate in RAM at the default 32 MB and is the ceiling an operator sets — an
+    # aggregation that raised it itself would step over a lower ceiling.
+    session.execute(text("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def grid_counts_spatial_join(session: Session, grid: Grid, filt: IncidentFilter, study_wkb: bytes) -> CellCounts:

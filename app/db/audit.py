@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,29 +34,43 @@ def record(
     )
 
 
-def query(
-    session: Session, *, user_id: int | None = None, action: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, limit: int = 100, offset: int = 0,
-) -> list[dict[str, Any]]:
-    where: list[str] = ["true"]
-    params: dict[str, Any] = {"lim": limit, "off": offset}
-    if user_id is not None:
-        where.append("user_id = :user_id")
-        params["user_id"] = user_id
-    if action is not None:
-        where.append("action = :action")
-        params["action"] = action
-    if since is not None:
-        where.append("at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append("at < :until")
-        params["until"] = until
+@dataclass(frozen=True)
+class AuditSearch:
+    """Which audit events to read (the API's ``/api/audit`` and the admin pages' audit log): the one filter."""
+
+    user_id: int | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    limit: int = 50
+    offset: int = 0
+
+    def where(self, alias: str = "a") -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = ["true"]
+        params: dict[str, Any] = {}
+        if self.user_id is not None:
+            clauses.append(f"{alias}.user_id = :user_id")
+            params["user_id"] = self.user_id
+        if self.action is not None:
+            clauses.append(f"{alias}.action = :action")
+            params["action"] = self.action
+        if self.since is not None:
+            clauses.append(f"{alias}.at >= :since")
+            params["since"] = self.since
+        if self.until is not None:
+            clauses.append(f"{alias}.at < :until")
+            params["until"] = self.until
+        return "WHERE " + " AND ".join(clauses), params
+
+
+def query(session: Session, search: AuditSearch) -> list[dict[str, Any]]:
+    """Events of the organisation (row-level security), newest first."""
+    where, params = search.where("a")
     rows = session.execute(
         text(
             "SELECT id, organisation_id, user_id, at, action, resource, request_id, client_request_id, client, detail "
-            f"FROM audit_events WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :lim OFFSET :off"
+            f"FROM audit_events a {where} ORDER BY at DESC, id DESC LIMIT :lim OFFSET :off"
         ),
-        params,
+        {**params, "lim": search.limit, "off": search.offset},
     ).mappings()
     return [dict(r) for r in rows]

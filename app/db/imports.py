@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.exceptions import InvalidInput
+from geo.calendar import FUTURE_TOLERANCE_MINUTES, too_far_ahead
 from geo.geometry import ALLOWED_TYPES, GeometryError, GeometryLimits, parse_geometry
 from geo.partner_data import PartnerRecord, RowError
 from geo.policeuk import LOCATION_PRECISION, SOURCE, CrimeRow, PoliceUkFormatError, RowProblem, parse_rows
@@ -120,6 +121,7 @@ def import_police_uk(
     session: Session, organisation_id: int, sources: Sequence[tuple[str, TextIO]], *,
     analysis_srid: int, link_distance_m: float, default_area: tuple[float, float, float, float],
     allow_partial: bool = False, progress: Callable[[str, int], None] | None = None,
+    future_tolerance_minutes: float = FUTURE_TOLERANCE_MINUTES,
 ) -> ImportReport:
     """Import police.uk street-level CSV files into one organisation; returns the report.
 
@@ -148,7 +150,7 @@ def import_police_uk(
                 # import of a million rows is mostly this loop.
                 batch: list[str] = []
                 try:
-                    for result in parse_rows(stream):
+                    for result in parse_rows(stream, future_tolerance_minutes):
                         report.rows_read += 1
                         if isinstance(result, CrimeRow):
                             start = iso.get(result.occurred_from) or iso.setdefault(
@@ -267,18 +269,27 @@ def import_partner(
     session: Session, organisation_id: int, name: str, rows: Iterable[PartnerRecord | RowError], target: str, *,
     analysis_srid: int, link_distance_m: float, default_area: tuple[float, float, float, float],
     dry_run: bool = False, limits: GeometryLimits | None = None,
+    future_tolerance_minutes: float = FUTURE_TOLERANCE_MINUTES,
 ) -> ImportReport:
     """Import one partner file (incidents, places or safe spaces): all of it, or — with any rejected row —
     none of it (:class:`ImportRejected`). A dry run validates and counts inside a savepoint it rolls back.
+    An incident dated more than ``future_tolerance_minutes`` ahead is a rejected row, as in the write use case.
     """
     report = ImportReport(files=[name], dry_run=dry_run)
     area = _service_area(session, organisation_id, default_area)
+    now = datetime.now(UTC)
     accepted: list[PartnerRecord] = []
     for row in rows:
         report.rows_read += 1
         if isinstance(row, RowError):
             report.reject(name, row.line, row.reason)
             continue
+        if target == "incidents":
+            ahead = next((f for f in ("occurred_from", "occurred_to")
+                          if too_far_ahead(row.values.get(f), future_tolerance_minutes, now)), None)
+            if ahead is not None:
+                report.reject(name, row.line, f"{ahead}: {row.values[ahead].isoformat()} is in the future")
+                continue
         try:
             if row.geometry is not None:
                 allowed = frozenset({"Point"}) if target == "incidents" else ALLOWED_TYPES

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.analysis import record_time_sql
 from app.db.school_terms import hours_calendar
 from app.db.street_network import street_network
 from geo.safe_spaces import (
@@ -269,14 +270,10 @@ def harm_cells(
     Cells are indexed by integer arithmetic on the metric coordinates (no grid table needed); each comes
     with its GeoJSON polygon in EPSG:4326.
     """
-    where: list[str] = ["true"]
-    params: dict[str, Any] = {"s": cell_m}
-    if start is not None:
-        where.append("COALESCE(i.occurred_to, i.occurred_from) >= :t0")
-        params["t0"] = start
-    if end is not None:
-        where.append("i.occurred_from < :t1")
-        params["t1"] = end
+    # The incident lists' and tiles' time rule (record_time_sql), not a seventh spelling of it.
+    clauses, times = record_time_sql("i.occurred_from", "i.occurred_to", start, end)
+    where: list[str] = ["true", *clauses]
+    params: dict[str, Any] = {"s": cell_m, **times}
     if harm_categories:
         where.append("i.harm_category = ANY(:cats)")
         params["cats"] = list(harm_categories)

@@ -110,13 +110,18 @@ class Database:
         return session
 
     @contextmanager
-    def request_transaction(self, organisation_id: int | None) -> Iterator[Session]:
+    def request_transaction(self, organisation_id: int | None, token_hash: str | None = None) -> Iterator[Session]:
         """One request's transaction: committed (or rolled back) and the connection released on exit.
 
         The caller exits before the response is sent, so a commit that fails is the client's error and a
         2xx always means the data are saved. While open, the connection is cancellable by the request.
+        With ``token_hash`` the statement that scopes the transaction to the organisation also looks the
+        credential up again (:func:`_scope_transaction_to_organisation`); the caller compares
+        ``session.info["token_user"]`` with the principal it holds.
         """
         session = self.tenant_session(organisation_id)
+        if token_hash is not None:
+            session.info["check_token"] = token_hash
         in_flight = current_connections.get()
         try:
             with session.begin():
@@ -156,7 +161,14 @@ def _scope_transaction_to_organisation(session: Session, transaction: SessionTra
     # is_local => true: the setting dies with the transaction, so a pooled connection never carries one
     # organisation's scope into another request.
     organisation_id = session.info.get("organisation_id")
-    connection.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": ORG_SETTING, "value": "" if organisation_id is None else str(organisation_id)},
-    )
+    scope = {"name": ORG_SETTING, "value": "" if organisation_id is None else str(organisation_id)}
+    token_hash = session.info.pop("check_token", None)
+    if token_hash is None:
+        connection.execute(text("SELECT set_config(:name, :value, true)"), scope)
+        return
+    # A principal remembered from an earlier request is checked again in the same round trip (revoked,
+    # expired, disabled or changed credentials show as no row, or another user, organisation or role).
+    session.info["token_user"] = connection.execute(text(
+        "SELECT set_config(:name, :value, true) AS scoped, u.user_id, u.organisation_id, u.role, u.kind "
+        "FROM (SELECT 1) AS one LEFT JOIN contextmap_token_user(:h) AS u ON true"), {**scope, "h": token_hash},
+    ).first()

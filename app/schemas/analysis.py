@@ -14,7 +14,7 @@ from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry, MultiPolygon, Polygon
 from pydantic import BaseModel, Field
 
-from app.schemas.common import LongText, ShortText, StrictModel
+from app.schemas.common import Day, LongText, ShortText, StrictModel
 from app.schemas.domain import ConcernLevel, DesignationFeature, HarmCategory, IncidentSource, PlaceFeature
 
 IncidentCount = Annotated[int | None, Field(ge=0, description="incidents; null when suppressed (1..7)")]
@@ -406,7 +406,7 @@ class HotspotFlagCreate(StrictModel):
     level: ConcernLevel = "medium"
     reason: LongText | None = Field(None, description=(
         "Why the place is of concern, in the flagger's words; the statistic is quoted after it"))
-    review_by: date | None = Field(None, description="when to review the concern; default in 13 weeks")
+    review_by: Day | None = Field(None, description="when to review the concern; default in 13 weeks")
 
 
 class FlagStatistic(BaseModel):

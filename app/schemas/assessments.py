@@ -9,7 +9,7 @@ from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from app.schemas.common import Link, LongText, StrictModel, enum_schema, one_of
+from app.schemas.common import Day, Link, LongText, StrictModel, enum_schema, one_of
 
 RATINGS = ("red", "amber", "green")
 # How the assessment was made (Contextual Safeguarding Network toolkit: observations, neighbourhood
@@ -37,7 +37,7 @@ class Side(StrictModel):
 
 
 class Observation(StrictModel):
-    observed_on: date
+    observed_on: Day
     value: float | None = Field(None, description="the measure's value, e.g. ASB reports that month")
     notes: LongText | None = None
 
@@ -67,7 +67,7 @@ def _unique_methods(value: list[str] | None) -> list[str] | None:
 
 class AssessmentCreate(StrictModel):
     place_id: int
-    assessed_on: date
+    assessed_on: Day
     young_people: Side = Field(description="young people's strengths and needs")
     guardianship: Side
     environment: Side = Field(description="environment, resources and policy")
@@ -75,7 +75,7 @@ class AssessmentCreate(StrictModel):
     context_weighting: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         None, description="rank among the young person's or area's contexts; 1 weighs most")
     recommended_responses: list[Statement] = Field(default=[], max_length=50)
-    review_on: date | None = None
+    review_on: Day | None = None
     goals: list[Goal] = Field(default=[], max_length=30)
     notes: LongText | None = None
 
@@ -91,14 +91,14 @@ class AssessmentCreate(StrictModel):
 
 
 class AssessmentPatch(StrictModel):
-    assessed_on: date | None = None
+    assessed_on: Day | None = None
     young_people: Side | None = None
     guardianship: Side | None = None
     environment: Side | None = None
     methods: list[Method] | None = Field(None, max_length=len(ASSESSMENT_METHODS))
     context_weighting: Annotated[int, Field(ge=1, le=1000)] | None = None
     recommended_responses: list[Statement] | None = Field(None, max_length=50)
-    review_on: date | None = None
+    review_on: Day | None = None
     goals: list[Goal] | None = Field(None, max_length=30)
     notes: LongText | None = None
 

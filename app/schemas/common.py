@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +16,8 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+
+from geo.calendar import too_far_ahead
 
 
 def one_of(values: Sequence[str]) -> AfterValidator:
@@ -78,20 +80,31 @@ def _refuse_bare_number(value: Any) -> Any:
     return value
 
 
-def _within_years(value: datetime) -> datetime:
+def _refuse_number_as_date(value: Any) -> Any:
+    # As for date-times: pydantic reads 0 or "86400" as a day counted from 1970-01-01.
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
+        raise ValueError("a date is an ISO 8601 string such as 2026-05-01, not a number")
+    return value
+
+
+_D = TypeVar("_D", date, datetime)
+
+
+def _within_years(value: _D) -> _D:
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"outside the years {EARLIEST_YEAR}..{LATEST_YEAR}")
     return value
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_refuse_bare_number), AfterValidator(_within_years)]
+#: A calendar day in a request body: an ISO 8601 date string within the years above, never a number.
+Day = Annotated[date, BeforeValidator(_refuse_number_as_date), AfterValidator(_within_years)]
 
 
 def refuse_future(value: datetime | None, field: str, tolerance_minutes: int) -> None:
-    """Refuse an incident dated later than now plus a small tolerance (clock skew between systems).
+    """Refuse an incident dated later than now plus a small tolerance (:func:`geo.calendar.too_far_ahead`).
 
-    One incident dated 2206 moved an organisation's default emerging-hot-spots window to 2204-2206.
     Raises ``ValueError`` naming the field; callers turn it into their own error (422 or an import row).
     """
-    if value is not None and value > datetime.now(UTC) + timedelta(minutes=tolerance_minutes):
+    if value is not None and too_far_ahead(value, tolerance_minutes):
         raise ValueError(f"{field}: {value.isoformat()} is in the future")

@@ -9,7 +9,7 @@ from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas.common import Link, LongText, ShortText, StrictModel, Timestamp, enum_schema, one_of
+from app.schemas.common import Day, Link, LongText, ShortText, StrictModel, Timestamp, enum_schema, one_of
 from geo.vocabulary import (
     CONCERN_LEVELS,
     DESIGNATION_KINDS,
@@ -123,13 +123,13 @@ class DesignationFields(StrictModel):
     valid_to: Timestamp | None = None
     level: ConcernLevel | None = None
     reason: LongText | None = None
-    review_by: date | None = None
+    review_by: Day | None = None
     scheme: LongText | None = None
     age_min: Age | None = None
     age_max: Age | None = None
     help_offered: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default=[], max_length=30)
     accessibility: LongText | None = None
-    verified_on: date | None = None
+    verified_on: Day | None = None
     notes: LongText | None = None
 
 
@@ -188,7 +188,7 @@ class DesignationCollection(FeatureCollection[DesignationFeature]):
 # ---- guardians ----------------------------------------------------------------------------------------
 class Training(StrictModel):
     kind: TrainingKind
-    completed_on: date
+    completed_on: Day
 
 
 class GuardianFields(StrictModel):
@@ -308,8 +308,8 @@ class InterventionProperties(StrictModel):
     description: Annotated[str, Field(min_length=1, max_length=2000)]
     owning_partner: ShortText
     partners: list[ShortText] = Field(default=[], max_length=30)
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
     notes: LongText | None = None
 
     @model_validator(mode="after")
@@ -326,8 +326,8 @@ class InterventionPatchProperties(StrictModel):
     description: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     owning_partner: ShortText | None = None
     partners: list[ShortText] | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     notes: LongText | None = None
 
 

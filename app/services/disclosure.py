@@ -33,9 +33,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from app.db import audit
 from app.schemas.analysis import DisclosureInfo
 from app.security import Principal
+from app.services.audit import record_action
 from app.settings import Settings
 from geo.calendar import month_ceil, month_floor
 from geo.grid import PUBLISHED_CELL_SIZES, published_cell_size
@@ -114,11 +114,30 @@ class Disclosure:
     def text(self, value: Any) -> Any:
         return None if self.applied else value
 
+    # ---- free text: the one panel free-text rule --------------------------------------------------------
+    @property
+    def shows_free_text(self) -> bool:
+        """Whether this reader sees free text (notes, reasons, descriptions, partners: staff do, a panel or a
+        shareable answer does not). Pages show or hide free-text columns and filters by this."""
+        return not self.applied
+
     def redact(self, properties: dict[str, Any]) -> dict[str, Any]:
-        """Free-text properties (:data:`geo.privacy.FREE_TEXT_FIELDS`) withheld for a controlled reader."""
+        """Free-text properties (:data:`geo.privacy.FREE_TEXT_FIELDS`, at any depth) withheld for a
+        controlled reader."""
         if not self.applied:
             return properties
         return withhold_free_text(properties)
+
+    def redact_feature(self, feature: dict[str, Any]) -> dict[str, Any]:
+        """A GeoJSON feature with its properties redacted (:meth:`redact`)."""
+        if not self.applied:
+            return feature
+        return {**feature, "properties": self.redact(feature["properties"])}
+
+    def free_text(self, value: str) -> str:
+        """A free-text filter the reader typed: ignored ("") when the reader cannot see that text, or the
+        filter would reveal what the page hides."""
+        return value if self.shows_free_text else ""
 
     # ---- the fixed geography and calendar -------------------------------------------------------------
     def cell(self, shape: str, size: float) -> tuple[str, float]:
@@ -173,6 +192,5 @@ class Disclosure:
         """Record a disclosure-controlled answer: who asked, what, with which parameters (``at`` is when)."""
         if not self.applied or principal is None:
             return
-        audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                     action="analysis.disclosure", resource=what,
-                     detail={"role": principal.role, "shareable": self.shareable, "parameters": parameters})
+        record_action(session, principal, "analysis.disclosure", what,
+                      {"role": principal.role, "shareable": self.shareable, "parameters": parameters})

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -24,8 +24,8 @@ from app.services.grids import (
     spatial_weights,
     weights_text,
 )
+from geo.calendar import add_steps, london_midnight, step_floor
 from geo.emerging import emerging_hot_spots
-from geo.vocabulary import LONDON
 
 MAX_STEPS = 260
 MAX_EMERGING_WORK = 50_000_000  # cells x steps²
@@ -38,27 +38,6 @@ EMERGING_CITATION = (
     "categories; a cell is hot or cold in a step at 90 % confidence. Unlike ArcGIS, the neighbourhood "
     "is spatial only (see geo.emerging)."
 )
-
-
-# ---- time steps ------------------------------------------------------------------------------------------
-def step_start(moment: datetime, step: str) -> datetime:
-    """The local (Europe/London) start of the week (Monday) or month containing ``moment``, naive."""
-    local = moment.astimezone(LONDON).replace(tzinfo=None)
-    if step == "month":
-        return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    day = local.date() - timedelta(days=local.weekday())
-    return datetime(day.year, day.month, day.day)
-
-
-def next_step(local: datetime, step: str, n: int = 1) -> datetime:
-    if step == "week":
-        return local + timedelta(weeks=n)
-    months = local.year * 12 + local.month - 1 + n
-    return local.replace(year=months // 12, month=months % 12 + 1)
-
-
-def local_to_utc(local: datetime) -> datetime:
-    return local.replace(tzinfo=LONDON).astimezone(UTC)
 
 
 def _totals(i: IntArray, j: IntArray, count: IntArray) -> db.CellCounts:
@@ -92,16 +71,16 @@ def emerging_hotspot_analysis(
     start, end = query.filt.start, query.filt.end
     if end is None:
         latest = db.latest_incident(session, query.filt)
-        end = local_to_utc(next_step(step_start(latest, step), step)) if latest is not None else None
+        end = london_midnight(add_steps(step_floor(latest, step), step)) if latest is not None else None
     if start is None and end is not None:
-        start = local_to_utc(next_step(step_start(end - timedelta(microseconds=1), step), step,
-                                       -DEFAULT_STEPS[step] + 1))
-    steps: list[datetime] = []
+        start = london_midnight(add_steps(step_floor(end - timedelta(microseconds=1), step), step,
+                                          -DEFAULT_STEPS[step] + 1))
+    steps: list[date] = []  # each step's first local day (geo.calendar: the one home of month arithmetic)
     if start is not None and end is not None:
-        local = step_start(start, step)
-        while local_to_utc(local) < end and len(steps) <= MAX_STEPS:
-            steps.append(local)
-            local = next_step(local, step)
+        day = step_floor(start, step)
+        while london_midnight(day) < end and len(steps) <= MAX_STEPS:
+            steps.append(day)
+            day = add_steps(day, step)
     if len(steps) > MAX_STEPS:
         raise InvalidInput(f"datetime: more than {MAX_STEPS} {step}s; shorten the period or use step=month",
                            field="datetime")
@@ -110,14 +89,14 @@ def emerging_hotspot_analysis(
                            "time steps (ten or more recommended)", field="datetime")
     query = replace(query, filt=replace(query.filt, start=start, end=end))
     parameters = {**query.parameters(), "step": step, "shareable": disclosure.shareable}
-    metadata: dict[str, Any] = {"steps": [s.date() for s in steps], "alpha": EMERGING_ALPHA,
+    metadata: dict[str, Any] = {"steps": steps, "alpha": EMERGING_ALPHA,
                                 "parameters": parameters, "method": f"{EMERGING_CITATION} Weights: "
                                 f"{weights_text(query)}.", "disclosure": disclosure.info()}
     disclosure.audit(session, principal, "analysis:emerging-hotspots", parameters)
     if not steps:
         table = build_cell_table(session, query, db.CellCounts(*(np.empty(0, dtype=np.int64),) * 3))
         return EmergingAnalysis([], EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))
-    by_step = db.step_counts(session, query.grid, query.filt, [local_to_utc(s) for s in steps])
+    by_step = db.step_counts(session, query.grid, query.filt, [london_midnight(s) for s in steps])
     totals = _totals(by_step.i, by_step.j, by_step.count)
     table = build_cell_table(session, query, totals)
     if table.i.size * len(steps) ** 2 > MAX_EMERGING_WORK:

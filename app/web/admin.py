@@ -4,7 +4,7 @@ download; the organisation's name, service area, and its own retention period an
 (within the deployment's safe bounds: stricter than the deployment's, never looser); and the street network
 used for walking distances.
 
-Each change is the JSON API's own code (app.api.admin: add_user_with_token, set_disabled,
+Each change is the JSON API's own use case (app.services.users: add_user_with_token, set_disabled,
 revoke_all_tokens; app.db.street_network for the network) with its audit record, run in a savepoint so that
 a refused change writes nothing. A new token is shown once, on the page that answers the POST (HTML is
 sent with ``Cache-Control: no-store``), and never stored in clear.
@@ -29,11 +29,13 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from app import policy
-from app.api.admin import UserCreate, add_user_with_token, revoke_all_tokens, set_disabled
 from app.db import accounts, administration, audit
 from app.db.street_network import load_street_edges, read_street_file
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, SessionDep, SettingsDep, forget_principals, gate
 from app.errors import InvalidInput
+from app.schemas.admin import UserCreate
+from app.services.audit import record_action
+from app.services.users import add_user_with_token, revoke_all_tokens, set_disabled
 from app.web import paging
 from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, written
@@ -45,7 +47,7 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 ADMIN = policy.ADMINISTER
 AUDIT_PAGE = 50
 AUDIT_CSV_LIMIT = 100_000  # rows in one download; narrow the filters for more
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # as app.api.admin.UserCreate
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # as app.schemas.admin.UserCreate
 STREET_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 ROLE_HINTS = {
     "admin": "Users, tokens, the audit log and the organisation's settings, and everything community safety does",
@@ -153,8 +155,8 @@ def change_role(user_id: int, request: Request, session: SessionDep, posted: Pos
     if not errors and role != user["role"]:
         with written(session, errors, {"role": "role"}):
             administration.set_role(session, user_id, role)
-            audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                         action="user.role", resource=f"user:{user_id}", detail={"from": user["role"], "to": role})
+            record_action(session, principal, "user.role", f"user:{user_id}", {"from": user["role"], "to": role})
+            forget_principals(request)
     if errors:
         return _user_page(request, principal, session, user, errors, chosen_role=role)
     return _back(user_id, "user-updated")
@@ -202,15 +204,14 @@ def issue_token(user_id: int, request: Request, session: SessionDep, settings: S
         return _user_page(request, principal, session, user, errors)
     issued = accounts.issue_token(session, principal.organisation_id, user_id, "api",
                                   timedelta(days=settings.token_ttl_days))
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="token.issue", resource=f"user:{user_id}", detail={"token_id": issued.token_id})
+    record_action(session, principal, "token.issue", f"user:{user_id}", {"token_id": issued.token_id})
     return _token_page(request, principal, session, user=user, new_user=False,
                        issued={"token": issued.token, "expires_at": issued.expires_at, "token_id": issued.token_id})
 
 
 # ---- audit log ----------------------------------------------------------------------------------------
 def _audit_search(session: SessionDep, user: str, action: str, start: str, end: str, errors: FormErrors,
-                  page_number: int = 1, limit: int = AUDIT_PAGE) -> administration.AuditSearch:
+                  page_number: int = 1, limit: int = AUDIT_PAGE) -> audit.AuditSearch:
     def day(text: str, name: str, label: str) -> date | None:
         if not text:
             return None
@@ -224,7 +225,7 @@ def _audit_search(session: SessionDep, user: str, action: str, start: str, end: 
     if first and last and last < first:
         errors.add("to", "The last day must be the same as or after the first day")
     midnight = lambda d: datetime(d.year, d.month, d.day, tzinfo=LONDON).astimezone(UTC)  # noqa: E731
-    return administration.AuditSearch(
+    return audit.AuditSearch(
         user_id=int(user) if user.isdigit() else None, action=action or None,
         since=midnight(first) if first else None, until=midnight(last + timedelta(days=1)) if last else None,
         limit=limit, offset=(page_number - 1) * limit)
@@ -274,10 +275,9 @@ def audit_csv(session: SessionDep, user: AuditText = "", action: AuditText = "",
         raise InvalidInput(f"{first}: {errors.messages[first]}", field=first)
     rows, _ = administration.audit_page(session, search)
     # Reading the audit log out is itself an audited act (DESIGN.md: every export is audited).
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                 action="export", resource="audit_events",
-                 detail={"format": "csv", "rows": len(rows), "filters": {"user": user, "action": action,
-                                                                        "from": start, "to": end}})
+    record_action(session, principal, "export", "audit_events", {
+        "format": "csv", "rows": len(rows),
+        "filters": {"user": user, "action": action, "from": start, "to": end}})
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
@@ -394,9 +394,8 @@ async def save_organisation(request: Request, session: SessionDep, settings: Set
             administration.update_organisation(session, principal.organisation_id, name, area)
             administration.update_thresholds(session, principal.organisation_id, **thresholds)
             changed = {k: {"from": before[k], "to": v} for k, v in thresholds.items() if before[k] != v}
-            audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id,
-                         action="organisation.update", resource=f"organisation:{principal.organisation_id}",
-                         detail={"name": name, "service_area": "changed" if area else "kept", **changed})
+            record_action(session, principal, "organisation.update", f"organisation:{principal.organisation_id}",
+                          {"name": name, "service_area": "changed" if area else "kept", **changed})
     if errors:
         return _organisation_page(request, principal, session, settings,
                                   {"name": name, "area": posted.get("area"), "area_points": posted.get("area_points"),
@@ -443,8 +442,7 @@ async def load_streets(request: Request, session: SessionDep, principal: Princip
         errors.add("streets", f"The file has no usable street lines ({len(read.rejected)} features rejected)")
         return _streets_page(request, principal, session, errors)
     stored = load_street_edges(session, principal.organisation_id, read.lines, replace=True)
-    audit.record(session, organisation_id=principal.organisation_id, user_id=principal.user_id, action="import",
-                 resource="street_edges", detail={"source": "streets", "via": "web", "file": filename[:200],
-                                                  "stored": stored, "rejected": len(read.rejected)})
+    record_action(session, principal, "import", "street_edges", {
+        "source": "streets", "via": "web", "file": filename[:200], "stored": stored, "rejected": len(read.rejected)})
     return _streets_page(request, principal, session, FormErrors(), result={
         "file": filename, "stored": stored, "rejected": read.rejected[:100], "rejected_total": len(read.rejected)})

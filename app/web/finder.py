@@ -23,7 +23,7 @@ from pyproj import Transformer
 from app import policy
 from app.api.safe_spaces import _check_point, _method_note, _nearest
 from app.db import finder_places, repository
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.web.forms import FormErrors
 from app.web.shell import page
@@ -132,7 +132,7 @@ def _result(props: dict[str, Any], geometry: dict[str, Any], at: datetime) -> di
 
 @router.get("/safe-spaces/find", response_class=HTMLResponse)
 def find_safe_space(
-    request: Request, session: SessionDep, settings: SettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     where: Annotated[str, Query(max_length=200)] = "", lon: Annotated[str, Query(max_length=40)] = "",
     lat: Annotated[str, Query(max_length=40)] = "", age: Annotated[str, Query(max_length=10)] = "",
     when: Annotated[str, Query(pattern="^(|now|later)$")] = "now",
@@ -153,8 +153,8 @@ def find_safe_space(
             except InvalidInput as exc:
                 errors.add("where" if query.where and not query.lon else "lon", str(exc).split(": ", 1)[-1])
         if not errors and origin is not None and instant is not None:
-            properties, answer = _nearest(session, settings, principal, origin[0], origin[1], instant, young_age,
-                                          RESULT_LIMIT)
+            properties, answer = _nearest(session, settings, principal, disclosure, origin[0], origin[1], instant,
+                                          young_age, RESULT_LIMIT)
             results = [{**_result(p, json.loads(item["geometry"]), instant),
                         "route": _route(item, settings.analysis_srid)}
                        for p, item in zip(properties, answer.results, strict=True)]

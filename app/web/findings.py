@@ -15,13 +15,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app import policy
-from app.api.features import redact
 from app.db import analysis as analysis_db
 from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.exceptions import InvalidInput
-from app.services.disclosure import Disclosure
 from app.services.geometry import validated_geometry
 from app.services.monthly import MAX_MONTHS, month_by_month
 from app.services.packs import (
@@ -101,15 +99,14 @@ def control_choices(session: Any, exclude: int | None) -> list[dict[str, Any]]:
 
 @router.get("/interventions/{intervention_id}/findings", response_class=HTMLResponse)
 def findings_page(
-    intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     control_place: Annotated[str | None, Query(description="a place to compare against (default: the rest of "
                                                            "the service area)")] = None,
     control_area: Annotated[str | None, Query(description="or a drawn area (GeoJSON Polygon)")] = None,
     principal: Principal = gate(policy.ANALYSIS),
 ) -> HTMLResponse:
-    intervention = redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
+    intervention = disclosure.redact_feature(repository.get_feature(session, INTERVENTIONS, intervention_id))
     props = intervention["properties"]
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     errors = FormErrors()
     try:
         chosen, area = read_control(session, settings, control_place, control_area)

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from app import policy
 from app.db import attention
 from app.db import maps as maps_db
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.web.shell import page
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -20,14 +20,14 @@ RECENT_INTERVENTIONS = 8
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: Principal = gate(policy.READ_CONTEXT),
+    request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
+    principal: Principal = gate(policy.READ_CONTEXT),
 ) -> HTMLResponse:
-    interventions = attention.interventions_changing(session, RECENT_DAYS)
+    # The panel reads without free text (DESIGN.md role table): the request's disclosure withholds it.
+    interventions = [disclosure.redact(item) for item in attention.interventions_changing(session, RECENT_DAYS)]
     # The newest located interventions, each a link to where harm went afterwards.
-    recent = [item for item in maps_db.intervention_list(session) if item["located"]][:RECENT_INTERVENTIONS]
-    if principal.is_panel:  # the panel reads without free text (DESIGN.md role table)
-        interventions = [{**item, "description": None} for item in interventions]
-        recent = [{**item, "description": None} for item in recent]
+    located = [item for item in maps_db.intervention_list(session) if item["located"]]
+    recent = [disclosure.redact(item) for item in located[:RECENT_INTERVENTIONS]]
     return page(
         request, "home.html", principal=principal, session=session, title="Home",
         reviews=attention.reviews_due(session, REVIEW_WINDOW_DAYS),
@@ -36,5 +36,5 @@ def home(
         stale=attention.stale_safe_spaces(session, settings.safe_space_stale_days),
         stale_days=settings.safe_space_stale_days, window=REVIEW_WINDOW_DAYS,
         may_write_places=policy.WRITE_SAFE_SPACES.allows(principal.role),
-        may_flag=policy.FLAG_CONCERN.allows(principal.role),
+        may_flag=policy.FLAG_CONCERN.allows(principal.role), shows_free_text=disclosure.shows_free_text,
     )

@@ -7,7 +7,7 @@ The import itself is the one the JSON API and the CLI run (:func:`app.db.imports
 :func:`app.services.partner_import.partner_records` with :func:`app.db.imports.import_partner`), in one
 transaction of the organisation's tenant session: a rejected file raises and the rollback leaves nothing
 behind. Audit records are the API's: ``import`` (with ``via: web``) in the import's own transaction, and
-``import.refused`` (:func:`app.api.imports.audit_refused_import`) in a transaction of its own.
+``import.refused`` (:func:`app.services.audit.record_refused_import`) in a transaction of its own.
 
 A dry run of a police.uk file runs the whole import and rolls it back (the police.uk path has no dry-run
 switch of its own); a partner dry run is the partner import's own ``dry_run``.
@@ -39,12 +39,12 @@ from typing import IO, Any, Literal
 
 from sqlalchemy.orm import Session
 
-from app.api.imports import audit_refused_import
-from app.db import audit, import_history, import_jobs, imports
+from app.db import import_history, import_jobs, imports
 from app.db.imports import ImportRejected, ImportReport, Rejection
 from app.db.session import Database, allow_long_work
 from app.errors import ContextmapError, InvalidInput
 from app.security import Principal
+from app.services.audit import record_event, record_refused_import
 from app.services.partner_import import partner_records
 from app.settings import Settings
 
@@ -335,7 +335,7 @@ def run_import(job: ImportJob, database: Database, settings: Settings) -> None:
                 raise _DryRunDone(report)  # the rollback takes everything the import wrote
             if job.target == "incidents" and not job.dry_run:
                 job.new_incidents = import_history.written_in_this_transaction(session, job.organisation_id)
-            audit.record(session, organisation_id=job.organisation_id, user_id=job.user_id,
+            record_event(session, organisation_id=job.organisation_id, user_id=job.user_id,
                          action="import", resource=resource, detail=_audit_detail(detail, report))
     except _DryRunDone as done:
         report = done.report
@@ -357,7 +357,8 @@ def _police_uk(job: ImportJob, session: Session, settings: Settings) -> ImportRe
         report = imports.import_police_uk(
             session, job.organisation_id, sources, analysis_srid=settings.analysis_srid,
             link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-            allow_partial=job.allow_partial, progress=progress)
+            allow_partial=job.allow_partial, progress=progress,
+            future_tolerance_minutes=settings.future_tolerance_minutes)
     job.stage = "writing"
     return report
 
@@ -372,7 +373,8 @@ def _partner(job: ImportJob, session: Session, settings: Settings) -> ImportRepo
     return imports.import_partner(
         session, job.organisation_id, staged.name, rows, job.target, analysis_srid=settings.analysis_srid,
         link_distance_m=settings.auto_link_distance_m, default_area=settings.default_service_area,
-        dry_run=job.dry_run, limits=settings.geometry_limits)
+        dry_run=job.dry_run, limits=settings.geometry_limits,
+        future_tolerance_minutes=settings.future_tolerance_minutes)
 
 
 def _audit_detail(detail: dict[str, Any], report: ImportReport) -> dict[str, Any]:
@@ -383,7 +385,7 @@ def _record(database: Database, job: ImportJob, resource: str, report: ImportRep
     session = database.tenant_session(job.organisation_id)
     try:
         with session.begin():
-            audit.record(session, organisation_id=job.organisation_id, user_id=job.user_id,
+            record_event(session, organisation_id=job.organisation_id, user_id=job.user_id,
                          action="import", resource=resource, detail=_audit_detail(detail, report))
     finally:
         session.close()
@@ -393,6 +395,6 @@ def _audit_refusal(job: ImportJob, database: Database, refusal: ContextmapError)
     resource = "incidents" if job.kind == "police_uk" else job.target
     if job.principal is None:  # set by ImportJobs.start; a job is only run from there
         return
-    audit_refused_import(database, job.principal, resource,
+    record_refused_import(database, job.principal, resource,
                          {"source": job.kind if job.kind == "police_uk" else "partner", "files": job.names,
                           "via": "web", "dry_run": job.dry_run}, refusal)

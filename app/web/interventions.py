@@ -4,7 +4,7 @@ analysis, and the forms to record, change and end one.
 Writes are the JSON API's write use case (app.services.records.INTERVENTION, the API's request schemas) in
 a savepoint, as on the places pages: on any error the form comes back with the GOV.UK error summary and
 nothing is written. A panel member reads the list and the page with the same redaction as the API
-(app.api.features.redact: no description, notes or partners) and so sees only what was written for
+(the request's Disclosure: no description, notes or partners) and so sees only what was written for
 them: the title and the shareable summary.
 """
 
@@ -18,10 +18,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import policy
-from app.api.features import redact
 from app.db import intervention_pages, place_pages, repository
 from app.db.resources import INTERVENTIONS
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.schemas.domain import InterventionCreate, InterventionPatch
 from app.services import records
 from app.web import paging
@@ -52,7 +51,7 @@ def _list_url(params: dict[str, Any], **changes: Any) -> str:
 
 @router.get("/interventions", response_class=HTMLResponse)
 def interventions_list(
-    request: Request, session: SessionDep,
+    request: Request, session: SessionDep, disclosure: ReaderDisclosure,
     kind: Annotated[list[str] | None, Query()] = None,
     status: Annotated[str, Query(pattern="^(|current|ended|planned)$")] = "",
     place: Annotated[str, Query(max_length=20)] = "",
@@ -64,11 +63,11 @@ def interventions_list(
     place_id = int(place) if place.isdigit() else None
     # Partners are free text withheld from a panel (geo.privacy): a panel cannot filter by them either, or the
     # filter would reveal what the page hides.
-    partner_text = "" if principal.is_panel else partner.strip()
+    partner_text = disclosure.free_text(partner.strip())
     rows, total = intervention_pages.search_interventions(session, intervention_pages.InterventionSearch(
         kinds=kinds, status=status or None, place_id=place_id, partner=partner_text or None, limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE))
-    rows = [redact({"properties": r}, principal)["properties"] for r in rows]
+    rows = [disclosure.redact(r) for r in rows]
     params = {"kind": list(kinds), "status": status, "place": place_id or "", "partner": partner_text}
     pages = paging.page_count(total, PAGE_SIZE)
     pagination = paging.pagination(lambda n: _list_url(params, page=n), page_number, pages)
@@ -76,8 +75,8 @@ def interventions_list(
                 breadcrumbs=[("Home", "/")], rows=rows, total=total, pages=pages, page_number=page_number,
                 pagination=pagination, kinds=kinds, status=status, place_id=place_id, partner=partner_text,
                 intervention_kinds=INTERVENTION_KINDS, status_filters=STATUS_FILTERS,
-                places=intervention_pages.place_choices(session), may_write=policy.WRITE_INTERVENTIONS.allows(
-                    principal.role))
+                places=intervention_pages.place_choices(session), shows_free_text=disclosure.shows_free_text,
+                may_write=policy.WRITE_INTERVENTIONS.allows(principal.role))
 
 
 def _findings_route_exists(request: Request) -> bool:
@@ -98,8 +97,8 @@ def new_intervention(request: Request, session: SessionDep, settings: SettingsDe
 
 @router.get("/interventions/{intervention_id}", response_class=HTMLResponse)
 def intervention_page(intervention_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                      principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
-    feature = redact(repository.get_feature(session, INTERVENTIONS, intervention_id), principal)
+                      disclosure: ReaderDisclosure, principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
+    feature = disclosure.redact_feature(repository.get_feature(session, INTERVENTIONS, intervention_id))
     props = feature["properties"]
     title = props.get("title") or str(props["kind"]).replace("_", " ").capitalize()
     geometry = feature.get("geometry")
@@ -109,7 +108,7 @@ def intervention_page(intervention_id: int, request: Request, session: SessionDe
                 findings=_findings_route_exists(request),
                 area=json.dumps(geometry) if geometry and geometry["type"] != "Point" else "",
                 map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
-                may_write=policy.WRITE_INTERVENTIONS.allows(principal.role))
+                shows_free_text=disclosure.shows_free_text, may_write=policy.WRITE_INTERVENTIONS.allows(principal.role))
 
 
 # ---- the form -----------------------------------------------------------------------------------------

@@ -157,14 +157,15 @@ def build_pack(session: Any, settings: Settings, principal: Principal | None, *,
                 for i in interventions]
     place_sections = [place_section(session, settings, principal, p, built.date()) for p in places]
     # Month by month for each intervention: the target, buffer and control chart with its table.
-    monthly = {i: month_by_month(session, settings, panel_disclosure(settings, principal), i, control_place=control_place,
-                                 control_area=control_area) for i in interventions}
+    rule = panel_disclosure(settings, principal)
+    monthly = {i: month_by_month(session, settings, rule, i, control_place=control_place, control_area=control_area)
+               for i in interventions}
 
     def streets(box: tuple[float, float, float, float]) -> list[npt.NDArray[np.float64]]:
         return street_lines_in_box(session, box, settings.analysis_srid, MAX_STREET_LINES)
 
     return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built,
-                              suppress_max=panel_disclosure(settings, principal).rule.suppress_max,
+                              suppress_max=rule.rule.suppress_max,
                               streets=streets, monthly=monthly))
 
 

@@ -15,13 +15,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app import policy
-from app.api.assessments import redact_assessment
-from app.api.features import redact
 from app.db import place_pages, repository
 from app.db.assessments import ASSESSMENTS
 from app.db.repository import ListQuery
 from app.db.resources import DESIGNATIONS, GUARDIANS, INTERVENTIONS, PLACES
-from app.dependencies import Principal, SessionDep, SettingsDep, gate
+from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.services.disclosure import Disclosure
 from app.services.place_analysis import place_timeline
 from app.services.safety_area import place_feeling, threshold
@@ -93,27 +91,26 @@ def places_list(
     )
 
 
-def _features(session: SessionDep, spec: Any, place_id: int, principal: Principal) -> list[dict[str, Any]]:
+def _features(session: SessionDep, spec: Any, place_id: int, disclosure: Disclosure) -> list[dict[str, Any]]:
     found, _ = repository.list_features(session, spec, ListQuery(equals={"place_id": [place_id]},
                                                                  limit=HISTORY_LIMIT))
-    return [redact(f, principal) for f in found]
+    return [disclosure.redact_feature(f) for f in found]
 
 
 @router.get("/places/{place_id}", response_class=HTMLResponse)
 def place_page(
-    place_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+    place_id: int, request: Request, session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure,
     principal: Principal = gate(policy.READ_CONTEXT),
 ) -> HTMLResponse:
-    place = redact(repository.get_feature(session, PLACES, place_id), principal)
+    place = disclosure.redact_feature(repository.get_feature(session, PLACES, place_id))
     props = place["properties"]
-    designations = _features(session, DESIGNATIONS, place_id, principal)
-    guardians = _features(session, GUARDIANS, place_id, principal)
-    interventions = _features(session, INTERVENTIONS, place_id, principal)
-    around = [redact({"properties": r}, principal)["properties"]
+    designations = _features(session, DESIGNATIONS, place_id, disclosure)
+    guardians = _features(session, GUARDIANS, place_id, disclosure)
+    interventions = _features(session, INTERVENTIONS, place_id, disclosure)
+    assessments = _features(session, ASSESSMENTS, place_id, disclosure)
+    around = [disclosure.redact_feature({"properties": r})["properties"]
               for r in place_pages.interventions_around(session, place_id, AROUND_M, settings.analysis_srid)]
-    assessments = [redact_assessment(a, principal) for a in _features(session, ASSESSMENTS, place_id, principal)]
     # Harm over time: the JSON API's place timeline, disclosure-controlled for the panel (same rule, same code).
-    disclosure = Disclosure.for_reader(principal, settings, shareable=False)
     timeline = place_timeline(session, principal, disclosure, place_id, period=None, radius=HARM_RADIUS_M)
     point = place_pages.place_point(session, place_id)
     now = datetime.now(UTC)

@@ -124,6 +124,23 @@ def test_panel_sees_the_place_page_without_free_text_and_with_suppressed_months_
     assert "Change the place's details" not in html and "Add a guardian" not in html
 
 
+def test_pages_show_free_text_columns_by_the_request_disclosure_not_by_role(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    """The interventions pages and home show or hide free text from the one rule (Disclosure.shows_free_text)."""
+    staff = client.get("/interventions", headers=demo_headers["community_safety"]).text
+    panel = client.get("/interventions?partner=police", headers=demo_headers["panel"]).text
+    assert "Owned by" in staff and 'name="partner"' in staff
+    assert "Owned by" not in panel and 'name="partner"' not in panel
+    # A partner filter typed into the address bar is ignored for the panel: it would reveal hidden text.
+    assert panel.count("data-interventions-table") == staff.count("data-interventions-table") == 1
+    intervention = client.get("/api/interventions?limit=1", headers=demo_headers["admin"]).json()["features"][0]
+    page = client.get(f"/interventions/{intervention['id']}", headers=demo_headers["panel"]).text
+    assert "Panels see the title and the summary" in page and "What is being done" not in page
+    assert "Panel view" in client.get("/", headers=demo_headers["panel"]).text
+    assert "Panel view" not in client.get("/", headers=demo_headers["community_safety"]).text
+
+
 def test_an_unexpected_error_is_a_page_for_browsers_and_a_problem_for_the_api(settings: Any) -> None:
     from app.main import create_app
 

@@ -13,6 +13,7 @@ from app.api.safe_spaces import _check_point, _method_note, _nearest
 from app.db import finder_places
 from app.dependencies import Principal, SessionDep
 from app.errors import InvalidInput
+from app.services.disclosure import Disclosure
 from app.settings import Settings
 from app.web.finder import REASONS, RESULT_LIMIT, FinderQuery, _age, _origin, _result
 from app.web.forms import FormErrors
@@ -21,8 +22,8 @@ FIELD_ORDER = ["where", "lon", "age"]
 
 
 def map_finder(
-    session: SessionDep, settings: Settings, principal: Principal, *, where: str, lon: str, lat: str, age: str,
-    at: datetime,
+    session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure, *, where: str, lon: str,
+    lat: str, age: str, at: datetime,
 ) -> dict[str, Any]:
     """The finder's answer for the map page: ``query``, ``errors`` and, when asked and valid, the results."""
     query = FinderQuery(where.strip(), lon.strip(), lat.strip(), age.strip(), "later", "", "")
@@ -40,7 +41,8 @@ def map_finder(
     if errors or origin is None:
         answer["error_summary"] = errors.summary(FIELD_ORDER)
         return answer
-    properties, nearest = _nearest(session, settings, principal, origin[0], origin[1], at, young_age, RESULT_LIMIT)
+    properties, nearest = _nearest(session, settings, principal, disclosure, origin[0], origin[1], at, young_age,
+                                  RESULT_LIMIT)
     results = [_result(p, json.loads(item["geometry"]), at)
                for p, item in zip(properties, nearest.results, strict=True)]
     names = finder_places.place_names(session, [pid for pid, _ in nearest.passed_over])

@@ -506,7 +506,7 @@ def safe_spaces(
     )
     finder = None
     if policy.WRITE_SAFE_SPACES.allows(principal.role):
-        finder = map_finder(session, settings, principal, where=where, lon=lon, lat=lat, age=age, at=at)
+        finder = map_finder(session, settings, principal, disclosure, where=where, lon=lon, lat=lat, age=age, at=at)
         if finder["results"] is not None:
             FinderLayer(finder["origin"], finder["origin_label"],
                         [{"name": r["name"], "lon": r["point"][0], "lat": r["point"][1]}
