@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -55,7 +56,9 @@ def _kind_fits(kind: str, via: str) -> bool:
 
 
 def lookup_principal(database: Database, token: str, via: str) -> Principal | None:
-    with database.tenant_session(None) as session, session.begin():
+    # Always the cheap lane: a heavy route may already hold its lane's only connection (heavy_pool_size=1)
+    # when a remembered role is looked up afresh.
+    with database.tenant_session(None, lane="cheap") as session, session.begin():
         row = accounts.token_user(session, hash_token(token))
     if row is None or not _kind_fits(row.kind, via):
         return None
@@ -206,6 +209,12 @@ def tenant_session(request: Request, principal: CurrentPrincipal, database: Data
             if not same or not _kind_fits(row.kind, principal.via):
                 _principal_cache(request, settings).forget(digest)
                 raise NotAuthenticated("The token or session is invalid, expired or revoked.")
+            if (row.suppress_max, row.round_to) != (principal.suppress_max, principal.round_to):
+                # The organisation's own disclosure thresholds changed (in another process): remembered from
+                # the next request on. They only ever tighten above the deployment's floor (app.services.disclosure).
+                fresh = replace(principal, suppress_max=row.suppress_max, round_to=row.round_to)
+                _principal_cache(request, settings).put(digest, fresh)
+                request.state.principal = fresh
         yield session
 
 

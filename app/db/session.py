@@ -169,6 +169,7 @@ def _scope_transaction_to_organisation(session: Session, transaction: SessionTra
     # A principal remembered from an earlier request is checked again in the same round trip (revoked,
     # expired, disabled or changed credentials show as no row, or another user, organisation or role).
     session.info["token_user"] = connection.execute(text(
-        "SELECT set_config(:name, :value, true) AS scoped, u.user_id, u.organisation_id, u.role, u.kind "
+        "SELECT set_config(:name, :value, true) AS scoped, u.user_id, u.organisation_id, u.role, u.kind, "
+        "u.suppress_max, u.round_to "
         "FROM (SELECT 1) AS one LEFT JOIN contextmap_token_user(:h) AS u ON true"), {**scope, "h": token_hash},
     ).first()

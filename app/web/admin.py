@@ -396,6 +396,8 @@ async def save_organisation(request: Request, session: SessionDep, settings: Set
             changed = {k: {"from": before[k], "to": v} for k, v in thresholds.items() if before[k] != v}
             record_action(session, principal, "organisation.update", f"organisation:{principal.organisation_id}",
                           {"name": name, "service_area": "changed" if area else "kept", **changed})
+    if not errors:
+        forget_principals(request)  # every remembered principal carries the organisation's thresholds
     if errors:
         return _organisation_page(request, principal, session, settings,
                                   {"name": name, "area": posted.get("area"), "area_points": posted.get("area_points"),
