@@ -40,6 +40,9 @@ cli.add_typer(import_cli, name="import")
 cli.add_typer(docs_cli, name="docs")
 school_terms_cli = typer.Typer(help="School terms: opening hours' SH (school holidays).", no_args_is_help=True)
 cli.add_typer(school_terms_cli, name="school-terms")
+aggregates_cli = typer.Typer(help="The monthly cell-count aggregate the published-grid analyses read.",
+                             no_args_is_help=True)
+cli.add_typer(aggregates_cli, name="aggregates")
 err = Console(stderr=True)
 out = Console()
 URL_FILE = DATA_DIR / "database_url"
@@ -329,6 +332,36 @@ def retention_apply(
         print(f"{org}: {count} incident(s) {'would be ' if dry_run else ''}{report.verb}")
     print(f"total: {report.total} incident(s) older than {report.cutoff:%Y-%m-%d} "
           f"{'would be ' if dry_run else ''}{report.verb}")
+
+
+@aggregates_cli.command("rebuild")
+def aggregates_rebuild(
+    organisation: Annotated[str | None, typer.Option(help="an organisation's slug (default: all)")] = None,
+) -> None:
+    """Recount the monthly cell counts from the incidents, and report what was out of date.
+
+    Triggers keep the counts current with every write; this is for after a restore, a bulk load with
+    triggers disabled, or a check (writes to incidents wait while it runs)."""
+    from app.db import aggregates
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, organisation) if organisation else None
+            reports = aggregates.rebuild(session, org_id)
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    table = Table("organisation", "incidents", "rows before", "rows after", "rows out of date")
+    for r in reports:
+        table.add_row(r.organisation, f"{r.incidents:,}", f"{r.rows_before:,}", f"{r.rows_after:,}",
+                      f"{r.out_of_date:,}")
+    out.print(table)
+    stale = sum(r.out_of_date for r in reports)
+    print(f"rebuilt {len(reports)} organisation(s); {stale} row(s) had been out of date")
 
 
 def _run_import(

@@ -25,6 +25,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -306,6 +308,27 @@ class SchoolTerm(TenantMixin, Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IncidentCellMonth(Base):
+    """Live incidents per published cell, Europe/London month, harm category and source (0013), kept
+    current by statement-level triggers on ``incidents``; read by the analyses on the published grid."""
+
+    __tablename__ = "incident_cell_months"
+    __table_args__ = (
+        PrimaryKeyConstraint("organisation_id", "cell_size", "month", "cell_i", "cell_j", "harm_category",
+                             "source", name="incident_cell_months_pkey",
+                             postgresql_include=["incidents"]),
+        Index("incident_cell_months_empty_idx", "organisation_id", postgresql_where=column("incidents") == 0),
+    )
+    organisation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"))
+    cell_size: Mapped[int] = mapped_column(SmallInteger)
+    month: Mapped[date] = mapped_column(Date)
+    cell_i: Mapped[int] = mapped_column(Integer)
+    cell_j: Mapped[int] = mapped_column(Integer)
+    harm_category: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    incidents: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(Base):
