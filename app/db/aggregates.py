@@ -33,11 +33,12 @@ from sqlalchemy.orm import Session
 
 from geo.calendar import month_floor
 from geo.grid import PUBLISHED_CELL_SIZES
-from geo.vocabulary import LONDON
+from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES, LONDON
 
 TABLE = "incident_cell_months"
 ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
-KEY = "organisation_id, cell_size, month, cell_i, cell_j, harm_category, source"
+KEY = "organisation_id, cell_size, harm_category, source, month, cell_i, cell_j"  # the primary key's order
+ALL = "*"  # the harm category and source of the rows that count every category and source
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,14 @@ class Window:
     sources: tuple[str, ...]
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses = [f"a.organisation_id = {ORG}", "a.cell_size = :agg_size"]
-        params: dict[str, Any] = {"agg_size": self.size}
+        """Filters as index conditions: harm category and source are always lists (the all-categories row
+        when neither is filtered, else every category or source asked for) so the month range follows."""
+        everything = not self.harm_categories and not self.sources
+        harm = [ALL] if everything else list(self.harm_categories or HARM_CATEGORIES)
+        sources = [ALL] if everything else list(self.sources or INCIDENT_SOURCES)
+        clauses = [f"a.organisation_id = {ORG}", "a.cell_size = :agg_size", "a.harm_category = ANY(:agg_harm)",
+                   "a.source = ANY(:agg_sources)"]
+        params: dict[str, Any] = {"agg_size": self.size, "agg_harm": harm, "agg_sources": sources}
         if self.first is not None:
             clauses.append("a.month >= :agg_first")
             params["agg_first"] = self.first
@@ -64,12 +71,6 @@ class Window:
         if self.cells is not None:
             clauses.append("a.cell_i >= :agg_i0 AND a.cell_i < :agg_i1 AND a.cell_j >= :agg_j0 AND a.cell_j < :agg_j1")
             params.update(zip(("agg_i0", "agg_i1", "agg_j0", "agg_j1"), self.cells, strict=True))
-        if self.harm_categories:
-            clauses.append("a.harm_category = ANY(:agg_harm)")
-            params["agg_harm"] = list(self.harm_categories)
-        if self.sources:
-            clauses.append("a.source = ANY(:agg_sources)")
-            params["agg_sources"] = list(self.sources)
         return " AND ".join(clauses), params
 
 
@@ -142,11 +143,11 @@ def consecutive_months(step_starts: Sequence[datetime]) -> date | None:
 class Difference:
     organisation_id: int
     cell_size: int
+    harm_category: str
+    source: str
     month: date
     cell_i: int
     cell_j: int
-    harm_category: str
-    source: str
     stored: int
     counted: int
 

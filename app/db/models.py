@@ -316,18 +316,18 @@ class IncidentCellMonth(Base):
 
     __tablename__ = "incident_cell_months"
     __table_args__ = (
-        PrimaryKeyConstraint("organisation_id", "cell_size", "month", "cell_i", "cell_j", "harm_category",
-                             "source", name="incident_cell_months_pkey",
+        PrimaryKeyConstraint("organisation_id", "cell_size", "harm_category", "source", "month", "cell_i",
+                             "cell_j", name="incident_cell_months_pkey",
                              postgresql_include=["incidents"]),
         Index("incident_cell_months_empty_idx", "organisation_id", postgresql_where=column("incidents") == 0),
     )
     organisation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"))
     cell_size: Mapped[int] = mapped_column(SmallInteger)
+    harm_category: Mapped[str] = mapped_column(String(32))  # '*': all categories (with source '*')
+    source: Mapped[str] = mapped_column(String(32))
     month: Mapped[date] = mapped_column(Date)
     cell_i: Mapped[int] = mapped_column(Integer)
     cell_j: Mapped[int] = mapped_column(Integer)
-    harm_category: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(32))
     incidents: Mapped[int] = mapped_column(Integer)
 
 

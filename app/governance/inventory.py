@@ -260,9 +260,10 @@ TABLES: dict[str, Table] = {
             "month": Column("First day of the Europe/London calendar month."),
             "cell_i": Column("Column of the square on the analysis grid: floor(easting / cell_size)."),
             "cell_j": Column("Row of the square on the analysis grid: floor(northing / cell_size)."),
-            "harm_category": Column("Harm category of the incidents counted.", sensitive=OFFENCE_AND_SPECIAL,
-                                    panel=AGGREGATES),
-            "source": Column("Where the incidents came from (police.uk, council ASB, partner, manual)."),
+            "harm_category": Column("Harm category of the incidents counted ('*': every category).",
+                                    sensitive=OFFENCE_AND_SPECIAL, panel=AGGREGATES),
+            "source": Column("Where the incidents came from (police.uk, council ASB, partner, manual; '*': every "
+                             "source)."),
             "incidents": Column("How many live incidents have this square, month, harm category and source.",
                                 YOUNG_PEOPLE_INDIRECT, OFFENCE_AND_SPECIAL, AGGREGATES),
         },

@@ -4,7 +4,10 @@
 ``incident_cell_months`` holds, per organisation, for each published cell size (250 m, 500 m, 1 km squares
 on the analysis CRS's origin — the OS national grid's own squares, :data:`geo.grid.PUBLISHED_CELL_SIZES`),
 cell ``(cell_i, cell_j) = (floor(x / size), floor(y / size))``, Europe/London calendar month, harm category
-and source, the number of live incidents (archived or deleted ones are not counted).
+and source, the number of live incidents (archived or deleted ones are not counted). Rows with harm
+category and source ``'*'`` count all categories and sources of their cell and month (a grouping set), so
+a question without those filters reads at most one row per cell and month, however many incidents there
+are.
 
 It is kept current by statement-level ``AFTER`` triggers on ``incidents`` with transition tables
 (``REFERENCING NEW TABLE / OLD TABLE``): one set-based ``GROUP BY`` per statement, however many rows it
@@ -46,7 +49,10 @@ depends_on = None
 # Same expression as 0001: the request's organisation, set per transaction by the service.
 CURRENT_ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
 TABLE = "incident_cell_months"
-KEY = "organisation_id, cell_size, month, cell_i, cell_j, harm_category, source"
+# Key order = primary key order: one (harm category, source) pair's months are one index range, so a
+# question without filters reads only the all-categories rows of its months.
+KEY = "organisation_id, cell_size, harm_category, source, month, cell_i, cell_j"
+ALL = "*"  # harm_category and source of the rows that count every category and source
 SIZES = ", ".join(f"({float(s)!r}::float8)" for s in PUBLISHED_CELL_SIZES)
 
 
@@ -68,17 +74,26 @@ def _keyed(rows: str, weight: str) -> str:
         FROM {rows} AS r CROSS JOIN (VALUES {SIZES}) AS s(size)"""
 
 
+def _grouped(delta: str) -> str:
+    """Signed counts per key, with the all-categories rows (harm_category = source = '*') alongside."""
+    return f"""
+        SELECT organisation_id, cell_size, COALESCE(harm_category, '{ALL}') AS harm_category,
+               COALESCE(source, '{ALL}') AS source, month, cell_i, cell_j, sum(w)::int AS n
+        FROM ({delta}) AS k
+        GROUP BY GROUPING SETS (({KEY}), (organisation_id, cell_size, month, cell_i, cell_j))"""
+
+
 def _apply(delta: str) -> str:
     """Add the signed per-key ``delta`` (columns KEY, n) to the aggregate: subtract first (a key that is not
     there — e.g. the organisation is being deleted — is left alone), add with an upsert, drop zero rows.
     Keys are taken in order so two concurrent writers lock shared rows in the same order."""
     return f"""
         UPDATE {TABLE} AS a SET incidents = a.incidents + d.n
-        FROM (SELECT {KEY}, sum(w)::int AS n FROM ({delta}) AS k GROUP BY {KEY}) AS d
+        FROM ({_grouped(delta)}) AS d
         WHERE d.n < 0 AND (a.organisation_id, a.cell_size, a.month, a.cell_i, a.cell_j, a.harm_category, a.source)
                         = (d.organisation_id, d.cell_size, d.month, d.cell_i, d.cell_j, d.harm_category, d.source);
         INSERT INTO {TABLE} AS a ({KEY}, incidents)
-        SELECT {KEY}, n FROM (SELECT {KEY}, sum(w)::int AS n FROM ({delta}) AS k GROUP BY {KEY}) AS d
+        SELECT {KEY}, n FROM ({_grouped(delta)}) AS d
         WHERE d.n > 0 ORDER BY {KEY}
         ON CONFLICT ({KEY}) DO UPDATE SET incidents = a.incidents + EXCLUDED.incidents;"""
 
@@ -93,8 +108,9 @@ def upgrade() -> None:
             month date NOT NULL CHECK (extract(day FROM month) = 1),
             cell_i integer NOT NULL,
             cell_j integer NOT NULL,
-            harm_category varchar(32) NOT NULL CHECK (harm_category IN {_in(HARM_CATEGORIES)}),
-            source varchar(32) NOT NULL CHECK (source IN {_in(INCIDENT_SOURCES)}),
+            harm_category varchar(32) NOT NULL CHECK (harm_category IN {_in((*HARM_CATEGORIES, ALL))}),
+            source varchar(32) NOT NULL CHECK (source IN {_in((*INCIDENT_SOURCES, ALL))}),
+            CHECK ((harm_category = '{ALL}') = (source = '{ALL}')),
             incidents integer NOT NULL CHECK (incidents >= 0),
             CONSTRAINT {TABLE}_pkey PRIMARY KEY ({KEY}) INCLUDE (incidents)
         );
@@ -149,7 +165,7 @@ def upgrade() -> None:
     op.execute(
         f"""
         CREATE VIEW {TABLE}_recount WITH (security_invoker = true) AS
-        SELECT {KEY}, sum(w)::int AS incidents FROM ({_keyed("incidents", "1")}) AS k GROUP BY {KEY};
+        SELECT {KEY}, n AS incidents FROM ({_grouped(_keyed("incidents", "1"))}) AS g;
         REVOKE ALL ON {TABLE}_recount FROM PUBLIC;
         """
     )

@@ -44,7 +44,7 @@ def _stored(database: Database, org: Org) -> int:
     with database.owner_session() as session:
         return int(session.execute(text(
             "SELECT COALESCE(sum(incidents), 0) FROM incident_cell_months WHERE organisation_id = :o "
-            "AND cell_size = 250"), {"o": org.id}).scalar_one())
+            "AND cell_size = 250 AND harm_category <> '*'"), {"o": org.id}).scalar_one())
 
 
 def _live(database: Database, org: Org) -> int:
