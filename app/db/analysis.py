@@ -393,9 +393,9 @@ def step_counts(session: Session, grid: Grid, filt: IncidentFilter, step_starts:
         # As width_bucket does: incidents before the first step are in no step, and everything from the
         # last step start to the filter's end falls into the last step.
         lo = first if win.first is None or win.first < first else win.first
-        rows = aggregates.month_cell_counts(session, replace(win, first=lo))
-        steps = np.minimum(rows[:, 0] - aggregates.month_index(first), len(step_starts) - 1)
-        return StepCounts(steps, rows[:, 1], rows[:, 2], rows[:, 3])
+        by_month = aggregates.month_cell_counts(session, replace(win, first=lo))
+        steps = np.minimum(by_month[:, 0] - aggregates.month_index(first), len(step_starts) - 1)
+        return StepCounts(steps, by_month[:, 1], by_month[:, 2], by_month[:, 3])
     _tune_for_aggregation(session)
     points, params = _incident_points(
         filt, {"step": "width_bucket(inc.occurred_from, CAST(:step_starts AS timestamptz[]))"})
