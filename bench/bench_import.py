@@ -50,7 +50,9 @@ def _reset(session: Session, slug: str) -> int:
     session.execute(text("TRUNCATE incidents, places, organisations RESTART IDENTITY CASCADE"))
     org = int(session.execute(text("INSERT INTO organisations (slug, name) VALUES (:s, :s) RETURNING id"),
                               {"s": slug}).scalar_one())
-    # 400 places over the same ~6 km square as the generated crimes, for the nearest-place link.
+    # 400 places over the same ~6 km square as the generated crimes, for the nearest-place link; the same
+    # places in every run (seeded draw).
+    session.execute(text("SELECT setseed(0.4)"))
     session.execute(text("""
         INSERT INTO places (organisation_id, name, kind, geom)
         SELECT :org, 'Place ' || g, 'shop',
