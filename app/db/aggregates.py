@@ -22,6 +22,7 @@ row triggers with the co-located aggregate shard; the key expression is in the `
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -133,7 +134,7 @@ def consecutive_months(step_starts: Sequence[datetime]) -> date | None:
         if not ok or first is None:
             return None
         months.append(month_index(first))
-    if not months or any(b - a != 1 for a, b in zip(months, months[1:], strict=False)):
+    if not months or any(b - a != 1 for a, b in itertools.pairwise(months)):
         return None
     return _month(step_starts[0])[1]
 

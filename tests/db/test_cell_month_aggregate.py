@@ -229,12 +229,15 @@ def busy_org(database: Database, settings: Any) -> Org:
         session.execute(text("""
             INSERT INTO incidents (organisation_id, occurred_from, harm_category, source, location_precision, geom)
             SELECT :o, TIMESTAMPTZ '2024-01-01 00:00 Europe/London' + random() * INTERVAL '1064 days',
-                   (ARRAY['drugs', 'peer_abuse', 'antisocial_behaviour', 'serious_violence'])[1 + floor(random() * 4)::int],
+                   (ARRAY['drugs', 'peer_abuse', 'antisocial_behaviour', 'serious_violence'])
+                       [1 + floor(random() * 4)::int],
                    (ARRAY['manual', 'council_asb', 'police_uk'])[1 + floor(random() * 3)::int], 'exact',
                    CASE WHEN g % 3 = 0
-                        THEN ST_SetSRID(ST_MakePoint(-0.417 + (random() - 0.5) * 0.006, 51.879 + (random() - 0.5) * 0.004), 4326)
+                        THEN ST_SetSRID(ST_MakePoint(-0.417 + (random() - 0.5) * 0.006,
+                                                     51.879 + (random() - 0.5) * 0.004), 4326)
                         WHEN g % 3 = 1
-                        THEN ST_SetSRID(ST_MakePoint(-0.440 + (random() - 0.5) * 0.005, 51.866 + (random() - 0.5) * 0.004), 4326)
+                        THEN ST_SetSRID(ST_MakePoint(-0.440 + (random() - 0.5) * 0.005,
+                                                     51.866 + (random() - 0.5) * 0.004), 4326)
                         ELSE ST_SetSRID(ST_MakePoint(-0.455 + random() * 0.08, 51.852 + random() * 0.055), 4326) END
             FROM generate_series(1, 6000) AS g"""), {"o": org.id})
     return org
