@@ -83,15 +83,20 @@ def _grouped(delta: str) -> str:
         GROUP BY GROUPING SETS (({KEY}), (organisation_id, cell_size, month, cell_i, cell_j))"""
 
 
-def _apply(delta: str) -> str:
-    """Add the signed per-key ``delta`` (columns KEY, n) to the aggregate: subtract first (a key that is not
-    there — e.g. the organisation is being deleted — is left alone), add with an upsert, drop zero rows.
-    Keys are taken in order so two concurrent writers lock shared rows in the same order."""
+def _subtract(delta: str) -> str:
+    """Take the negative part of the signed per-key ``delta`` off the aggregate (a key that is not there —
+    e.g. the organisation is being deleted — is left alone)."""
     return f"""
         UPDATE {TABLE} AS a SET incidents = a.incidents + d.n
         FROM ({_grouped(delta)}) AS d
         WHERE d.n < 0 AND (a.organisation_id, a.cell_size, a.month, a.cell_i, a.cell_j, a.harm_category, a.source)
-                        = (d.organisation_id, d.cell_size, d.month, d.cell_i, d.cell_j, d.harm_category, d.source);
+                        = (d.organisation_id, d.cell_size, d.month, d.cell_i, d.cell_j, d.harm_category, d.source);"""
+
+
+def _add(delta: str) -> str:
+    """Add the positive part of ``delta`` with an upsert. Keys are taken in order so two concurrent writers
+    lock shared rows in the same order."""
+    return f"""
         INSERT INTO {TABLE} AS a ({KEY}, incidents)
         SELECT {KEY}, n FROM ({_grouped(delta)}) AS d
         WHERE d.n > 0 ORDER BY {KEY}
@@ -125,10 +130,13 @@ def upgrade() -> None:
         f"USING (organisation_id = {CURRENT_ORG}) WITH CHECK (organisation_id = {CURRENT_ORG})"
     )
     drop_zeros = f"DELETE FROM {TABLE} WHERE incidents = 0;"
+    # An insert only adds and a delete only subtracts: each groups its rows once. An update nets its old
+    # and new rows per key first (an edit that changes no key writes nothing).
+    moved = _keyed("new_rows", "1") + " UNION ALL " + _keyed("old_rows", "-1")
     bodies = {
-        "insert": _apply(_keyed("new_rows", "1")),
-        "delete": _apply(_keyed("old_rows", "-1")) + drop_zeros,
-        "update": _apply(_keyed("new_rows", "1") + " UNION ALL " + _keyed("old_rows", "-1")) + drop_zeros,
+        "insert": _add(_keyed("new_rows", "1")),
+        "delete": _subtract(_keyed("old_rows", "-1")) + drop_zeros,
+        "update": _subtract(moved) + _add(moved) + drop_zeros,
     }
     for op_name, body in bodies.items():
         op.execute(
