@@ -296,3 +296,23 @@ def test_the_grid_counts_use_the_aggregate_only_when_the_answer_is_the_same():
     assert aggregates.window("square", 500, None, (500.0, 1000.0, 2000.0, 3000.0), None, None, (), ()).cells == (
         1, 4, 2, 6)
     assert aggregates.window("square", 500, None, (510.0, 1000.0, 2000.0, 3000.0), None, None, (), ()) is None
+
+
+def test_the_rebuild_command_reports_per_organisation(client, database, settings, area_org):
+    from tests.api.test_cli import contextmap
+
+    rng = random.Random(18000)
+    for _ in range(5):
+        assert client.post("/api/incidents", json=_incident(rng), headers=area_org.headers("community_safety")
+                           ).status_code == 201
+    with database.owner_session() as session:
+        session.execute(text("DELETE FROM incident_cell_months WHERE organisation_id = :o AND cell_size = 1000"),
+                        {"o": area_org.id})
+    result = contextmap(settings, "aggregates", "rebuild", "--organisation", area_org.slug)
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if area_org.slug in line)
+    assert row.split("│")[2].strip() == "5"  # incidents
+    assert "rebuilt 1 organisation(s); 10 row(s) had been out of date" in result.stdout  # 5 detail + 5 all rows
+    assert _differences(database, area_org) == []
+    missing = contextmap(settings, "aggregates", "rebuild", "--organisation", "no-such-org")
+    assert missing.returncode == 2 and "no organisation" in missing.stderr
