@@ -13,11 +13,14 @@ only when its edges are cell edges; a period whose ends are Europe/London month 
 ``tests/db/test_cell_month_aggregate.py`` checks both the bookkeeping (aggregate = a recount after random
 writes, edits, deletes, imports and retention) and the reads (aggregate path = incident path).
 
-Citus (issue 19): the table is distributed by ``organisation_id`` and co-located with ``incidents``.
-Citus runs no triggers on distributed tables unless ``citus.enable_unsafe_triggers`` is on, and then only
-row-level ones on the shards (transition tables are not propagated). There the maintenance would move into
-the writers (the same set-based delta, computed from the rows each statement returns) or into per-shard
-row triggers with the co-located aggregate shard; the key expression is in the ``_recount`` view.
+Citus (issue 19): the table would be distributed by ``organisation_id`` and co-located with ``incidents``
+(its primary key starts with ``organisation_id``; no ``SET NULL``). Citus does not create triggers on
+distributed tables by default (its docs: create them per shard with ``run_command_on_shards``; Citus 11+
+has ``citus.enable_unsafe_triggers``), and its documented examples are row-level. Not verified here:
+whether statement-level triggers with transition tables work on the shards. If not, the maintenance moves
+into the writers in ``app/db`` (the same set-based delta, computed from the rows each statement returns
+with ``RETURNING``), or into per-shard row triggers writing the co-located aggregate shard (slower for
+``COPY``). The key expression lives in migration 0013 (triggers and the ``_recount`` view).
 """
 
 from __future__ import annotations

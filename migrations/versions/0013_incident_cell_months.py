@@ -24,9 +24,8 @@ already checked.
 ``incident_cell_months_rebuild(organisation)`` recounts from the incidents (``contextmap aggregates
 rebuild``; this migration calls it once for the rows already there).
 
-Citus: the table is distributed by ``organisation_id`` co-located with ``incidents``. Citus does not run
-triggers on distributed tables by default and has no transition tables for them; see the issue 18 note in
-``app/db/aggregates.py`` for what it would need.
+Citus: the table can be distributed by ``organisation_id`` co-located with ``incidents``; the triggers are
+what Citus restricts — see ``app/db/aggregates.py`` for what it would need.
 
 Revision ID: 0013
 Revises: 0011
