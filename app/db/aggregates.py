@@ -106,23 +106,36 @@ def window(shape: str, size: float, bbox: Any, box: tuple[float, float, float, f
     return Window(int(size), first, last, cells, tuple(harm_categories), tuple(sources))
 
 
+def _arrays(session: Session, sql: str, params: dict[str, Any], columns: int) -> np.ndarray:
+    """``columns`` integer columns of ``sql`` as one ``(n, columns)`` array, sent back as one row of arrays
+    (``array_agg``): a hundred thousand rows arrive several times faster than as row objects."""
+    names = ", ".join(f"c{k}" for k in range(columns))
+    aggs = ", ".join(f"COALESCE(array_agg(c{k}), '{{}}')" for k in range(columns))
+    row = session.execute(text(f"SELECT {aggs} FROM ({sql}) AS q({names})"), params).one()
+    return np.column_stack([np.asarray(v, dtype=np.int64) for v in row]).reshape(-1, columns)
+
+
 def cell_counts(session: Session, win: Window) -> tuple[list[int], list[int], list[int]]:
     """Incidents per non-empty cell ``(i, j)``, sorted by ``(i, j)``."""
     where, params = win.where()
-    rows = session.execute(
-        text(f"SELECT a.cell_i, a.cell_j, sum(a.incidents) FROM {TABLE} a WHERE {where} "
-             "GROUP BY a.cell_i, a.cell_j ORDER BY a.cell_i, a.cell_j"), params).all()
-    return [int(r[0]) for r in rows], [int(r[1]) for r in rows], [int(r[2]) for r in rows]
+    rows = _arrays(session, f"SELECT a.cell_i, a.cell_j, sum(a.incidents) FROM {TABLE} a WHERE {where} "
+                            "GROUP BY a.cell_i, a.cell_j ORDER BY a.cell_i, a.cell_j", params, 3)
+    return rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist()
 
 
 def month_cell_counts(session: Session, win: Window) -> np.ndarray:
-    """Rows ``(months since year 0, i, j, n)`` per non-empty (month, cell)."""
+    """Rows ``(months since year 0, i, j, n)``, one per non-empty (month, cell).
+
+    Without harm or source filters each (month, cell) is one all-categories row already; with them the
+    rows of the categories asked for are added up here."""
     where, params = win.where()
-    rows = session.execute(
-        text(f"SELECT (extract(year FROM a.month) * 12 + extract(month FROM a.month) - 1)::int, a.cell_i, "
-             f"a.cell_j, sum(a.incidents) FROM {TABLE} a WHERE {where} GROUP BY a.month, a.cell_i, a.cell_j"),
-        params).all()
-    return np.asarray([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 4)
+    rows = _arrays(session, "SELECT (extract(year FROM a.month) * 12 + extract(month FROM a.month) - 1)::int, "
+                            f"a.cell_i, a.cell_j, a.incidents FROM {TABLE} a WHERE {where}", params, 4)
+    if not (win.harm_categories or win.sources) or rows.shape[0] == 0:
+        return rows
+    keys, inverse = np.unique(rows[:, :3], axis=0, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=rows[:, 3], minlength=len(keys)).astype(np.int64)
+    return np.column_stack([keys, sums])
 
 
 def month_index(day: date) -> int:
