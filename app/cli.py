@@ -45,6 +45,9 @@ school_terms_cli = typer.Typer(help="School terms: opening hours' SH (school hol
 cli.add_typer(school_terms_cli, name="school-terms")
 safety_maps_cli = typer.Typer(help="Safety maps young people agreed to add to the area picture.", no_args_is_help=True)
 cli.add_typer(safety_maps_cli, name="safety-maps")
+aggregates_cli = typer.Typer(help="The monthly cell-count aggregate the published-grid analyses read.",
+                             no_args_is_help=True)
+cli.add_typer(aggregates_cli, name="aggregates")
 err = Console(stderr=True)
 out = Console()
 URL_FILE = DATA_DIR / "database_url"
@@ -335,6 +338,36 @@ def retention_apply(
         print(f"{org}: {count} incident(s) {'would be ' if dry_run else ''}{report.verb}{own}")
     print(f"total: {report.total} incident(s) older than {report.cutoff:%Y-%m-%d} "
           f"{'would be ' if dry_run else ''}{report.verb}")
+
+
+@aggregates_cli.command("rebuild")
+def aggregates_rebuild(
+    organisation: Annotated[str | None, typer.Option(help="an organisation's slug (default: all)")] = None,
+) -> None:
+    """Recount the monthly cell counts from the incidents, and report what was out of date.
+
+    Triggers keep the counts current with every write; this is for after a restore, a bulk load with
+    triggers disabled, or a check (writes to incidents wait while it runs)."""
+    from app.db import aggregates
+    from app.db.session import Database
+
+    database = Database(settings())
+    try:
+        with database.owner_session() as session:
+            org_id = accounts.organisation_id(session, organisation) if organisation else None
+            reports = aggregates.rebuild(session, org_id)
+    except ContextmapError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        database.dispose()
+    table = Table("organisation", "incidents", "rows before", "rows after", "rows out of date")
+    for r in reports:
+        table.add_row(r.organisation, f"{r.incidents:,}", f"{r.rows_before:,}", f"{r.rows_after:,}",
+                      f"{r.out_of_date:,}")
+    out.print(table)
+    stale = sum(r.out_of_date for r in reports)
+    print(f"rebuilt {len(reports)} organisation(s); {stale} row(s) had been out of date")
 
 
 def _run_import(

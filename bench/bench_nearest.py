@@ -6,8 +6,10 @@ Luton, a tenth of them current safe spaces with varied opening hours, age ranges
 times, through the service's own role (row-level security on, as in production):
 
 * ``repository``: :func:`app.db.safe_spaces.nearest_safe_spaces` in a tenant session;
-* ``http``: ``GET /api/safe-spaces/nearest`` through the ASGI app (auth, validation, JSON), next to
-  a baseline ``GET /api/places/{id}`` that shows what the framework, token check and RLS cost alone;
+* ``http``: ``GET /api/safe-spaces/nearest`` through a running ``contextmap serve`` (uvicorn, one
+  worker, started here on ``--port``) over a TCP socket with a kept-alive connection — as a phone's
+  request arrives, not through an in-process test client — next to a baseline ``GET /api/places/{id}``
+  that shows what the server, framework, token check and RLS cost alone;
 
 first with straight-line distances, then again after loading a 100 x 100 street grid (network mode).
 Origins and times are random but seeded. Prints median, p95 and max in milliseconds.
@@ -19,11 +21,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -111,6 +119,35 @@ def _grid(size: int) -> list[StreetLine]:
     return lines
 
 
+class _Server:
+    """``contextmap serve`` in a child process on 127.0.0.1:``port``, against ``url``; stopped by its pid."""
+
+    def __init__(self, url: URL, port: int) -> None:
+        env = {**os.environ, "CONTEXTMAP_DATABASE_URL": url.render_as_string(hide_password=False),
+               "CONTEXTMAP_ENVIRONMENT": "test"}
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("contextmap")), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("contextmap serve did not answer /healthz within 60 s")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def _time(runs: dict[str, Callable[[int], int]], queries: int) -> None:
     """Time each function on the same queries, interleaved so that load from elsewhere hits all alike."""
     for run in runs.values():
@@ -136,6 +173,7 @@ def main() -> None:
     parser.add_argument("--database", default="contextmap_bench_places")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--grid", type=int, default=100, help="street grid size (n x n vertices)")
+    parser.add_argument("--port", type=int, default=8765, help="port for the benchmark's `contextmap serve`")
     args = parser.parse_args()
 
     url: URL = choose_database().url.set(database=args.database)
@@ -166,14 +204,13 @@ def main() -> None:
             )
         return len(answer.results)
 
-    from fastapi.testclient import TestClient
-
-    from app.main import create_app
-
     with database.owner_session() as session:
         user = session.execute(text("SELECT id FROM users WHERE organisation_id = :o"), {"o": org}).scalar_one()
         token = accounts.issue_token(session, org, user, "api", timedelta(hours=1)).token
-    client = TestClient(create_app(settings))
+    # Through a running `contextmap serve` (uvicorn, one worker) over a TCP socket, as a phone's request
+    # arrives: HTTP parsing, the middleware stack, auth, RLS, SQL and JSON; one kept-alive connection.
+    server = _Server(url, args.port)
+    client = httpx.Client(base_url=server.base, timeout=30)
     headers = {"Authorization": f"Bearer {token}"}
 
     def http(k: int) -> int:
@@ -208,6 +245,7 @@ def main() -> None:
     _time({"HTTP baseline: GET one place": baseline, "network: repository": repository,
            "network: HTTP": http}, args.queries)
     client.close()
+    server.stop()
     database.dispose()
 
 

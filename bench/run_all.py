@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("bench_analysis", "bench_nearest", "bench_routing", "bench_maps", "bench_import", "bench_ogc",
-              "bench_opening_hours")
+BENCHMARKS = ("bench_analysis", "bench_aggregates", "bench_nearest", "bench_routing", "bench_maps", "bench_import",
+              "bench_ogc", "bench_opening_hours")
 
 
 def main() -> int:

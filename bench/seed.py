@@ -34,6 +34,9 @@ DEFAULT_DATABASE = "contextmap_bench"
 # Service area in EPSG:27700: 20 km square whose centre is near Luton town centre.
 AREA_27700 = (499_000.0, 211_000.0, 519_000.0, 231_000.0)
 PERIOD = ("2024-12-01T00:00:00Z", "2026-12-01T00:00:00Z")
+# The "large table, small window" shape: ten years kept, as a national service would (issue 18), so a
+# one-year window is a tenth of the table rather than half of it.
+LONG_PERIOD = ("2016-12-01T00:00:00Z", "2026-12-01T00:00:00Z")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,11 @@ def _sql_array(values: tuple[str, ...]) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def seed(database: str = DEFAULT_DATABASE, incidents: int = 1_000_000, recreate: bool = False) -> SeedInfo:
-    """Create (if needed), migrate and fill the benchmark database; returns where and how long."""
+def seed(database: str = DEFAULT_DATABASE, incidents: int = 1_000_000, recreate: bool = False,
+         period: tuple[str, str] = PERIOD) -> SeedInfo:
+    """Create (if needed), migrate and fill the benchmark database; returns where and how long.
+
+    ``period`` is the span the incidents are spread over (``LONG_PERIOD`` for ten years)."""
     url = choose_database().url.set(database=database)
     ensure_database(url, recreate=recreate)
     migrate(url)
@@ -59,12 +65,14 @@ def seed(database: str = DEFAULT_DATABASE, incidents: int = 1_000_000, recreate:
         with engine.begin() as conn:
             found = conn.execute(text("SELECT id FROM organisations WHERE slug = :s"), {"s": BENCH_SLUG}).scalar()
             if found is not None:
-                have = conn.execute(text("SELECT count(*) FROM incidents WHERE organisation_id = :o"),
-                                    {"o": found}).scalar_one()
-                if have == incidents:
+                have, first = conn.execute(
+                    text("SELECT count(*), min(occurred_from) FROM incidents WHERE organisation_id = :o"),
+                    {"o": found}).one()
+                same_period = first is not None and first.year == int(period[0][:4])
+                if have == incidents and same_period:
                     return SeedInfo(url, int(found), incidents, 0.0)
                 conn.execute(text("DELETE FROM organisations WHERE id = :o"), {"o": found})
-            org = _fill(conn, incidents)
+            org = _fill(conn, incidents, period)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             # Fresh statistics and visibility map, as a long-running database would have.
             conn.execute(text("VACUUM ANALYZE incidents"))
@@ -75,7 +83,7 @@ def seed(database: str = DEFAULT_DATABASE, incidents: int = 1_000_000, recreate:
     return SeedInfo(url, org, incidents, time.perf_counter() - started)
 
 
-def _fill(conn: Connection, incidents: int) -> int:
+def _fill(conn: Connection, incidents: int, period: tuple[str, str] = PERIOD) -> int:
     x0, y0, x1, y1 = AREA_27700
     org = int(conn.execute(
         text("INSERT INTO organisations (slug, name, service_area) VALUES (:slug, 'Benchmark borough', "
@@ -84,7 +92,7 @@ def _fill(conn: Connection, incidents: int) -> int:
     ).scalar_one())
     conn.execute(text("SELECT setseed(0.20241201)"))
     params = {"org": org, "x0": x0, "y0": y0, "w": x1 - x0, "h": y1 - y0, "n": incidents,
-              "t0": PERIOD[0], "t1": PERIOD[1]}
+              "t0": period[0], "t1": period[1]}
     conn.execute(text(f"""
         INSERT INTO places (organisation_id, name, kind, geom)
         SELECT :org, 'Bench place ' || g, ({_sql_array(PLACE_KINDS)})[1 + (g % {len(PLACE_KINDS)})],
@@ -129,8 +137,10 @@ def main() -> None:
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--recreate", action="store_true")
+    parser.add_argument("--years", type=int, choices=(2, 10), default=2,
+                        help="spread the incidents over 2 years (default) or 10 (a small window in a large table)")
     args = parser.parse_args()
-    info = seed(args.database, args.incidents, args.recreate)
+    info = seed(args.database, args.incidents, args.recreate, LONG_PERIOD if args.years == 10 else PERIOD)
     what = "already seeded" if info.seconds == 0 else f"seeded in {info.seconds:.1f} s"
     print(f"{info.url.database}: organisation {BENCH_SLUG} (id {info.organisation_id}), "
           f"{info.incidents:,} incidents, {what}")

@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -425,6 +426,25 @@ class PlaceSuggestion(Base):
     cell_size: Mapped[int | None] = mapped_column(Integer)
     cell_i: Mapped[int | None] = mapped_column(Integer)
     cell_j: Mapped[int | None] = mapped_column(Integer)
+class IncidentCellMonth(Base):
+    """Live incidents per published cell, Europe/London month, harm category and source (0013), kept
+    current by statement-level triggers on ``incidents``; read by the analyses on the published grid."""
+
+    __tablename__ = "incident_cell_months"
+    __table_args__ = (
+        PrimaryKeyConstraint("organisation_id", "cell_size", "harm_category", "source", "month", "cell_i",
+                             "cell_j", name="incident_cell_months_pkey",
+                             postgresql_include=["incidents"]),
+        Index("incident_cell_months_empty_idx", "organisation_id", postgresql_where=column("incidents") == 0),
+    )
+    organisation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"))
+    cell_size: Mapped[int] = mapped_column(SmallInteger)
+    harm_category: Mapped[str] = mapped_column(String(32))  # '*': all categories (with source '*')
+    source: Mapped[str] = mapped_column(String(32))
+    month: Mapped[date] = mapped_column(Date)
+    cell_i: Mapped[int] = mapped_column(Integer)
+    cell_j: Mapped[int] = mapped_column(Integer)
+    incidents: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

@@ -255,6 +255,30 @@ TABLES: dict[str, Table] = {
         {**_INCIDENT_COLUMNS, "organisation_id": COMMON["organisation_id"],
          "archived_at": Column("When retention moved the row here.")},
     ),
+    "incident_cell_months": Table(
+        "Live incidents counted per published grid square (250 m, 500 m, 1 km), Europe/London month, harm "
+        "category and source: the analyses on the published grid read it instead of the incidents. Kept "
+        "current by triggers in the same transaction as every incident write; `contextmap aggregates rebuild` "
+        "recounts it.",
+        "young people, indirectly (counts of incidents; no record, time or point)",
+        (Access(policy.ANALYSIS, "hot spots, emerging hot spots and map timelines; panel: disclosure-controlled "
+                                 "counts only"),),
+        "Follows the incidents: a row changes or goes when its incidents are edited, deleted or removed by "
+        "retention, and goes with its organisation.",
+        (API, OGC, TILES, MAPS, PANEL),
+        {
+            "cell_size": Column("Side of the published grid square in metres (250, 500 or 1000)."),
+            "month": Column("First day of the Europe/London calendar month."),
+            "cell_i": Column("Column of the square on the analysis grid: floor(easting / cell_size)."),
+            "cell_j": Column("Row of the square on the analysis grid: floor(northing / cell_size)."),
+            "harm_category": Column("Harm category of the incidents counted ('*': every category).",
+                                    sensitive=OFFENCE_AND_SPECIAL, panel=AGGREGATES),
+            "source": Column("Where the incidents came from (police.uk, council ASB, partner, manual; '*': every "
+                             "source)."),
+            "incidents": Column("How many live incidents have this square, month, harm category and source.",
+                                YOUNG_PEOPLE_INDIRECT, OFFENCE_AND_SPECIAL, AGGREGATES),
+        },
+    ),
     "interventions": Table(
         "Responses partners make at a place or area (disruption, youth provision, training, …) and who owns them.",
         "places and partner organisations",

@@ -29,7 +29,7 @@ from app.settings import Settings
 from geo.vocabulary import AGE_BANDS, PLACE_KINDS, SAFETY_RATINGS
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

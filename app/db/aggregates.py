@@ -1,0 +1,216 @@
+"""The monthly cell-count aggregate (migration 0013, issue 18): when an analysis can read it, reading it,
+and rebuilding it.
+
+``incident_cell_months`` counts live incidents per published square (250 m, 500 m, 1 km on the analysis
+CRS's origin), Europe/London month, harm category and source. Statement-level triggers on ``incidents``
+keep it current inside every writer's transaction (writes, edits, deletes, the police.uk ``COPY`` path,
+partner imports, retention), so a request on the published grid and whole months can be answered from it
+in time that grows with the cells and months asked for, not with the incidents.
+
+A request is answered from the aggregate exactly when its answer is the same as the incident path's
+(:func:`window`): square cells of a published size; no lon/lat ``bbox`` (it cuts cells); a metric ``box``
+only when its edges are cell edges; a period whose ends are Europe/London month starts (or open).
+``tests/db/test_cell_month_aggregate.py`` checks both the bookkeeping (aggregate = a recount after random
+writes, edits, deletes, imports and retention) and the reads (aggregate path = incident path).
+
+Citus (issue 19): the table would be distributed by ``organisation_id`` and co-located with ``incidents``
+(its primary key starts with ``organisation_id``; no ``SET NULL``). Citus does not create triggers on
+distributed tables by default (its docs: create them per shard with ``run_command_on_shards``; Citus 11+
+has ``citus.enable_unsafe_triggers``), and its documented examples are row-level. Not verified here:
+whether statement-level triggers with transition tables work on the shards. If not, the maintenance moves
+into the writers in ``app/db`` (the same set-based delta, computed from the rows each statement returns
+with ``RETURNING``), or into per-shard row triggers writing the co-located aggregate shard (slower for
+``COPY``). The key expression lives in migration 0013 (triggers and the ``_recount`` view).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.calendar import month_floor
+from geo.grid import PUBLISHED_CELL_SIZES
+from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES, LONDON
+
+TABLE = "incident_cell_months"
+ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+KEY = "organisation_id, cell_size, harm_category, source, month, cell_i, cell_j"  # the primary key's order
+ALL = "*"  # the harm category and source of the rows that count every category and source
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the aggregate is asked: cell size, months ``[first, end)`` (None: open), whole-cell index box
+    ``[i0, i1) x [j0, j1)`` (None: all), harm categories and sources (empty: all)."""
+
+    size: int
+    first: date | None
+    end: date | None
+    cells: tuple[int, int, int, int] | None
+    harm_categories: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        """Filters as index conditions: harm category and source are always lists (the all-categories row
+        when neither is filtered, else every category or source asked for) so the month range follows."""
+        everything = not self.harm_categories and not self.sources
+        harm = [ALL] if everything else list(self.harm_categories or HARM_CATEGORIES)
+        sources = [ALL] if everything else list(self.sources or INCIDENT_SOURCES)
+        clauses = [f"a.organisation_id = {ORG}", "a.cell_size = :agg_size", "a.harm_category = ANY(:agg_harm)",
+                   "a.source = ANY(:agg_sources)"]
+        params: dict[str, Any] = {"agg_size": self.size, "agg_harm": harm, "agg_sources": sources}
+        if self.first is not None:
+            clauses.append("a.month >= :agg_first")
+            params["agg_first"] = self.first
+        if self.end is not None:
+            clauses.append("a.month < :agg_end")
+            params["agg_end"] = self.end
+        if self.cells is not None:
+            clauses.append("a.cell_i >= :agg_i0 AND a.cell_i < :agg_i1 AND a.cell_j >= :agg_j0 AND a.cell_j < :agg_j1")
+            params.update(zip(("agg_i0", "agg_i1", "agg_j0", "agg_j1"), self.cells, strict=True))
+        return " AND ".join(clauses), params
+
+
+def _month(moment: datetime | None) -> tuple[bool, date | None]:
+    """(whether ``moment`` is a Europe/London month start or open, that month's first day)."""
+    if moment is None:
+        return True, None
+    if moment.tzinfo is None or month_floor(moment) != moment:
+        return False, None
+    return True, moment.astimezone(LONDON).date()
+
+
+def window(shape: str, size: float, bbox: Any, box: tuple[float, float, float, float] | None,
+           start: datetime | None, end: datetime | None, harm_categories: tuple[str, ...],
+           sources: tuple[str, ...]) -> Window | None:
+    """The aggregate's question for an analysis request, or None when only the incidents can answer it."""
+    if shape != "square" or float(size) not in PUBLISHED_CELL_SIZES or bbox is not None:
+        return None
+    cells = None
+    if box is not None:
+        steps = [edge / size for edge in box]
+        if any(s != int(s) for s in steps):
+            return None
+        cells = (int(steps[0]), int(steps[2]), int(steps[1]), int(steps[3]))
+    ok_start, first = _month(start)
+    ok_end, last = _month(end)
+    if not (ok_start and ok_end):
+        return None
+    return Window(int(size), first, last, cells, tuple(harm_categories), tuple(sources))
+
+
+def _arrays(session: Session, sql: str, params: dict[str, Any], columns: int) -> np.ndarray:
+    """``columns`` integer columns of ``sql`` as one ``(n, columns)`` array, sent back as one row of arrays
+    (``array_agg``): a hundred thousand rows arrive several times faster than as row objects."""
+    names = ", ".join(f"c{k}" for k in range(columns))
+    aggs = ", ".join(f"COALESCE(array_agg(c{k}), '{{}}')" for k in range(columns))
+    row = session.execute(text(f"SELECT {aggs} FROM ({sql}) AS q({names})"), params).one()
+    return np.column_stack([np.asarray(v, dtype=np.int64) for v in row]).reshape(-1, columns)
+
+
+def cell_counts(session: Session, win: Window) -> tuple[list[int], list[int], list[int]]:
+    """Incidents per non-empty cell ``(i, j)``, sorted by ``(i, j)``."""
+    where, params = win.where()
+    rows = _arrays(session, f"SELECT a.cell_i, a.cell_j, sum(a.incidents) FROM {TABLE} a WHERE {where} "
+                            "GROUP BY a.cell_i, a.cell_j ORDER BY a.cell_i, a.cell_j", params, 3)
+    return rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist()
+
+
+def month_cell_counts(session: Session, win: Window) -> np.ndarray:
+    """Rows ``(months since year 0, i, j, n)``, one per non-empty (month, cell).
+
+    Without harm or source filters each (month, cell) is one all-categories row already; with them the
+    rows of the categories asked for are added up here."""
+    where, params = win.where()
+    rows = _arrays(session, "SELECT (extract(year FROM a.month) * 12 + extract(month FROM a.month) - 1)::int, "
+                            f"a.cell_i, a.cell_j, a.incidents FROM {TABLE} a WHERE {where}", params, 4)
+    if not (win.harm_categories or win.sources) or rows.shape[0] == 0:
+        return rows
+    keys, inverse = np.unique(rows[:, :3], axis=0, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=rows[:, 3], minlength=len(keys)).astype(np.int64)
+    return np.column_stack([keys, sums])
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def consecutive_months(step_starts: Sequence[datetime]) -> date | None:
+    """The first month when ``step_starts`` are consecutive Europe/London month starts, else None."""
+    months = []
+    for moment in step_starts:
+        ok, first = _month(moment)
+        if not ok or first is None:
+            return None
+        months.append(month_index(first))
+    if not months or any(b - a != 1 for a, b in itertools.pairwise(months)):
+        return None
+    return _month(step_starts[0])[1]
+
+
+# ---- bookkeeping -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Difference:
+    organisation_id: int
+    cell_size: int
+    harm_category: str
+    source: str
+    month: date
+    cell_i: int
+    cell_j: int
+    stored: int
+    counted: int
+
+
+def differences(session: Session, organisation_id: int | None = None) -> list[Difference]:
+    """Rows where the aggregate and a recount from the incidents disagree (none when it is current)."""
+    rows = session.execute(
+        text(f"""
+            SELECT {", ".join(f"COALESCE(s.{k}, c.{k})" for k in KEY.split(", "))},
+                   COALESCE(s.incidents, 0), COALESCE(c.incidents, 0)
+            FROM (SELECT * FROM {TABLE} WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS s
+            FULL JOIN (SELECT * FROM {TABLE}_recount
+                       WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS c
+                USING ({KEY})
+            WHERE s.incidents IS DISTINCT FROM c.incidents
+            ORDER BY 1, 2, 3, 4, 5, 6, 7"""),
+        {"org": organisation_id}).all()
+    return [Difference(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    organisation: str
+    rows_before: int
+    rows_after: int
+    incidents: int
+    out_of_date: int  # rows that differed from a recount before the rebuild
+
+
+def rebuild(session: Session, organisation_id: int | None = None) -> list[RebuildReport]:
+    """Recount the aggregate from the incidents (one organisation, or all), in the caller's transaction.
+
+    Runs on the owner connection; incidents are locked against writes (SHARE) until the transaction ends.
+    """
+    session.execute(text("LOCK TABLE incidents IN SHARE MODE"))
+    orgs = session.execute(
+        text("SELECT id, slug FROM organisations WHERE CAST(:org AS bigint) IS NULL OR id = :org ORDER BY slug"),
+        {"org": organisation_id}).all()
+    reports = []
+    for org_id, slug in orgs:
+        before = session.execute(text(f"SELECT count(*) FROM {TABLE} WHERE organisation_id = :o"),
+                                 {"o": org_id}).scalar_one()
+        stale = len(differences(session, int(org_id)))
+        after = session.execute(text(f"SELECT {TABLE}_rebuild(:o)"), {"o": org_id}).scalar_one()
+        incidents = session.execute(
+            text("SELECT count(*) FROM incidents WHERE organisation_id = :o"), {"o": org_id}).scalar_one()
+        reports.append(RebuildReport(str(slug), int(before), int(after), int(incidents), stale))
+    session.execute(text(f"ANALYZE {TABLE}"))
+    return reports
