@@ -103,6 +103,19 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
     if COLOCATE_WITH in ordered:  # the colocation group's first table
         ordered.remove(COLOCATE_WITH)
         ordered.insert(0, COLOCATE_WITH)
+    # Citus distributes neither side of a foreign key between two local tables: such keys are dropped,
+    # the tables distributed, and the keys put back (they now hold within each shard group).
+    pending = [t for t in ordered if t not in done]
+    keys = connection.execute(text(
+        """
+        SELECT c.relname AS tbl, con.conname AS name, pg_get_constraintdef(con.oid) AS definition
+        FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_class r ON r.oid = con.confrelid
+        WHERE con.contype = 'f' AND c.relnamespace = 'public'::regnamespace
+          AND (c.relname = ANY(:p) OR r.relname = ANY(:p)) AND r.relname <> ALL(:ref)
+        """
+    ), {"p": pending, "ref": list(REFERENCE_TABLES)}).all()
+    for key in keys:
+        connection.execute(text(f'ALTER TABLE "{key.tbl}" DROP CONSTRAINT "{key.name}"'))
     for table in ordered:
         if table in done:
             continue
@@ -113,6 +126,8 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
             connection.execute(text("SELECT create_distributed_table(:t, :c, colocate_with => :w)"),
                                {"t": table, "c": DISTRIBUTION_COLUMN, "w": COLOCATE_WITH})
         changed.append(table)
+    for key in keys:
+        connection.execute(text(f'ALTER TABLE "{key.tbl}" ADD CONSTRAINT "{key.name}" {key.definition}'))
     return changed
 
 
@@ -123,11 +138,10 @@ def _prepare_workers(connection: Connection, app_role: str) -> None:
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{app_role}') THEN "
         f"CREATE ROLE {app_role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
     )
-    for command in (
-        create_role,
-        f"GRANT USAGE ON SCHEMA public TO {app_role}",
-        "ALTER FUNCTION geometry_overlaps(geometry, geometry) LEAKPROOF",
-    ):
+    for command in (create_role, "ALTER FUNCTION geometry_overlaps(geometry, geometry) LEAKPROOF"):
+        # A worker with the cluster's metadata refuses DDL meant to be propagated from the coordinator:
+        # these are node-local facts, so the propagation is off for this one command.
+        command = f"SET citus.enable_ddl_propagation TO off; {command}"
         results = connection.execute(text("SELECT nodename, nodeport, success, result "
                                           "FROM run_command_on_workers(:c)"), {"c": command}).all()
         failed = [f"{r.nodename}:{r.nodeport}: {r.result}" for r in results if not r.success]
