@@ -222,7 +222,7 @@ def migrate(url: URL) -> None:
     from alembic import command
     from sqlalchemy import create_engine, pool
 
-    from app.db.citus import distribute
+    from app.db.citus import distribute, grant_columns_on_shards
     from app.settings import Settings
 
     command.upgrade(alembic_config(url), "head")
@@ -230,5 +230,7 @@ def migrate(url: URL) -> None:
     try:
         with engine.begin() as connection:
             distribute(connection, Settings().app_db_role)
+        with engine.begin() as connection:
+            grant_columns_on_shards(connection)
     finally:
         engine.dispose()

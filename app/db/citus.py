@@ -131,6 +131,39 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
     return changed
 
 
+def grant_columns_on_shards(connection: Connection) -> None:
+    """Column privileges (the service may insert only some audit columns, 0007; update only an organisation's
+    name and area, 0011) are not copied to the shards by Citus: grant them on every placement. Idempotent.
+    Run after :func:`distribute` has committed (run_command_on_placements uses connections of its own)."""
+    if not is_citus(connection) or _worker_count(connection) == 0:
+        return
+    grants = connection.execute(text(
+        """
+        SELECT c.relname AS tbl, acl.privilege_type AS privilege, r.rolname AS grantee,
+               string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS columns
+        FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attacl IS NOT NULL
+        CROSS JOIN LATERAL aclexplode(a.attacl) AS acl JOIN pg_roles r ON r.oid = acl.grantee
+        GROUP BY c.relname, acl.privilege_type, r.rolname
+        """
+    )).all()
+    for grant in grants:
+        columns = grant.columns
+        if grant.privilege == "INSERT":
+            # The coordinator checks the column privileges on the distributed table, then evaluates the
+            # defaults (the id's nextval, the audit row's at) itself and sends them to the shard as values.
+            defaults = connection.execute(text(
+                "SELECT string_agg(quote_ident(attname), ', ') FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND atthasdef AND attgenerated = '' AND NOT attisdropped"), {"t": grant.tbl}).scalar()
+            columns = ", ".join(filter(None, (columns, defaults)))
+        command = f'GRANT {grant.privilege} ({columns}) ON %s TO "{grant.grantee}"'
+        failed = connection.execute(text(
+            "SELECT nodename, nodeport, result FROM run_command_on_placements(:t, :c) WHERE NOT success"
+        ), {"t": grant.tbl, "c": command}).all()
+        if failed:
+            raise RuntimeError(f"granting {grant.privilege} on the shards of {grant.tbl} failed: {failed[0].result}")
+
+
 def _prepare_workers(connection: Connection, app_role: str) -> None:
     """The service role exists on every worker (the coordinator connects to the shards as it), and PostGIS's
     ``&&`` is LEAKPROOF there as 0004 made it on the coordinator."""
