@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.db.analysis import ORG
 from app.db.repository import ResourceSpec
 from geo.vocabulary import (
     CONCERN_LEVELS,
@@ -18,6 +19,11 @@ from geo.vocabulary import (
 _CURRENT = "(d.valid_from <= now() AND (d.valid_to IS NULL OR d.valid_to > now()))"
 _OVERDUE = f"(d.kind = 'concern' AND {_CURRENT} AND d.review_by IS NOT NULL AND d.review_by < current_date)"
 
+# The place's organisation, spelled so that on Citus the correlated subquery routes to one shard: the service
+# binds the request's organisation as a constant (app.db.session) and COALESCE(42, x) folds to 42; an owner
+# session has none bound and keeps the place's own.
+_SAME_ORG = f"COALESCE({ORG}, p.organisation_id)"
+
 PLACES = ResourceSpec(
     name="place",
     table="places",
@@ -30,7 +36,7 @@ PLACES = ResourceSpec(
                        'valid_to', d.valid_to, 'review_by', d.review_by, 'review_overdue', {_OVERDUE})
                        ORDER BY d.valid_from)
                    FROM designations d
-                   WHERE d.organisation_id = p.organisation_id AND d.place_id = p.id AND {_CURRENT}
+                   WHERE d.organisation_id = {_SAME_ORG} AND d.place_id = p.id AND {_CURRENT}
                ), '[]'::json) AS current_designations,
                p.created_at, p.updated_at, p.organisation_id AS _org
         FROM places p""",
