@@ -160,7 +160,7 @@ def _import(url: URL, org: int, csv_path: Path) -> dict[str, Any]:
                                       link_distance_m=settings.auto_link_distance_m,
                                       default_area=settings.default_service_area, allow_partial=True)
         return {"imported": report.imported, "seconds": time.perf_counter() - started}
-    except Exception as exc:  # noqa: BLE001 - reported as a figure: what does not work on Citus yet
+    except Exception as exc:
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"}
     finally:
         engine.dispose()

@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 

@@ -108,7 +108,8 @@ def set_disabled(session: Session, disabled: bool, *, user_id: int | None = None
         session.execute(text(f"UPDATE users SET disabled_at = now() WHERE {where} AND disabled_at IS NULL"), params)
         statement = f"SELECT id, organisation_id, email, disabled_at FROM users WHERE {where}"
     else:
-        statement = f"UPDATE users SET disabled_at = NULL WHERE {where} RETURNING id, organisation_id, email, disabled_at"
+        statement = (f"UPDATE users SET disabled_at = NULL WHERE {where} "
+                     "RETURNING id, organisation_id, email, disabled_at")
     row = session.execute(text(statement), params).mappings().first()
     if row is None:
         raise NotFound(f"no user {user_id if user_id is not None else email!r} in your organisation",

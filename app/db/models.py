@@ -139,7 +139,8 @@ class Designation(RoutedMixin, Base):
     __table_args__ = (
         # A place keeps a history, but never two overlapping judgements of the same kind.
         ExcludeConstraint(
-            ("organisation_id", "="), ("place_id", "="), ("kind", "="), (func.tstzrange(column("valid_from"), column("valid_to")), "&&"),
+            ("organisation_id", "="), ("place_id", "="), ("kind", "="),
+            (func.tstzrange(column("valid_from"), column("valid_to")), "&&"),
             name="designations_no_overlap", using="gist",
         ),
         place_key("designations", "CASCADE"),

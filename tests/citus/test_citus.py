@@ -43,7 +43,8 @@ def test_tenant_tables_are_distributed_by_organisation_and_colocated(database: A
 
 
 def test_set_local_reaches_the_workers_and_leakproof_is_set_there(database: Any) -> None:
-    settings = _owner(database, "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+    settings = _owner(database, "SELECT setconfig FROM pg_db_role_setting s "
+                                "JOIN pg_database d ON d.oid = s.setdatabase "
                                 "WHERE d.datname = current_database() AND s.setrole = 0")
     assert any("citus.propagate_set_commands=local" in c for row in settings for c in row[0])
     flags = _owner(database, "SELECT result FROM run_command_on_workers("
