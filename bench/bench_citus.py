@@ -147,7 +147,7 @@ def _hotspots(url: URL, org: int, requests: int) -> dict[str, Any]:
     times.sort()
     return {"median_s": statistics.median(times), "p90_s": times[int(0.9 * (len(times) - 1))], "cells": cells,
             "tasks": ",".join(tasks) or "(no Citus scan: single node)",
-            "plan_head": " / ".join(line.strip() for line in plan.splitlines()[:3])}
+            "plan_head": " / ".join(line.strip()[:80] for line in plan.splitlines()[:3])}
 
 
 def _import(url: URL, org: int, csv_path: Path) -> dict[str, Any]:
