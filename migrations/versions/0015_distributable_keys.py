@@ -113,7 +113,9 @@ def upgrade() -> None:
     op.execute("ALTER TABLE incidents_archive ALTER COLUMN organisation_id SET NOT NULL")
 
     tables = _routed_tables()
-    foreign = [c for c in _constraints(tables, "f") if c["ref"] in tables]
+    # Keys that already name the organisation (tables added Citus-ready by later migrations) stay as they are.
+    foreign = [c for c in _constraints(tables, "f")
+               if c["ref"] in tables and "organisation_id" not in c["cols"]]  # type: ignore[operator]
     for fk in foreign:
         op.execute(f'ALTER TABLE {fk["tbl"]} DROP CONSTRAINT {fk["name"]}')
 
