@@ -26,7 +26,7 @@ def flagged_from_hotspots(session: Session, within_days: int) -> list[dict[str, 
     """Places created by flagging a hot spot cell (app.services.concerns audits them "from hotspot flag")."""
     rows = session.execute(text("""
         SELECT p.id AS place_id, p.name, p.kind, a.at AS flagged_at
-        FROM audit_events a JOIN places p ON a.resource = 'place:' || p.id
+        FROM audit_events a JOIN places p ON p.organisation_id = a.organisation_id AND a.resource = 'place:' || p.id
         WHERE a.action = 'place.create' AND a.detail ->> 'from' = 'hotspot flag'
           AND a.at >= now() - make_interval(days => :days)
         ORDER BY a.at DESC LIMIT 50"""), {"days": within_days}).mappings()

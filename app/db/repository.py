@@ -7,6 +7,7 @@ delete); a :class:`ResourceSpec` says what differs. GeoJSON is built by PostGIS 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,7 +61,12 @@ class ResourceSpec:
 
 def _constraint(exc: IntegrityError) -> str:
     diag = getattr(exc.orig, "diag", None)
-    return str(getattr(diag, "constraint_name", "") or "")
+    name = str(getattr(diag, "constraint_name", "") or "")
+    if not name:  # Citus passes a worker's error on as its message alone
+        found = re.search(r'constraint "([^"]+)"', str(exc.orig))
+        name = found.group(1) if found else ""
+    # On Citus the shard raises the error: its constraint carries the shard id ("designations_no_overlap_102211").
+    return re.sub(r"_\d{6,}$", "", name)
 
 
 def _column(exc: IntegrityError) -> str:
