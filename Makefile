@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR_STAMP := app/static/node_modules/.installed
 DIFFERENTIAL_STAMP := tests/differential/node_modules/.installed
 
-.PHONY: run test lint typecheck bench clean system-packages vendor install
+.PHONY: run test test-citus lint typecheck bench clean system-packages vendor install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,17 @@ lint: $(STAMP)
 test: $(STAMP) $(VENDOR_STAMP) $(AXE_STAMP) $(WEB_CSS) $(DIFFERENTIAL_STAMP) system-packages lint
 	$(BIN)/contextmap db ensure --no-migrate >/dev/null
 	set +e; $(BIN)/pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status
+
+# The same database, API and security suites on Citus (issue 19): a coordinator and two workers as
+# project-local clusters under .data/citus/ (Citus is built from ../shared/vendor when it is not installed),
+# every test database distributed by organisation. The clusters are stopped afterwards.
+CITUS_SUITES ?= tests/db tests/api tests/security tests/citus
+test-citus: $(STAMP) $(VENDOR_STAMP) $(WEB_CSS)
+	set -a; eval "$$(tests/citus/cluster.sh start)"; set +a; \
+	trap 'tests/citus/cluster.sh stop' EXIT; \
+	$(BIN)/contextmap db ensure >/dev/null || exit 1; \
+	set +e; CONTEXTMAP_EXPECT_CITUS=1 $(BIN)/pytest -q -p no:cacheprovider $(CITUS_SUITES); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$status
 
 bench: $(STAMP)

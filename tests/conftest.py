@@ -15,12 +15,11 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from app.db import accounts
-from app.db.bootstrap import choose_database, conninfo, ensure_database, migrate
+from app.db.bootstrap import choose_database, conninfo, drop_database, ensure_database, migrate
 from app.db.demo_loader import DemoLogin, load_demo
 from app.db.session import Database
 from app.main import create_app
@@ -44,7 +43,7 @@ def _drop_stale_test_databases(server: URL) -> None:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                drop_database(server, name)
             except PermissionError:
                 pass
 
@@ -58,8 +57,7 @@ def database_url() -> Iterator[URL]:
     migrate(url)
     yield url
     if "CONTEXTMAP_TEST_DATABASE" not in os.environ:
-        with psycopg.connect(conninfo(server, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_DATABASE)))
+        drop_database(server, TEST_DATABASE)
 
 
 @pytest.fixture(scope="session")

@@ -102,10 +102,15 @@ def set_disabled(session: Session, disabled: bool, *, user_id: int | None = None
         raise InvalidInput("say which user: an id or an e-mail", field="email")
     where, params = ("id = :id", {"id": user_id}) if user_id is not None else \
         ("lower(email) = lower(:email)", {"email": email})
-    row = session.execute(text(
-        "UPDATE users SET disabled_at = CASE WHEN :disabled THEN COALESCE(disabled_at, now()) END "
-        f"WHERE {where} RETURNING id, organisation_id, email, disabled_at"), {**params, "disabled": disabled},
-    ).mappings().first()
+    # now() only as a whole assignment: Citus refuses a non-immutable function inside CASE or COALESCE when
+    # it changes a reference table (users is one on a cluster).
+    if disabled:
+        session.execute(text(f"UPDATE users SET disabled_at = now() WHERE {where} AND disabled_at IS NULL"), params)
+        statement = f"SELECT id, organisation_id, email, disabled_at FROM users WHERE {where}"
+    else:
+        statement = (f"UPDATE users SET disabled_at = NULL WHERE {where} "
+                     "RETURNING id, organisation_id, email, disabled_at")
+    row = session.execute(text(statement), params).mappings().first()
     if row is None:
         raise NotFound(f"no user {user_id if user_id is not None else email!r} in your organisation",
                        field="user_id" if user_id is not None else "email")

@@ -449,7 +449,7 @@ def intervention_site(session: Session, intervention_id: int) -> InterventionSit
         text("""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, ST_Dimension(COALESCE(v.geom, p.geom)) = 2 AS polygonal
-            FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+            FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
             WHERE v.id = :id AND COALESCE(v.geom, p.geom) IS NOT NULL"""),
         {"id": intervention_id},
     ).mappings().first()
@@ -463,7 +463,7 @@ def interventions_at_place(session: Session, place_id: int) -> list[Intervention
         text("""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, ST_Dimension(p.geom) = 2 AS polygonal
-            FROM interventions v JOIN places p ON p.id = v.place_id
+            FROM interventions v JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
             WHERE v.place_id = :place ORDER BY v.starts_on, v.id"""),
         {"place": place_id},
     ).mappings().all()
@@ -523,7 +523,8 @@ def displacement_areas(
     "the rest of the service area", so the weighted displacement difference needs a chosen control.
     """
     site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
-            "LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention")
+            "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
+            "WHERE v.id = :intervention")
     target_sql, params = _site_area_sql(site, target, srid, "target")
     params.update(intervention=intervention_id, buffer_m=buffer_m)
     if control_geojson is not None:
@@ -615,7 +616,8 @@ def displacement_local_counts(
         WITH a AS (SELECT ST_GeomFromWKB(:target, {srid}) AS target, ST_GeomFromWKB(:buffer, {srid}) AS buffer),
         site AS (
             SELECT ST_Transform(COALESCE(v.geom, p.geom), {srid}) AS g, v.place_id
-            FROM interventions v LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :intervention),
+            FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
+             WHERE v.id = :intervention),
         near AS (
             SELECT pl.id, pl.name, pl.kind, pl.geom_metric, ST_Distance(pl.geom_metric, site.g) AS distance,
                    ST_Expand(pl.geom_metric, :radius) AS radius_box

@@ -21,8 +21,9 @@ ASSESSMENTS = ResourceSpec(
                json_build_object('rating', a.guardianship_rating, 'notes', a.guardianship_notes) AS guardianship,
                json_build_object('rating', a.environment_rating, 'notes', a.environment_notes) AS environment,
                a.methods, a.context_weighting, a.recommended_responses, a.review_on,
-               {_OVERDUE} AS review_overdue, a.goals, a.notes, a.created_at, a.updated_at
-        FROM assessments a JOIN places p ON p.id = a.place_id""",
+               {_OVERDUE} AS review_overdue, a.goals, a.notes, a.created_at, a.updated_at,
+               a.organisation_id AS _org
+        FROM assessments a JOIN places p ON p.organisation_id = a.organisation_id AND p.id = a.place_id""",
     writable=("place_id", "assessed_on", "young_people_rating", "young_people_notes", "guardianship_rating",
               "guardianship_notes", "environment_rating", "environment_notes", "methods", "context_weighting",
               "recommended_responses", "review_on", "goals", "notes", "updated_at"),

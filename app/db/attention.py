@@ -15,7 +15,7 @@ def reviews_due(session: Session, within_days: int) -> list[dict[str, Any]]:
     """Current places of concern whose review is overdue or due within ``within_days``, soonest first."""
     rows = session.execute(text(f"""
         SELECT p.id AS place_id, p.name, p.kind, d.level, d.review_by, (d.review_by < current_date) AS overdue
-        FROM designations d JOIN places p ON p.id = d.place_id
+        FROM designations d JOIN places p ON p.organisation_id = d.organisation_id AND p.id = d.place_id
         WHERE d.kind = 'concern' AND {_CURRENT} AND d.review_by IS NOT NULL
           AND d.review_by <= current_date + :days
         ORDER BY d.review_by, p.name"""), {"days": within_days}).mappings()
@@ -26,7 +26,7 @@ def flagged_from_hotspots(session: Session, within_days: int) -> list[dict[str, 
     """Places created by flagging a hot spot cell (app.services.concerns audits them "from hotspot flag")."""
     rows = session.execute(text("""
         SELECT p.id AS place_id, p.name, p.kind, a.at AS flagged_at
-        FROM audit_events a JOIN places p ON a.resource = 'place:' || p.id
+        FROM audit_events a JOIN places p ON p.organisation_id = a.organisation_id AND a.resource = 'place:' || p.id
         WHERE a.action = 'place.create' AND a.detail ->> 'from' = 'hotspot flag'
           AND a.at >= now() - make_interval(days => :days)
         ORDER BY a.at DESC LIMIT 50"""), {"days": within_days}).mappings()
@@ -40,7 +40,7 @@ def interventions_changing(session: Session, within_days: int) -> list[dict[str,
                p.name AS place_name, (v.geom IS NOT NULL OR v.place_id IS NOT NULL) AS located,
                CASE WHEN v.starts_on BETWEEN current_date - :days AND current_date + :days THEN 'starting'
                     ELSE 'ending' END AS change
-        FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+        FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
         WHERE v.starts_on BETWEEN current_date - :days AND current_date + :days
            OR v.ends_on BETWEEN current_date - :days AND current_date + :days
         ORDER BY LEAST(abs(v.starts_on - current_date), abs(COALESCE(v.ends_on, v.starts_on) - current_date)),
@@ -53,7 +53,7 @@ def stale_safe_spaces(session: Session, stale_days: int) -> list[dict[str, Any]]
     """Current safe spaces never verified, or verified longer ago than ``stale_days``."""
     rows = session.execute(text(f"""
         SELECT p.id AS place_id, p.name, p.kind, d.verified_on
-        FROM designations d JOIN places p ON p.id = d.place_id
+        FROM designations d JOIN places p ON p.organisation_id = d.organisation_id AND p.id = d.place_id
         WHERE d.kind = 'safe_space' AND {_CURRENT}
           AND (d.verified_on IS NULL OR d.verified_on < current_date - :days)
         ORDER BY d.verified_on NULLS FIRST, p.name LIMIT 50"""), {"days": stale_days}).mappings()

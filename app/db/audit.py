@@ -20,12 +20,21 @@ def record(
     session: Session, *, organisation_id: int | None, user_id: int | None, action: str,
     resource: str | None = None, detail: dict[str, Any] | None = None,
 ) -> None:
-    session.execute(
-        text(
-            # ``at`` is not ours to give: the database stamps it (migration 0007) and checks the user.
+    if organisation_id is None:
+        # No organisation yet (a sign-in refused before anyone is known): its own table (0015), as the
+        # organisation is the distribution column of audit_events on Citus and cannot be NULL.
+        statement = (
+            "INSERT INTO audit_events_unattributed (user_id, action, resource, request_id, client_request_id, "
+            "client, detail) VALUES (:user, :action, :resource, :rid, :crid, :client, CAST(:detail AS jsonb))"
+        )
+    else:
+        # ``at`` is not ours to give: the database stamps it (migration 0007) and checks the user.
+        statement = (
             "INSERT INTO audit_events (organisation_id, user_id, action, resource, request_id, client_request_id, "
             "client, detail) VALUES (:org, :user, :action, :resource, :rid, :crid, :client, CAST(:detail AS jsonb))"
-        ),
+        )
+    session.execute(
+        text(statement),
         {
             "org": organisation_id, "user": user_id, "action": action, "resource": resource,
             "rid": request_id_var.get(), "crid": client_request_id_var.get(), "client": client_var.get(),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 LOCAL_PORT = 54329
+CITUS_WORKERS_ENV = "CONTEXTMAP_CITUS_WORKERS"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / ".data"
 
@@ -143,17 +144,50 @@ def ensure_postgis_package(url: URL) -> None:
     )
 
 
-def ensure_database(url: URL, *, recreate: bool = False) -> URL:
-    """Create the database (and its PostGIS extension) if missing; drop it first when ``recreate``."""
-    ensure_postgis_package(url)
-    name = url.database or "contextmap"
+def citus_workers(env: dict[str, str] | None = None) -> list[URL]:
+    """The Citus workers a new database is spread over: ``CONTEXTMAP_CITUS_WORKERS=host:port,host:port``
+    (``make test-citus`` sets it). Empty means a plain single-node database."""
+    raw = dict(os.environ if env is None else env).get(CITUS_WORKERS_ENV, "")
+    workers = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        host, _, port = item.rpartition(":")
+        workers.append(make_url(f"postgresql+psycopg://postgres@{host or '127.0.0.1'}:{int(port)}/postgres"))
+    return workers
+
+
+def _create_or_recreate(url: URL, name: str, recreate: bool) -> None:
     with psycopg.connect(conninfo(url, "postgres"), autocommit=True) as conn:
         if recreate:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def ensure_database(url: URL, *, recreate: bool = False) -> URL:
+    """Create the database (and its PostGIS extension) if missing; drop it first when ``recreate``.
+
+    With Citus workers configured (``CONTEXTMAP_CITUS_WORKERS``) the database is created on every worker
+    too, the ``citus`` extension is created first and the workers are added to it; PostGIS then follows
+    to every node (Citus propagates CREATE EXTENSION). ``contextmap migrate`` distributes the tables.
+    """
+    ensure_postgis_package(url)
+    name = url.database or "contextmap"
+    workers = citus_workers()
+    for worker in workers:
+        _create_or_recreate(worker, name, recreate)
+        with psycopg.connect(conninfo(worker, name), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    _create_or_recreate(url, name, recreate)
     with psycopg.connect(conninfo(url, name), autocommit=True) as conn:
+        if workers:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+            conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (url.host or "127.0.0.1", url.port or 5432))
+            for worker in workers:
+                known = conn.execute("SELECT 1 FROM pg_dist_node WHERE nodename = %s AND nodeport = %s",
+                                     (worker.host, worker.port)).fetchone()
+                if not known:
+                    conn.execute("SELECT citus_add_node(%s, %s)", (worker.host, worker.port))
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         # Optional: pgRouting where the server has it (Debian's postgresql-<major>-pgrouting, installed by
@@ -163,6 +197,13 @@ def ensure_database(url: URL, *, recreate: bool = False) -> URL:
         if available:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
     return url
+
+
+def drop_database(url: URL, name: str) -> None:
+    """Drop a database on the server and on every configured Citus worker."""
+    for server in (url, *citus_workers()):
+        with psycopg.connect(conninfo(server, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def migrations_dir() -> Path:
@@ -183,6 +224,19 @@ def alembic_config(url: URL) -> Config:
 
 
 def migrate(url: URL) -> None:
+    """Run the migrations; on a Citus database, then distribute the tables (app.db.citus)."""
     from alembic import command
+    from sqlalchemy import create_engine, pool
+
+    from app.db.citus import distribute, grant_columns_on_shards
+    from app.settings import Settings
 
     command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            distribute(connection, Settings().app_db_role)
+        with engine.begin() as connection:
+            grant_columns_on_shards(connection)
+    finally:
+        engine.dispose()

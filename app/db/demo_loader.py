@@ -111,7 +111,8 @@ def link_unlinked_incidents(session: Session, organisation_id: int, distance_m: 
                 WHERE p.organisation_id = src.organisation_id AND ST_DWithin(p.geom_metric, src.geom_metric, :d)
                 ORDER BY p.geom_metric <-> src.geom_metric, p.id LIMIT 1
             ) AS nearest
-            WHERE i.id = src.id AND src.place_id IS NULL AND src.organisation_id = :org
+            -- (organisation_id, id): the key on Citus too, where the join must hold the distribution column
+            WHERE i.organisation_id = :org AND src.organisation_id = :org AND i.id = src.id AND src.place_id IS NULL
             """
         ),
         {"org": organisation_id, "d": distance_m},

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.citus import is_citus
 from app.exceptions import InvalidInput
 from geo.calendar import FUTURE_TOLERANCE_MINUTES, too_far_ahead
 from geo.geometry import ALLOWED_TYPES, GeometryError, GeometryLimits, parse_geometry
@@ -182,16 +183,22 @@ def import_police_uk(
                 progress(name, report.rows_read)
 
     area_sql, area_params = _default_area_sql(default_area)
+    # The area is copied to a temporary table first: Citus joins no local (temporary) table with a table on
+    # the cluster (organisations is a reference table there), and one row costs nothing on one PostgreSQL.
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_area"))
+    session.execute(text(
+        f"CREATE TEMP TABLE police_uk_area ON COMMIT DROP AS "
+        f"SELECT COALESCE(o.service_area, {area_sql}) AS g FROM organisations o WHERE o.id = :org"
+    ), {"org": organisation_id, **area_params})
     outside = session.execute(
         text(
-            f"""
-            WITH area AS (SELECT COALESCE(o.service_area, {area_sql}) AS g FROM organisations o WHERE o.id = :org)
+            """
+            WITH area AS (SELECT g FROM police_uk_area)
             DELETE FROM police_uk_staging s USING area
             WHERE NOT ST_Covers(area.g, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
             RETURNING s.file_no, s.line, s.lon, s.lat
             """
         ),
-        {"org": organisation_id, **area_params},
     ).all()
     for row in sorted(outside, key=lambda r: (r.file_no, r.line)):
         report.reject(report.files[row.file_no], row.line,
@@ -204,6 +211,13 @@ def import_police_uk(
     srid = int(analysis_srid)
     params = {"org": organisation_id, "precision": LOCATION_PRECISION}
     _link_staged_to_places(session, organisation_id, srid, link_distance_m)
+    if is_citus(session.connection()):
+        imported, linked = _insert_staged_on_citus(session, params)
+        report.imported, report.linked_to_places = imported, linked
+        report.duplicates = staged - report.imported
+        session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_staging, pg_temp.police_uk_links, "
+                             "pg_temp.police_uk_area, pg_temp.police_uk_places"))
+        return report
     inserted = session.execute(
         text(
             f"""
@@ -232,8 +246,32 @@ def import_police_uk(
     report.imported = int(inserted.imported)
     report.linked_to_places = int(inserted.linked)
     report.duplicates = staged - report.imported
-    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_staging, pg_temp.police_uk_links"))
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_staging, pg_temp.police_uk_links, "
+                         "pg_temp.police_uk_area, pg_temp.police_uk_places"))
     return report
+
+
+def _insert_staged_on_citus(session: Session, params: dict[str, Any]) -> tuple[int, int]:
+    """The staged rows into ``incidents`` on Citus: an INSERT … SELECT from local tables only (Citus routes
+    the rows to the organisation's shard; it refuses the anti-join against ``incidents`` and a data-modifying
+    CTE around it), duplicates dropped by ON CONFLICT; imported and linked rows counted before and after."""
+    count = text("SELECT count(*), count(*) FILTER (WHERE place_link = 'auto') FROM incidents "
+                 f"WHERE organisation_id = :org AND source = '{SOURCE}'")
+    before = session.execute(count, params).one()
+    session.execute(text(
+        f"""
+        INSERT INTO incidents (organisation_id, occurred_from, occurred_to, harm_category, source_category,
+                               source, source_ref, location_precision, geom, place_id, place_link)
+        SELECT :org, s.occurred_from, s.occurred_to, s.harm_category, s.source_category, '{SOURCE}',
+               s.source_ref, :precision, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.place_id,
+               CASE WHEN l.place_id IS NOT NULL THEN 'auto' END
+        FROM police_uk_staging s LEFT JOIN police_uk_links l ON l.file_no = s.file_no AND l.line = s.line
+        ORDER BY ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)
+        ON CONFLICT (organisation_id, source, source_ref) DO NOTHING
+        """
+    ), params)
+    after = session.execute(count, params).one()
+    return int(after[0] - before[0]), int(after[1] - before[1])
 
 
 def _link_staged_to_places(session: Session, organisation_id: int, srid: int, distance_m: float) -> None:
@@ -253,12 +291,17 @@ def _link_staged_to_places(session: Session, organisation_id: int, srid: int, di
             f"CREATE INDEX ON police_uk_staging USING gist ((ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
             f"{srid})))"))
         session.execute(text("ANALYZE police_uk_staging"))
+    # The organisation's places are copied to a temporary table first: Citus joins no local table with a
+    # distributed one; on one PostgreSQL it is a copy of the (few) places.
+    session.execute(text("DROP TABLE IF EXISTS pg_temp.police_uk_places"))
+    session.execute(text("CREATE TEMP TABLE police_uk_places ON COMMIT DROP AS "
+                         "SELECT id, geom_metric FROM places WHERE organisation_id = :org"), {"org": organisation_id})
     session.execute(text(
         f"""
         CREATE TEMP TABLE police_uk_links ON COMMIT DROP AS
         SELECT DISTINCT ON (s.file_no, s.line) s.file_no, s.line, p.id AS place_id
-        FROM places p JOIN police_uk_staging s ON ST_DWithin({point}, p.geom_metric, :d)
-        WHERE p.organisation_id = :org AND :has_places
+        FROM police_uk_places p JOIN police_uk_staging s ON ST_DWithin({point}, p.geom_metric, :d)
+        WHERE :has_places
         ORDER BY s.file_no, s.line, ST_Distance({point}, p.geom_metric), p.id
         """
     ), {"org": organisation_id, "d": distance_m, "has_places": bool(has_places)})

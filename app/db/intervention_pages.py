@@ -48,7 +48,7 @@ def search_interventions(session: Session, search: InterventionSearch) -> tuple[
         SELECT v.id, v.kind, v.title, v.shareable_summary, v.description, v.owning_partner, v.partners,
                v.starts_on, v.ends_on, v.place_id, p.name AS place_name, v.geom IS NOT NULL AS has_area,
                ({STATUS_SQL['ended']}) AS ended, count(*) OVER () AS total
-        FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+        FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
         {'WHERE ' + ' AND '.join(where) if where else ''}
         ORDER BY v.starts_on DESC, v.id DESC LIMIT :lim OFFSET :off"""
     rows = [dict(r) for r in session.execute(text(sql), params).mappings()]

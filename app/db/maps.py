@@ -69,7 +69,7 @@ def concerns(session: Session, start: datetime, end: datetime, near: Near | None
             f"""
             SELECT DISTINCT ON (p.id) p.id AS place_id, p.name, p.kind, d.level, d.reason, d.review_by,
                    ST_AsGeoJSON(p.geom, 6) AS geometry
-            FROM designations d JOIN places p ON p.id = d.place_id
+            FROM designations d JOIN places p ON p.organisation_id = d.organisation_id AND p.id = d.place_id
             WHERE d.kind = 'concern' AND d.valid_from < :end AND (d.valid_to IS NULL OR d.valid_to > :start)
               AND {near_where}
             ORDER BY p.id, d.valid_from DESC
@@ -87,7 +87,7 @@ def interventions(session: Session, start: date | None = None, end: date | None 
             """
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, p.name AS place_name,
                    ST_AsGeoJSON(COALESCE(v.geom, p.geom), 6) AS geometry
-            FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+            FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
             WHERE COALESCE(v.geom, p.geom) IS NOT NULL
               AND (CAST(:end AS date) IS NULL OR v.starts_on < CAST(:end AS date))
               AND (CAST(:start AS date) IS NULL OR v.ends_on IS NULL OR v.ends_on >= CAST(:start AS date))
@@ -109,7 +109,7 @@ def intervention_list(session: Session) -> list[dict[str, Any]]:
             """
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, (COALESCE(v.geom, p.geom) IS NOT NULL) AS located
-            FROM interventions v LEFT JOIN places p ON p.id = v.place_id
+            FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
             ORDER BY v.starts_on DESC, v.id DESC
             """
         )
@@ -124,7 +124,8 @@ def intervention(session: Session, intervention_id: int) -> dict[str, Any]:
             """
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, (COALESCE(v.geom, p.geom) IS NOT NULL) AS located
-            FROM interventions v LEFT JOIN places p ON p.id = v.place_id WHERE v.id = :id
+            FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
+            WHERE v.id = :id
             """
         ),
         {"id": intervention_id},

@@ -56,6 +56,21 @@ class TenantMixin:
     )
 
 
+class RoutedMixin:
+    """A table Citus distributes by organisation (0015): keyed by ``(organisation_id, id)``, and its foreign
+    keys to other such tables name the organisation too, so an organisation's rows stay on one shard."""
+
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def place_key(table: str, ondelete: str | None) -> ForeignKeyConstraint:
+    """``(organisation_id, place_id) REFERENCES places (organisation_id, id)`` (0015)."""
+    return ForeignKeyConstraint(["organisation_id", "place_id"], ["places.organisation_id", "places.id"],
+                                ondelete=ondelete, name=f"{table}_place_id_fkey")
+
+
 class Organisation(Base):
     """A tenant: a local authority or partnership, with the area it serves."""
 
@@ -105,7 +120,7 @@ class ApiToken(TenantMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Place(TenantMixin, Base):
+class Place(RoutedMixin, Base):
     """A place young people use: a park, a shop, a library, a transport hub."""
 
     __tablename__ = "places"
@@ -131,22 +146,24 @@ class Place(TenantMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Designation(TenantMixin, Base):
+class Designation(RoutedMixin, Base):
     """A time-bounded judgement about a place: a concern (with a level) or a safe space."""
 
     __tablename__ = "designations"
     __table_args__ = (
         # A place keeps a history, but never two overlapping judgements of the same kind.
         ExcludeConstraint(
-            ("place_id", "="), ("kind", "="), (func.tstzrange(column("valid_from"), column("valid_to")), "&&"),
+            ("organisation_id", "="), ("place_id", "="), ("kind", "="),
+            (func.tstzrange(column("valid_from"), column("valid_to")), "&&"),
             name="designations_no_overlap", using="gist",
         ),
+        place_key("designations", "CASCADE"),
         Index("designations_organisation_id_idx", "organisation_id"),
         Index("designations_place_id_idx", "place_id"),
         Index("designations_place_kind_idx", "place_id", "kind", postgresql_include=["valid_from", "valid_to"]),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
+    place_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -163,16 +180,17 @@ class Designation(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Guardian(TenantMixin, Base):
+class Guardian(RoutedMixin, Base):
     """Someone (or a role) who watches over a place."""
 
     __tablename__ = "guardians"
     __table_args__ = (
+        place_key("guardians", "CASCADE"),
         Index("guardians_organisation_id_idx", "organisation_id"),
         Index("guardians_place_id_idx", "place_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
+    place_id: Mapped[int] = mapped_column(BigInteger)
     role: Mapped[str] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(Text)
     trainings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
@@ -181,12 +199,14 @@ class Guardian(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Incident(TenantMixin, Base):
+class Incident(RoutedMixin, Base):
     """A recorded harm at a point in space and a period in time; ``source_ref`` de-duplicates imports."""
 
     __tablename__ = "incidents"
     __table_args__ = (
         UniqueConstraint("organisation_id", "source", "source_ref", name="incidents_source_ref_key"),
+        # No ON DELETE SET NULL (Citus refuses it on a key holding the organisation): the service unlinks.
+        place_key("incidents", None),
         Index("incidents_org_time_idx", "organisation_id", "occurred_from"),
         Index("incidents_place_id_idx", "place_id"),
         Index("incidents_geom_idx", "geom", postgresql_using="gist"),
@@ -202,7 +222,7 @@ class Incident(TenantMixin, Base):
     location_precision: Mapped[str] = mapped_column(String(16))
     young_people: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
-    place_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="SET NULL"))
+    place_id: Mapped[int | None] = mapped_column(BigInteger)
     place_link: Mapped[str | None] = mapped_column(String(16))  # "explicit" | "auto" | None
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     geom_metric: Mapped[Any | None] = mapped_column(
@@ -220,7 +240,7 @@ class IncidentArchive(Base):
 
     __tablename__ = "incidents_archive"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    organisation_id: Mapped[int | None] = mapped_column(BigInteger)
+    organisation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0015: NOT NULL, in the key
     occurred_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     occurred_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     harm_category: Mapped[str | None] = mapped_column(String(32))
@@ -238,16 +258,17 @@ class IncidentArchive(Base):
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Intervention(TenantMixin, Base):
+class Intervention(RoutedMixin, Base):
     """Something partners do about a context: patrols, outreach, changes to a place."""
 
     __tablename__ = "interventions"
     __table_args__ = (
+        place_key("interventions", None),
         Index("interventions_organisation_id_idx", "organisation_id"),
         Index("interventions_place_id_idx", "place_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="SET NULL"))
+    place_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
     owning_partner: Mapped[str] = mapped_column(Text)
@@ -263,7 +284,7 @@ class Intervention(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class StreetEdge(TenantMixin, Base):
+class StreetEdge(RoutedMixin, Base):
     """A walkable street segment (0003), with its length in metres of the analysis CRS."""
 
     __tablename__ = "street_edges"
@@ -284,16 +305,17 @@ class StreetEdge(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Assessment(TenantMixin, Base):
+class Assessment(RoutedMixin, Base):
     """A context assessment of a place (0003): the red/amber/green triangle and outcome goals."""
 
     __tablename__ = "assessments"
     __table_args__ = (
+        place_key("assessments", "CASCADE"),
         Index("assessments_organisation_id_idx", "organisation_id"),
         Index("assessments_place_id_idx", "place_id", "assessed_on"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    place_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("places.id", ondelete="CASCADE"))
+    place_id: Mapped[int] = mapped_column(BigInteger)
     assessed_on: Mapped[date] = mapped_column(Date)
     young_people_rating: Mapped[str] = mapped_column(String(8))
     young_people_notes: Mapped[str | None] = mapped_column(Text)
@@ -311,7 +333,7 @@ class Assessment(TenantMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class SchoolTerm(TenantMixin, Base):
+class SchoolTerm(RoutedMixin, Base):
     """One teaching period of the organisation's schools (0008): the gaps are school holidays (``SH``)."""
 
     __tablename__ = "school_terms"
@@ -448,12 +470,12 @@ class IncidentCellMonth(Base):
 
 
 class AuditEvent(Base):
-    """An append-only record of who did what; ``organisation_id`` is NULL for unknown sign-ins."""
+    """An append-only record of who did what in an organisation (unknown sign-ins: AuditEventUnattributed)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("audit_events_org_at_idx", "organisation_id", "at"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    organisation_id: Mapped[int | None] = mapped_column(BigInteger)
+    organisation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0015: NOT NULL, in the key
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     action: Mapped[str] = mapped_column(String(64))
@@ -461,6 +483,23 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))  # generated by the server
     client: Mapped[str | None] = mapped_column(String(64))
     client_request_id: Mapped[str | None] = mapped_column(String(64))  # the client's X-Request-ID, as sent
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class AuditEventUnattributed(Base):
+    """Audit rows with no organisation (a sign-in refused before anyone is known), readable by the owner only
+    (0015): on Citus they stay on the coordinator, as a distribution column cannot be NULL."""
+
+    __tablename__ = "audit_events_unattributed"
+    __table_args__ = (Index("audit_events_unattributed_at_idx", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_request_id: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
 
 

@@ -159,7 +159,7 @@ def incident_counts_by_place(
     """
     place_where: list[str] = ["true"]
     params: dict[str, Any] = {}
-    incident_where = ["i.place_id = p.id"]
+    incident_where = ["i.organisation_id = p.organisation_id AND i.place_id = p.id"]
     if bbox is not None:
         place_where.append("p.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)")
         place_where.append("ST_Intersects(p.geom, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326))")

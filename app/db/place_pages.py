@@ -67,9 +67,10 @@ def search_places(session: Session, search: PlaceSearch) -> tuple[list[dict[str,
                        max(d.level) FILTER (WHERE d.kind = 'concern') AS level,
                        min(d.review_by) FILTER (WHERE d.kind = 'concern') AS review_by,
                        bool_or(d.kind = 'concern' AND d.review_by < current_date) AS overdue
-                FROM designations d WHERE d.place_id = p.id AND {_CURRENT}
+                FROM designations d WHERE d.organisation_id = p.organisation_id AND d.place_id = p.id AND {_CURRENT}
             ) cur ON true
-            LEFT JOIN LATERAL (SELECT count(*) AS n FROM guardians g WHERE g.place_id = p.id) g ON true
+            LEFT JOIN LATERAL (SELECT count(*) AS n FROM guardians g
+                               WHERE g.organisation_id = p.organisation_id AND g.place_id = p.id) g ON true
         ) r
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY {order} LIMIT :lim OFFSET :off"""

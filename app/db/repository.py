@@ -7,6 +7,7 @@ delete); a :class:`ResourceSpec` says what differs. GeoJSON is built by PostGIS 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,13 +55,18 @@ class ResourceSpec:
     order_by: str = "r.id"
     vocabularies: Mapping[str, Sequence[str]] = field(default_factory=dict)  # filter -> allowed values
     required: tuple[str, ...] = ()  # columns a change may not set to null
-    before_delete: str | None = None  # SQL run (with :id) before a row is deleted
+    before_delete: tuple[str, ...] = ()  # SQL run (with :id and :org) before a row is deleted
     open_end_is_instant: bool = False  # a record without an end happened at its start (else: ongoing)
 
 
 def _constraint(exc: IntegrityError) -> str:
     diag = getattr(exc.orig, "diag", None)
-    return str(getattr(diag, "constraint_name", "") or "")
+    name = str(getattr(diag, "constraint_name", "") or "")
+    if not name:  # Citus passes a worker's error on as its message alone
+        found = re.search(r'constraint "([^"]+)"', str(exc.orig))
+        name = found.group(1) if found else ""
+    # On Citus the shard raises the error: its constraint carries the shard id ("designations_no_overlap_102211").
+    return re.sub(r"_\d{6,}$", "", name)
 
 
 def _column(exc: IntegrityError) -> str:
@@ -88,9 +94,28 @@ def _feature(row: Mapping[str, Any], spec: ResourceSpec) -> dict[str, Any]:
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": props}
 
 
-def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]]:
-    where: list[str] = []
+def scoped_organisation(session: Session) -> int | None:
+    """The organisation the session's transaction is scoped to (app.db.session), if any.
+
+    Queries name it as well as row-level security enforcing it: on Citus a bound ``organisation_id`` routes
+    a query to the one shard holding the organisation's rows, where a filter on ``current_setting`` would
+    be sent to every shard (issue 19).
+    """
+    value = session.info.get("organisation_id")
+    return None if value is None else int(value)
+
+
+def _org_clause(session: Session, column: str, params: dict[str, Any]) -> list[str]:
+    organisation_id = scoped_organisation(session)
+    if organisation_id is None:
+        return []
+    params["org"] = organisation_id
+    return [f"{column} = :org"]
+
+
+def _filtered(session: Session, spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = dict(query.params)
+    where: list[str] = _org_clause(session, "r._org", params)
     if query.bbox is not None:
         # The explicit && lets PostgreSQL use the GiST index under row-level security (migration 0004
         # marks the operator LEAKPROOF; ST_Intersects alone is not, so it would scan every row).
@@ -120,7 +145,7 @@ def _filtered(spec: ResourceSpec, query: ListQuery) -> tuple[str, dict[str, Any]
 
 
 def list_features(session: Session, spec: ResourceSpec, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
-    sql, params = _filtered(spec, query)
+    sql, params = _filtered(session, spec, query)
     sql += f" ORDER BY {spec.order_by} LIMIT :lim OFFSET :off"
     params.update(lim=query.limit + 1, off=query.offset)
     rows = [dict(r) for r in session.execute(text(sql), params).mappings()]
@@ -129,14 +154,14 @@ def list_features(session: Session, spec: ResourceSpec, query: ListQuery) -> tup
 
 
 def count_features(session: Session, spec: ResourceSpec, query: ListQuery) -> int:
-    sql, params = _filtered(spec, query)
+    sql, params = _filtered(session, spec, query)
     return int(session.execute(text(f"SELECT count(*) FROM ({sql}) AS c"), params).scalar_one())
 
 
 def get_feature(session: Session, spec: ResourceSpec, record_id: int) -> dict[str, Any]:
-    row = session.execute(
-        text(f"SELECT * FROM ({spec.select_sql}) AS r WHERE r.id = :id"), {"id": record_id}
-    ).mappings().first()
+    params: dict[str, Any] = {"id": record_id}
+    where = " AND ".join([*_org_clause(session, "r._org", params), "r.id = :id"])
+    row = session.execute(text(f"SELECT * FROM ({spec.select_sql}) AS r WHERE {where}"), params).mappings().first()
     if row is None:
         raise NotFound(f"no {spec.name} with id {record_id} in your organisation")
     return _feature(dict(row), spec)
@@ -204,10 +229,11 @@ def update(
     if not assignments:
         raise InvalidInput("nothing to change", field="properties")
     params["id"] = record_id
+    where = " AND ".join([*_org_clause(session, "organisation_id", params), "id = :id"])
     try:
         with session.begin_nested():
             result = session.execute(
-                text(f"UPDATE {spec.table} SET {', '.join(assignments)} WHERE id = :id RETURNING id"), params
+                text(f"UPDATE {spec.table} SET {', '.join(assignments)} WHERE {where} RETURNING id"), params
             )
             if result.first() is None:
                 raise NotFound(f"no {spec.name} with id {record_id} in your organisation")
@@ -217,9 +243,14 @@ def update(
 
 
 def delete(session: Session, spec: ResourceSpec, record_id: int) -> None:
-    if spec.before_delete:
-        session.execute(text(spec.before_delete), {"id": record_id})
-    result = session.execute(text(f"DELETE FROM {spec.table} WHERE id = :id RETURNING id"), {"id": record_id})
+    params: dict[str, Any] = {"id": record_id}
+    clause = _org_clause(session, "organisation_id", params)
+    for statement in spec.before_delete:
+        if not clause:  # no scope bound (an owner session): the statements' :org means "any organisation"
+            statement = statement.replace("organisation_id = :org AND ", "")
+        session.execute(text(statement), params)
+    where = " AND ".join([*clause, "id = :id"])
+    result = session.execute(text(f"DELETE FROM {spec.table} WHERE {where} RETURNING id"), params)
     if result.first() is None:
         raise NotFound(f"no {spec.name} with id {record_id} in your organisation")
 
@@ -234,7 +265,9 @@ def service_area(session: Session, default_bounds: tuple[float, float, float, fl
 
 
 def place_exists(session: Session, place_id: int) -> bool:
-    return session.execute(text("SELECT 1 FROM places WHERE id = :id"), {"id": place_id}).first() is not None
+    params: dict[str, Any] = {"id": place_id}
+    where = " AND ".join([*_org_clause(session, "organisation_id", params), "id = :id"])
+    return session.execute(text(f"SELECT 1 FROM places WHERE {where}"), params).first() is not None
 
 
 def nearest_place_within(session: Session, geometry: BaseGeometry, distance_m: float, srid: int) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.db.analysis import ORG
 from app.db.repository import ResourceSpec
 from geo.vocabulary import (
     CONCERN_LEVELS,
@@ -18,6 +19,11 @@ from geo.vocabulary import (
 _CURRENT = "(d.valid_from <= now() AND (d.valid_to IS NULL OR d.valid_to > now()))"
 _OVERDUE = f"(d.kind = 'concern' AND {_CURRENT} AND d.review_by IS NOT NULL AND d.review_by < current_date)"
 
+# The place's organisation, spelled so that on Citus the correlated subquery routes to one shard: the service
+# binds the request's organisation as a constant (app.db.session) and COALESCE(42, x) folds to 42; an owner
+# session has none bound and keeps the place's own.
+_SAME_ORG = f"COALESCE({ORG}, p.organisation_id)"
+
 PLACES = ResourceSpec(
     name="place",
     table="places",
@@ -29,9 +35,10 @@ PLACES = ResourceSpec(
                        'id', d.id, 'kind', d.kind, 'level', d.level, 'valid_from', d.valid_from,
                        'valid_to', d.valid_to, 'review_by', d.review_by, 'review_overdue', {_OVERDUE})
                        ORDER BY d.valid_from)
-                   FROM designations d WHERE d.place_id = p.id AND {_CURRENT}
+                   FROM designations d
+                   WHERE d.organisation_id = {_SAME_ORG} AND d.place_id = p.id AND {_CURRENT}
                ), '[]'::json) AS current_designations,
-               p.created_at, p.updated_at
+               p.created_at, p.updated_at, p.organisation_id AS _org
         FROM places p""",
     writable=("name", "kind", "address", "opening_hours", "place_manager", "notes"),
     geometry_column="geom",
@@ -40,8 +47,13 @@ PLACES = ResourceSpec(
     filterable={"kind": "r.kind"},
     vocabularies={"kind": PLACE_KINDS},
     required=("name", "kind"),
-    # Incidents linked to a deleted place keep their record but lose the link, and its kind.
-    before_delete="UPDATE incidents SET place_id = NULL, place_link = NULL WHERE place_id = :id",
+    # Incidents and interventions linked to a deleted place keep their record but lose the link (and an
+    # incident its kind). The service does it, not ON DELETE SET NULL: Citus refuses SET NULL on a foreign
+    # key holding the distribution column (0015).
+    before_delete=(
+        "UPDATE incidents SET place_id = NULL, place_link = NULL WHERE organisation_id = :org AND place_id = :id",
+        "UPDATE interventions SET place_id = NULL WHERE organisation_id = :org AND place_id = :id",
+    ),
 )
 
 DESIGNATIONS = ResourceSpec(
@@ -51,8 +63,8 @@ DESIGNATIONS = ResourceSpec(
         SELECT d.id, ST_AsGeoJSON(p.geom, 7)::json AS geometry, p.geom AS _geom,
                d.place_id, p.name AS place_name, d.kind, d.valid_from, d.valid_to, {_CURRENT} AS current,
                d.level, d.reason, d.review_by, {_OVERDUE} AS review_overdue, d.scheme, d.age_min, d.age_max,
-               d.help_offered, d.accessibility, d.verified_on, d.notes, d.created_at
-        FROM designations d JOIN places p ON p.id = d.place_id""",
+               d.help_offered, d.accessibility, d.verified_on, d.notes, d.created_at, d.organisation_id AS _org
+        FROM designations d JOIN places p ON p.organisation_id = d.organisation_id AND p.id = d.place_id""",
     writable=("place_id", "kind", "valid_from", "valid_to", "level", "reason", "review_by", "scheme",
               "age_min", "age_max", "help_offered", "accessibility", "verified_on", "notes"),
     geometry_column=None,
@@ -78,8 +90,8 @@ GUARDIANS = ResourceSpec(
     select_sql="""
         SELECT g.id, ST_AsGeoJSON(p.geom, 7)::json AS geometry, p.geom AS _geom,
                g.place_id, p.name AS place_name, g.role, g.description, g.trainings, g.hours, g.notes,
-               g.created_at
-        FROM guardians g JOIN places p ON p.id = g.place_id""",
+               g.created_at, g.organisation_id AS _org
+        FROM guardians g JOIN places p ON p.organisation_id = g.organisation_id AND p.id = g.place_id""",
     writable=("place_id", "role", "description", "trainings", "hours", "notes"),
     geometry_column=None,
     geometry_sql="r._geom",
@@ -96,7 +108,8 @@ INCIDENTS = ResourceSpec(
     select_sql="""
         SELECT i.id, ST_AsGeoJSON(i.geom, 7)::json AS geometry, i.geom AS _geom,
                i.occurred_from, i.occurred_to, i.harm_category, i.source_category, i.source, i.source_ref,
-               i.location_precision, i.young_people, i.description, i.place_id, i.place_link, i.created_at
+               i.location_precision, i.young_people, i.description, i.place_id, i.place_link, i.created_at,
+               i.organisation_id AS _org
         FROM incidents i""",
     writable=("occurred_from", "occurred_to", "harm_category", "source_category", "source", "source_ref",
               "location_precision", "young_people", "description", "place_id", "place_link"),
@@ -122,8 +135,8 @@ INTERVENTIONS = ResourceSpec(
         SELECT v.id, ST_AsGeoJSON(COALESCE(v.geom, p.geom), 7)::json AS geometry,
                COALESCE(v.geom, p.geom) AS _geom,
                v.place_id, p.name AS place_name, v.kind, v.title, v.shareable_summary, v.description,
-               v.owning_partner, v.partners, v.starts_on, v.ends_on, v.notes, v.created_at
-        FROM interventions v LEFT JOIN places p ON p.id = v.place_id""",
+               v.owning_partner, v.partners, v.starts_on, v.ends_on, v.notes, v.created_at, v.organisation_id AS _org
+        FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id""",
     writable=("place_id", "kind", "title", "shareable_summary", "description", "owning_partner", "partners",
               "starts_on", "ends_on", "notes"),
     geometry_column="geom",

@@ -96,7 +96,8 @@ def _candidates(
             WITH nearest AS (
                 SELECT p.id, p.opening_hours, p.geom_metric
                 FROM places p
-                WHERE EXISTS (SELECT 1 FROM designations d WHERE d.place_id = p.id AND {_SAFE_AT})
+                WHERE EXISTS (SELECT 1 FROM designations d WHERE d.organisation_id = p.organisation_id
+                                  AND d.place_id = p.id AND {_SAFE_AT})
                 ORDER BY p.geom_metric <-> {origin}
                 LIMIT :lim OFFSET :off
             )
@@ -126,8 +127,10 @@ def _details(session: Session, place_ids: Sequence[int], at: datetime) -> dict[i
                    COALESCE((SELECT json_agg(json_build_object('id', g.id, 'role', g.role,
                                                                'description', g.description, 'hours', g.hours,
                                                                'trainings', g.trainings) ORDER BY g.id)
-                             FROM guardians g WHERE g.place_id = p.id), '[]'::json) AS guardians
-            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+                             FROM guardians g WHERE g.organisation_id = p.organisation_id
+                                   AND g.place_id = p.id), '[]'::json) AS guardians
+            FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
+                AND d.place_id = p.id AND {_SAFE_AT}
             WHERE p.id = ANY(:ids)
             """
         ),
@@ -252,7 +255,8 @@ def current_safe_spaces(session: Session, at: datetime, srid: int) -> list[dict[
             f"""
             SELECT p.id AS place_id, p.name, p.opening_hours,
                    ST_X(ST_PointOnSurface(p.geom_metric)) AS x, ST_Y(ST_PointOnSurface(p.geom_metric)) AS y
-            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+            FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
+                AND d.place_id = p.id AND {_SAFE_AT}
             ORDER BY p.id
             """
         ),
@@ -310,7 +314,8 @@ def concerns_near(session: Session, lon: float, lat: float, radius_m: float, at:
             f"""
             SELECT p.id AS place_id, p.name, p.kind, d.level, d.review_by,
                    round(ST_Distance(p.geom_metric, {origin})::numeric, 0)::float AS distance_m
-            FROM places p JOIN designations d ON d.place_id = p.id AND {_CONCERN_AT}
+            FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
+                AND d.place_id = p.id AND {_CONCERN_AT}
             WHERE ST_DWithin(p.geom_metric, {origin}, :r)
             ORDER BY distance_m, p.id
             """
@@ -347,7 +352,8 @@ def safe_space_list(session: Session, at: datetime, limit: int, offset: int) -> 
                    ST_AsGeoJSON(p.geom, 7) AS geometry,
                    d.id AS designation_id, d.valid_from, d.valid_to, d.scheme, d.age_min, d.age_max,
                    d.help_offered, d.accessibility, d.verified_on
-            FROM places p JOIN designations d ON d.place_id = p.id AND {_SAFE_AT}
+            FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
+                AND d.place_id = p.id AND {_SAFE_AT}
             ORDER BY p.name, p.id LIMIT :lim OFFSET :off
             """
         ),

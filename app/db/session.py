@@ -17,10 +17,14 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.pool import Pool
 
 from app.settings import Settings
 
 ORG_SETTING = "contextmap.organisation_id"
+# How SQL in app/db names "the request's organisation" (as the row-level-security policies do).
+CURRENT_ORG_SQL = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+_BOUND_ORG = "contextmap_bound_organisation"
 Lane = Literal["cheap", "heavy"]
 
 # Which pool this request's sessions come from; the heavy-lane middleware sets "heavy".
@@ -158,18 +162,49 @@ def allow_long_work(session: Session, seconds: float) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _scope_transaction_to_organisation(session: Session, transaction: SessionTransaction, connection: Any) -> None:
-    # is_local => true: the setting dies with the transaction, so a pooled connection never carries one
-    # organisation's scope into another request.
+    # SET LOCAL: the setting dies with the transaction, so a pooled connection never carries one
+    # organisation's scope into another request. SET LOCAL rather than set_config(..., true): Citus passes
+    # SET LOCAL on to the workers' connections (citus.propagate_set_commands = 'local', set per database by
+    # app.db.citus), so the row-level-security policies on the shards see the organisation too; set_config
+    # is not passed on, and every query on the workers would return nothing. SET takes no bind parameter:
+    # the value is an int rendered here.
     organisation_id = session.info.get("organisation_id")
-    scope = {"name": ORG_SETTING, "value": "" if organisation_id is None else str(organisation_id)}
+    connection.info[_BOUND_ORG] = None if organisation_id is None else int(organisation_id)
+    connection.execute(text(scope_statement(organisation_id)))
     token_hash = session.info.pop("check_token", None)
-    if token_hash is None:
-        connection.execute(text("SELECT set_config(:name, :value, true)"), scope)
-        return
-    # A principal remembered from an earlier request is checked again in the same round trip (revoked,
-    # expired, disabled or changed credentials show as no row, or another user, organisation or role).
-    session.info["token_user"] = connection.execute(text(
-        "SELECT set_config(:name, :value, true) AS scoped, u.user_id, u.organisation_id, u.role, u.kind, "
-        "u.suppress_max, u.round_to "
-        "FROM (SELECT 1) AS one LEFT JOIN contextmap_token_user(:h) AS u ON true"), {**scope, "h": token_hash},
-    ).first()
+    if token_hash is not None:
+        # A principal remembered from an earlier request is checked again at the start of its transaction
+        # (revoked, expired, disabled or changed credentials show as no row, or another user, organisation,
+        # role or disclosure thresholds).
+        session.info["token_user"] = connection.execute(text(
+            "SELECT u.user_id, u.organisation_id, u.role, u.kind, u.suppress_max, u.round_to "
+            "FROM (SELECT 1) AS one LEFT JOIN contextmap_token_user(:h) AS u ON true"), {"h": token_hash},
+        ).first()
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_organisation(dbapi_connection: Any, connection_record: Any) -> None:
+    # A connection back in the pool is no organisation's (the SET LOCAL ended with its transaction).
+    if connection_record is not None:
+        connection_record.info.pop(_BOUND_ORG, None)
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _bind_organisation(connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                       executemany: bool) -> tuple[str, Any]:
+    """Name the transaction's organisation as a constant wherever the SQL says "the current organisation".
+
+    Same value as the setting the row-level-security policies read, so nothing changes on one PostgreSQL;
+    on Citus a constant ``organisation_id = 42`` lets the planner send the query to the one shard holding
+    organisation 42, where ``current_setting(...)`` would be evaluated on every shard (issue 19).
+    """
+    organisation_id = connection.info.get(_BOUND_ORG)
+    if organisation_id is not None and CURRENT_ORG_SQL in statement:
+        statement = statement.replace(CURRENT_ORG_SQL, f"{int(organisation_id)}::bigint")
+    return statement, parameters
+
+
+def scope_statement(organisation_id: int | None) -> str:
+    """The statement that scopes a transaction to one organisation (or to none)."""
+    value = "" if organisation_id is None else str(int(organisation_id))
+    return f"SET LOCAL {ORG_SETTING} = '{value}'"

@@ -219,7 +219,8 @@ def places_of(database: Any, org: Org) -> list[dict[str, Any]]:
     with database.owner_session() as session:
         rows = session.execute(text(
             "SELECT p.name, p.kind, ST_X(ST_Centroid(p.geom)) AS lon, ST_Y(ST_Centroid(p.geom)) AS lat, "
-            "(SELECT count(*) FROM designations d WHERE d.place_id = p.id AND d.kind = 'safe_space') AS safe "
+            "(SELECT count(*) FROM designations d WHERE d.organisation_id = p.organisation_id AND d.place_id = p.id "
+            "AND d.kind = 'safe_space') AS safe "
             "FROM places p WHERE p.organisation_id = :o ORDER BY p.id"), {"o": org.id}).mappings()
         return [dict(r) for r in rows]
 

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import text
 
 from app.db import analysis as db
-from app.db.session import ORG_SETTING
 from tests.conftest import make_org
 
 SRID = 27700
@@ -59,8 +58,7 @@ def test_place_counts_are_within_radius_or_linked_each_incident_once(database, s
     windows = db.Windows((datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)),
                          (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 12, 1, tzinfo=UTC)))
     spec = db.AreaSpec(100.0, False)
-    with database.owner_session() as session:
-        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": ORG_SETTING, "v": str(org)})
+    with database.tenant_session(org) as session, session.begin():  # as the service: the organisation bound
         areas = db.displacement_areas(session, SRID, intervention, spec, 200.0, None, None, spec)
         local = db.displacement_local_counts(session, grid, intervention, areas, windows, db.IncidentFilter(),
                                              search_distance=1000.0, place_radius=50.0)
