@@ -100,17 +100,26 @@ class ImportReport:
         }
 
 
+ALLOW_PARTIAL_HINT = "use allow_partial to import the good rows"
+
+
 class ImportRejected(InvalidInput):
     """A file had rejected rows and partial imports were not allowed: nothing was written."""
 
-    def __init__(self, report: ImportReport, hint: str = "use allow_partial to import the good rows"):
-        first = report.rejections[0] if report.rejections else Rejection("", 0, "rejected")
-        detail = (f"{report.rejected} row(s) rejected, nothing was imported ({hint}); first: "
-                  f"{first.file} line {first.line}: {first.reason}")
+    def __init__(self, report: ImportReport, hint: str = ALLOW_PARTIAL_HINT):
+        self.hint = hint
+        detail = self.describe(report, hint)
         errors = [{"field": "file", "file": r.file, "line": r.line, "message": r.reason}
                   for r in report.rejections]
         super().__init__(detail, field="file", errors=errors)
         self.report = report
+
+    @staticmethod
+    def describe(report: ImportReport, hint: str) -> str:
+        """The refusal in one sentence; the hint says how to import the good rows in the caller's terms."""
+        first = report.rejections[0] if report.rejections else Rejection("", 0, "rejected")
+        return (f"{report.rejected} row(s) rejected, nothing was imported ({hint}); first: "
+                f"{first.file} line {first.line}: {first.reason}")
 
 
 def _default_area_sql(bounds: tuple[float, float, float, float]) -> tuple[str, dict[str, float]]:

@@ -40,7 +40,7 @@ from typing import IO, Any, Literal
 from sqlalchemy.orm import Session
 
 from app.db import import_history, import_jobs, imports
-from app.db.imports import ImportRejected, ImportReport, Rejection
+from app.db.imports import ALLOW_PARTIAL_HINT, ImportRejected, ImportReport, Rejection
 from app.db.session import Database, allow_long_work
 from app.errors import ContextmapError, InvalidInput
 from app.security import Principal
@@ -55,6 +55,7 @@ JOB_DAYS_KEPT = 7  # and none longer than this after it finished (the audit log 
 MAX_RUNNING = 2  # imports running at once in one process (the machine's other work continues)
 HEARTBEAT_SECONDS = 1.0  # how often the runner writes its progress
 STALE_SECONDS = 60  # a running job silent this long is read as failed (its process died)
+WEB_ALLOW_PARTIAL_HINT = "tick 'Import the good rows and list the rejected ones' to import the rest"
 MAX_ZIP_MEMBERS = 1000  # a police.uk download of every force for three years has ~1,600 files of 3 kinds
 # A zip may hold at most this many times the upload limit once expanded (zip bombs expand a thousandfold).
 ZIP_EXPANSION = 10
@@ -196,6 +197,8 @@ class ImportJobs:
                     job.stage, job.message = "refused", exc.detail
                     if isinstance(exc, ImportRejected):
                         job.report = exc.report
+                        if exc.hint == ALLOW_PARTIAL_HINT:  # the API's words; the form has a checkbox instead
+                            job.message = exc.describe(exc.report, WEB_ALLOW_PARTIAL_HINT)
                     _audit_refusal(job, database, exc)
                 except Exception as exc:
                     job.stage, job.message = "failed", f"The import stopped unexpectedly ({type(exc).__name__})."
