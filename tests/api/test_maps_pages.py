@@ -189,6 +189,9 @@ def test_the_chooser_lists_the_organisations_interventions(
     panel = client.get("/maps/displacement", headers=demo_headers["panel"])
     assert f'href="/maps/displacement?intervention={demo_ids["wifi"]}"' in panel.text
     assert "Restaurant disabled its customer WiFi" not in panel.text
+    # The owning partner is free text too: staff see it, a panel does not.
+    assert "Police neighbourhood team" in cs.text
+    assert "Police neighbourhood team" not in panel.text
 
 
 def test_signed_out_browsers_are_sent_to_sign_in(app: Any) -> None:

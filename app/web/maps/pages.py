@@ -535,9 +535,13 @@ def _intervention_label(item: dict[str, Any], disclosure: Disclosure) -> str:
 
 
 def _chooser(request: Request, session: SessionDep, principal: Principal, disclosure: Disclosure) -> Response:
-    items = [item | {"label": _intervention_label(item, disclosure)} for item in maps_db.intervention_list(session)]
+    # The owning partner is free text (geo.privacy.FREE_TEXT_FIELDS): a panel does not see it.
+    items = [item | {"label": _intervention_label(item, disclosure),
+                     "owning_partner": disclosure.text(item.get("owning_partner"))}
+             for item in maps_db.intervention_list(session)]
     return page(request, "maps/chooser.html", principal=principal, session=session, title="Displacement",
-                breadcrumbs=[("Home", "/"), ("Maps", "/maps/hotspots")], interventions=items)
+                breadcrumbs=[("Home", "/"), ("Maps", "/maps/hotspots")], interventions=items,
+                show_owner=not disclosure.applied)
 
 
 def _counts_text(counts: dict[str, Any], settings: Settings) -> str:
