@@ -62,6 +62,7 @@ def places_list(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     principal: Principal = gate(policy.READ_CONTEXT),
+    *, disclosure: ReaderDisclosure,
 ) -> HTMLResponse:
     kinds = tuple(k for k in (kind or []) if k in PLACE_KINDS)
     search = place_pages.PlaceSearch(
@@ -69,6 +70,7 @@ def places_list(
         review_overdue=review_overdue, has_guardians=has_guardians, sort=sort, descending=order == "desc",
         limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
     rows, total = place_pages.search_places(session, search)
+    rows = [disclosure.redact(r) for r in rows]  # a panel sees no address (free text), as on the place page
     params = {"q": q or "", "kind": list(kinds), "designation": designation or "",
               "review_overdue": "true" if review_overdue else "", "has_guardians": "true" if has_guardians else "",
               "sort": sort if sort != "name" else "", "order": order if order != "asc" else ""}
