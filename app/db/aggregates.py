@@ -214,3 +214,19 @@ def rebuild(session: Session, organisation_id: int | None = None) -> list[Rebuil
         reports.append(RebuildReport(str(slug), int(before), int(after), int(incidents), stale))
     session.execute(text(f"ANALYZE {TABLE}"))
     return reports
+
+
+_MAINTAINED: dict[str, bool] = {}
+
+
+def maintained(session: Session) -> bool:
+    """Whether this database keeps the aggregate: its statement triggers on ``incidents`` exist. Citus does
+    not run statement triggers with transition tables on shards, so :func:`app.db.citus.distribute` drops
+    them and every analysis there counts the incidents instead. Asked once per database and process."""
+    key = session.connection().engine.url.render_as_string(hide_password=True)
+    known = _MAINTAINED.get(key)
+    if known is None:
+        known = _MAINTAINED[key] = bool(session.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'incident_cell_months_insert' "
+            "AND tgrelid = 'incidents'::regclass)")).scalar_one())
+    return known

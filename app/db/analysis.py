@@ -234,8 +234,10 @@ def _cells_and_sums(keys: npt.ArrayLike, *values: npt.ArrayLike) -> tuple[IntArr
     return cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), sums
 
 
-def _aggregate_window(grid: Grid, filt: IncidentFilter) -> aggregates.Window | None:
+def _aggregate_window(session: Session, grid: Grid, filt: IncidentFilter) -> aggregates.Window | None:
     if not READ_AGGREGATE or (filt.box is not None and filt.box_srid != grid.srid):
+        return None
+    if not aggregates.maintained(session):  # on Citus the aggregate is not kept (app.db.citus): count incidents
         return None
     return aggregates.window(grid.shape, grid.size, filt.bbox, filt.box, filt.start, filt.end,
                              filt.harm_categories, filt.sources)
@@ -244,7 +246,7 @@ def _aggregate_window(grid: Grid, filt: IncidentFilter) -> aggregates.Window | N
 def grid_counts(session: Session, grid: Grid, filt: IncidentFilter) -> CellCounts:
     """Incidents per non-empty cell: from the monthly cell-count aggregate when the request is on the
     published grid and whole months, else aggregated in PostGIS by cell-index arithmetic (the fast path)."""
-    win = _aggregate_window(grid, filt)
+    win = _aggregate_window(session, grid, filt)
     if win is not None:
         ci, cj, cn = aggregates.cell_counts(session, win)
         return CellCounts(np.asarray(ci, dtype=np.int64), np.asarray(cj, dtype=np.int64),
@@ -387,7 +389,7 @@ def step_counts(session: Session, grid: Grid, filt: IncidentFilter, step_starts:
     Steps that are consecutive Europe/London months on the published grid are read from the monthly
     cell-count aggregate instead (the same answer; see :mod:`app.db.aggregates`).
     """
-    win = _aggregate_window(grid, filt)
+    win = _aggregate_window(session, grid, filt)
     first = aggregates.consecutive_months(step_starts) if win is not None else None
     if win is not None and first is not None:
         # As width_bucket does: incidents before the first step are in no step, and everything from the

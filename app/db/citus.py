@@ -91,6 +91,11 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
     for setting, value in (("citus.propagate_set_commands", "local"), ("citus.enable_unsafe_triggers", "on")):
         connection.execute(text(f'ALTER DATABASE "{database}" SET {setting} = \'{value}\''))
     _prepare_workers(connection, app_role)
+    # The monthly cell-count aggregate (0013) is kept by statement triggers with transition tables, which
+    # Citus cannot run on shards ("executor could not find named tuplestore"): on Citus it is not kept, and
+    # the analyses count the incidents (app.db.aggregates.maintained).
+    for verb in ("insert", "update", "delete", "truncate"):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS incident_cell_months_{verb} ON incidents"))
 
     done = _already(connection)
     changed: list[str] = []

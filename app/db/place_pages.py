@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
+
 _CURRENT = "d.valid_from <= now() AND (d.valid_to IS NULL OR d.valid_to > now())"
 
 # Sortable columns: the query parameter names a key here, never SQL.
@@ -108,9 +110,9 @@ def interventions_around(session: Session, place_id: int, within_m: float, srid:
                round(ST_Distance(ST_Transform(COALESCE(v.geom, vp.geom), {srid}), p.geom_metric))::integer
                    AS distance_m
         FROM places p
-        JOIN interventions v ON v.place_id IS DISTINCT FROM p.id
-        LEFT JOIN places vp ON vp.id = v.place_id
-        WHERE p.id = :id AND COALESCE(v.geom, vp.geom) IS NOT NULL
+        JOIN interventions v ON v.organisation_id = p.organisation_id AND v.place_id IS DISTINCT FROM p.id
+        LEFT JOIN places vp ON vp.organisation_id = v.organisation_id AND vp.id = v.place_id
+        WHERE p.organisation_id = {CURRENT_ORG_SQL} AND p.id = :id AND COALESCE(v.geom, vp.geom) IS NOT NULL
           AND ST_DWithin(ST_Transform(COALESCE(v.geom, vp.geom), {srid}), p.geom_metric, :within)
         ORDER BY distance_m, v.starts_on DESC, v.id
         LIMIT :lim"""), {"id": place_id, "within": within_m, "lim": limit}).mappings()]

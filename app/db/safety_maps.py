@@ -101,7 +101,7 @@ def guardian_choices(session: Session, limit: int) -> list[dict[str, Any]]:
     rows = session.execute(text(
         f"""
         SELECT g.id, g.role, p.name AS place_name, p.id AS place_id FROM guardians g
-        JOIN places p ON p.id = g.place_id
+        JOIN places p ON p.organisation_id = g.organisation_id AND p.id = g.place_id
         WHERE g.organisation_id = {ORG} ORDER BY p.name, g.role, g.id LIMIT :lim
         """), {"lim": limit}).mappings()
     return [dict(r) for r in rows]
@@ -209,7 +209,8 @@ def named_safe_places(session: Session, start: date, end: date, threshold: int) 
         JOIN places p ON p.organisation_id = sp.organisation_id AND p.id = sp.place_id
         WHERE sp.organisation_id = {ORG} AND s.month >= :start AND s.month < :end
           AND NOT EXISTS (SELECT 1 FROM designations d
-                          WHERE d.place_id = p.id AND d.kind = 'safe_space' AND d.valid_from <= now()
+                          WHERE d.organisation_id = p.organisation_id AND d.place_id = p.id
+                            AND d.kind = 'safe_space' AND d.valid_from <= now()
                             AND (d.valid_to IS NULL OR d.valid_to > now()))
         GROUP BY p.id, p.name, p.kind
         HAVING count(DISTINCT sp.safety_map_id) >= :threshold

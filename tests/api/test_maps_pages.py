@@ -286,3 +286,16 @@ def test_sign_in_returns_to_the_map_asked_for(app: Any, demo: list[DemoLogin], d
     assert next_value is not None
     response = sign_in(browser, login.email, login.password, next=next_value.group(1).replace("&amp;", "&"))
     assert response.status_code == 303 and response.headers["location"] == wanted
+
+
+def test_panel_map_popups_and_tables_carry_no_free_text(pages: dict[tuple[str, str], Any]) -> None:
+    """Popups, tooltips and the tables under every map: the panel never gets free text (geo.privacy), such as a
+    place's address or manager, an intervention's owning partner or a safe space's help offered (a new-user
+    walk-through found them in popups). Staff see them, so the test has teeth."""
+    withheld = ("1 Library Square", "Library service manager", "Police neighbourhood team", "charge a phone")
+    staff = " ".join(r.text for (role, _), r in pages.items() if role == "community_safety")
+    assert all(value in staff for value in withheld), [v for v in withheld if v not in staff]
+    for (role, url), response in pages.items():
+        if role == "panel":
+            leaked = [value for value in withheld if value in response.text]
+            assert not leaked, f"{url}: {leaked}"

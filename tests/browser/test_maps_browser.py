@@ -191,7 +191,8 @@ def test_a_place_named_like_a_script_shows_as_text(
                     box = page.locator(".folium-map").bounding_box()
                     assert box is not None
                     page.mouse.click(box["x"] + x + 25, box["y"] + y + 25)
-                    assert page.locator("[data-contextmap-nearest]", has_text=XSS_NAME).is_visible()
+                    # The nearest list arrives by fetch after the click: wait for it.
+                    page.locator("[data-contextmap-nearest]", has_text=XSS_NAME).wait_for(state="visible")
                 page.wait_for_timeout(200)  # give an injected handler its chance to fire
                 assert page.locator("img[src=x]").count() == 0
                 page.screenshot(path=artifacts / f"xss-{path.strip('/').replace('/', '-')}-{role}.png")

@@ -228,6 +228,13 @@ def test_street_network_upload(browser: Browser, database: Database, tmp_path: P
         _clean(log, "street network")
     finally:
         page.close()
-        # The demo has no street network and other tests measure straight-line walks: take it away again.
+        # The upload replaced the demo town's streets, which later tests walk along and draw: put them back.
+        from shapely.geometry import LineString
+
+        from app.db.street_network import StreetLine, load_street_edges
+        from geo.demo import demo_streets
+
         with database.owner_session() as session:
-            session.execute(text("DELETE FROM street_edges WHERE name IN ('High Street', 'Mill Lane')"))
+            org = session.execute(text("SELECT organisation_id FROM street_edges WHERE name = 'High Street' "
+                                       "LIMIT 1")).scalar_one()
+            load_street_edges(session, org, [StreetLine(LineString(coords), name) for name, coords in demo_streets()])

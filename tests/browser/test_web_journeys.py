@@ -202,7 +202,7 @@ def test_panel_reads_places_and_may_change_nothing(browser: Browser) -> None:
             assert page.get_by_text(text).count() == 0, text
         assert page.locator("[data-suppressed]").count() > 0
         assert [t.strip() for t in page.locator(".govuk-service-navigation__item").all_inner_texts()] == [
-            "Home", "Places", "Interventions", "Maps"]
+            "Home", "Places", "Interventions", "Maps", "Safety mapping"]
         for path in ("/places/new", page.url.split("?")[0] + "/guardians/new"):
             response = page.goto(path)
             assert response is not None and response.status == 403, path

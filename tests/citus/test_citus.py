@@ -37,8 +37,10 @@ def test_tenant_tables_are_distributed_by_organisation_and_colocated(database: A
     assert {r.distribution_column for r in distributed.values()} == {"organisation_id"}
     assert len({r.colocation_id for r in distributed.values()}) == 1  # one shard group per organisation
     # Every table with an organisation is on the cluster: none left behind on the coordinator alone.
-    tenant = {r[0] for r in _owner(database, "SELECT table_name FROM information_schema.columns "
-                                             "WHERE table_schema = 'public' AND column_name = 'organisation_id'")}
+    tenant = {r[0] for r in _owner(database, "SELECT c.table_name FROM information_schema.columns c "
+                                             "JOIN information_schema.tables t USING (table_schema, table_name) "
+                                             "WHERE c.table_schema = 'public' AND c.column_name = 'organisation_id' "
+                                             "AND t.table_type = 'BASE TABLE'")}
     assert tenant <= set(rows)
 
 

@@ -71,6 +71,7 @@ from app.web.templating import render_string
 from geo.calendar import add_months, london_midnight, month_labels, months_between
 from geo.grid import cell_polygons
 from geo.map_data import monthly_cells
+from geo.privacy import FREE_TEXT_FIELDS
 from geo.safe_spaces import evaluate, guardians_at
 from geo.vocabulary import HARM_CATEGORIES, LONDON
 
@@ -335,11 +336,23 @@ def _audit_view(session: SessionDep, principal: Principal, resource: str) -> Non
 
 
 # ---- shared layers ------------------------------------------------------------------------------------------
+def _withhold(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
+    """The one panel free-text rule (geo.privacy.FREE_TEXT_FIELDS) for a map layer's table: popups, tooltips
+    and the tables under the map are drawn from these columns, so a withheld field is emptied here."""
+    if disclosure.shows_free_text:
+        return frame
+    frame = frame.copy()
+    for column, empty in FREE_TEXT_FIELDS.items():
+        if column in frame.columns:
+            frame[column] = [empty if not isinstance(empty, list) else [] for _ in range(len(frame))]
+    return frame
+
+
 def _concern_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
     frame = frame.copy()
     frame["reason"] = [disclosure.text(r) for r in frame["reason"]]
     frame["review_by"] = [f"{d:%d %b %Y}" if d else None for d in frame["review_by"]]
-    return frame
+    return _withhold(frame, disclosure)
 
 
 def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
@@ -350,7 +363,7 @@ def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.
     ]
     frame["kind"] = [k.replace("_", " ").capitalize() for k in frame["kind"]]
     frame["starts_on"] = [f"{d:%d %b %Y}" for d in frame["starts_on"]]
-    return frame
+    return _withhold(frame, disclosure)
 
 
 def _safe_spaces(session: SessionDep, settings: Settings, at: datetime) -> gpd.GeoDataFrame:
@@ -459,7 +472,7 @@ def hotspots(
     density = _density_frame(result.density)
     concerns = _concern_frame(maps_db.concerns(session, start, end), disclosure)
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
-    safe = _safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1)))
+    safe = _withhold(_safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1))), disclosure)
 
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
@@ -498,7 +511,7 @@ def safe_spaces(
     starting point, the young person's age, and the nearest suitable open safe spaces listed, at ``at``.
     """
     at = _parse_at(at_text)
-    safe = _safe_spaces(session, settings, at)
+    safe = _withhold(_safe_spaces(session, settings, at), disclosure)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
     m = safe_spaces_map(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
@@ -703,7 +716,7 @@ def place_in_context(
         Designation(
             kind=d["kind"], valid_from=d["valid_from"].astimezone(LONDON).date(),
             valid_to=d["valid_to"].astimezone(LONDON).date() if d["valid_to"] else None,
-            level=d["level"], reason=d["reason"], scheme=d["scheme"],
+            level=d["level"], reason=disclosure.text(d["reason"]), scheme=disclosure.text(d["scheme"]),
         )
         for d in timeline["designations"]
     ]
@@ -714,7 +727,7 @@ def place_in_context(
         maps_db.Near(place_id, PLACE_NEAR_M)), disclosure)
     concerns = concerns[(concerns["place_id"] != place_id).to_numpy()]
     here = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
-    safe = _safe_spaces(session, settings, now)
+    safe = _withhold(_safe_spaces(session, settings, now), disclosure)
     if len(safe):
         distance = safe.to_crs(f"EPSG:{srid}").distance(here.iloc[0])
         safe = safe[(distance <= PLACE_NEAR_M).to_numpy() & (safe["place_id"] != place_id).to_numpy()]
@@ -736,8 +749,9 @@ def place_in_context(
     ).to_crs("EPSG:4326")
     cells = cells[cells.intersects(around.iloc[0]).to_numpy()]
 
-    place = Place(name=row["name"], geometry=row["geometry"], kind=row["kind"], address=row["address"],
-                  opening_hours=row["opening_hours"], place_manager=row["place_manager"])
+    place = Place(name=row["name"], geometry=row["geometry"], kind=row["kind"],
+                  address=disclosure.text(row["address"]), opening_hours=row["opening_hours"],
+                  place_manager=disclosure.text(row["place_manager"]))
     m = place_map(
         place, designations, guardians, concerns, safe, cells,
         {m["month"]: m["count"] for m in timeline["months"]}, tiles=_tile_url(session, settings),
