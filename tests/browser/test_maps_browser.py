@@ -185,13 +185,16 @@ def test_a_place_named_like_a_script_shows_as_text(
                 if path == "/maps/safe-spaces":
                     # A click beside it lists the nearest open safe spaces: the name is text there too.
                     page.evaluate("() => " + FIND_MAP + ".closePopup()")
+                    # The map sits under the shell's header: centre it on the place so the click is in view.
+                    page.evaluate(f"() => {FIND_MAP}.setView([{XSS_POINT[1]}, {XSS_POINT[0]}], {FIND_MAP}.getZoom(),"
+                                  " {animate: false})")
                     x, y = page.evaluate(
                         f"() => {{ const p = {FIND_MAP}.latLngToContainerPoint([{XSS_POINT[1]}, {XSS_POINT[0]}]);"
                         " return [p.x, p.y]; }")
                     box = page.locator(".folium-map").bounding_box()
                     assert box is not None
                     page.mouse.click(box["x"] + x + 25, box["y"] + y + 25)
-                    # The nearest list arrives by fetch after the click: wait for it.
+                    # The nearest list is drawn after the click: wait for it.
                     page.locator("[data-contextmap-nearest]", has_text=XSS_NAME).wait_for(state="visible")
                 page.wait_for_timeout(200)  # give an injected handler its chance to fire
                 assert page.locator("img[src=x]").count() == 0
