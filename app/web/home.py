@@ -37,4 +37,7 @@ def home(
         stale_days=settings.safe_space_stale_days, window=REVIEW_WINDOW_DAYS,
         may_write_places=policy.WRITE_SAFE_SPACES.allows(principal.role),
         may_flag=policy.FLAG_CONCERN.allows(principal.role), shows_free_text=disclosure.shows_free_text,
+        may_record_incidents=policy.CREATE_INCIDENTS.allows(principal.role),
+        may_import=policy.IMPORT_INCIDENTS.allows(principal.role),
+        may_write_interventions=policy.WRITE_INTERVENTIONS.allows(principal.role),
     )
