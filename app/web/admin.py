@@ -39,6 +39,7 @@ from app.services.users import add_user_with_token, revoke_all_tokens, set_disab
 from app.web import paging
 from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, written
+from app.web.maps.background import small_map
 from app.web.shell import page
 from geo.spreadsheet import neutralise_formula
 from geo.vocabulary import LONDON, ROLES
@@ -310,7 +311,7 @@ def _organisation_page(request: Request, principal: Principal, session: SessionD
                 error_summary=errors.summary(ORGANISATION_ORDER) if errors else None,
                 status_code=422 if errors else 200, settings=settings,
                 max_points=settings.geometry_limits.max_vertices - 1,
-                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
+                map=small_map(session, settings))
 
 
 @router.get("/admin/organisation", response_class=HTMLResponse)

@@ -26,6 +26,7 @@ from app.db import finder_places, repository
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.web.forms import FormErrors
+from app.web.maps.background import small_map
 from app.web.shell import page
 from geo.vocabulary import LONDON
 
@@ -186,7 +187,7 @@ def find_safe_space(
         request, "finder/find.html", principal=principal, session=session, title="Find a safe space",
         breadcrumbs=[("Home", "/")], errors=errors,
         error_summary=errors.summary(FIELD_ORDER) if errors else None, centre=centre,
-        map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}, **context,
+        map=small_map(session, settings), **context,
     )
     # Every other page refuses geolocation (app.middleware); this one asks for it, and only on a tap of
     # "Use my location". A header the page sets is kept by the security-headers middleware.

@@ -30,6 +30,7 @@ from app.services.packs import (
     places_in_buffer,
 )
 from app.web.forms import FormErrors
+from app.web.maps.background import small_map
 from app.web.monthly import HATCH_DEFS, series_chart, small_maps
 from app.web.shell import page
 
@@ -135,7 +136,7 @@ def findings_page(
         control_area=json.dumps(area) if area else (control_area if errors else ""), errors=errors,
         error_summary=errors.summary(["control_place", "control_area"]),
         status_code=422 if errors else 200,
-        map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+        map=small_map(session, settings),
         control_choices=control_choices(session, props.get("place_id")), view=view, small_maps=maps,
         classes=classes, chart=chart, chart_rows=rows, hatch_defs=defs, max_months=MAX_MONTHS,
     )

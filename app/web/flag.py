@@ -27,6 +27,7 @@ from app.services.concerns import describe_hotspot_cell, flag_hotspot_cell
 from app.services.disclosure import Disclosure
 from app.services.grids import grid_query
 from app.web.forms import FormErrors, Posted, PostedForm, build, date_items, parse_date, written
+from app.web.maps.background import small_map
 from app.web.shell import page
 from geo.calendar import london_midnight
 from geo.vocabulary import CONCERN_LEVELS, HARM_CATEGORIES
@@ -98,7 +99,7 @@ def _form(request: Request, principal: Principal, session: SessionDep, settings:
                 values={k: posted.get(k) for k in ("name", "kind", "level", "reason")} if posted else {"kind": "other"},
                 review_by=date_items(posted, "review_by", None if posted else date.today() + timedelta(days=91)),
                 action=flag_link(cell.i, cell.j, cell.size, cell.start, cell.end, cell.harm),
-                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
+                map=small_map(session, settings))
 
 
 @router.get("/places/flag", response_class=HTMLResponse)

@@ -26,6 +26,7 @@ from app.query import parse_bbox
 from app.services.audit import record_action
 from app.web import paging
 from app.web.forms import FormErrors
+from app.web.maps.background import small_map
 from app.web.paging import list_url
 from app.web.shell import page
 from geo.calendar import london_midnight
@@ -42,8 +43,8 @@ SOURCE_LABELS = {"police_uk": "police.uk", "council_asb": "Council ASB log", "pa
 FILTER_ORDER = ["from", "to", "bbox", "form"]
 
 
-def map_settings(settings: Any) -> dict[str, str]:
-    return {"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}
+def map_settings(session: Any, settings: Any) -> dict[str, Any]:
+    return small_map(session, settings)
 
 
 def place_names(session: SessionDep) -> dict[int, str]:
@@ -119,7 +120,7 @@ def incidents_list(
         request, "incidents/list.html", principal=principal, session=session, title="Incidents",
         breadcrumbs=[("Home", "/")], features=features, total=total, pages=pages, page_number=page_number,
         pagination=pagination, params=params, harms=harms, harm_categories=HARM_CATEGORIES,
-        source_labels=SOURCE_LABELS, places=names, markers=json.dumps(markers), map=map_settings(settings),
+        source_labels=SOURCE_LABELS, places=names, markers=json.dumps(markers), map=map_settings(session, settings),
         errors=errors, error_summary=errors.summary(FILTER_ORDER) if errors else None,
         status_code=422 if errors else 200,
         may_create=policy.CREATE_INCIDENTS.allows(principal.role),
@@ -139,7 +140,7 @@ def incident_page(incident_id: int, request: Request, session: SessionDep, setti
     return page(
         request, "incidents/incident.html", principal=principal, session=session, title=title,
         breadcrumbs=[("Home", "/"), ("Incidents", "/incidents")], incident=incident, props=props, place=place,
-        source_labels=SOURCE_LABELS, lon=lon, lat=lat, map=map_settings(settings),
+        source_labels=SOURCE_LABELS, lon=lon, lat=lat, map=map_settings(session, settings),
         markers=json.dumps([{"name": title, "lat": lat, "lon": lon, "href": f"/incidents/{incident_id}",
                              "designation": "concern"}]),
         may_edit=policy.EDIT_INCIDENTS.allows(principal.role),

@@ -133,7 +133,7 @@ def _form(request: Request, principal: Principal, session: SessionDep, settings:
         status_code=status_code or (422 if errors else 200), harm_categories=HARM_CATEGORIES,
         precisions=[(p, PRECISION_LABELS.get(p, p)) for p in LOCATION_PRECISIONS], places=places,
         suggested=suggested, suggested_name=names.get(suggested) if suggested else None,
-        link_distance=int(settings.auto_link_distance_m), map=map_settings(settings),
+        link_distance=int(settings.auto_link_distance_m), map=map_settings(session, settings),
         centre={"lon": centre[0], "lat": centre[1]},
         occurred=date_items(posted, "occurred", start.astimezone(LONDON).date() if start else None),
         until=date_items(posted, "until", end.astimezone(LONDON).date() if end else None),

@@ -26,6 +26,7 @@ from app.services import records
 from app.web import paging
 from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, build, date_items, parse_date, written
+from app.web.maps.background import small_map
 from app.web.paging import list_url
 from app.web.shell import page
 from geo.geometry import GeometryLimits
@@ -107,7 +108,7 @@ def intervention_page(intervention_id: int, request: Request, session: SessionDe
                 ended=bool(props.get("ends_on")) and props["ends_on"] < date.today(),
                 findings=_findings_route_exists(request),
                 area=json.dumps(geometry) if geometry and geometry["type"] != "Point" else "",
-                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+                map=small_map(session, settings),
                 shows_free_text=disclosure.shows_free_text, may_write=policy.WRITE_INTERVENTIONS.allows(principal.role))
 
 
@@ -126,7 +127,7 @@ def _form(request: Request, principal: Principal, session: SessionDep, settings:
                 error_summary=errors.summary(ORDER) if errors else None, status_code=422 if errors else 200,
                 intervention_kinds=INTERVENTION_KINDS, places=intervention_pages.place_choices(session),
                 max_points=settings.geometry_limits.max_vertices - 1, current_area=_current_area(intervention),
-                map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+                map=small_map(session, settings),
                 action=f"/interventions/{intervention['id']}/edit" if intervention else "/interventions/new")
 
 

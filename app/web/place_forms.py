@@ -36,6 +36,7 @@ from app.schemas.domain import (
 from app.services import records
 from app.web.areas import posted_area
 from app.web.forms import FormErrors, Posted, PostedForm, build, check, date_items, parse_date, written
+from app.web.maps.background import small_map
 from app.web.shell import page
 from geo.os_grid import GridReferenceError, grid_reference_to_bng
 from geo.point_list import polygon_to_point_list
@@ -133,7 +134,7 @@ def _place_form(request: Request, principal: Principal, session: SessionDep, set
     return _form(request, "places/place_form.html", principal, session,
                  title="Change the place's details" if place else "Add a place", place=place, errors=errors,
                  order=PLACE_ORDER, values=values, place_kinds=PLACE_KINDS,
-                 map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+                 map=small_map(session, settings),
                  centre={"lon": centre[0], "lat": centre[1]}, max_points=settings.geometry_limits.max_vertices - 1,
                  action=f"/places/{place['id']}/edit" if place else "/places/new")
 

@@ -26,6 +26,7 @@ from app.services.safety_area import place_feeling, threshold
 from app.web import paging
 from app.web.charts import monthly_chart
 from app.web.hours import hours_in_words
+from app.web.maps.background import small_map
 from app.web.paging import list_url
 from app.web.shell import page
 from geo.calendar import add_months
@@ -41,10 +42,6 @@ HARM_RADIUS_M = 100.0  # the place timeline's default radius in the JSON API
 AROUND_M = 400.0
 SORT_LABELS = {"name": "Name", "kind": "Kind", "review": "Review by", "updated": "Last changed"}
 DESIGNATION_FILTERS = {"": "Any", "concern": "Place of concern", "safe_space": "Safe space", "none": "Neither"}
-
-
-def _map_settings(settings: Any) -> dict[str, str]:
-    return {"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}
 
 
 def _list_url(params: dict[str, Any], **changes: Any) -> str:
@@ -88,7 +85,7 @@ def places_list(
         breadcrumbs=[("Home", "/")], rows=rows, total=total, page_number=page_number, pages=pages,
         q=q or "", kinds=kinds, designation=designation or "", review_overdue=review_overdue,
         has_guardians=has_guardians, columns=columns, order=order, pagination=pagination, place_kinds=PLACE_KINDS,
-        designation_filters=DESIGNATION_FILTERS, markers=json.dumps(markers), map=_map_settings(settings),
+        designation_filters=DESIGNATION_FILTERS, markers=json.dumps(markers), map=small_map(session, settings),
         may_add=policy.WRITE_SAFE_SPACES.allows(principal.role),
     )
 
@@ -129,7 +126,7 @@ def place_page(
         months=timeline["months"], total=timeline["total"], disclosure=timeline["disclosure"],
         chart=monthly_chart(timeline["months"], disclosure.rule.suppress_max), radius=HARM_RADIUS_M,
         markers=json.dumps([{"name": props["name"], "lat": point[1], "lon": point[0], "href": f"/places/{place_id}",
-                             "designation": ""}] if point else []), map=_map_settings(settings),
+                             "designation": ""}] if point else []), map=small_map(session, settings),
         may_edit=policy.WRITE_SAFE_SPACES.allows(principal.role),
         may_flag=policy.FLAG_CONCERN.allows(principal.role),
         may_add_intervention=policy.WRITE_INTERVENTIONS.allows(principal.role),

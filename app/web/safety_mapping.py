@@ -30,6 +30,7 @@ from app.services.safety_mapping import finish as finish_session
 from app.services.safety_plan import SafetyPlan
 from app.web.finder import _service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
+from app.web.maps.background import small_map
 from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
 from app.web.shell import page
 from geo.calendar import add_months
@@ -266,7 +267,7 @@ def _session_page(request: Request, session: SessionDep, settings: Any, principa
                        for v, t in (("weekdays", "Weekdays"), ("weekends", "Weekends"), ("every_day", "Every day"))],
         held_on=date_items(posted, "held_on", None if posted else date.today()),
         centre=_service_centre(session, settings), cell_size=PUBLISHED_CELL_SIZE,
-        map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+        map=small_map(session, settings),
     )
     return response
 
@@ -316,7 +317,7 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
         marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band], hidden=hidden,
         default_steps=DEFAULT_STEPS,
-        map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+        map=small_map(session, settings),
     )
 
 
@@ -395,5 +396,5 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         first_text=first_text or (first.strftime("%Y-%m") if first else ""),
         last_text=last_text or (last.strftime("%Y-%m") if last else ""), layer=json.dumps(layer),
         is_panel=principal.is_panel, cell_size=PUBLISHED_CELL_SIZE, one_day=timedelta(days=1),
-        map={"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution},
+        map=small_map(session, settings),
     )

@@ -4,11 +4,9 @@
 // and, where the form has one, to the list of corners (one "longitude, latitude" a line), the keyboard route:
 // typing corners there redraws the map.
 
+import { background } from "/static/web/background.js";
 function tiles(map, element) {
-  const url = element.dataset.tileUrl;
-  if (url) {
-    L.tileLayer(url, { maxZoom: 19, attribution: element.dataset.tileAttribution || "" }).addTo(map);
-  }
+  background(map, element);
 }
 
 function ring(geometry) {

@@ -6,9 +6,9 @@
 //   when the street network reaches them, else a dashed straight line).
 // Data come from escaped data-* attributes; names are set as text, never HTML (user input).
 
+import { background } from "/static/web/background.js";
 function tiles(map, element) {
-  const url = element.dataset.tileUrl;
-  if (url) L.tileLayer(url, { maxZoom: 19, attribution: element.dataset.tileAttribution || "" }).addTo(map);
+  background(map, element);
 }
 
 function fields() {

@@ -2,11 +2,9 @@
 // data-* attributes the server rendered (escaped), so no inline script is needed under the CSP.
 // Leaflet is loaded by the page (/static/vendor/leaflet), and only where a map is shown.
 
+import { background } from "/static/web/background.js";
 function tiles(map, element) {
-  const url = element.dataset.tileUrl;
-  if (url) {
-    L.tileLayer(url, { maxZoom: 19, attribution: element.dataset.tileAttribution || "" }).addTo(map);
-  }
+  background(map, element);
 }
 
 function pointStyle(kind) {

@@ -3,11 +3,11 @@
 // Progressive enhancement: without JavaScript the session uses the list of places and the typed box, and the
 // area picture's table. What is drawn is written to a hidden field of the form as GeoJSON (longitude, latitude).
 
+import { background } from "/static/web/background.js";
 const COLOURS = { red: "#d4351c", amber: "#f47738", green: "#00703c" };
 
 function tiles(map, element) {
-  const url = element.dataset.tileUrl;
-  if (url) L.tileLayer(url, { maxZoom: 19, attribution: element.dataset.tileAttribution || "" }).addTo(map);
+  background(map, element);
 }
 
 function parse(text, fallback) {

@@ -43,7 +43,7 @@ from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDe
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.middleware import tile_origin
 from app.services.audit import record_action
-from app.services.basemap import BasemapInfo, current_basemap
+from app.services.basemap import BasemapInfo
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import grid_query, published_area
@@ -53,6 +53,7 @@ from app.settings import Settings
 from app.web.errors import organisation_name
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
+from app.web.maps.background import local_basemap, tile_url
 from app.web.maps.finder import map_finder
 from app.web.maps.layers import FinderLayer, HtmlControl, LocalBasemap, StreetLayer, escape_text
 from app.web.maps.page import PAGE_CSS, Table, link, map_document, tables_html
@@ -205,25 +206,13 @@ def map_csp(html: str, tile_url: str | None) -> str:
 
 
 def _local_basemap(settings: Settings) -> BasemapInfo | None:
-    """The admin's loaded basemap (first choice), unless the internet tiles are asked for always."""
-    if settings.map_internet_tiles == "always":
-        return None
-    archive = current_basemap(settings)
-    return archive.info if archive is not None else None
+    return local_basemap(settings)
 
 
 def _tile_url(session: SessionDep, settings: Settings) -> str | None:
-    """The internet tile server, when nothing local can give the map its street context.
-
-    A council intranet often blocks tile servers. The background is, in order: the local basemap an admin
-    loaded (``contextmap basemap load``), else the organisation's own street network, else the internet
-    tiles; ``map_internet_tiles`` says ``always`` (internet tiles only) or ``never`` (never ask the internet).
-    """
-    if settings.map_internet_tiles == "always":
-        return settings.tile_url
-    if settings.map_internet_tiles == "never" or _local_basemap(settings) is not None:
-        return None
-    return None if maps_db.has_streets(session) else settings.tile_url
+    """The internet tile server, when nothing local can give the map its street context (one rule:
+    :mod:`app.web.maps.background`)."""
+    return tile_url(session, settings)
 
 
 def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
@@ -417,6 +406,16 @@ def _hex_size(area_m2: float, requested: int | None) -> float:
     size = float(requested or DEFAULT_CELL_M)
     smallest = math.ceil(math.sqrt(area_m2 / (MAX_GRID_CELLS * HEXAGON_AREA_FACTOR)) / 25.0) * 25.0
     return max(size, smallest)
+
+
+@router.get("/streets.geojson")
+def streets_geojson(session: SessionDep, settings: SettingsDep,
+                    principal: Principal = gate(policy.READ_CONTEXT)) -> Response:
+    """The organisation's street network as GeoJSON: the background of the small maps (forms, the finder,
+    the place page) when no internet tiles are used (``/static/web/background.js``). Streets only: no data."""
+    lines = maps_db.street_lines(session, settings.map_max_street_edges)
+    body = json.dumps(lines if lines is not None else {"type": "GeometryCollection", "geometries": []})
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/hotspots", response_class=HTMLResponse)
