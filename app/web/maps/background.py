@@ -5,6 +5,7 @@ organisation's own street network (``/maps/streets.geojson``), else the internet
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,16 +23,31 @@ def local_basemap(settings: Settings) -> BasemapInfo | None:
     return archive.info if archive is not None else None
 
 
-def tile_url(session: Session, settings: Settings) -> str | None:
-    """The internet tile server, when nothing local can give the map its street context."""
+@dataclass(frozen=True)
+class Background:
+    """One request's answer, resolved once: the local basemap, else the internet tile URL, else the
+    organisation's streets (``streets`` is True when they are the background)."""
+
+    basemap: BasemapInfo | None
+    tile_url: str | None
+
+    @property
+    def streets(self) -> bool:
+        return self.basemap is None and self.tile_url is None
+
+
+def map_background(session: Session, settings: Settings) -> Background:
+    """Where this organisation's maps get their street context (the order in the module docstring)."""
+    basemap = local_basemap(settings)
     if settings.map_internet_tiles == "always":
-        return settings.tile_url
-    if settings.map_internet_tiles == "never" or local_basemap(settings) is not None:
-        return None
-    return None if maps_db.has_streets(session) else settings.tile_url
+        return Background(None, settings.tile_url)
+    if settings.map_internet_tiles == "never" or basemap is not None:
+        return Background(basemap, None)
+    return Background(None, None if maps_db.has_streets(session) else settings.tile_url)
 
 
 def small_map(session: Session, settings: Settings) -> dict[str, Any]:
     """The data attributes of a small Leaflet map (``/static/web/background.js``): an empty tile URL means
     "draw the organisation's street network" — never a grey box on a council intranet."""
-    return {"tile_url": tile_url(session, settings) or "", "tile_attribution": settings.tile_attribution}
+    return {"tile_url": map_background(session, settings).tile_url or "",
+            "tile_attribution": settings.tile_attribution}

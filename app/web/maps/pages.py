@@ -43,7 +43,6 @@ from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDe
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.middleware import tile_origin
 from app.services.audit import record_action
-from app.services.basemap import BasemapInfo
 from app.services.disclosure import Disclosure
 from app.services.displacement import displacement_analysis
 from app.services.grids import grid_query, published_area
@@ -53,7 +52,7 @@ from app.settings import Settings
 from app.web.errors import organisation_name
 from app.web.flag import flag_popup
 from app.web.maps.assets import inline_script_hashes
-from app.web.maps.background import local_basemap, tile_url
+from app.web.maps.background import Background, map_background
 from app.web.maps.finder import map_finder
 from app.web.maps.layers import FinderLayer, HtmlControl, LocalBasemap, StreetLayer, escape_text
 from app.web.maps.page import PAGE_CSS, Table, link, map_document, tables_html
@@ -205,27 +204,15 @@ def map_csp(html: str, tile_url: str | None) -> str:
     )
 
 
-def _local_basemap(settings: Settings) -> BasemapInfo | None:
-    return local_basemap(settings)
-
-
-def _tile_url(session: SessionDep, settings: Settings) -> str | None:
-    """The internet tile server, when nothing local can give the map its street context (one rule:
-    :mod:`app.web.maps.background`)."""
-    return tile_url(session, settings)
-
-
-def _streets(session: SessionDep, settings: Settings) -> dict[str, Any] | None:
+def _streets(session: SessionDep, settings: Settings, background: Background) -> dict[str, Any] | None:
     """The street lines to draw as the background, when neither a local basemap nor internet tiles are."""
-    if _tile_url(session, settings) is not None or _local_basemap(settings) is not None:
-        return None
-    return maps_db.street_lines(session, settings.map_max_street_edges)
+    return maps_db.street_lines(session, settings.map_max_street_edges) if background.streets else None
 
 
 def _page(
     request: Request, session: SessionDep, principal: Principal, m: folium.Map, settings: Settings,
     disclosure: Disclosure, *, title: str, current: str, breadcrumbs: list[tuple[str, str]] | None = None,
-    subtitle: str | None = None, form: str | None = None, streets: dict[str, Any] | None = None,
+    background: Background, subtitle: str | None = None, form: str | None = None,
     tables: tuple[Table, ...] = (), shell_context: dict[str, Any] | None = None, **form_context: Any,
 ) -> HTMLResponse:
     """Add the filter box, render the map into the shell, and send it with the page's own CSP.
@@ -237,10 +224,11 @@ def _page(
         suppress_max=settings.suppress_max, round_to=settings.round_to, form=form, **form_context,
     ))
     HtmlControl(controls, position="topleft", kind="filters").add_to(m)
-    basemap = _local_basemap(settings)
+    basemap = background.basemap
     if basemap is not None:
         LocalBasemap(vector=basemap.vector, minzoom=basemap.minzoom, maxzoom=basemap.maxzoom,
                      attribution=basemap.attribution).add_to(m)
+    streets = _streets(session, settings, background)
     if streets is not None:
         StreetLayer(streets).add_to(m)
     figure = m.get_root()
@@ -258,7 +246,7 @@ def _page(
         **(shell_context or {}),
     )
     html = bytes(response.body).decode()
-    response.headers["Content-Security-Policy"] = map_csp(html, _tile_url(session, settings))
+    response.headers["Content-Security-Policy"] = map_csp(html, background.tile_url)
     # Render time (folium, the shell, CSP hashes) for benchmarks and browser dev tools.
     response.headers["Server-Timing"] = f"render;dur={(perf_counter() - started) * 1000:.1f}"
     return response
@@ -475,14 +463,15 @@ def hotspots(
 
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
+    background = map_background(session, settings)
     m = hotspot_map(
-        cells, density, concerns, interventions, safe, title=title, tiles=_tile_url(session, settings),
+        cells, density, concerns, interventions, safe, title=title, tiles=background.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
-        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, background=background,
         title=title, current="/maps/hotspots",
         subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
@@ -512,9 +501,10 @@ def safe_spaces(
     at = _parse_at(at_text)
     safe = _withhold(_safe_spaces(session, settings, at), disclosure)
     concerns = _concern_frame(maps_db.concerns(session, at, at + timedelta(seconds=1)), disclosure)
+    background = map_background(session, settings)
     m = safe_spaces_map(
         safe, concerns, at=at, catchment_minutes=(10, 15), walking_speed_m_per_min=settings.walking_speed_m_per_min,
-        tiles=_tile_url(session, settings), attribution=settings.tile_attribution, max_points=settings.map_max_points,
+        tiles=background.tile_url, attribution=settings.tile_attribution, max_points=settings.map_max_points,
     )
     finder = None
     if policy.WRITE_SAFE_SPACES.allows(principal.role):
@@ -527,7 +517,7 @@ def safe_spaces(
     open_count = int(safe["open_now"].sum()) if len(safe) else 0
     at_local = f"{at:%Y-%m-%dT%H:%M}"
     return _page(
-        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, background=background,
         title="Safe spaces", current="/maps/safe-spaces",
         subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
         tables=(_safe_space_table(safe), _concern_table(concerns)),
@@ -660,16 +650,17 @@ def displacement(
         monthly_m, f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
     )
     rises, summary = _rises(session, result), _displacement_summary(result, settings)
+    background = map_background(session, settings)
     m = displacement_map(
         target, buffer, control, monthly, rises, summary,
-        intervention_date=item["starts_on"], title="Did harm move?", tiles=_tile_url(session, settings),
+        intervention_date=item["starts_on"], title="Did harm move?", tiles=background.tile_url,
         attribution=settings.tile_attribution, suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:displacement:intervention:{chosen}")
     options = [{"id": o["id"], "label": _intervention_label(o, disclosure)}
                for o in maps_db.intervention_list(session) if o["located"]]
     return _page(
-        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, background=background,
         tables=(
             Table("What the comparison found", ("Measure", "Value", "What it means"),
                   [[line.label, line.value, line.interpretation] for line in summary]),
@@ -751,15 +742,16 @@ def place_in_context(
     place = Place(name=row["name"], geometry=row["geometry"], kind=row["kind"],
                   address=disclosure.text(row["address"]), opening_hours=row["opening_hours"],
                   place_manager=disclosure.text(row["place_manager"]))
+    background = map_background(session, settings)
     m = place_map(
         place, designations, guardians, concerns, safe, cells,
-        {m["month"]: m["count"] for m in timeline["months"]}, tiles=_tile_url(session, settings),
+        {m["month"]: m["count"] for m in timeline["months"]}, tiles=background.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
         suppressed_text=_suppressed_text(settings),
     )
     _audit_view(session, principal, f"map:place:{place_id}")
     return _page(
-        request, session, principal, m, settings, disclosure, streets=_streets(session, settings),
+        request, session, principal, m, settings, disclosure, background=background,
         title=row["name"], current=f"/maps/places/{place_id}",
         breadcrumbs=[("Home", "/"), ("Places", "/places"), (row["name"], f"/places/{place_id}")],
         tables=(Table("Incidents around this place, month by month", ("Month", "Incidents"),
