@@ -9,7 +9,9 @@ Each reading says only what the statistic supports:
 * a place whose harm rose is "consistent with displacement" only when harm at the target clearly fell —
   a rise next to a target that did not improve is just a rise;
 * an undefined measure (zero counts) or a withheld one (disclosure control) is said plainly, never
-  shown as 0, inf or NaN.
+  shown as 0, inf or NaN;
+* a control area with too few incidents (:func:`control_too_few`) gives no verdict on the measures that
+  lean on it (WDD, WDQ, total net effect): "cannot say", whatever the formulas return.
 
 Pure: plain numbers in, sentences out, so the web page, the PDF pack and notebooks share one wording.
 
@@ -20,6 +22,8 @@ Bowers, K. J. & Johnson, S. D. (2003) Measuring the geographical displacement an
     p. 285; total net effect, p. 286).
 Wheeler, A. P. & Ratcliffe, J. H. (2018) A simple weighted displacement difference test to evaluate
     place based crime interventions. Crime Science 7:11 (WDD, its variance and normal interval).
+Garwood, F. (1936) Fiducial limits for the Poisson distribution. Biometrika 28(3/4), 437-442 (the exact
+    interval of a small count, behind the control area's minimum).
 Ederer, F. & Mantel, N. (1974) Confidence limits on the ratio of two Poisson variables. American
     Journal of Epidemiology 100(3), 165-167 (the rate-ratio interval read here).
 """
@@ -67,6 +71,33 @@ def number(value: float, digits: int = 0) -> str:
 
 def interval(lower: float, upper: float, digits: int = 0, confidence: float = 0.95) -> str:
     return f"{confidence:.0%} interval {number(lower, digits)} to {number(upper, digits)}".replace("%", " %")
+
+
+def control_too_few(before: int | None, after: int | None, minimum: int) -> bool:
+    """Whether a control area is too thin to stand for what harm would have done without the intervention:
+    fewer than ``minimum`` incidents in the before or the after period, or a count withheld as too small to
+    publish (``None``).
+
+    The measures stay computable (the WDD of a control with no incidents is just the target's own change),
+    but a baseline of a handful of incidents says nothing: the exact 95 % interval of a count of 7 runs from
+    2.8 to 14.4 (Garwood 1936), so such a control cannot tell a halving from a doubling. The callers pass
+    the disclosure threshold plus one as ``minimum``, so the rule falls exactly where a panel stops seeing
+    the count: staff and panel get the same reading, and the rule reveals nothing the panel does not see."""
+    return before is None or after is None or min(before, after) < minimum
+
+
+_CONTROL_QUESTIONS = {
+    "wdd": "whether harm fell overall against the control area (weighted displacement difference)",
+    "wdq": "whether harm moved or spread from the target (weighted displacement quotient)",
+    "total_net_effect": "how many incidents were prevented overall (total net effect)",
+}
+
+
+def too_few_in_control(measure: Literal["wdd", "wdq", "total_net_effect"], minimum: int) -> Finding:
+    """No verdict for a measure that leans on a control area with too few incidents (:func:`control_too_few`)."""
+    return Finding(measure, "undefined", f"Cannot say {_CONTROL_QUESTIONS[measure]}: the control area has too few "
+                   f"incidents (fewer than {minimum} in the before or the after period) to show what harm would "
+                   "have done without the intervention. Choose a busier control area.")
 
 
 def rate_change(

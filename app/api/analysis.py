@@ -34,7 +34,7 @@ from app.schemas.analysis import (
 )
 from app.services.concerns import flag_hotspot_cell
 from app.services.disclosure import Disclosure
-from app.services.displacement import displacement_analysis
+from app.services.displacement import DEFAULT_BUFFER_M, displacement_analysis
 from app.services.emerging import emerging_hotspot_analysis
 from app.services.grids import grid_query
 from app.services.hotspots import hotspot_analysis
@@ -119,7 +119,8 @@ def displacement(
     target_radius: Annotated[float | None, Query(ge=10, le=2000, description=(
         "target = this many metres around the site; default: the site's own area, or 100 m around a point"))]
     = None,
-    buffer_m: Annotated[float, Query(ge=50, le=5000, description="width of the buffer ring, metres")] = 400.0,
+    buffer_m: Annotated[float, Query(ge=50, le=5000, description="width of the buffer ring, metres")] = (
+        DEFAULT_BUFFER_M),
     before: Annotated[str | None, Query(description="RFC 3339 interval; default the 6 months before the start")]
     = None,
     after: Annotated[str | None, Query(description="RFC 3339 interval; default the 6 months from the start")]

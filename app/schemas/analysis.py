@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import Day, LongText, ShortText, StrictModel
 from app.schemas.domain import ConcernLevel, DesignationFeature, HarmCategory, IncidentSource, PlaceFeature
+from geo.displacement import COMPARISON
 
 IncidentCount = Annotated[int | None, Field(ge=0, description="incidents; null when suppressed (1..7)")]
 CellShapeParam = Literal["hex", "square"]
@@ -298,7 +299,7 @@ class DisplacementRequest(StrictModel):
     control: Geometry | None = Field(None, description="control area (Polygon/MultiPolygon, lon/lat)")
     control_place: int | None = None
     target_radius: Annotated[float, Field(ge=10, le=2000)] | None = None
-    buffer_m: Annotated[float, Field(ge=50, le=5000)] = 400.0
+    buffer_m: Annotated[float, Field(ge=50, le=5000)] = COMPARISON.buffer_m
     before: str | None = Field(None, description="RFC 3339 interval start/end")
     after: str | None = Field(None, description="RFC 3339 interval start/end")
     harm_category: list[HarmCategory] = []

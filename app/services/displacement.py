@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.db import analysis as db
-from app.exceptions import NotFound
+from app.db import maps as maps_db
+from app.exceptions import InvalidInput, NotFound
 from app.schemas.analysis import CellShapeParam
 from app.security import Principal
 from app.services.disclosure import PUBLISHED_LAYER_SIZE, WITHHELD, Disclosure
@@ -27,13 +28,17 @@ from app.services.rates import (
 )
 from app.services.selection import vocabulary_values
 from app.settings import Settings
-from geo.displacement import displacement_report
+from geo.calendar import add_months, london_midnight, months_between
+from geo.displacement import COMPARISON, displacement_report
 from geo.rates import rate_ratio
-from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES
+from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES, LONDON
 
 MAX_RISING_CELLS = 25
-DEFAULT_BUFFER_M = 400.0  # the API's defaults, fixed for disclosure-controlled readers
-DEFAULT_SEARCH_M = 1000.0
+
+
+__all__ = ["COMPARISON", "comparison_windows", "displacement_analysis", "intervention_comparison"]
+DEFAULT_BUFFER_M = COMPARISON.buffer_m  # the API's defaults, fixed for disclosure-controlled readers
+DEFAULT_SEARCH_M = COMPARISON.search_m
 
 DISPLACEMENT_CITATION = (
     "Weighted displacement quotient and total net effect (Bowers & Johnson 2003); weighted displacement "
@@ -84,7 +89,7 @@ def displacement_analysis(
         if disclosure.applied:
             control_geometry = db.whole_cells_of_area(session, control_geometry, PUBLISHED_LAYER_SIZE,
                                                       settings.analysis_srid)
-    radius = target_radius if target_radius is not None else 100.0
+    radius = target_radius if target_radius is not None else COMPARISON.target_radius_m
     spec = db.AreaSpec(radius, use_own_polygon=target_radius is None)
     srid = settings.analysis_srid
     areas = db.displacement_areas(session, srid, intervention, spec, buffer_m, control_geometry, control_place, spec)
@@ -225,3 +230,39 @@ def _ratio_text(rate: dict[str, Any]) -> str:
     if rate["ratio"] is None:
         return "rate rose from none before" if rate["lower"] is not None else "figures withheld"
     return f"rate x{rate['ratio']:.1f}, 95 % interval {rate['lower']:.1f}-{rate['upper']:.1f}"
+
+
+def comparison_windows(session: Session, starts_on: date, today: date | None = None,
+                       months: int = COMPARISON.months) -> tuple[str | None, str | None]:
+    """The before and after windows of :data:`COMPARISON` as ``start/end`` intervals: ``months`` whole
+    calendar months either side of the start month, fewer when the data begin later or the after months
+    are not complete yet (equal either side). ``(None, None)`` when not one whole month either side is
+    available yet: the service's defaults then apply (six months, the after window cut at today)."""
+    start_month = starts_on.replace(day=1)
+    this_month = (today or datetime.now(LONDON).date()).replace(day=1)
+    first = maps_db.first_incident_at(session)
+    first_month = first.astimezone(LONDON).date().replace(day=1) if first else start_month
+    span = min(months, months_between(first_month, start_month), months_between(start_month, this_month))
+    if span < 1:
+        return None, None
+    edges = [london_midnight(add_months(start_month, k)).isoformat() for k in (-span, 0, span)]
+    return f"{edges[0]}/{edges[1]}", f"{edges[1]}/{edges[2]}"
+
+
+def intervention_comparison(
+    session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, intervention: int,
+    control_place: int | None = None, control_area: dict[str, Any] | None = None, today: date | None = None,
+) -> dict[str, Any]:
+    """The displacement analysis with :data:`COMPARISON`'s parameters: what the map, the findings page and
+    the pack all show. ``control_place`` or ``control_area`` (a drawn polygon, snapped outwards to whole
+    published cells for a panel): compare against it (and a buffer round it, which the weighted
+    displacement difference needs) instead of the rest of the service area."""
+    site = db.intervention_site(session, intervention)
+    if control_place is not None and site.place_id == control_place:
+        raise InvalidInput("control_place: choose a place other than the intervention's own", field="control_place")
+    before, after = comparison_windows(session, site.starts_on, today)
+    return displacement_analysis(
+        session, settings, principal, disclosure, intervention=intervention, target_radius=None,
+        buffer_m=COMPARISON.buffer_m, before=before, after=after, harm_category=None, source=None,
+        search_distance=COMPARISON.search_m, cell="square", size=COMPARISON.cell_m, control_geometry=control_area,
+        control_place=control_place, page_defaults=True)

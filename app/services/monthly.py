@@ -5,7 +5,8 @@ Disclosure-controlled like every panel answer (:class:`~app.services.disclosure.
 Europe/London calendar months, the published square grid (:data:`PUBLISHED_LAYER_SIZE`, 250 m) over a box
 fixed by the intervention (not the reader), and every count through :meth:`Disclosure.count`, so a panel
 never sees a count from 1 to the threshold. The areas are the displacement service's own
-(:func:`app.db.analysis.displacement_areas` with the same fixed target and buffer), so the months add up
+(:func:`app.db.analysis.displacement_areas` with :data:`app.services.displacement.COMPARISON`'s target
+and buffer), so the months add up
 to the figures of the findings page's comparison. Bounded: at most :data:`MONTHS_EACH_SIDE` months either
 side of the start (:data:`MAX_MONTHS` in all) and complete months only.
 """
@@ -27,7 +28,7 @@ from app.db import maps as maps_db
 from app.db.street_network import street_lines_in_box
 from app.exceptions import NotFound
 from app.services.disclosure import PUBLISHED_LAYER_SIZE, Disclosure
-from app.services.displacement import DEFAULT_BUFFER_M
+from app.services.displacement import COMPARISON
 from app.settings import Settings
 from geo.calendar import add_months, london_midnight, months_between
 from geo.vocabulary import LONDON
@@ -36,7 +37,6 @@ MONTHS_EACH_SIDE = 12
 MAX_MONTHS = 2 * MONTHS_EACH_SIDE
 CELL_M = PUBLISHED_LAYER_SIZE  # the published grid: the same cells for staff and panels
 MAX_STREET_LINES = 4000  # background lines on one small map: a district, not a town
-TARGET_RADIUS_M = 100.0  # the displacement service's target around a point site
 
 Phase = Literal["before", "during", "after"]
 
@@ -105,12 +105,12 @@ def month_by_month(
     starts = [london_midnight(m) for m in months]
     end = london_midnight(end_shown)
     srid = settings.analysis_srid
-    spec = db.AreaSpec(TARGET_RADIUS_M, use_own_polygon=True)
+    spec = db.AreaSpec(COMPARISON.target_radius_m, use_own_polygon=True)
     if control_area is not None and disclosure.applied:
         # As in the displacement service: a drawn area is widened to whole published cells for a panel.
         control_area = db.whole_cells_of_area(session, control_area, PUBLISHED_LAYER_SIZE, srid)
-    areas = db.displacement_areas(session, srid, intervention, spec, DEFAULT_BUFFER_M, control_area, control_place,
-                                  spec)
+    areas = db.displacement_areas(session, srid, intervention, spec, COMPARISON.buffer_m, control_area,
+                                  control_place, spec)
     filt = db.IncidentFilter()
     local = db.area_month_counts(session, srid, areas, ["target", "buffer"], starts, end, filt)
     if areas.control_source == "service area":

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.db import analysis as db
 from app.db import maps as maps_db
-from app.exceptions import InvalidInput
 from app.security import Principal
 from app.services.disclosure import WITHHELD, Disclosure
-from app.services.displacement import DEFAULT_BUFFER_M, DEFAULT_SEARCH_M, displacement_analysis
+from app.services.displacement import COMPARISON, intervention_comparison
 from app.services.place_analysis import place_timeline
 from app.settings import Settings
 from geo import findings
@@ -77,20 +76,30 @@ def intervention_findings(result: dict[str, Any], where: str, after: str,
     wdq, success, spill, tne = q["wdq"], q["success_measure"], q["buffer_displacement_measure"], q["total_net_effect"]
     out = [target]
     difference = result["difference"]
-    if difference is None:
+    # A control with too few incidents (a count the panel cannot see, or fewer) gives no verdict on what
+    # leans on it; the threshold is the disclosure rule's, so staff and panel read the same.
+    minimum = result["disclosure"].suppress_max + 1
+    control = result["control"]["counts"]
+    thin = findings.control_too_few(control["before"], control["after"], minimum)
+    if thin and difference is not None:
+        out.append(findings.too_few_in_control("wdd", minimum))
+    elif difference is None:
         # The service's reason names API parameters; the same said for a panel.
         out.append(findings.weighted_displacement_difference(None, None, None, undefined_reason=(
             "it needs a control area with a buffer of its own, and this analysis compares against the rest of "
-            "the service area; choose a control place to get it")))
+            "the service area; choose a control place or draw a control area to get it")))
     else:
         out.append(findings.weighted_displacement_difference(
             difference["wdd"], difference["lower"], difference["upper"], confidence=difference["confidence"],
             undefined_reason=difference["undefined_reason"], withheld=_withheld(difference)))
-    out.append(findings.weighted_displacement_quotient(
-        wdq["value"], success["value"], spill["value"],
-        undefined_reason=wdq["undefined_reason"] or success["undefined_reason"], withheld=_withheld(wdq)))
-    out.append(findings.total_net_effect(tne["value"], undefined_reason=tne["undefined_reason"],
-                                         withheld=_withheld(tne)))
+    if thin:
+        out += [findings.too_few_in_control("wdq", minimum), findings.too_few_in_control("total_net_effect", minimum)]
+    else:
+        out.append(findings.weighted_displacement_quotient(
+            wdq["value"], success["value"], spill["value"],
+            undefined_reason=wdq["undefined_reason"] or success["undefined_reason"], withheld=_withheld(wdq)))
+        out.append(findings.total_net_effect(tne["value"], undefined_reason=tne["undefined_reason"],
+                                             withheld=_withheld(tne)))
     went = result["where_it_went"]
     placed = in_buffer or {}
     rising = [findings.RisingPlace(p["name"], p["distance_m"], p["rate"]["ratio"], p["rate"]["lower"],
@@ -102,26 +111,6 @@ def intervention_findings(result: dict[str, Any], where: str, after: str,
     return out
 
 
-def intervention_analysis(
-    session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, intervention: int,
-    control_place: int | None = None, control_area: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The displacement analysis with the defaults the findings page and the pack share. ``control_place``
-    or ``control_area`` (a drawn polygon, snapped outwards to whole published cells for a panel): compare
-    against it (and a buffer round it, which the weighted displacement difference needs) instead of the
-    rest of the service area."""
-    if control_place is not None:
-        site = db.intervention_site(session, intervention)
-        if site.place_id == control_place:
-            raise InvalidInput("control_place: choose a place other than the intervention's own",
-                               field="control_place")
-    return displacement_analysis(
-        session, settings, principal, disclosure, intervention=intervention, target_radius=None,
-        buffer_m=DEFAULT_BUFFER_M, before=None, after=None, harm_category=None, source=None,
-        search_distance=DEFAULT_SEARCH_M, cell="square", size=150.0, control_geometry=control_area,
-        control_place=control_place)
-
-
 def control_description(result: dict[str, Any], control_name: str | None, drawn: bool = False) -> str:
     """Which control the figures used, said plainly."""
     if drawn:
@@ -131,8 +120,9 @@ def control_description(result: dict[str, Any], control_name: str | None, drawn:
     if control_name is None:
         return ("The rest of the service area, outside the target and its buffer (the default). It has no buffer "
                 "of its own, so the weighted displacement difference cannot be worked out against it.")
-    return (f"{control_name}: the place's own area (or 100 m around it when it is a point), outside the target "
-            f"and buffer, with a ring {result['parameters']['buffer_m']:g} m wide around it as its buffer.")
+    return (f"{control_name}: the place's own area (or {COMPARISON.target_radius_m:g} m around it when it is a "
+            f"point), outside the target and buffer, with a ring {result['parameters']['buffer_m']:g} m wide "
+            "around it as its buffer.")
 
 
 def intervention_heading(summary: dict[str, Any]) -> tuple[str, str]:
@@ -166,8 +156,8 @@ def intervention_section(
     session: Session, settings: Settings, principal: Principal | None, intervention: int,
     control_place: int | None = None, control_area: dict[str, Any] | None = None,
 ) -> InterventionSection:
-    analysis = intervention_analysis(session, settings, principal, panel_disclosure(settings, principal), intervention,
-                                     control_place, control_area)
+    analysis = intervention_comparison(session, settings, principal, panel_disclosure(settings, principal),
+                                       intervention, control_place, control_area)
     summary = analysis["intervention"]
     title, after = intervention_heading(summary)
     where = summary.get("place_name") or "the intervention site"

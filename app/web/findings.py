@@ -20,11 +20,11 @@ from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.exceptions import InvalidInput
+from app.services.displacement import intervention_comparison
 from app.services.geometry import validated_geometry
 from app.services.monthly import MAX_MONTHS, month_by_month
 from app.services.packs import (
     control_description,
-    intervention_analysis,
     intervention_findings,
     intervention_heading,
     places_in_buffer,
@@ -111,14 +111,14 @@ def findings_page(
     errors = FormErrors()
     try:
         chosen, area = read_control(session, settings, control_place, control_area)
-        result = intervention_analysis(session, settings, principal, disclosure, intervention_id, chosen, area)
+        result = intervention_comparison(session, settings, principal, disclosure, intervention_id, chosen, area)
     except InvalidInput as exc:
         # Said on the form, with the default control's figures below it (nothing is written either way).
         field = exc.field if exc.field in ("control_place", "control_area") else "control_place"
         message = exc.detail.split(": ", 1)[-1]
         errors.add(field, message[:1].upper() + message[1:])
         chosen, area = None, None
-        result = intervention_analysis(session, settings, principal, disclosure, intervention_id)
+        result = intervention_comparison(session, settings, principal, disclosure, intervention_id)
     heading, after = intervention_heading(result["intervention"])
     where = props.get("place_name") or "the intervention site"
     control_name = analysis_db.place_row(session, chosen).name if chosen is not None else None

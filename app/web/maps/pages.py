@@ -44,9 +44,10 @@ from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.middleware import tile_origin
 from app.services.audit import record_action
 from app.services.disclosure import Disclosure
-from app.services.displacement import displacement_analysis
+from app.services.displacement import COMPARISON, intervention_comparison
 from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
+from app.services.packs import intervention_findings, intervention_heading, places_in_buffer
 from app.services.place_analysis import place_timeline as place_timeline_analysis
 from app.settings import Settings
 from app.web.errors import organisation_name
@@ -85,13 +86,11 @@ MAX_GRID_CELLS = 3000
 DEFAULT_CELL_M = 100
 CELL_CHOICES = (50, 100, 150, 250, 500, 1000)
 HEXAGON_AREA_FACTOR = 1.5 * math.sqrt(3)  # a hexagon of edge s covers 2.598 s²
-# Displacement: the target is the intervention's place (100 m around a point); the buffer ring reaches
-# 700 m from it, a 10-minute walk — the practice story's library is ~500 m from the outlet, and young
-# people moved there. The analysis API's default buffer (400 m) would leave the library outside it.
-BUFFER_M = 600.0
+# Displacement: the comparison's parameters (target, buffer, windows, control) are
+# app.services.displacement.COMPARISON's, shared with the findings page and the pack; the slider shows
+# DEFAULT_MONTHS either side unless asked, on cells of the comparison's size.
 DEFAULT_MONTHS = 12
-MONTHLY_CELL_M = 150.0
-SEARCH_M = 1000.0  # "where did it go": places this close to the intervention (the analysis default)
+MONTHLY_CELL_M = COMPARISON.cell_m
 PLACE_NEAR_M, PLACE_AROUND_M, PLACE_CELL_M, PLACE_TIMELINE_M = 1000.0, 500.0, 50.0, 100.0
 
 MAP_CSS = """
@@ -553,8 +552,10 @@ def _counts_text(counts: dict[str, Any], settings: Settings) -> str:
     return f"{show(counts['before'])} before → {show(counts['after'])} after"
 
 
-def _displacement_summary(result: dict[str, Any], settings: Settings) -> list[DisplacementMeasure]:
-    """The analysis service's answer, line by line in plain English (already disclosure-controlled)."""
+def _displacement_summary(session: SessionDep, result: dict[str, Any], settings: Settings) -> list[DisplacementMeasure]:
+    """The analysis service's answer, line by line, read in plain English by the same generator as the
+    findings page and the pack (:func:`app.services.packs.intervention_findings`), so the map never reads
+    differently from them. Already disclosure-controlled."""
     def days(window: dict[str, Any]) -> str:
         last = min(window["end"], window["start"] + timedelta(days=window["observed_days"])) - timedelta(seconds=1)
         return f"{window['start'].astimezone(LONDON):%d %b %Y} to {last.astimezone(LONDON):%d %b %Y}"
@@ -566,14 +567,23 @@ def _displacement_summary(result: dict[str, Any], settings: Settings) -> list[Di
     for name, label in (("target", "Target"), ("buffer", "Buffer"), ("control", "Control")):
         area = result[name]
         lines.append(DisplacementMeasure(label, _counts_text(area["counts"], settings), area["definition"] + "."))
-    for name, label in (("success_measure", "Success measure"),
-                        ("buffer_displacement_measure", "Buffer displacement measure"),
-                        ("wdq", "Weighted displacement quotient"), ("total_net_effect", "Total net effect")):
+    _, after_phrase = intervention_heading(result["intervention"])
+    where = result["intervention"].get("place_name") or "the intervention site"
+    readings = {f.measure: f.sentence for f in intervention_findings(result, where, after_phrase,
+                                                                     places_in_buffer(session, result))}
+    lines.append(DisplacementMeasure("Harm at the target", _counts_text(result["target"]["counts"], settings),
+                                     readings["rate_ratio"]))
+    difference = result["difference"]
+    wdd = None if difference is None else difference["wdd"]
+    lines.append(DisplacementMeasure("Weighted displacement difference", "—" if wdd is None else f"{wdd:+.0f}",
+                                     readings["wdd"]))
+    for name, label, reading in (("wdq", "Weighted displacement quotient", "wdq"),
+                                 ("total_net_effect", "Total net effect", "total_net_effect")):
         measure = result["quotient"][name]
         value = "—" if measure["value"] is None else f"{measure['value']:+.2f}"
-        lines.append(DisplacementMeasure(label, value, measure["interpretation"]))
+        lines.append(DisplacementMeasure(label, value, readings[reading]))
     lines.append(DisplacementMeasure("Where did it go?", f"{len(result['where_it_went']['places'])} place(s)",
-                                     result["where_it_went"]["interpretation"]))
+                                     readings["places_rising"]))
     return lines
 
 
@@ -599,8 +609,8 @@ def _rises(session: SessionDep, result: dict[str, Any]) -> pd.DataFrame:
 def displacement(
     request: Request, session: SessionDep, settings: SettingsDep,
     intervention: Annotated[str | None, Query(description="intervention id (none: choose one)")] = None,
-    months_before: Annotated[str | None, Query(description="months compared and shown before the start")] = None,
-    months_after: Annotated[str | None, Query(description="months compared and shown from the start")] = None,
+    months_before: Annotated[str | None, Query(description="months shown on the slider before the start")] = None,
+    months_after: Annotated[str | None, Query(description="months shown on the slider from the start")] = None,
     *, disclosure: ReaderDisclosure, principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
     """Where harm went after an intervention. Without ``intervention``: the organisation's interventions."""
@@ -618,19 +628,9 @@ def displacement(
     first = maps_db.first_incident_at(session)
     first_month = first.astimezone(LONDON).date().replace(day=1) if first else start_month
     this_month = datetime.now(LONDON).date().replace(day=1)
-    # Equal windows either side, as long as the data allow (complete months only): like for like.
-    months = min(span_before, span_after, months_between(first_month, start_month),
-                 months_between(start_month, this_month))
-    windows: dict[str, str | None] = {"before": None, "after": None}
-    if months >= 1:
-        edges = [london_midnight(add_months(start_month, k)).isoformat() for k in (-months, 0, months)]
-        windows = {"before": f"{edges[0]}/{edges[1]}", "after": f"{edges[1]}/{edges[2]}"}
-    result = displacement_analysis(
-        session, settings, principal, disclosure, intervention=chosen, target_radius=None, buffer_m=BUFFER_M,
-        before=windows["before"], after=windows["after"], harm_category=None, source=None,
-        search_distance=SEARCH_M, cell="square", size=MONTHLY_CELL_M, control_geometry=None, control_place=None,
-        page_defaults=True,
-    )
+    # The comparison is the one the findings page and the pack show (app.services.displacement.COMPARISON:
+    # fixed buffer, equal whole-month windows); the months asked for only widen the slider.
+    result = intervention_comparison(session, settings, principal, disclosure, chosen)
     target, buffer, control = (shape(result[name]["geometry"]) for name in ("target", "buffer", "control"))
 
     slider = (max(add_months(start_month, -span_before), first_month),
@@ -649,7 +649,7 @@ def displacement(
         [f"{month_starts[s].astimezone(LONDON):%Y-%m}" for s in steps.step], steps.i, steps.j, steps.count, labels,
         monthly_m, f"EPSG:{srid}", disclose=disclosure.count, within=near.to_crs(f"EPSG:{srid}").iloc[0],
     )
-    rises, summary = _rises(session, result), _displacement_summary(result, settings)
+    rises, summary = _rises(session, result), _displacement_summary(session, result, settings)
     background = map_background(session, settings)
     m = displacement_map(
         target, buffer, control, monthly, rises, summary,
