@@ -183,3 +183,36 @@ def test_no_buffer_sentence_when_the_rising_place_is_inside_or_unknown() -> None
         found = findings.rising_places([place], target_fell=True, search_distance_m=1000, buffer_m=400,
                                        quotient_verdict="diffusion")
         assert "outside" not in found.sentence
+
+
+@pytest.mark.parametrize(("before", "after", "too_few"), [
+    (0, 0, True),  # Brookfield Leisure Centre on the demo
+    (None, 40, True),  # suppressed: a count the panel cannot see
+    (40, None, True),
+    (7, 30, True),
+    (30, 7, True),
+    (8, 8, False),
+    (585, 525, False),
+])
+def test_a_control_needs_incidents_in_both_periods(before: int | None, after: int | None, too_few: bool) -> None:
+    assert findings.control_too_few(before, after, minimum=8) is too_few
+
+
+def test_exact_interval_of_seven_behind_the_minimum() -> None:
+    """The docstring's figures: the exact (Garwood 1936) 95 % interval of a count of 7 is 2.8 to 14.4,
+    checked against scipy's chi-square quantiles, an independent route to the same limits."""
+    from scipy.stats import chi2
+
+    assert round(chi2.ppf(0.025, 14) / 2, 1) == 2.8 and round(chi2.ppf(0.975, 16) / 2, 1) == 14.4
+
+
+@pytest.mark.parametrize("measure", ["wdd", "wdq", "total_net_effect"])
+def test_too_few_in_the_control_gives_no_verdict(measure: str) -> None:
+    finding = findings.too_few_in_control(measure, 8)  # type: ignore[arg-type]
+    assert finding.measure == measure and finding.verdict == "undefined"
+    assert finding.sentence.startswith("Cannot say ")
+    assert "the control area has too few incidents (fewer than 8 in the before or the after period)" in (
+        finding.sentence)
+    for verdict_word in ("fewer incidents than", "more incidents than", "consistent with"):
+        assert verdict_word not in finding.sentence
+

@@ -110,15 +110,36 @@ def test_a_chosen_control_place_gives_the_difference_and_says_so(
     default = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
     assert "The rest of the service area, outside the target and its buffer (the default)" in default
     assert 'data-finding="wdd" data-verdict="undefined"' in default
-    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', default)
-    assert options and wifi["properties"].get("place_id") not in {int(i) for i, _ in options}
-    control_id, control_name = next((i, n) for i, n in options if "Library" not in n)
+    options = {n: i for i, n in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', default)}
+    assert options and wifi["properties"].get("place_id") not in {int(i) for i in options.values()}
+    # The estate has incidents of its own either side of the start: a control that can give a verdict.
+    control_name = "Crescent Fields Estate"
+    control_id = options[control_name]
     chosen = client.get(f"/interventions/{wifi['id']}/findings?control_place={control_id}",
                         headers={**demo_headers["panel"], **HTML})
     assert chosen.status_code == 200, chosen.text
     assert f"{control_name}: the place's own area" in html.unescape(chosen.text)
     assert re.search(r'data-finding="wdd" data-verdict="(?!undefined)', chosen.text)
+    assert re.search(r'data-finding="wdq" data-verdict="(?!undefined)', chosen.text)
     assert f'<option value="{control_id}" selected>' in chosen.text
+
+
+@pytest.mark.parametrize("role", ["community_safety", "panel"])
+def test_a_control_with_too_few_incidents_gives_no_verdict(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], role: str
+) -> None:
+    """Brookfield Leisure Centre has no incident within its 100 m either side of the WiFi-off: the WDD is
+    computable (it is then the target's own change) but says nothing, so no measure leaning on the control
+    gets a verdict, for staff (exact counts) and panel (disclosed) alike."""
+    default = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers[role], **HTML}).text
+    options = {n: i for i, n in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', default)}
+    text = client.get(f"/interventions/{wifi['id']}/findings?control_place={options['Brookfield Leisure Centre']}",
+                      headers={**demo_headers[role], **HTML}).text
+    for measure in ("wdd", "wdq", "total_net_effect"):
+        assert f'data-finding="{measure}" data-verdict="undefined"' in text, measure
+    assert html.unescape(text).count("the control area has too few incidents (fewer than 8 in the before or the "
+                                     "after period)") == 3
+    assert 'data-finding="rate_ratio" data-verdict="fell"' in text  # the target's own change needs no control
 
 
 def test_a_bad_control_names_the_field(
@@ -132,11 +153,55 @@ def test_a_bad_control_names_the_field(
             assert "control_place" in response.text, value
 
 
-def test_the_library_beyond_the_buffer_is_explained(
+def test_the_library_is_inside_the_buffer_so_the_quotient_reads_displacement(
     client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
 ) -> None:
-    text = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers["panel"], **HTML}).text
-    assert "Wellgate Central Library is outside the 400 m buffer around the target" in text
+    """The comparison's 600 m buffer (geo.displacement.COMPARISON) takes in the library, 509 m from the
+    outlet: the quotient and the rising place both read displacement, with no "outside the buffer" caveat."""
+    text = html.unescape(client.get(f"/interventions/{wifi['id']}/findings",
+                                    headers={**demo_headers["panel"], **HTML}).text)
+    assert 'data-finding="wdq" data-verdict="displacement"' in text
+    assert 'data-finding="places_rising" data-verdict="displacement"' in text
+    assert "Harm rose at Wellgate Central Library" in text and "outside the 600 m buffer" not in text
+    assert "a ring 600 m wide around the target" in text
+
+
+def _map_summary(text: str) -> dict[str, tuple[str, str]]:
+    """The map's "What the comparison found" rows: label -> (value, reading)."""
+    table = text[text.index("What the comparison found"):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>", table, re.S)
+    return {html.unescape(a).strip(): (html.unescape(b).strip(), html.unescape(c).strip()) for a, b, c in rows}
+
+
+def _findings(text: str) -> dict[str, tuple[str, str]]:
+    """The findings page's readings: measure -> (verdict, sentence)."""
+    found = re.findall(r'data-finding="([a-z_]+)" data-verdict="([a-z ]+)">.*?<dd[^>]*><p[^>]*>(.*?)</p>', text,
+                       re.S)
+    return {m: (v, re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", s))).strip()) for m, v, s in found}
+
+
+@pytest.mark.parametrize("role", ["community_safety", "panel"])
+def test_the_map_and_the_findings_page_give_the_same_reading(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], role: str
+) -> None:
+    """One comparison (geo.displacement.COMPARISON) behind the displacement map and the findings page: the
+    same WDQ and WDD, and the same sentences, for the demo's WiFi-off (issue 17: the map read
+    "counter-productive" while the findings read "diffusion")."""
+    headers = {**demo_headers[role], **HTML}
+    shown = _map_summary(client.get(f"/maps/displacement?intervention={wifi['id']}", headers=headers).text)
+    findings = client.get(f"/interventions/{wifi['id']}/findings", headers=headers).text
+    readings = _findings(findings)
+    assert readings["wdq"][0] == "displacement", readings
+    for label, measure in (("Weighted displacement quotient", "wdq"), ("Weighted displacement difference", "wdd"),
+                           ("Total net effect", "total_net_effect"), ("Harm at the target", "rate_ratio"),
+                           ("Where did it go?", "places_rising")):
+        assert shown[label][1] == readings[measure][1], (label, shown[label], readings[measure])
+    wdq = float(shown["Weighted displacement quotient"][0].replace("\u2212", "-"))
+    assert f"WDQ {wdq:.2f}".replace("-", "\u2212") in readings["wdq"][1]
+    assert shown["Weighted displacement difference"][0] == "—"  # the default control has no buffer of its own
+    counts = re.findall(r"(\d[\d,]*) before → (\d[\d,]*) after", shown["Target"][0])
+    assert counts, shown["Target"]
 
 
 def test_panels_reach_place_pages_from_the_interventions_list_and_the_findings(
@@ -159,7 +224,8 @@ def test_a_drawn_control_area_is_used_and_said(
     client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], settings: Any
 ) -> None:
     lon, lat = wifi["geometry"]["coordinates"]
-    area = _square(lon + 0.012, lat + 0.004)  # about 800 m east: outside the target and buffer
+    # About 750 m east, 400 m across: outside the target and buffer, with enough incidents to compare.
+    area = _square(lon + 0.011, lat, 0.006)
     response = client.get(f"/interventions/{wifi['id']}/findings", params={"control_area": area},
                           headers={**demo_headers["panel"], **HTML})
     assert response.status_code == 200, response.text
