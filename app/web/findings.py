@@ -31,7 +31,7 @@ from app.services.packs import (
 )
 from app.web.forms import FormErrors
 from app.web.maps.background import small_map
-from app.web.monthly import HATCH_DEFS, series_chart, small_maps
+from app.web.monthly import HATCH_DEFS, NARROW_WIDTH, series_chart, small_maps
 from app.web.shell import page
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -127,6 +127,8 @@ def findings_page(
     view = month_by_month(session, settings, disclosure, intervention_id, control_place=chosen, control_area=area)
     maps, classes, defs = small_maps(view) if view else ([], [], HATCH_DEFS)
     chart, rows = series_chart(view) if view else ("", [])
+    # The same chart laid out for a phone, shown instead of the wide one below the tablet breakpoint (CSS).
+    narrow_chart = series_chart(view, width=NARROW_WIDTH)[0] if view else ""
     return page(
         request, "findings/findings.html", principal=principal, session=session, title=title,
         breadcrumbs=[("Home", "/"), ("Interventions", "/interventions")], intervention=intervention,
@@ -138,7 +140,8 @@ def findings_page(
         status_code=422 if errors else 200,
         map=small_map(session, settings),
         control_choices=control_choices(session, props.get("place_id")), view=view, small_maps=maps,
-        classes=classes, chart=chart, chart_rows=rows, hatch_defs=defs, max_months=MAX_MONTHS,
+        classes=classes, chart=chart, narrow_chart=narrow_chart,
+        chart_rows=rows, hatch_defs=defs, max_months=MAX_MONTHS,
     )
 
 

@@ -166,15 +166,24 @@ class SeriesRow:
 
 
 WIDTH, PANEL_H, LEFT, RIGHT, TOP, GAP, BOTTOM = 640, 96, 56, 12, 24, 30, 40
+#: The phone layout: drawn 340 units wide for a column about 360 CSS px wide (a 390 px phone less the page's
+#: margins), so one unit is about one CSS pixel and the 12-unit text reads at about 12 px. The same chart at
+#: 640 units is scaled down to 0.56 there, its 11-unit axis text to about 6 px (issue 17).
+NARROW_WIDTH = 340
 
 
-def series_chart(view: MonthByMonth, own_defs: bool = False) -> tuple[str, list[SeriesRow]]:
+def series_chart(view: MonthByMonth, own_defs: bool = False, width: int = WIDTH) -> tuple[str, list[SeriesRow]]:
     """Three stacked bar panels (target, buffer, control; each its own scale, since the control is far
     larger) sharing the month axis, with the start and end drawn as vertical lines across all three.
     A suppressed month is a hatched bar up to the threshold with an "s" above it, never a gap or zero.
-    ``own_defs``: the drawing carries its hatch (a PDF renders each SVG on its own)."""
+    ``own_defs``: the drawing carries its hatch (a PDF renders each SVG on its own). ``width``: the
+    drawing's width in units; at :data:`NARROW_WIDTH` (a phone) the text is larger relative to the drawing,
+    the month axis labelled every few months as "Sep 25", and the y axis title left to the caption."""
+    narrow = width < WIDTH
     n = len(view.months)
-    plot_w = WIDTH - LEFT - RIGHT
+    left = 40 if narrow else LEFT
+    tick, small, title_size = (12, 11, 14) if narrow else (11, 9, 13)
+    plot_w = width - left - RIGHT
     slot = plot_w / n
     height = TOP + len(SERIES) * (PANEL_H + GAP) + BOTTOM - GAP
     parts: list[str] = [f"<defs>{HATCH}</defs>"] if own_defs else []
@@ -185,37 +194,40 @@ def series_chart(view: MonthByMonth, own_defs: bool = False) -> tuple[str, list[
         peak = max([v for v in values if v is not None] + [view.suppress_max if view.disclosed else 1, 1])
         step = _nice_step(peak, 4)
         ymax = step * -(-peak // step)
-        parts.append(f'<text x="{LEFT}" y="{top_y - 8}" font-size="13" font-weight="700" fill="#0b0c0c">'
+        parts.append(f'<text x="{left}" y="{top_y - 8}" font-size="{title_size}" font-weight="700" fill="#0b0c0c">'
                      f'{label}</text>')
         for v in range(0, ymax + 1, step):
             y = bottom_y - PANEL_H * v / ymax
-            parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dedede"/>'
-                         f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+            parts.append(f'<line x1="{left}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dedede"/>'
+                         f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="{tick}" text-anchor="end" '
                          f'fill="#0b0c0c">{v:,}</text>')
         for m, value in enumerate(values):
-            x = LEFT + m * slot + slot * 0.15
+            x = left + m * slot + slot * 0.15
             if value is None:
                 h = PANEL_H * view.suppress_max / ymax
                 parts.append(f'<rect x="{x:.1f}" y="{bottom_y - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
                              f'fill="{SUPPRESSED_FILL}" stroke="#505a5f" stroke-width="0.5"/>'
-                             f'<text x="{x + slot * 0.35:.1f}" y="{bottom_y - h - 2:.1f}" font-size="9" '
+                             f'<text x="{x + slot * 0.35:.1f}" y="{bottom_y - h - 2:.1f}" font-size="{small}" '
                              f'text-anchor="middle" fill="#0b0c0c">s</text>')
             elif value > 0:
                 h = PANEL_H * value / ymax
                 parts.append(f'<rect x="{x:.1f}" y="{bottom_y - h:.1f}" width="{slot * 0.7:.1f}" '
                              f'height="{h:.1f}" fill="{colour}"/>')
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom_y}" y2="{bottom_y}" stroke="#0b0c0c"/>')
+        parts.append(f'<line x1="{left}" x2="{width - RIGHT}" y1="{bottom_y}" y2="{bottom_y}" stroke="#0b0c0c"/>')
     plot_bottom = TOP + len(SERIES) * (PANEL_H + GAP) - GAP
-    every = max(1, -(-n // 6))
+    every = max(1, -(-n // (4 if narrow else 6)))
     for m, month in enumerate(view.months):
         if m % every == 0:
-            x = LEFT + (m + 0.5) * slot
-            parts.append(f'<text x="{x:.1f}" y="{plot_bottom + 16}" font-size="11" text-anchor="middle" '
+            x = left + (m + 0.5) * slot
+            parts.append(f'<text x="{x:.1f}" y="{plot_bottom + 16}" font-size="{tick}" text-anchor="middle" '
+                         f'fill="#0b0c0c">{month:%b %y}</text>' if narrow else
+                         f'<text x="{x:.1f}" y="{plot_bottom + 16}" font-size="{tick}" text-anchor="middle" '
                          f'fill="#0b0c0c">{month:%b %Y}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{plot_bottom + 34}" font-size="12" text-anchor="middle" '
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{plot_bottom + 34}" font-size="12" text-anchor="middle" '
                  'fill="#0b0c0c">Month</text>')
-    parts.append(f'<text transform="translate(14 {TOP + (plot_bottom - TOP) / 2:.1f}) rotate(-90)" font-size="12" '
-                 'text-anchor="middle" fill="#0b0c0c">Incidents a month (each area its own scale)</text>')
+    if not narrow:  # on a phone the caption says it: the rotated title would squeeze the bars
+        parts.append(f'<text transform="translate(14 {TOP + (plot_bottom - TOP) / 2:.1f}) rotate(-90)" font-size="12" '
+                     'text-anchor="middle" fill="#0b0c0c">Incidents a month (each area its own scale)</text>')
     for when, text in ((view.starts_on, "Started"), (view.ends_on, "Ended")):
         if when is None:
             continue
@@ -225,12 +237,18 @@ def series_chart(view: MonthByMonth, own_defs: bool = False) -> tuple[str, list[
             continue
         # Within the month by the day: the start line sits where in its month the intervention began.
         days = monthrange(when.year, when.month)[1]
-        x = LEFT + (offset + (when.day - 1) / days) * slot
+        x = left + (offset + (when.day - 1) / days) * slot
+        words = f"{text} {when.day} {when:%b %Y}"
+        # Bold text is about 0.6 of its size a character wide: the label goes left of a line near the edge.
+        fits = x + 4 + 0.6 * tick * len(words) <= width
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4}" y2="{plot_bottom}" stroke="#d4351c" '
-                     f'stroke-width="2" stroke-dasharray="5 3"/><text x="{x + 4:.1f}" y="{TOP + 8}" '
-                     f'font-size="11" font-weight="700" fill="#d4351c">{text} {when.day} {when:%b %Y}</text>')
+                     f'stroke-width="2" stroke-dasharray="5 3"/><text x="{x + 4 if fits else x - 4:.1f}" '
+                     f'y="{TOP + 8}" text-anchor="{"start" if fits else "end"}" font-size="{tick}" '
+                     f'font-weight="700" fill="#d4351c">{words}</text>')
     title = "Incidents a month in the target, the buffer and the control area"
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" class="cm-series-chart" viewBox="0 0 {WIDTH} {height}" '
+    layout = "narrow" if narrow else "wide"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" class="cm-series-chart cm-series-chart--{layout}" '
+           f'viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{title}, with the start marked; the same figures are in the table below.">'
            f'{"".join(parts)}</svg>')
     rows = [SeriesRow(month, phase, {name: "suppressed" if v is None else f"{v:,}"

@@ -40,7 +40,9 @@ from app.services.packs import (
     place_section,
 )
 from app.settings import Settings
-from app.web.findings import parse_control_place, read_control
+from app.web.findings import read_control
+from app.web.forms import FormErrors
+from app.web.maps.background import small_map
 from app.web.monthly import series_chart
 from app.web.shell import page
 from app.web.templating import templates
@@ -180,8 +182,10 @@ def intervention_pack(intervention_id: int, session: SessionDep, settings: Setti
     return _pdf_response(content, f"intervention-{intervention_id}-pack.pdf")
 
 
-@router.get("/packs/new", response_class=HTMLResponse)
-def new_pack(request: Request, session: SessionDep, principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
+def _new_pack_page(request: Request, session: Any, settings: Settings, principal: Principal, *,
+                   errors: FormErrors | None = None, chosen_interventions: list[int] | None = None,
+                   chosen_places: list[int] | None = None, control_place: str | None = None,
+                   control_area: str | None = None) -> HTMLResponse:
     found, _ = repository.list_features(session, INTERVENTIONS, ListQuery(limit=500))
     choices = [{"id": f["id"], "text": f"{str(f['properties']['kind']).replace('_', ' ').capitalize()} at "
                                         f"{f['properties'].get('place_name') or 'a drawn area'}, from "
@@ -189,23 +193,53 @@ def new_pack(request: Request, session: SessionDep, principal: Principal = gate(
     rows, _ = place_pages.search_places(session, place_pages.PlaceSearch(
         text=None, kinds=(), designation=None, review_overdue=False, has_guardians=False, sort="name",
         descending=False, limit=500, offset=0))
+    errors = errors or FormErrors()
+    if errors.of("intervention") and choices:
+        errors.anchors.setdefault("intervention", f"intervention-{choices[0]['id']}")  # the list's first box
     return page(request, "packs/new.html", principal=principal, session=session, title="Make a meeting pack",
-                breadcrumbs=[("Home", "/")], interventions=choices, places=rows, max_items=MAX_PACK_ITEMS)
+                breadcrumbs=[("Home", "/")], interventions=choices, places=rows, max_items=MAX_PACK_ITEMS,
+                errors=errors, error_summary=errors.summary(["intervention", "control_place", "control_area"]),
+                chosen_interventions=set(chosen_interventions or []), chosen_places=set(chosen_places or []),
+                control_place=(control_place or "service-area").strip(), control_area=control_area or "",
+                map=small_map(session, settings), centre=place_pages.service_area_centre(session) or (-0.12, 51.5),
+                status_code=422 if errors else 200)
+
+
+@router.get("/packs/new", response_class=HTMLResponse)
+def new_pack(request: Request, session: SessionDep, settings: SettingsDep,
+             principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
+    return _new_pack_page(request, session, settings, principal)
 
 
 @router.get("/packs/meeting.pdf")
 def meeting_pack(
-    session: SessionDep, settings: SettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     intervention: Annotated[list[int] | None, Query()] = None, place: Annotated[list[int] | None, Query()] = None,
-    control_place: Annotated[str | None, Query()] = None, principal: Principal = gate(policy.ANALYSIS),
+    control_place: Annotated[str | None, Query()] = None, control_area: Annotated[str | None, Query()] = None,
+    principal: Principal = gate(policy.ANALYSIS),
 ) -> Response:
+    """The meeting pack. Its control is chosen as on the findings page: the rest of the service area, a place
+    or a drawn area (:func:`app.web.findings.read_control`). A refused choice is said on the form again,
+    naming the field, with what was chosen kept (a browser); an API client gets the 422 problem."""
     chosen_interventions = list(dict.fromkeys(intervention or []))
     chosen_places = list(dict.fromkeys(place or []))
-    if not chosen_interventions and not chosen_places:
-        raise InvalidInput("intervention: choose at least one intervention or place", field="intervention")
-    if len(chosen_interventions) + len(chosen_places) > MAX_PACK_ITEMS:
-        raise InvalidInput(f"intervention: at most {MAX_PACK_ITEMS} interventions and places in one pack",
-                           field="intervention")
-    content = build_pack(session, settings, principal, title="Meeting pack", interventions=chosen_interventions,
-                         places=chosen_places, control_place=parse_control_place(control_place))
+    try:
+        if not chosen_interventions and not chosen_places:
+            raise InvalidInput("intervention: choose at least one intervention or place", field="intervention")
+        if len(chosen_interventions) + len(chosen_places) > MAX_PACK_ITEMS:
+            raise InvalidInput(f"intervention: at most {MAX_PACK_ITEMS} interventions and places in one pack",
+                               field="intervention")
+        chosen, area = read_control(session, settings, control_place, control_area)
+        content = build_pack(session, settings, principal, title="Meeting pack", interventions=chosen_interventions,
+                             places=chosen_places, control_place=chosen, control_area=area)
+    except InvalidInput as exc:
+        if "text/html" not in request.headers.get("accept", "") or exc.field not in (
+                "intervention", "control_place", "control_area"):
+            raise
+        errors = FormErrors()
+        message = exc.detail.split(": ", 1)[-1]
+        errors.add(str(exc.field), message[:1].upper() + message[1:])
+        return _new_pack_page(request, session, settings, principal, errors=errors,
+                              chosen_interventions=chosen_interventions, chosen_places=chosen_places,
+                              control_place=control_place, control_area=control_area)
     return _pdf_response(content, "meeting-pack.pdf")

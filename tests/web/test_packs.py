@@ -5,6 +5,8 @@ coordinate and no count from 1 to the threshold."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +15,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pack"
 COORDINATE = re.compile(r"-?\d{1,3}\.\d{4,}")  # a longitude or latitude to 4+ decimals
@@ -139,17 +143,21 @@ def test_a_pack_with_a_chosen_control_place_says_which_and_works_out_the_differe
     client: TestClient, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, Any], settings: Any
 ) -> None:
     wifi, places = demo_ids["wifi"], demo_ids["places"]
-    control = places["Brookfield Leisure Centre"]
+    control = places["Crescent Fields Estate"]  # incidents of its own either side of the start
     response = client.get(f"/interventions/{wifi['id']}/pack.pdf?control_place={control}",
                           headers=demo_headers["panel"])
     assert response.status_code == 200, response.text
     text = _read(response.content, "wifi-off-control")
     flat = " ".join(text.split())
-    assert "Control area: Brookfield Leisure Centre: the place's own area" in flat
+    assert "Control area: Crescent Fields Estate: the place's own area" in flat
     assert "weighted displacement difference cannot be worked out" not in flat
     assert "Taking the target and the area around it together" in flat
-    assert "Wellgate Central Library is outside the 400 m buffer" in flat
+    assert "outside the 600 m buffer" not in flat  # the library is inside the comparison's buffer
     _assert_disclosure_controlled(text, _free_text(demo_ids["interventions"]), settings.suppress_max)
+    thin = _read(client.get(f"/interventions/{wifi['id']}/pack.pdf?control_place="
+                            f"{places['Brookfield Leisure Centre']}", headers=demo_headers["panel"]).content,
+                 "wifi-off-thin-control")
+    assert " ".join(thin.split()).count("the control area has too few incidents") == 3
     meeting = client.get(f"/packs/meeting.pdf?intervention={wifi['id']}&control_place={control}",
                          headers=demo_headers["panel"])
     assert meeting.status_code == 200
@@ -159,3 +167,47 @@ def test_a_pack_with_a_chosen_control_place_says_which_and_works_out_the_differe
     default = _read(client.get(f"/interventions/{wifi['id']}/pack.pdf", headers=demo_headers["panel"]).content,
                     "wifi-off-default-control")
     assert "The rest of the service area, outside the target and its buffer (the default)" in " ".join(default.split())
+
+
+def _square(lon: float, lat: float, d: float) -> str:
+    return json.dumps({"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d],
+                                                            [lon, lat + d], [lon, lat]]]})
+
+
+def test_a_meeting_pack_takes_the_findings_pages_control_choices(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, Any], settings: Any
+) -> None:
+    """Issue 17: the meeting pack's control could only be a place. Now as on the findings page: the rest of
+    the service area, a place, or a drawn area; a bad choice is said on the form, naming the field."""
+    wifi, places = demo_ids["wifi"], demo_ids["places"]
+    form = client.get("/packs/new", headers={**demo_headers["community_safety"], **HTML})
+    assert form.status_code == 200
+    for name in ('name="control_place"', 'name="control_area"', "data-cm-area-drawer", 'value="service-area"'):
+        assert name in form.text, name
+    lon, lat = wifi["geometry"]["coordinates"]
+    area = _square(lon + 0.011, lat, 0.006)  # about 750 m east, outside the target and buffer
+    response = client.get("/packs/meeting.pdf", params={"intervention": wifi["id"], "control_area": area},
+                          headers=demo_headers["panel"])
+    assert response.status_code == 200, response.text
+    flat = " ".join(_read(response.content, "meeting-drawn-control").split())
+    assert "An area you drew (widened to whole squares of the published grid)" in flat
+    assert "Taking the target and the area around it together" in flat  # the WDD has a verdict
+    for params, field, words in (
+        ({"intervention": wifi["id"], "control_area": "not json"}, "control_area", "must be GeoJSON"),
+        ({"intervention": wifi["id"], "control_area": area, "control_place": places["Crescent Fields Estate"]},
+         "control_area", "not both"),
+        ({"intervention": wifi["id"], "control_place": "x"}, "control_place", "choose a place from the list"),
+        ({"intervention": wifi["id"], "control_place": places["Chicken Shack Express"]}, "control_place",
+         "other than the intervention's own"),
+    ):
+        problem = client.get("/packs/meeting.pdf", params=params, headers=demo_headers["panel"])
+        assert problem.status_code == 422 and problem.json()["field"] == field, (params, problem.text)
+        page = client.get("/packs/meeting.pdf", params=params, headers={**demo_headers["panel"], **HTML})
+        assert page.status_code == 422, params
+        text = html.unescape(page.text)
+        assert "There is a problem" in text and f'href="#{field}"' in text and words in text.lower(), (field, words)
+        assert f'id="{field}-error"' in text
+        assert f'id="intervention-{wifi["id"]}" name="intervention" type="checkbox" value="{wifi["id"]}" checked' in (
+            page.text)  # what was chosen is kept
+    empty = client.get("/packs/meeting.pdf", headers={**demo_headers["panel"], **HTML})
+    assert empty.status_code == 422 and 'href="#intervention-' in empty.text  # the first box of the list
