@@ -20,7 +20,7 @@ from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.exceptions import InvalidInput
-from app.services.displacement import intervention_comparison
+from app.services.displacement import COMPARISON, intervention_comparison
 from app.services.geometry import validated_geometry
 from app.services.monthly import MAX_MONTHS, month_by_month
 from app.services.packs import (
@@ -148,4 +148,4 @@ def findings_page(
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary(request: Request, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
     return page(request, "findings/glossary.html", principal=principal, session=session, title="Glossary",
-                breadcrumbs=[("Home", "/")])
+                breadcrumbs=[("Home", "/")], comparison=COMPARISON)
