@@ -206,7 +206,8 @@ def test_a_meeting_pack_takes_the_findings_pages_control_choices(
         page = client.get("/packs/meeting.pdf", params=params, headers={**demo_headers["panel"], **HTML})
         assert page.status_code == 422, params
         text = html.unescape(page.text)
-        assert "There is a problem" in text and f'href="#{field}"' in text and words.lower() in text.lower(), (field, words)
+        assert "There is a problem" in text and f'href="#{field}"' in text, field
+        assert words.lower() in text.lower(), (field, words)
         assert f'id="{field}-error"' in text
         assert f'id="intervention-{wifi["id"]}" name="intervention" type="checkbox" value="{wifi["id"]}" checked' in (
             page.text)  # what was chosen is kept
