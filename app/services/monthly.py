@@ -28,7 +28,7 @@ from app.db import maps as maps_db
 from app.db.street_network import street_lines_in_box
 from app.exceptions import NotFound
 from app.services.disclosure import PUBLISHED_LAYER_SIZE, Disclosure
-from app.services.displacement import COMPARISON
+from app.services.displacement import COMPARISON, comparison_windows
 from app.settings import Settings
 from geo.calendar import add_months, london_midnight, months_between
 from geo.vocabulary import LONDON
@@ -54,6 +54,7 @@ class MonthCells:
 class MonthByMonth:
     months: list[date]  # first day of each month (Europe/London), oldest first
     phases: list[Phase]  # before the start, while running, after it ended
+    compared: list[bool]  # the month is in the comparison's before or after window (COMPARISON)
     series: dict[str, list[int | None]]  # target, buffer, control: disclosed counts, None suppressed
     maps: list[MonthCells]
     cell_size: float
@@ -137,11 +138,19 @@ def month_by_month(
             cell = per_month[s]
             cell[(i, j)] = cell.get((i, j), 0) + int(n)
     phases = [_phase(m, starts_on, site.ends_on) for m in months]
+    # The months the findings' measures compare (the same windows as the map and the pack).
+    before, after = comparison_windows(session, starts_on, today)
+    if before and after:
+        span = (datetime.fromisoformat(before.split("/")[0]), datetime.fromisoformat(after.split("/")[1]))
+        compared = [span[0] <= s < span[1] for s in starts]
+    else:
+        compared = [False] * len(months)
     maps = [MonthCells(m, p, sorted((i, j, disclosure.count(n)) for (i, j), n in cells.items() if n > 0))
             for m, p, cells in zip(months, phases, per_month, strict=True)]
     streets = street_lines_in_box(session, box, srid, MAX_STREET_LINES)
     return MonthByMonth(
-        months=months, phases=phases, series=disclosed, maps=maps, cell_size=size, box=box, outlines=outlines,
+        months=months, phases=phases, compared=compared, series=disclosed, maps=maps, cell_size=size, box=box,
+        outlines=outlines,
         streets=streets, starts_on=starts_on, ends_on=site.ends_on,
         bounded=wanted_first < first_shown or wanted_end > end_shown,
         suppress_max=disclosure.rule.suppress_max, disclosed=disclosure.applied)

@@ -162,6 +162,7 @@ def _describe(month: MonthCells) -> str:
 class SeriesRow:
     month: date
     phase: str
+    compared: bool
     values: dict[str, str]  # "12", "0" or "suppressed"
 
 
@@ -187,6 +188,11 @@ def series_chart(view: MonthByMonth, own_defs: bool = False, width: int = WIDTH)
     slot = plot_w / n
     height = TOP + len(SERIES) * (PANEL_H + GAP) + BOTTOM - GAP
     parts: list[str] = [f"<defs>{HATCH}</defs>"] if own_defs else []
+    plot_top, plot_end = TOP - 4, TOP + len(SERIES) * (PANEL_H + GAP) - GAP
+    shown = [m for m, c in enumerate(view.compared) if c]
+    if shown:  # the months the findings compare, shaded behind the bars
+        parts.append(f'<rect class="cm-compared" x="{left + shown[0] * slot:.1f}" y="{plot_top}" '
+                     f'width="{(shown[-1] - shown[0] + 1) * slot:.1f}" height="{plot_end - plot_top}" fill="#f3f2f1"/>')
     for k, (name, label, colour) in enumerate(SERIES):
         top_y = TOP + k * (PANEL_H + GAP)
         bottom_y = top_y + PANEL_H
@@ -251,7 +257,7 @@ def series_chart(view: MonthByMonth, own_defs: bool = False, width: int = WIDTH)
            f'viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{title}, with the start marked; the same figures are in the table below.">'
            f'{"".join(parts)}</svg>')
-    rows = [SeriesRow(month, phase, {name: "suppressed" if v is None else f"{v:,}"
-                                     for name, _, _ in SERIES for v in [view.series[name][m]]})
-            for m, (month, phase) in enumerate(zip(view.months, view.phases, strict=True))]
+    rows = [SeriesRow(month, phase, compared, {name: "suppressed" if v is None else f"{v:,}"
+                                               for name, _, _ in SERIES for v in [view.series[name][m]]})
+            for m, (month, phase, compared) in enumerate(zip(view.months, view.phases, view.compared, strict=True))]
     return svg, rows

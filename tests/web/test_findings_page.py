@@ -89,6 +89,10 @@ def test_month_by_month_small_maps_and_chart(
     assert "Month</text>" in text and "Incidents a month" in text  # labelled axes
     rows = re.findall(r"<th scope=\"row\" class=\"govuk-table__header\">([A-Z][a-z]{2} \d{4})", text)
     assert len(rows) >= len(maps)
+    # The months the findings compare (COMPARISON: six either side of Sep 2025) are shaded and said in the table.
+    compared = re.findall(r'header">([A-Z][a-z]{2} \d{4}) <span class="govuk-body-s">\([a-z]+, compared\)', text)
+    assert compared[0] == "Mar 2025" and compared[-1] == "Feb 2026" and len(compared) == 12, compared
+    assert text.count('class="cm-compared"') == 2  # the wide chart and the phone's
 
 
 def test_the_panels_month_by_month_shows_no_small_count(
