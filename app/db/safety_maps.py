@@ -75,6 +75,17 @@ def locate_words(session: Session, words: str) -> Located | None:
     return Located(str(row[0]), str(row[1])) if row else None
 
 
+def in_service_area(session: Session, geojson: str, source_srid: int = 4326) -> bool:
+    """Whether a geometry (GeoJSON in ``source_srid``) touches the organisation's service area (true when the
+    organisation has none recorded: the typed name was found among its own places and streets)."""
+    return bool(session.execute(text(
+        f"""
+        SELECT coalesce((SELECT ST_Intersects(o.service_area,
+                                              ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :source), 4326))
+                         FROM organisations o WHERE o.id = {ORG} AND o.service_area IS NOT NULL), true)
+        """), {"geojson": geojson, "source": source_srid}).scalar())
+
+
 def cell_squares(session: Session, cells: Sequence[Cell], srid: int, size: float) -> dict[Cell, Any]:
     """Each square's outline as a GeoJSON geometry (EPSG:4326), for the session's and the area picture's maps."""
     if not cells:
@@ -176,8 +187,11 @@ class CellMaps:
 
 
 def area_cells(session: Session, size: int, start: date, end: date, threshold: int,
-               age_bands: Sequence[str] = (), cell: Cell | None = None) -> list[CellMaps]:
-    """Cells marked by at least ``threshold`` separate maps in months ``[start, end)``; fewer are never returned."""
+               age_bands: Sequence[str] = (), cell: Cell | None = None, counted: str | None = None
+               ) -> list[CellMaps]:
+    """Cells marked by at least ``threshold`` separate maps in months ``[start, end)``; fewer are never returned.
+    With ``counted`` (a rating), the threshold applies to the maps giving the cell that rating (the hot-spot map's
+    "young people feel unsafe here": at least ``threshold`` separate maps coloured it red)."""
     rows = session.execute(text(
         f"""
         SELECT m.cell_i, m.cell_j, count(DISTINCT m.safety_map_id) AS maps,
@@ -191,9 +205,11 @@ def area_cells(session: Session, size: int, start: date, end: date, threshold: i
           AND (cardinality(CAST(:bands AS text[])) = 0 OR s.age_band = ANY(CAST(:bands AS text[])))
           AND (CAST(:ci AS int) IS NULL OR (m.cell_i = :ci AND m.cell_j = :cj))
         GROUP BY m.cell_i, m.cell_j
-        HAVING count(DISTINCT m.safety_map_id) >= :threshold
+        HAVING count(DISTINCT m.safety_map_id)
+                   FILTER (WHERE CAST(:counted AS text) IS NULL OR m.rating = :counted) >= :threshold
         ORDER BY m.cell_i, m.cell_j
         """), {"size": size, "start": start, "end": end, "threshold": threshold, "bands": list(age_bands),
+          "counted": counted,
           "ci": cell[0] if cell else None, "cj": cell[1] if cell else None}).all()
     return [CellMaps(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), tuple(r[6] or ()))
             for r in rows]

@@ -198,6 +198,28 @@ def test_bad_marks_are_named_and_limits_hold(
     assert over.status_code == 422 and "at most 40 marks" in over.text
 
 
+def test_typed_places_outside_the_service_area_are_named_and_nothing_is_added(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["youth_worker"]
+    before = _counts(database)
+    # Trafalgar Square, London: a real grid reference, far outside Demo Town.
+    far = _post(client, headers, {"action": "add-mark", "mark_where": "TQ 2996 8050", "mark_rating": "red"})
+    assert far.status_code == 422, far.text[:500]
+    assert "Grid reference TQ 2996 8050 is outside the organisation's service area" in _problems(far.text)[0].replace("&#39;", "'")
+    assert 'href="#mark_where"' in far.text and "data-safety-mark " not in far.text
+    place = _post(client, headers, {"action": "add-place", "safe_new_name": "A club in London",
+                                    "safe_new_where": "TQ 2996 8050"})
+    assert place.status_code == 422 and 'href="#safe_new_where"' in place.text
+    assert "outside the organisation&#39;s service area" in place.text and "A club in London</" not in place.text
+    # The same check when a finished session's state was made by hand.
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TQ 2996 8050"},
+                                                       "rating": "red"}]}
+    finished = _post(client, headers, {**_finish(date(2024, 3, 4)), "state": json.dumps(state)})
+    assert finished.status_code == 422 and "outside the organisation&#39;s service area" in finished.text
+    assert _counts(database) == before
+
+
 def test_panel_and_anonymous_users_cannot_open_a_session(
     client: TestClient, demo_headers: dict[str, dict[str, str]]
 ) -> None:
@@ -255,24 +277,76 @@ def test_the_area_picture_refuses_bad_months(client: TestClient, demo_headers: d
     assert page.status_code == 422 and 'href="#from"' in page.text
 
 
+def _latest_ended_quarter(today: date) -> date:
+    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return date(first.year - (first.month == 1), (first.month - 4) % 12 + 1, 1)
+
+
 def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
     client: TestClient, demo_headers: dict[str, dict[str, str]]
 ) -> None:
     worker = demo_headers["youth_worker"]
-    outlet = _place_id(client, worker, "Chicken Shack Express")
-    page = client.get(f"/places/{outlet}", headers={**worker, **HTML}).text
+    shop = _place_id(client, worker, "Corner Stop Convenience")  # a place the demo's young people do not mark
+    page = client.get(f"/places/{shop}", headers={**worker, **HTML}).text
     assert "data-young-people-feel" in page and "Young people feel unsafe here" not in page
-    month = date.today().replace(day=1)
+    # The last month of the latest quarter that has ended: in a staff member's last 12 months, and the quarter a
+    # panel member sees (one whole quarter that has ended).
+    quarter = _latest_ended_quarter(date.today())
+    month = date(quarter.year, quarter.month + 2, 1)
     for _ in range(8):
-        mark = {"where": {"kind": "place", "value": outlet}, "rating": "red"}
+        mark = {"where": {"kind": "place", "value": shop}, "rating": "red"}
         state = {"submission_id": str(uuid4()), "marks": [mark]}
         response = _post(client, worker, {**_finish(month, band="14_15"), "state": json.dumps(state)})
         assert response.status_code == 200 and "SM-" in response.text
     for role in ("community_safety", "panel"):
-        page = client.get(f"/places/{outlet}", headers={**demo_headers[role], **HTML}).text
+        page = client.get(f"/places/{shop}", headers={**demo_headers[role], **HTML}).text
         feel = page.split("data-young-people-feel", 1)[1].split("</div>", 1)[0]
         assert "Young people feel unsafe here" in feel, role
         assert page.index("Harm over time") < page.index("data-young-people-feel")
+        if role == "panel":
+            assert f"from {quarter:%B} to {month:%B %Y}" in feel
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<tr class="govuk-table__row" data-area-cell="[^"]*">.*?</tr>', page, flags=re.S)
+
+
+def test_a_panel_sees_one_whole_quarter_so_overlapping_months_cannot_be_differenced(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    worker, panel, staff = demo_headers["youth_worker"], demo_headers["panel"], demo_headers["community_safety"]
+    square = "TL 0850 2050"
+    for held_on in [date(2024, 1, 10)] * 8 + [date(2024, 2, 12)]:  # 8 maps in January, one more in February
+        _agreed_map(client, worker, held_on, [(square, "red")])
+    easting, northing = grid_reference_to_bng(square)
+    cell = f'data-area-cell="{int(easting // 250)},{int(northing // 250)}"'
+
+    def area(headers: dict[str, str], query: str) -> Any:
+        return client.get(f"/safety-mapping/area?{query}", headers={**headers, **HTML})
+
+    # Staff choose their months: January alone and January to February differ by the one February map.
+    january, both = area(staff, "from=2024-01&to=2024-01").text, area(staff, "from=2024-01&to=2024-02").text
+    assert ">8<" in january.split(cell, 1)[1].split("</tr>", 1)[0]
+    assert ">9<" in both.split(cell, 1)[1].split("</tr>", 1)[0]
+    assert "data-area-snapped" not in january
+    # A panel member asking for either gets the same whole quarter, told why; the difference is always nothing.
+    pages = [area(panel, q) for q in ("from=2024-01&to=2024-01", "from=2024-01&to=2024-02", "from=2023-11&to=2024-02",
+                                      "quarter=2024-01")]
+    assert all(p.status_code == 200 for p in pages)
+    assert len({tuple(_rows(p.text)) for p in pages}) == 1 and cell in pages[0].text
+    for snapped in pages[:3]:
+        note = snapped.text.split("data-area-snapped", 1)[1].split("</div>\n</div>", 1)[0]
+        assert "one whole calendar quarter that has ended" in note and "January to March 2024" in note
+    assert "data-area-snapped" not in pages[3].text  # a quarter asked for is a quarter given
+    assert 'name="quarter"' in pages[3].text and 'name="from"' not in pages[3].text
+    # A quarter still under way is never shown to a panel: the latest that has ended is, and the page says so.
+    this_month = f"{date.today():%Y-%m}"
+    current = area(panel, f"from={this_month}&to={this_month}").text
+    shown = _latest_ended_quarter(date.today())
+    assert f"showing {shown:%B} to " in current.split("data-area-snapped", 1)[1]
+    # Not a quarter's first month: the field is named.
+    wrong = area(panel, "quarter=2024-02")
+    assert wrong.status_code == 422 and 'href="#quarter"' in wrong.text
 
 
 def test_a_withdrawn_map_leaves_the_area_picture(
@@ -296,3 +370,41 @@ def test_a_withdrawn_map_leaves_the_area_picture(
     assert after["safety_map_marks"] == before["safety_map_marks"] - 1
     again = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
     assert again.exit_code == 2 and "no safety map" in again.output
+
+
+def test_the_hot_spot_map_shows_where_young_people_feel_unsafe_only_above_the_threshold(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], settings: Any
+) -> None:
+    from app.web.safety_mapping import square_label
+
+    worker = demo_headers["youth_worker"]
+    eight, seven_of_eight, seven = "TL 1050 2050", "TL 1050 2150", "TL 1050 2250"
+    for k in range(8):  # October 2023: a quarter no other test and no demo map uses
+        marks = [(eight, "red"), (seven_of_eight, "red" if k < 7 else "green")] + ([(seven, "red")] if k < 7 else [])
+        _agreed_map(client, worker, date(2023, 10, 5 + k), marks)
+
+    def label(ref: str) -> str:
+        easting, northing = grid_reference_to_bng(ref)
+        return square_label(int(easting // 250), int(northing // 250), settings.analysis_srid)
+
+    for role in ("community_safety", "panel"):
+        page = client.get("/maps/hotspots?from=2023-10-01&to=2023-12-31", headers={**demo_headers[role], **HTML})
+        assert page.status_code == 200, page.text[:1000]
+        html = page.text
+        assert '"Young people feel unsafe here"' in html, role  # the layer
+        # Exactly one square drawn: the one 8 maps coloured red. The square 8 maps marked but only 7 coloured
+        # red, and the square 7 maps marked, are nowhere in the page source (no outline, no row, no count).
+        assert html.count("contextmap-young-unsafe") == 1, role
+        table = html.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
+        assert label(eight) in table and label(seven_of_eight) not in html and label(seven) not in html, role
+        row = table.split(label(eight), 1)[1].split("</tr>", 1)[0]
+        if role == "panel":
+            assert "October to December 2023, one whole quarter" in html
+            assert ">10<" in row and ">8<" not in row  # rounded to the nearest 5
+            assert "10 of 10 safety maps coloured" in html and "8 of 8 safety maps" not in html
+        else:
+            assert ">8<" in row and "8 of 8 safety maps coloured" in html
+    # A panel's arbitrary months: the layer uses the one whole quarter the last day falls in.
+    snapped = client.get("/maps/hotspots?from=2023-11-15&to=2023-11-20", headers={**demo_headers["panel"], **HTML})
+    assert "October to December 2023, one whole quarter" in snapped.text
+    assert snapped.text.count("contextmap-young-unsafe") == 1
