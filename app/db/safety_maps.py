@@ -253,3 +253,40 @@ def place_cell(session: Session, place_id: int, srid: int, size: float) -> Cell 
               WHERE organisation_id = {ORG} AND id = :id) p
         """), {"id": place_id, "srid": srid, "size": size}).first()
     return (int(row[0]), int(row[1])) if row else None
+
+
+# ---- review: withdrawing a map, suggested places ------------------------------------------------------------
+def map_summary(session: Session, map_id: int) -> dict[str, Any] | None:
+    """What an admin confirms before withdrawing a map: its month, age band and how many squares it marked."""
+    row = session.execute(text(
+        f"""
+        SELECT s.id, s.month, s.age_band,
+               (SELECT count(DISTINCT (m.cell_i, m.cell_j)) FROM safety_map_marks m
+                WHERE m.organisation_id = s.organisation_id AND m.safety_map_id = s.id) AS squares,
+               (SELECT count(*) FROM safety_map_safe_places p
+                WHERE p.organisation_id = s.organisation_id AND p.safety_map_id = s.id) AS safe_places
+        FROM safety_maps s WHERE s.organisation_id = {ORG} AND s.id = :id
+        """), {"id": map_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def suggestion(session: Session, suggestion_id: int) -> dict[str, Any] | None:
+    row = session.execute(text(
+        f"SELECT id, name, kind, month, cell_i, cell_j FROM place_suggestions "
+        f"WHERE organisation_id = {ORG} AND id = :id"),
+        {"id": suggestion_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def delete_suggestion(session: Session, suggestion_id: int) -> bool:
+    return session.execute(text(
+        f"DELETE FROM place_suggestions WHERE organisation_id = {ORG} AND id = :id RETURNING id"),
+        {"id": suggestion_id}).first() is not None
+
+
+def lonlat(session: Session, x: float, y: float, srid: int) -> tuple[float, float]:
+    """A point of ``srid`` (the analysis CRS, or the National Grid) as longitude and latitude."""
+    row = session.execute(text(
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), :srid), 4326) AS p"),
+        {"x": x, "y": y, "srid": srid}).one()
+    return round(float(row[0]), 7), round(float(row[1]), 7)

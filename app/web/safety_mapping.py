@@ -311,7 +311,7 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
-    hidden = _plan_form(plan, map_session).hidden() if plan is not None else []
+    hidden = _plan_form(plan, map_session, finished).hidden() if plan is not None else []
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
@@ -332,7 +332,7 @@ def square_label(i: int, j: int, srid: int) -> str:
     return f"{size} m square {i}, {j}"
 
 
-def _plan_form(plan: SafetyPlan, map_session: MapSession) -> PlanForm:
+def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) -> PlanForm:
     """The plan as the safety-plan page's own fields (app.web.safety_plan), so its PDF download and its
     "Change the plan" form take over from here: the session is handed to that page, nothing is stored."""
     days = {"weekdays": "weekdays", "weekends": "weekends", "every_day": "everyday"}[map_session.out_days]
@@ -343,7 +343,10 @@ def _plan_form(plan: SafetyPlan, map_session: MapSession) -> PlanForm:
         times += [{"days": "", "from": "", "to": ""}] * (2 - len(times))
         rows.append(PlaceRow(label=context.label, where=context.label, point=f"{context.lon},{context.lat}",
                              point_label=context.label, times=times))
-    return PlanForm(steps=plan.steps, places=rows)
+    # The young person's own marks go with the plan to its PDF (a list; nothing is stored).
+    marks = [{"rating": mark.rating, "label": where.label, "words": mark.words or ""}
+             for mark, where in zip(map_session.marks, finished.marks, strict=True)]
+    return PlanForm(steps=plan.steps, places=rows, marks=marks)
 
 
 # ---- the area picture --------------------------------------------------------------------------------------
@@ -424,6 +427,7 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         last_text=last_text or (last.strftime("%Y-%m") if last else ""), layer=json.dumps(layer),
         is_panel=principal.is_panel, cell_size=PUBLISHED_CELL_SIZE, one_day=timedelta(days=1),
         map=small_map(session, settings), quarters=disclosure.applied, snapped=note,
+        may_review=policy.FLAG_CONCERN.allows(principal.role),
         quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter} for v, t in quarter_choices(today)],
         period_words=(quarter_name(first) if disclosure.applied and first is not None
                       else f"{first:%B %Y} to {last:%B %Y}" if first is not None and last is not None else ""),

@@ -16,7 +16,9 @@ from sqlalchemy import text
 
 from app.db.session import Database
 from geo.os_grid import grid_reference_to_bng
+from geo.vocabulary import AGE_BAND_WORDS
 from tests.conftest import count_rows
+from tests.web.test_safety_plan_page import pdf_pages
 
 HTML = {"Accept": "text/html"}
 SESSION = "/safety-mapping/session"
@@ -96,8 +98,15 @@ def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
                         plan.text.split("data-plan-pdf-form", 1)[1].split("</form>", 1)[0])
     assert ("label-1", "Alder Close (unsafe)") in fields
+    assert ("mark-1-label", "Alder Close") in fields and ("mark-1-rating", "red") in fields
     pdf = client.post("/safe-spaces/plan.pdf", data=dict(fields), headers=headers)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # The young person's own marks are in the PDF, as on the printed page: a list by rating, with their words.
+    _, words = pdf_pages(pdf.content)
+    flat = " ".join(words.split())
+    assert "Their safety map" in flat and "Places and routes that feel unsafe" in flat
+    assert "Alder Close: “older lads wait here after school”" in flat
+    assert "Places they are not sure about" in flat and "Wellgate Central Library" in flat
     assert _counts(database) == before
     # Audit records without content: the session happened, a plan was made and its PDF (counts only).
     assert count_rows(database, "audit_events") == audits + 3
@@ -206,7 +215,8 @@ def test_typed_places_outside_the_service_area_are_named_and_nothing_is_added(
     # Trafalgar Square, London: a real grid reference, far outside Demo Town.
     far = _post(client, headers, {"action": "add-mark", "mark_where": "TQ 2996 8050", "mark_rating": "red"})
     assert far.status_code == 422, far.text[:500]
-    assert "Grid reference TQ 2996 8050 is outside the organisation's service area" in _problems(far.text)[0].replace("&#39;", "'")
+    problem = _problems(far.text)[0].replace("&#39;", "'")
+    assert "Grid reference TQ 2996 8050 is outside the organisation's service area" in problem
     assert 'href="#mark_where"' in far.text and "data-safety-mark " not in far.text
     place = _post(client, headers, {"action": "add-place", "safe_new_name": "A club in London",
                                     "safe_new_where": "TQ 2996 8050"})
@@ -408,3 +418,89 @@ def test_the_hot_spot_map_shows_where_young_people_feel_unsafe_only_above_the_th
     snapped = client.get("/maps/hotspots?from=2023-11-15&to=2023-11-20", headers={**demo_headers["panel"], **HTML})
     assert "October to December 2023, one whole quarter" in snapped.text
     assert snapped.text.count("contextmap-young-unsafe") == 1
+
+
+# ---- after a session: withdrawing a map (admins), reviewing suggested places ------------------------------------
+def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    admin = demo_headers["admin"]
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TL 0950 2050"},
+                                                       "rating": "red"}]}
+    plan = _post(client, demo_headers["youth_worker"], {**_finish(date(2024, 8, 2)), "state": json.dumps(state)})
+    found = re.search(r"SM-(\d+)", plan.text)
+    assert found is not None
+    reference, number = found.group(0), int(found.group(1))
+    for role in ("community_safety", "youth_worker", "panel"):
+        assert client.get("/admin/safety-maps", headers={**demo_headers[role], **HTML}).status_code == 403
+        assert client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
+                           headers={**demo_headers[role], **HTML}).status_code == 403
+    shown = client.get(f"/admin/safety-maps?reference={reference.lower()}", headers={**admin, **HTML})
+    assert shown.status_code == 200 and "data-withdraw-summary" in shown.text
+    summary = shown.text.split("data-withdraw-summary", 1)[1].split("</dl>", 1)[0]
+    compact = summary.replace("\n", "").replace(" ", "")
+    assert "August 2024" in summary and AGE_BAND_WORDS["14_15"] in summary and ">1<" in compact
+    unknown = client.get("/admin/safety-maps?reference=SM-999999999", headers={**admin, **HTML})
+    assert unknown.status_code == 422 and 'href="#reference"' in unknown.text
+    bad = client.get("/admin/safety-maps?reference=twelve", headers={**admin, **HTML})
+    assert bad.status_code == 422 and "like SM-12" in bad.text
+    before, audits = _counts(database), count_rows(database, "audit_events")
+    unconfirmed = client.post("/admin/safety-maps", data={"reference": reference}, headers={**admin, **HTML})
+    assert unconfirmed.status_code == 422 and 'href="#confirm"' in unconfirmed.text
+    assert _counts(database) == before and count_rows(database, "audit_events") == audits
+    done = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"}, headers={**admin, **HTML})
+    assert done.status_code == 200 and f"Safety map {reference} withdrawn" in done.text
+    after = _counts(database)
+    assert after["safety_maps"] == before["safety_maps"] - 1
+    assert after["safety_map_marks"] == before["safety_map_marks"] - 1
+    with database.owner_session() as session:
+        row = session.execute(text("SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(row) == ("safety_map.withdraw", f"safety_map:{number}", {"via": "web"})
+    again = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
+                        headers={**admin, **HTML})
+    assert again.status_code == 422 and "There is no safety map" in again.text
+
+
+def test_suggested_places_are_accepted_as_places_or_dismissed(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    staff = demo_headers["community_safety"]
+    for role in ("youth_worker", "panel"):
+        assert client.get("/safety-mapping/suggestions", headers={**demo_headers[role], **HTML}).status_code == 403
+    page = client.get("/safety-mapping/suggestions", headers={**staff, **HTML})
+    assert page.status_code == 200
+    ids = dict(re.findall(r'data-suggestion="(\d+)">\s*<h2[^>]*>([^<]+)</h2>', page.text))
+    by_name = {name: int(i) for i, name in ids.items()}
+    boxing, shed = by_name["Boxing club above the tyre shop"], by_name["Grandad&#39;s allotment shed"]
+    before_places, audits = count_rows(database, "places"), count_rows(database, "audit_events")
+    # Accepting needs the kind of place; nothing is written without it.
+    no_kind = client.post("/safety-mapping/suggestions", data={"action": "accept", "suggestion": str(boxing)},
+                          headers={**staff, **HTML})
+    assert no_kind.status_code == 422 and 'href="#kind"' in no_kind.text and 'id="kind"' in no_kind.text
+    assert count_rows(database, "places") == before_places and count_rows(database, "audit_events") == audits
+    accepted = client.post("/safety-mapping/suggestions",
+                           data={"action": "accept", "suggestion": str(boxing), "kind": "other"},
+                           headers={**staff, **HTML}, follow_redirects=False)
+    assert accepted.status_code == 303 and accepted.headers["location"].startswith("/places/")
+    place_id = int(accepted.headers["location"].split("/")[2].split("?")[0])
+    place = client.get(f"/api/places/{place_id}", headers=staff).json()
+    assert place["properties"]["name"] == "Boxing club above the tyre shop" and place["properties"]["kind"] == "other"
+    assert "centre of the 250 m square" in place["properties"]["notes"]
+    assert count_rows(database, "places") == before_places + 1
+    # Dismissed: gone from the list, nothing created.
+    dismissed = client.post("/safety-mapping/suggestions", data={"action": "dismiss", "suggestion": str(shed)},
+                            headers={**staff, **HTML}, follow_redirects=False)
+    assert dismissed.status_code == 303
+    listed = client.get("/safety-mapping/suggestions?done=dismissed", headers={**staff, **HTML}).text
+    assert "Suggestion dismissed" in listed
+    assert f'data-suggestion="{boxing}"' not in listed and f'data-suggestion="{shed}"' not in listed
+    assert count_rows(database, "places") == before_places + 1
+    with database.owner_session() as session:
+        actions = [tuple(r) for r in session.execute(text(
+            "SELECT action, resource FROM audit_events WHERE action LIKE 'place_suggestion.%' ORDER BY id")).all()]
+    assert ("place_suggestion.accept", f"place_suggestion:{boxing}") in actions
+    assert ("place_suggestion.dismiss", f"place_suggestion:{shed}") in actions
+    # Reviewed already: named, not a server error.
+    again = client.post("/safety-mapping/suggestions", data={"action": "dismiss", "suggestion": str(shed)},
+                        headers={**staff, **HTML})
+    assert again.status_code == 422 and "already reviewed" in again.text
