@@ -467,6 +467,9 @@ def test_suggested_places_are_accepted_as_places_or_dismissed(
     staff = demo_headers["community_safety"]
     for role in ("youth_worker", "panel"):
         assert client.get("/safety-mapping/suggestions", headers={**demo_headers[role], **HTML}).status_code == 403
+    assert 'href="/safety-mapping/suggestions"' in client.get("/", headers={**staff, **HTML}).text
+    assert 'href="/safety-mapping/suggestions"' not in client.get("/", headers={**demo_headers["youth_worker"],
+                                                                             **HTML}).text
     page = client.get("/safety-mapping/suggestions", headers={**staff, **HTML})
     assert page.status_code == 200
     ids = dict(re.findall(r'data-suggestion="(\d+)">\s*<h2[^>]*>([^<]+)</h2>', page.text))
