@@ -507,3 +507,33 @@ def test_suggested_places_are_accepted_as_places_or_dismissed(
     again = client.post("/safety-mapping/suggestions", data={"action": "dismiss", "suggestion": str(shed)},
                         headers={**staff, **HTML})
     assert again.status_code == 422 and "already reviewed" in again.text
+
+
+def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database, settings: Any
+) -> None:
+    with database.owner_session() as session:
+        cells = dict(session.execute(text(
+            """
+            SELECT name, floor(ST_X(p) / 250)::int || ',' || floor(ST_Y(p) / 250)::int
+            FROM (SELECT name, ST_Transform(ST_PointOnSurface(geom), :srid) AS p FROM places) q
+            WHERE name IN ('Chicken Shack Express', 'Wellgate Central Library')
+            """), {"srid": settings.analysis_srid}).all())
+    # January to March 2026: harm displaced to the library; the outlet still feels unsafe.
+    for role in ("community_safety", "panel"):
+        page = client.get("/safety-mapping/area?quarter=2026-01", headers={**demo_headers[role], **HTML}).text
+        for place in ("Chicken Shack Express", "Wellgate Central Library"):
+            row = page.split(f'data-area-cell="{cells[place]}"', 1)[1].split("</tr>", 1)[0]
+            red = int(re.search(r'data-area-red>(\d+)<', row).group(1))  # type: ignore[union-attr]
+            assert red >= 8, (role, place, row)
+        # The park's river path: unsafe to young people, little harm recorded (the "not reported?" difference).
+        little = page.split("data-area-little-harm", 1)[1].split("</ul>", 1)[0]
+        assert little.count("<li>") >= 1, role
+        # The hot-spot map's layer shows the same squares as unsafe.
+        hot = client.get("/maps/hotspots?from=2026-01-01&to=2026-03-31", headers={**demo_headers[role], **HTML}).text
+        assert hot.count("contextmap-young-unsafe") >= 3, role
+    # Named as safe but not a safe space: the games cage (staff, twelve months of maps).
+    staff = client.get("/safety-mapping/area?from=2025-12&to=2026-11", headers={**demo_headers["community_safety"],
+                                                                              **HTML}).text
+    named = staff.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
+    assert "Crescent Fields Games Cage" in named
