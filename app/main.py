@@ -56,6 +56,7 @@ from app.web import place_forms as web_place_forms
 from app.web import places as web_places
 from app.web import safety_mapping as web_safety_mapping
 from app.web import safety_plan as web_safety_plan
+from app.web import safety_review as web_safety_review
 from app.web import signin as web_signin
 from app.web.errors import error_page, wants_html
 from app.web.maps import pages as web_maps
@@ -110,7 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    web_flag.router,  # /places/flag before /places/{place_id}
                    web_place_forms.router, web_places.router, web_interventions.router, web_admin.router,
                    web_finder.router, web_findings.router, web_packs.router, web_incidents_forms.router,
-                   web_incidents.router, web_imports.router, web_safety_mapping.router, web_safety_plan.router):
+                   web_incidents.router, web_imports.router, web_safety_mapping.router, web_safety_plan.router,
+                   web_safety_review.router):
         app.include_router(router)
     app.include_router(governance.router)  # /accessibility, /security.txt, /about/* (issue 20)
 

@@ -37,6 +37,20 @@ def months_between(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month
 
 
+def quarter_start(day: date) -> date:
+    """The first day of the calendar quarter (January, April, July, October) ``day`` lies in.
+
+    >>> quarter_start(date(2026, 8, 17))
+    datetime.date(2026, 7, 1)
+    """
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_name(first: date) -> str:
+    """A quarter in words, by its first day: "July to September 2026"."""
+    return f"{first:%B} to {add_months(first, 2):%B %Y}"
+
+
 def london_midnight(day: date) -> datetime:
     """Local midnight at the start of ``day``, in UTC."""
     return datetime.combine(day, time(), tzinfo=LONDON).astimezone(UTC)

@@ -99,6 +99,28 @@ class DemoIntervention:
 
 
 @dataclass(frozen=True)
+class DemoSafetyMap:
+    """One young person's agreed safety map (issue 21) as it is kept: the month, an age band, each mark as a
+    place of the scenario with its rating and a phrase the worker marked shareable (or ``None``), and the
+    places named as safe. No day, no worker, no young person."""
+
+    month: date
+    age_band: str
+    marks: tuple[tuple[str, str, str | None], ...]  # place key, red/amber/green, shareable phrase
+    safe_place_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemoSuggestion:
+    """A new place a young person named as safe, suggested for review (no link to any map)."""
+
+    name: str
+    month: date
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
 class DemoUser:
     role: str
     email: str
@@ -123,6 +145,8 @@ class DemoScenario:
     outlet_concern_from: date
     library_concern_from: date
     library_safe_again_on: date
+    safety_maps: tuple[DemoSafetyMap, ...] = ()
+    place_suggestions: tuple[DemoSuggestion, ...] = ()
 
 
 PERIOD_START = datetime(2024, 12, 1, tzinfo=UTC)
@@ -524,6 +548,55 @@ def demo_streets() -> tuple[tuple[str, tuple[tuple[float, float], ...]], ...]:
     return tuple(lines)
 
 
+# Safety mapping (issue 21): from July 2025 youth workers map with six young people a month who agree to share.
+# (place key, rating, chance a map marks it, shareable phrases) — per period: the outlet is where young people
+# feel unsafe throughout; the library while harm was displaced there (Oct 2025 to May 2026), and safe again
+# after the youth club; the park's river path feels unsafe though little harm is recorded there (the "harm not
+# reported?" difference); the games cage is named as safe but is not a safe space.
+SAFETY_MAPS_FROM = date(2025, 7, 1)
+SAFETY_MAPS_PER_MONTH = 6
+_OUTLET_WORDS = ("older lads wait outside after school", "people ask you to carry things for them", None)
+_SAFETY_MARKS: tuple[tuple[str, str, float, tuple[str | None, ...]], ...] = (
+    ("outlet", "red", 0.85, _OUTLET_WORDS),
+    ("park", "red", 0.75, ("the river path is dark and nobody is about", None)),
+    ("bus_station", "amber", 0.5, ("fights at the bus stops in the evening", None)),
+    ("youth_club", "green", 0.6, ("the youth workers listen", None)),
+    ("cage", "green", 0.55, ("we play football there with the coach", None)),
+    ("community_centre", "green", 0.3, (None,)),
+)
+_AGE_BAND_WEIGHTS = (("10_13", 0.2), ("14_15", 0.45), ("16_17", 0.3), ("18_25", 0.05))
+
+
+def _safety_maps(seed: int, last_month: date) -> tuple[DemoSafetyMap, ...]:
+    """The agreed safety maps, from their own generator (the incidents' generator is left untouched)."""
+    rng = np.random.default_rng(seed + 21)
+    maps = []
+    month = SAFETY_MAPS_FROM
+    bands = [band for band, _ in _AGE_BAND_WEIGHTS]
+    weights = [weight for _, weight in _AGE_BAND_WEIGHTS]
+    while month <= last_month:
+        displaced = date(2025, 10, 1) <= month < LIBRARY_SAFE_AGAIN_ON
+        library = (("library", "red", 0.6, ("fights outside after school", None)) if displaced
+                   else ("library", "green", 0.5, ("the library staff help you", None)))
+        for _ in range(SAFETY_MAPS_PER_MONTH):
+            marks = []
+            for key, rating, chance, phrases in (*_SAFETY_MARKS, library):
+                if rng.random() < chance:
+                    marks.append((key, rating, phrases[int(rng.integers(len(phrases)))]))
+            safe = tuple(key for key, rating, _ in marks if rating == "green" and rng.random() < 0.7)
+            band = str(rng.choice(bands, p=weights))
+            maps.append(DemoSafetyMap(month, band, tuple(marks), safe))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return tuple(maps)
+
+
+def _place_suggestions() -> tuple[DemoSuggestion, ...]:
+    return (
+        DemoSuggestion("Boxing club above the tyre shop", date(2026, 8, 1), *_lonlat(470, 420)),
+        DemoSuggestion("Grandad's allotment shed", date(2026, 10, 1), *_lonlat(-300, -1200)),
+    )
+
+
 def build_demo_scenario(seed: int = 20241201) -> DemoScenario:
     """Build the demo scenario; the same seed always gives an equal scenario."""
     rng = np.random.default_rng(seed)
@@ -562,4 +635,5 @@ def build_demo_scenario(seed: int = 20241201) -> DemoScenario:
         ),
         wifi_off_on=WIFI_OFF_ON, youth_club_on=YOUTH_CLUB_ON, outlet_concern_from=OUTLET_CONCERN_FROM,
         library_concern_from=LIBRARY_CONCERN_FROM, library_safe_again_on=LIBRARY_SAFE_AGAIN_ON,
+        safety_maps=_safety_maps(seed, date(2026, 11, 1)), place_suggestions=_place_suggestions(),
     )

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import NAMESPACE_URL, uuid5
 
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, mapping
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.db import accounts
+from app.db import accounts, safety_maps
 from app.db.street_network import StreetLine, load_street_edges
 from app.settings import Settings
 from geo.demo import DemoScenario, build_demo_scenario, demo_streets
+from geo.grid import PUBLISHED_CELL_SIZES
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def load_demo(session: Session, settings: Settings, scenario: DemoScenario | Non
         ],
     )
     link_unlinked_incidents(session, org, settings.auto_link_distance_m)
+    load_safety_maps(session, org, scenario, place_ids, settings.analysis_srid)
     # The town's streets: walking distances, and the maps' background when there is no internet.
     load_street_edges(session, org, [StreetLine(LineString(coords), name) for name, coords in demo_streets()])
     logins = []
@@ -97,6 +100,31 @@ def load_demo(session: Session, settings: Settings, scenario: DemoScenario | Non
         issued = accounts.issue_token(session, org, user_id, "api", timedelta(days=settings.token_ttl_days))
         logins.append(DemoLogin(user.role, user.email, user.password, issued.token))
     return logins
+
+
+def load_safety_maps(session: Session, organisation_id: int, scenario: DemoScenario, place_ids: dict[str, int],
+                     srid: int) -> None:
+    """The scenario's agreed safety maps as a finished session keeps them (issue 21): marks snapped to the
+    published squares each marked place touches, the month and age band, places named as safe, suggestions."""
+    size = int(PUBLISHED_CELL_SIZES[0])
+    where = {p.key: json.dumps(mapping(Polygon(p.polygon) if p.polygon else Point(p.lon, p.lat)))
+             for p in scenario.places}
+    cells: dict[str, list[safety_maps.Cell]] = {}
+    for number, kept in enumerate(scenario.safety_maps):
+        submission = uuid5(NAMESPACE_URL, f"contextmap-demo-safety-map-{number}")
+        map_id = safety_maps.insert_map(session, organisation_id, kept.month, kept.age_band, submission)
+        if map_id is None:
+            continue
+        for key, _, _ in kept.marks:
+            if key not in cells:
+                cells[key] = safety_maps.cells_of_geometry(session, where[key], srid, size, 64)
+        safety_maps.insert_marks(session, organisation_id, map_id, size,
+                                 [(cell, rating, phrase) for key, rating, phrase in kept.marks for cell in cells[key]])
+        safety_maps.insert_safe_places(session, organisation_id, map_id, [place_ids[k] for k in kept.safe_place_keys])
+    for suggestion in scenario.place_suggestions:
+        point = json.dumps({"type": "Point", "coordinates": [suggestion.lon, suggestion.lat]})
+        cell = safety_maps.cells_of_geometry(session, point, srid, size, 1)[0]
+        safety_maps.insert_suggestions(session, organisation_id, suggestion.month, size, [(suggestion.name, cell)])
 
 
 def link_unlinked_incidents(session: Session, organisation_id: int, distance_m: float) -> int:

@@ -75,6 +75,17 @@ def locate_words(session: Session, words: str) -> Located | None:
     return Located(str(row[0]), str(row[1])) if row else None
 
 
+def in_service_area(session: Session, geojson: str, source_srid: int = 4326) -> bool:
+    """Whether a geometry (GeoJSON in ``source_srid``) touches the organisation's service area (true when the
+    organisation has none recorded: the typed name was found among its own places and streets)."""
+    return bool(session.execute(text(
+        f"""
+        SELECT coalesce((SELECT ST_Intersects(o.service_area,
+                                              ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :source), 4326))
+                         FROM organisations o WHERE o.id = {ORG} AND o.service_area IS NOT NULL), true)
+        """), {"geojson": geojson, "source": source_srid}).scalar())
+
+
 def cell_squares(session: Session, cells: Sequence[Cell], srid: int, size: float) -> dict[Cell, Any]:
     """Each square's outline as a GeoJSON geometry (EPSG:4326), for the session's and the area picture's maps."""
     if not cells:
@@ -176,8 +187,11 @@ class CellMaps:
 
 
 def area_cells(session: Session, size: int, start: date, end: date, threshold: int,
-               age_bands: Sequence[str] = (), cell: Cell | None = None) -> list[CellMaps]:
-    """Cells marked by at least ``threshold`` separate maps in months ``[start, end)``; fewer are never returned."""
+               age_bands: Sequence[str] = (), cell: Cell | None = None, counted: str | None = None
+               ) -> list[CellMaps]:
+    """Cells marked by at least ``threshold`` separate maps in months ``[start, end)``; fewer are never returned.
+    With ``counted`` (a rating), the threshold applies to the maps giving the cell that rating (the hot-spot map's
+    "young people feel unsafe here": at least ``threshold`` separate maps coloured it red)."""
     rows = session.execute(text(
         f"""
         SELECT m.cell_i, m.cell_j, count(DISTINCT m.safety_map_id) AS maps,
@@ -191,9 +205,11 @@ def area_cells(session: Session, size: int, start: date, end: date, threshold: i
           AND (cardinality(CAST(:bands AS text[])) = 0 OR s.age_band = ANY(CAST(:bands AS text[])))
           AND (CAST(:ci AS int) IS NULL OR (m.cell_i = :ci AND m.cell_j = :cj))
         GROUP BY m.cell_i, m.cell_j
-        HAVING count(DISTINCT m.safety_map_id) >= :threshold
+        HAVING count(DISTINCT m.safety_map_id)
+                   FILTER (WHERE CAST(:counted AS text) IS NULL OR m.rating = :counted) >= :threshold
         ORDER BY m.cell_i, m.cell_j
         """), {"size": size, "start": start, "end": end, "threshold": threshold, "bands": list(age_bands),
+          "counted": counted,
           "ci": cell[0] if cell else None, "cj": cell[1] if cell else None}).all()
     return [CellMaps(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), tuple(r[6] or ()))
             for r in rows]
@@ -237,3 +253,40 @@ def place_cell(session: Session, place_id: int, srid: int, size: float) -> Cell 
               WHERE organisation_id = {ORG} AND id = :id) p
         """), {"id": place_id, "srid": srid, "size": size}).first()
     return (int(row[0]), int(row[1])) if row else None
+
+
+# ---- review: withdrawing a map, suggested places ------------------------------------------------------------
+def map_summary(session: Session, map_id: int) -> dict[str, Any] | None:
+    """What an admin confirms before withdrawing a map: its month, age band and how many squares it marked."""
+    row = session.execute(text(
+        f"""
+        SELECT s.id, s.month, s.age_band,
+               (SELECT count(DISTINCT (m.cell_i, m.cell_j)) FROM safety_map_marks m
+                WHERE m.organisation_id = s.organisation_id AND m.safety_map_id = s.id) AS squares,
+               (SELECT count(*) FROM safety_map_safe_places p
+                WHERE p.organisation_id = s.organisation_id AND p.safety_map_id = s.id) AS safe_places
+        FROM safety_maps s WHERE s.organisation_id = {ORG} AND s.id = :id
+        """), {"id": map_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def suggestion(session: Session, suggestion_id: int) -> dict[str, Any] | None:
+    row = session.execute(text(
+        f"SELECT id, name, kind, month, cell_i, cell_j FROM place_suggestions "
+        f"WHERE organisation_id = {ORG} AND id = :id"),
+        {"id": suggestion_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def delete_suggestion(session: Session, suggestion_id: int) -> bool:
+    return session.execute(text(
+        f"DELETE FROM place_suggestions WHERE organisation_id = {ORG} AND id = :id RETURNING id"),
+        {"id": suggestion_id}).first() is not None
+
+
+def lonlat(session: Session, x: float, y: float, srid: int) -> tuple[float, float]:
+    """A point of ``srid`` (the analysis CRS, or the National Grid) as longitude and latitude."""
+    row = session.execute(text(
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), :srid), 4326) AS p"),
+        {"x": x, "y": y, "srid": srid}).one()
+    return round(float(row[0]), 7), round(float(row[1]), 7)

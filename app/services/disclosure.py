@@ -26,7 +26,7 @@ crossed. Every disclosure-controlled answer is audited (:meth:`Disclosure.audit`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from app.schemas.analysis import DisclosureInfo
 from app.security import Principal
 from app.services.audit import record_action
 from app.settings import Settings
-from geo.calendar import month_ceil, month_floor
+from geo.calendar import add_months, month_ceil, month_floor, quarter_start
 from geo.grid import PUBLISHED_CELL_SIZES, published_cell_size
 from geo.privacy import DisclosureRule, disclose_count, withhold_free_text
 
@@ -156,6 +156,23 @@ class Disclosure:
         if first is not None and last is not None and last <= first:
             last = month_ceil(first + timedelta(microseconds=1))
         return first, last
+
+    def map_quarter(self, first: date, last: date, today: date) -> tuple[date, date]:
+        """Whole months ``first`` .. ``last`` (first days, inclusive) for counts of young people's safety maps:
+        as asked for staff; for a controlled reader **one whole calendar quarter that has ended**.
+
+        A square is shown only when enough separate maps mark it, but a reader who chose the months could
+        difference two overlapping ranges (May–June and April–June) and see the maps of April alone, down to
+        one map's contribution to one square. Quarters are a fixed partition: no two a reader can ask for
+        overlap, and a quarter still under way (still growing as maps are added) is never shown. The quarter is
+        the one ``last`` falls in, or the latest that has ended when that one has not.
+        """
+        if not self.applied:
+            return first, last
+        quarter = quarter_start(last)
+        latest = add_months(quarter_start(today), -3)
+        quarter = min(quarter, latest)
+        return quarter, add_months(quarter, 2)
 
     def observed_until(self, now: datetime) -> datetime:
         """Where rates stop observing: now for staff; the start of this month when controlled (whole months)."""

@@ -108,6 +108,24 @@ def area_picture(session: Session, principal: Principal, settings: Settings, dis
                        disclosure.info())
 
 
+def unsafe_squares(session: Session, principal: Principal, settings: Settings, disclosure: Disclosure, first: date,
+                   last: date) -> list[dict[str, Any]]:
+    """The hot-spot map's "young people feel unsafe here" layer for whole months ``first`` .. ``last``: squares
+    that at least the threshold of separate maps coloured red (fewer never leave the database), with the
+    disclosed counts and each square's outline (EPSG:4326). The caller passes months a controlled reader may
+    ask for (:meth:`Disclosure.map_quarter`)."""
+    found = db.area_cells(session, PUBLISHED_CELL_SIZE, first, add_months(last, 1), threshold(disclosure),
+                          counted="red")
+    cells = [_shown(disclosure, c) for c in found]
+    squares = db.cell_squares(session, [(c["i"], c["j"]) for c in cells], settings.analysis_srid,
+                              PUBLISHED_CELL_SIZE)
+    for c in cells:
+        c["geometry"] = squares[(c["i"], c["j"])]
+    disclosure.audit(session, principal, "analysis:safety-mapping-unsafe",
+                     {"first": first.isoformat(), "last": last.isoformat(), "size": PUBLISHED_CELL_SIZE})
+    return cells
+
+
 def place_feeling(session: Session, settings: Settings, disclosure: Disclosure, place_id: int, first: date,
                   last: date) -> dict[str, Any] | None:
     """How young people's maps marked the published square a place lies in, if that square is shown at all."""

@@ -73,6 +73,9 @@ def resolve(session: Session, settings: Settings, where: Where, field: str) -> R
         if located is None:
             raise InvalidInput(f"{field}: no place or street called \u201c{where.value}\u201d: try part of the "
                                "name, or a grid reference", field=field)
+        if not db.in_service_area(session, located.geometry):
+            raise InvalidInput(f"{field}: \u201c{located.label}\u201d is outside the organisation's service area: "
+                               "choose a place or street inside it", field=field)
         label, geometry = located.label, json.loads(located.geometry)
         cells = db.cells_of_geometry(session, located.geometry, srid, size, limit)
     elif where.kind == "grid_reference":
@@ -82,6 +85,9 @@ def resolve(session: Session, settings: Settings, where: Where, field: str) -> R
             raise InvalidInput(f"{field}: {exc}", field=field) from exc
         label, geometry = f"Grid reference {where.value.upper()}", None
         point = json.dumps({"type": "Point", "coordinates": [easting, northing]})
+        if not db.in_service_area(session, point, source_srid=BNG):
+            raise InvalidInput(f"{field}: grid reference {where.value.upper()} is outside the organisation's "
+                               "service area: check the letters and digits", field=field)
         cells = db.cells_of_geometry(session, point, srid, size, limit, source_srid=BNG)
     else:  # a tapped point or a drawn route or area, from the map
         try:

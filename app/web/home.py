@@ -40,4 +40,5 @@ def home(
         may_record_incidents=policy.CREATE_INCIDENTS.allows(principal.role),
         may_import=policy.IMPORT_INCIDENTS.allows(principal.role),
         may_write_interventions=policy.WRITE_INTERVENTIONS.allows(principal.role),
+        may_review_suggestions=policy.FLAG_CONCERN.allows(principal.role),
     )

@@ -114,7 +114,9 @@ def place_page(
     point = place_pages.place_point(session, place_id)
     now = datetime.now(UTC)
     this_month = now.date().replace(day=1)
-    feeling = place_feeling(session, settings, disclosure, place_id, add_months(this_month, -11), this_month)
+    # The last 12 months for staff; for a panel one whole quarter that has ended (Disclosure.map_quarter).
+    feeling_months = disclosure.map_quarter(add_months(this_month, -11), this_month, now.date())
+    feeling = place_feeling(session, settings, disclosure, place_id, *feeling_months)
     return page(
         request, "places/place.html", principal=principal, session=session, title=props["name"],
         breadcrumbs=[("Home", "/"), ("Places", "/places")], place=place, props=props,
@@ -130,5 +132,5 @@ def place_page(
         may_edit=policy.WRITE_SAFE_SPACES.allows(principal.role),
         may_flag=policy.FLAG_CONCERN.allows(principal.role),
         may_add_intervention=policy.WRITE_INTERVENTIONS.allows(principal.role),
-        feeling=feeling, feeling_threshold=threshold(disclosure),
+        feeling=feeling, feeling_threshold=threshold(disclosure), feeling_months=feeling_months,
     )

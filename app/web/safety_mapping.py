@@ -33,7 +33,7 @@ from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date
 from app.web.maps.background import small_map
 from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
 from app.web.shell import page
-from geo.calendar import add_months
+from geo.calendar import add_months, quarter_name, quarter_start
 from geo.os_grid import GridReferenceError, bng_to_grid_reference, grid_reference_to_bng
 from geo.vocabulary import AGE_BAND_WORDS, AGE_BANDS, SAFETY_RATING_WORDS, SAFETY_RATINGS
 
@@ -311,7 +311,7 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
-    hidden = _plan_form(plan, map_session).hidden() if plan is not None else []
+    hidden = _plan_form(plan, map_session, finished).hidden() if plan is not None else []
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
@@ -321,7 +321,7 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     )
 
 
-def _square_label(i: int, j: int, srid: int) -> str:
+def square_label(i: int, j: int, srid: int) -> str:
     """A published square as practitioners read it: its OS grid reference (south-west corner, 10 m digits)."""
     size = PUBLISHED_CELL_SIZE
     if srid == BNG:
@@ -332,7 +332,7 @@ def _square_label(i: int, j: int, srid: int) -> str:
     return f"{size} m square {i}, {j}"
 
 
-def _plan_form(plan: SafetyPlan, map_session: MapSession) -> PlanForm:
+def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) -> PlanForm:
     """The plan as the safety-plan page's own fields (app.web.safety_plan), so its PDF download and its
     "Change the plan" form take over from here: the session is handed to that page, nothing is stored."""
     days = {"weekdays": "weekdays", "weekends": "weekends", "every_day": "everyday"}[map_session.out_days]
@@ -343,7 +343,10 @@ def _plan_form(plan: SafetyPlan, map_session: MapSession) -> PlanForm:
         times += [{"days": "", "from": "", "to": ""}] * (2 - len(times))
         rows.append(PlaceRow(label=context.label, where=context.label, point=f"{context.lon},{context.lat}",
                              point_label=context.label, times=times))
-    return PlanForm(steps=plan.steps, places=rows)
+    # The young person's own marks go with the plan to its PDF (a list; nothing is stored).
+    marks = [{"rating": mark.rating, "label": where.label, "words": mark.words or ""}
+             for mark, where in zip(map_session.marks, finished.marks, strict=True)]
+    return PlanForm(steps=plan.steps, places=rows, marks=marks)
 
 
 # ---- the area picture --------------------------------------------------------------------------------------
@@ -358,43 +361,74 @@ def _month(text_value: str, field: str, errors: FormErrors) -> date | None:
         return None
 
 
+def quarter_choices(today: date, count: int = 12) -> list[tuple[str, str]]:
+    """The calendar quarters that have ended, latest first: (first month "YYYY-MM", "July to September 2026")."""
+    latest = add_months(quarter_start(today), -3)
+    return [(f"{q:%Y-%m}", quarter_name(q)) for q in (add_months(latest, -3 * k) for k in range(count))]
+
+
+def snapped_note(asked: tuple[date, date], used: tuple[date, date]) -> str | None:
+    """What a controlled reader is told when the months asked for were replaced by a whole quarter."""
+    if asked == used:
+        return None
+    return (f"Panel members see one whole calendar quarter that has ended, so that overlapping ranges of months "
+            f"cannot be compared to single out one young person's map: showing {quarter_name(used[0])}.")
+
+
 @router.get("/safety-mapping/area", response_class=HTMLResponse)
 def area(request: Request, session: SessionDep, settings: SettingsDep,
          first_text: Annotated[str, Query(alias="from", max_length=10)] = "",
          last_text: Annotated[str, Query(alias="to", max_length=10)] = "",
+         quarter_text: Annotated[str, Query(alias="quarter", max_length=10)] = "",
          principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
     errors = FormErrors()
-    this_month = date.today().replace(day=1)
-    last = _month(last_text, "to", errors) if last_text else this_month
-    first = _month(first_text, "from", errors) if first_text else add_months(this_month, -11)
+    today = date.today()
+    this_month = today.replace(day=1)
+    disclosure = Disclosure.for_reader(principal, settings)
+    if quarter_text:
+        first = _month(quarter_text, "quarter", errors)
+        if first is not None and first != quarter_start(first):
+            errors.add("quarter", "Choose a quarter: it starts in January, April, July or October")
+        last = add_months(first, 2) if first is not None else None
+    else:
+        last = _month(last_text, "to", errors) if last_text else this_month
+        first = _month(first_text, "from", errors) if first_text else add_months(this_month, -11)
     if first is not None and last is not None and first > last:
         errors.add("to", "The last month must be the same as or after the first")
     if first is not None and last is not None and (last.year - first.year) * 12 + last.month - first.month > 120:
         errors.add("from", "Choose at most 10 years")
-    picture = None
+    picture, note = None, None
     if not errors and first is not None and last is not None:
-        disclosure = Disclosure.for_reader(principal, settings)
+        used = disclosure.map_quarter(first, last, today)
+        if first_text or last_text or quarter_text:
+            note = snapped_note((first, last), used)
+        first, last = used
         picture = area_picture(session, principal, settings, disclosure, first, last,
                                with_suggestions=policy.WRITE_SAFE_SPACES.allows(principal.role))
     if picture is not None:
         for c in picture.cells:
-            c["label"] = _square_label(c["i"], c["j"], settings.analysis_srid)
+            c["label"] = square_label(c["i"], c["j"], settings.analysis_srid)
         for c in picture.unmentioned_hot_spots:
-            c["name"] = _square_label(c["i"], c["j"], settings.analysis_srid)
+            c["name"] = square_label(c["i"], c["j"], settings.analysis_srid)
         for suggestion in picture.suggestions or []:
-            suggestion["where"] = (_square_label(suggestion["cell_i"], suggestion["cell_j"], settings.analysis_srid)
+            suggestion["where"] = (square_label(suggestion["cell_i"], suggestion["cell_j"], settings.analysis_srid)
                                    if suggestion["cell_i"] is not None else "")
     layer = ({"cells": [{k: c[k] for k in ("label", "maps", "red", "amber", "green", "geometry")}
                         for c in picture.cells],
               "hot": [{"geometry": json.loads(c["geometry"]), "label": f"{c['name']}: {c['label']}"}
                       for c in picture.unmentioned_hot_spots]} if picture else {"cells": [], "hot": []})
+    shown_quarter = f"{first:%Y-%m}" if picture is not None and first is not None else quarter_text
     return page(
         request, "safety_mapping/area.html", principal=principal, session=session,
         title="Where young people feel safe and unsafe", breadcrumbs=[("Home", "/")],
         status_code=422 if errors else 200, errors=errors,
-        error_summary=errors.summary(["from", "to"]) if errors else None, picture=picture,
+        error_summary=errors.summary(["quarter", "from", "to"]) if errors else None, picture=picture,
         first_text=first_text or (first.strftime("%Y-%m") if first else ""),
         last_text=last_text or (last.strftime("%Y-%m") if last else ""), layer=json.dumps(layer),
         is_panel=principal.is_panel, cell_size=PUBLISHED_CELL_SIZE, one_day=timedelta(days=1),
-        map=small_map(session, settings),
+        map=small_map(session, settings), quarters=disclosure.applied, snapped=note,
+        may_review=policy.FLAG_CONCERN.allows(principal.role),
+        quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter} for v, t in quarter_choices(today)],
+        period_words=(quarter_name(first) if disclosure.applied and first is not None
+                      else f"{first:%B %Y} to {last:%B %Y}" if first is not None and last is not None else ""),
     )

@@ -31,11 +31,14 @@ from app.web.forms import FormErrors, Posted, PostedForm
 from app.web.packs import pack_pdf
 from app.web.shell import page
 from app.web.templating import templates
-from geo.vocabulary import LONDON
+from geo.vocabulary import LONDON, SAFETY_RATINGS
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
 CONTACT_ROWS = 3
+MAX_MARKS, MARK_TEXT = 40, 200  # a safety-mapping session's marks (Settings.safety_map_max_marks) and their text
+MARK_HEADINGS = {"red": "Places and routes that feel unsafe", "amber": "Places they are not sure about",
+                 "green": "Places and routes that feel safe"}
 # The page's stylesheet, print rules included, is also the PDF's: one design for both.
 PLAN_CSS = Path(__file__).resolve().parent.parent / "static" / "web" / "safety-plan.css"
 DAY_CHOICES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
@@ -73,6 +76,8 @@ class PlanForm:
     places: list[PlaceRow] = field(default_factory=lambda: [PlaceRow()])
     contacts: list[dict[str, str]] = field(default_factory=lambda: [{"name": "", "number": ""}
                                                                     for _ in range(CONTACT_ROWS)])
+    # A safety-mapping session's own marks (issue 21), carried to the PDF as a list: rating, label, words.
+    marks: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def posted(cls, posted: Posted) -> PlanForm:
@@ -85,7 +90,14 @@ class PlanForm:
                                    posted.get(f"pointlabel-{n}"), times))
         contacts = [{"name": posted.get(f"contact-name-{k}"), "number": posted.get(f"contact-number-{k}")}
                     for k in range(1, CONTACT_ROWS + 1)]
-        return cls(posted.get("age"), posted.get("week"), posted.get("steps"), places, contacts)
+        marks = []
+        for n in range(1, MAX_MARKS + 1):
+            rating = posted.get(f"mark-{n}-rating")
+            if rating not in SAFETY_RATINGS:
+                break
+            marks.append({"rating": rating, "label": posted.get(f"mark-{n}-label")[:MARK_TEXT],
+                          "words": posted.get(f"mark-{n}-words")[:MARK_TEXT]})
+        return cls(posted.get("age"), posted.get("week"), posted.get("steps"), places, contacts, marks)
 
     def hidden(self) -> list[tuple[str, str]]:
         """Every field as (name, value), to carry the plan to the PDF and back to the form: nothing is stored."""
@@ -98,7 +110,14 @@ class PlanForm:
                            (f"to-{n}-{t}", weekly["to"])]
         for k, contact in enumerate(self.contacts, start=1):
             fields += [(f"contact-name-{k}", contact["name"]), (f"contact-number-{k}", contact["number"])]
+        for n, mark in enumerate(self.marks, start=1):
+            fields += [(f"mark-{n}-rating", mark["rating"]), (f"mark-{n}-label", mark["label"]),
+                       (f"mark-{n}-words", mark["words"])]
         return [(name, value) for name, value in fields if value]
+
+    def mark_fields(self) -> list[tuple[str, str]]:
+        """Only the session's marks as (name, value): the plan form carries them unchanged to the plan and PDF."""
+        return [(name, value) for name, value in self.hidden() if name.startswith("mark-")]
 
     def field_order(self) -> list[str]:
         order = ["age", "week"]
@@ -284,8 +303,9 @@ def plan_pdf(request: Request, session: SessionDep, settings: SettingsDep, poste
     plan = _made(session, settings, principal, form, errors, "pdf")
     if plan is None:
         return _form_page(request, session, principal, form, errors, status_code=422)
-    html = templates.get_template("safety_plan/plan_pdf.html").render(plan=plan, default_steps=DEFAULT_STEPS,
-                                                                      css=PLAN_CSS.read_text())
+    html = templates.get_template("safety_plan/plan_pdf.html").render(
+        plan=plan, default_steps=DEFAULT_STEPS, css=PLAN_CSS.read_text(), marks=form.marks,
+        headings=MARK_HEADINGS)
     # Attachment: a download, never cached (the plan is about one young person).
     return Response(pack_pdf(html), media_type="application/pdf",
                     headers={"Content-Disposition": 'attachment; filename="safety-plan.pdf"',

@@ -77,8 +77,8 @@ def test_every_map_page_loads_its_assets_from_our_own_origin(pages: dict[tuple[s
 
 def test_every_map_page_has_its_layers_controls_and_legend(pages: dict[tuple[str, str], Any]) -> None:
     expected = {
-        "/maps/hotspots": ["Hotspot cells (Gi*)", "Kernel density", "Places of concern", "Interventions",
-                           "Safe spaces"],
+        "/maps/hotspots": ["Hotspot cells (Gi*)", "Young people feel unsafe here", "Kernel density",
+                           "Places of concern", "Interventions", "Safe spaces"],
         "/maps/safe-spaces": ["Safe spaces (open)", "Safe spaces (closed)", "Walking catchment 10 min",
                               "Walking catchment 15 min", "Places of concern"],
         "/maps/displacement": ["Target area", "Buffer", "Control area", "Before intervention",

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_POINT = (-0.4465, 51.8612)  # a corner of the demo town, away from the story's places
 LAYERS = {
-    "hotspots": ["Kernel density", "Hotspot cells (Gi*)", "Places of concern", "Interventions", "Safe spaces"],
+    "hotspots": ["Kernel density", "Hotspot cells (Gi*)", "Young people feel unsafe here", "Places of concern",
+                 "Interventions", "Safe spaces"],
     "safe-spaces": ["Walking catchment 15 min", "Walking catchment 10 min", "Safe spaces (open)",
                     "Safe spaces (closed)", "Places of concern"],
     "displacement": ["Target area", "Buffer", "Control area", "Before intervention", "After intervention",

@@ -188,3 +188,69 @@ def test_the_area_picture_for_a_panel_member_on_a_phone(browser: Browser, artifa
         log.assert_clean("area picture for the panel")
     finally:
         panel.context.close()
+
+
+def _unsafe_squares(page: Any) -> int:
+    page.wait_for_function("window.contextmapLayers !== undefined")
+    page.wait_for_load_state("networkidle")
+    assert "Young people feel unsafe here" in page.evaluate("window.contextmapLayers")
+    overlays = [o.strip() for o in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    assert "Young people feel unsafe here" in overlays
+    return int(page.locator("path.contextmap-young-unsafe").count())
+
+
+@pytest.mark.parametrize("role", ["community_safety", "panel"])
+def test_the_hot_spot_map_draws_where_young_people_feel_unsafe(browser: Browser, artifacts: Path, role: str) -> None:
+    # April to June 2026, a quarter that has ended: the demo's young people coloured the outlet's square and the
+    # park's river path red on at least 8 separate maps, so both roles see dashed squares over the cells.
+    page, log = browser.open(role, "/maps/hotspots?from=2026-04-01&to=2026-06-30")
+    try:
+        drawn = _unsafe_squares(page)
+        assert drawn >= 2, f"{role}: {drawn} squares"
+        heading = page.locator("h2", has_text="Where young people feel unsafe")
+        table = page.locator(f'[aria-labelledby="{heading.get_attribute("id")}"]')
+        assert table.locator("tbody tr").count() == drawn
+        if role == "panel":
+            assert "one whole quarter" in heading.inner_text()
+        page.screenshot(path=str(artifacts / f"safety-hotspots-layer-{role}.png"))
+        log.assert_clean(f"hot-spot layer as {role}")
+    finally:
+        page.close()
+    phone = Phone(browser, role)
+    try:
+        page, log = phone.open("/maps/hotspots?from=2026-04-01&to=2026-06-30")
+        assert _unsafe_squares(page) == drawn
+        _no_sideways_scroll(page)
+        _shot(page, artifacts, f"hotspots-layer-phone-{role}")
+        log.assert_clean(f"hot-spot layer on a phone as {role}")
+    finally:
+        phone.context.close()
+
+
+def test_withdrawal_and_review_pages_on_a_phone_and_desktop(browser: Browser, artifacts: Path,
+                                                            database: Database) -> None:
+    with database.owner_session() as session:
+        first = int(session.execute(text("SELECT min(id) FROM safety_maps")).scalar_one())
+    for size in ("phone", "desktop"):
+        context = Phone(browser, "admin") if size == "phone" else None
+        try:
+            pages = (("withdraw", "/admin/safety-maps"),
+                     ("withdraw-confirm", f"/admin/safety-maps?reference=SM-{first}"),
+                     ("suggestions", "/safety-mapping/suggestions"))
+            for name, path in pages:
+                page, log = context.open(path) if context else browser.open("admin", path)
+                if size == "phone":
+                    _no_sideways_scroll(page)
+                check_axe(page, f"safety-{name}-{size}")
+                _shot(page, artifacts, f"{name}-{size}")
+                log.assert_clean(f"{path} as admin on a {size}")
+                if name == "withdraw-confirm":
+                    assert page.locator("[data-withdraw-summary]").is_visible()
+                    page.click("[data-withdraw-form] button")  # not ticked: the page says what to do
+                    page.wait_for_selector(".govuk-error-summary")
+                    assert "Tick to confirm" in page.locator(".govuk-error-summary").inner_text()
+                    check_axe(page, f"safety-{name}-error-{size}")
+                page.close()
+        finally:
+            if context:
+                context.context.close()

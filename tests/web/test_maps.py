@@ -183,7 +183,8 @@ def build_place(**kwargs: object) -> folium.Map:
 BUILDERS: dict[str, tuple[Callable[..., folium.Map], list[str]]] = {
     "hotspot": (
         build_hotspot,
-        ["Hotspot cells (Gi*)", "Kernel density", "Places of concern", "Interventions", "Safe spaces"],
+        ["Hotspot cells (Gi*)", "Young people feel unsafe here", "Kernel density", "Places of concern",
+         "Interventions", "Safe spaces"],
     ),
     "safe_spaces": (
         build_safe_spaces,

@@ -16,7 +16,9 @@ from sqlalchemy import text
 
 from app.db.session import Database
 from geo.os_grid import grid_reference_to_bng
+from geo.vocabulary import AGE_BAND_WORDS
 from tests.conftest import count_rows
+from tests.web.test_safety_plan_page import pdf_pages
 
 HTML = {"Accept": "text/html"}
 SESSION = "/safety-mapping/session"
@@ -96,8 +98,15 @@ def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
     fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
                         plan.text.split("data-plan-pdf-form", 1)[1].split("</form>", 1)[0])
     assert ("label-1", "Alder Close (unsafe)") in fields
+    assert ("mark-1-label", "Alder Close") in fields and ("mark-1-rating", "red") in fields
     pdf = client.post("/safe-spaces/plan.pdf", data=dict(fields), headers=headers)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # The young person's own marks are in the PDF, as on the printed page: a list by rating, with their words.
+    _, words = pdf_pages(pdf.content)
+    flat = " ".join(words.split())
+    assert "Their safety map" in flat and "Places and routes that feel unsafe" in flat
+    assert "Alder Close: “older lads wait here after school”" in flat
+    assert "Places they are not sure about" in flat and "Wellgate Central Library" in flat
     assert _counts(database) == before
     # Audit records without content: the session happened, a plan was made and its PDF (counts only).
     assert count_rows(database, "audit_events") == audits + 3
@@ -198,6 +207,29 @@ def test_bad_marks_are_named_and_limits_hold(
     assert over.status_code == 422 and "at most 40 marks" in over.text
 
 
+def test_typed_places_outside_the_service_area_are_named_and_nothing_is_added(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    headers = demo_headers["youth_worker"]
+    before = _counts(database)
+    # Trafalgar Square, London: a real grid reference, far outside Demo Town.
+    far = _post(client, headers, {"action": "add-mark", "mark_where": "TQ 2996 8050", "mark_rating": "red"})
+    assert far.status_code == 422, far.text[:500]
+    problem = _problems(far.text)[0].replace("&#39;", "'")
+    assert "Grid reference TQ 2996 8050 is outside the organisation's service area" in problem
+    assert 'href="#mark_where"' in far.text and "data-safety-mark " not in far.text
+    place = _post(client, headers, {"action": "add-place", "safe_new_name": "A club in London",
+                                    "safe_new_where": "TQ 2996 8050"})
+    assert place.status_code == 422 and 'href="#safe_new_where"' in place.text
+    assert "outside the organisation&#39;s service area" in place.text and "A club in London</" not in place.text
+    # The same check when a finished session's state was made by hand.
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TQ 2996 8050"},
+                                                       "rating": "red"}]}
+    finished = _post(client, headers, {**_finish(date(2024, 3, 4)), "state": json.dumps(state)})
+    assert finished.status_code == 422 and "outside the organisation&#39;s service area" in finished.text
+    assert _counts(database) == before
+
+
 def test_panel_and_anonymous_users_cannot_open_a_session(
     client: TestClient, demo_headers: dict[str, dict[str, str]]
 ) -> None:
@@ -255,24 +287,76 @@ def test_the_area_picture_refuses_bad_months(client: TestClient, demo_headers: d
     assert page.status_code == 422 and 'href="#from"' in page.text
 
 
+def _latest_ended_quarter(today: date) -> date:
+    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return date(first.year - (first.month == 1), (first.month - 4) % 12 + 1, 1)
+
+
 def test_the_place_page_says_young_people_feel_unsafe_beside_recorded_harm(
     client: TestClient, demo_headers: dict[str, dict[str, str]]
 ) -> None:
     worker = demo_headers["youth_worker"]
-    outlet = _place_id(client, worker, "Chicken Shack Express")
-    page = client.get(f"/places/{outlet}", headers={**worker, **HTML}).text
+    shop = _place_id(client, worker, "Corner Stop Convenience")  # a place the demo's young people do not mark
+    page = client.get(f"/places/{shop}", headers={**worker, **HTML}).text
     assert "data-young-people-feel" in page and "Young people feel unsafe here" not in page
-    month = date.today().replace(day=1)
+    # The last month of the latest quarter that has ended: in a staff member's last 12 months, and the quarter a
+    # panel member sees (one whole quarter that has ended).
+    quarter = _latest_ended_quarter(date.today())
+    month = date(quarter.year, quarter.month + 2, 1)
     for _ in range(8):
-        mark = {"where": {"kind": "place", "value": outlet}, "rating": "red"}
+        mark = {"where": {"kind": "place", "value": shop}, "rating": "red"}
         state = {"submission_id": str(uuid4()), "marks": [mark]}
         response = _post(client, worker, {**_finish(month, band="14_15"), "state": json.dumps(state)})
         assert response.status_code == 200 and "SM-" in response.text
     for role in ("community_safety", "panel"):
-        page = client.get(f"/places/{outlet}", headers={**demo_headers[role], **HTML}).text
+        page = client.get(f"/places/{shop}", headers={**demo_headers[role], **HTML}).text
         feel = page.split("data-young-people-feel", 1)[1].split("</div>", 1)[0]
         assert "Young people feel unsafe here" in feel, role
         assert page.index("Harm over time") < page.index("data-young-people-feel")
+        if role == "panel":
+            assert f"from {quarter:%B} to {month:%B %Y}" in feel
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<tr class="govuk-table__row" data-area-cell="[^"]*">.*?</tr>', page, flags=re.S)
+
+
+def test_a_panel_sees_one_whole_quarter_so_overlapping_months_cannot_be_differenced(
+    client: TestClient, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    worker, panel, staff = demo_headers["youth_worker"], demo_headers["panel"], demo_headers["community_safety"]
+    square = "TL 0850 2050"
+    for held_on in [date(2024, 1, 10)] * 8 + [date(2024, 2, 12)]:  # 8 maps in January, one more in February
+        _agreed_map(client, worker, held_on, [(square, "red")])
+    easting, northing = grid_reference_to_bng(square)
+    cell = f'data-area-cell="{int(easting // 250)},{int(northing // 250)}"'
+
+    def area(headers: dict[str, str], query: str) -> Any:
+        return client.get(f"/safety-mapping/area?{query}", headers={**headers, **HTML})
+
+    # Staff choose their months: January alone and January to February differ by the one February map.
+    january, both = area(staff, "from=2024-01&to=2024-01").text, area(staff, "from=2024-01&to=2024-02").text
+    assert ">8<" in january.split(cell, 1)[1].split("</tr>", 1)[0]
+    assert ">9<" in both.split(cell, 1)[1].split("</tr>", 1)[0]
+    assert "data-area-snapped" not in january
+    # A panel member asking for either gets the same whole quarter, told why; the difference is always nothing.
+    pages = [area(panel, q) for q in ("from=2024-01&to=2024-01", "from=2024-01&to=2024-02", "from=2023-11&to=2024-02",
+                                      "quarter=2024-01")]
+    assert all(p.status_code == 200 for p in pages)
+    assert len({tuple(_rows(p.text)) for p in pages}) == 1 and cell in pages[0].text
+    for snapped in pages[:3]:
+        note = snapped.text.split("data-area-snapped", 1)[1].split("</div>\n</div>", 1)[0]
+        assert "one whole calendar quarter that has ended" in note and "January to March 2024" in note
+    assert "data-area-snapped" not in pages[3].text  # a quarter asked for is a quarter given
+    assert 'name="quarter"' in pages[3].text and 'name="from"' not in pages[3].text
+    # A quarter still under way is never shown to a panel: the latest that has ended is, and the page says so.
+    this_month = f"{date.today():%Y-%m}"
+    current = area(panel, f"from={this_month}&to={this_month}").text
+    shown = _latest_ended_quarter(date.today())
+    assert f"showing {shown:%B} to " in current.split("data-area-snapped", 1)[1]
+    # Not a quarter's first month: the field is named.
+    wrong = area(panel, "quarter=2024-02")
+    assert wrong.status_code == 422 and 'href="#quarter"' in wrong.text
 
 
 def test_a_withdrawn_map_leaves_the_area_picture(
@@ -296,3 +380,160 @@ def test_a_withdrawn_map_leaves_the_area_picture(
     assert after["safety_map_marks"] == before["safety_map_marks"] - 1
     again = CliRunner().invoke(cli, ["safety-maps", "withdraw", reference.group(0), "--org", "demo-town"], env=env)
     assert again.exit_code == 2 and "no safety map" in again.output
+
+
+def test_the_hot_spot_map_shows_where_young_people_feel_unsafe_only_above_the_threshold(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], settings: Any
+) -> None:
+    from app.web.safety_mapping import square_label
+
+    worker = demo_headers["youth_worker"]
+    eight, seven_of_eight, seven = "TL 1050 2050", "TL 1050 2150", "TL 1050 2250"
+    for k in range(8):  # October 2023: a quarter no other test and no demo map uses
+        marks = [(eight, "red"), (seven_of_eight, "red" if k < 7 else "green")] + ([(seven, "red")] if k < 7 else [])
+        _agreed_map(client, worker, date(2023, 10, 5 + k), marks)
+
+    def label(ref: str) -> str:
+        easting, northing = grid_reference_to_bng(ref)
+        return square_label(int(easting // 250), int(northing // 250), settings.analysis_srid)
+
+    for role in ("community_safety", "panel"):
+        page = client.get("/maps/hotspots?from=2023-10-01&to=2023-12-31", headers={**demo_headers[role], **HTML})
+        assert page.status_code == 200, page.text[:1000]
+        html = page.text
+        assert '"Young people feel unsafe here"' in html, role  # the layer
+        # Exactly one square drawn: the one 8 maps coloured red. The square 8 maps marked but only 7 coloured
+        # red, and the square 7 maps marked, are nowhere in the page source (no outline, no row, no count).
+        assert html.count("contextmap-young-unsafe") == 1, role
+        table = html.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
+        assert label(eight) in table and label(seven_of_eight) not in html and label(seven) not in html, role
+        row = table.split(label(eight), 1)[1].split("</tr>", 1)[0]
+        if role == "panel":
+            assert "October to December 2023, one whole quarter" in html
+            assert ">10<" in row and ">8<" not in row  # rounded to the nearest 5
+            assert "10 of 10 safety maps coloured" in html and "8 of 8 safety maps" not in html
+        else:
+            assert ">8<" in row and "8 of 8 safety maps coloured" in html
+    # A panel's arbitrary months: the layer uses the one whole quarter the last day falls in.
+    snapped = client.get("/maps/hotspots?from=2023-11-15&to=2023-11-20", headers={**demo_headers["panel"], **HTML})
+    assert "October to December 2023, one whole quarter" in snapped.text
+    assert snapped.text.count("contextmap-young-unsafe") == 1
+
+
+# ---- after a session: withdrawing a map (admins), reviewing suggested places ------------------------------------
+def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    admin = demo_headers["admin"]
+    state = {"submission_id": str(uuid4()), "marks": [{"where": {"kind": "grid_reference", "value": "TL 0950 2050"},
+                                                       "rating": "red"}]}
+    plan = _post(client, demo_headers["youth_worker"], {**_finish(date(2024, 8, 2)), "state": json.dumps(state)})
+    found = re.search(r"SM-(\d+)", plan.text)
+    assert found is not None
+    reference, number = found.group(0), int(found.group(1))
+    for role in ("community_safety", "youth_worker", "panel"):
+        assert client.get("/admin/safety-maps", headers={**demo_headers[role], **HTML}).status_code == 403
+        assert client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
+                           headers={**demo_headers[role], **HTML}).status_code == 403
+    shown = client.get(f"/admin/safety-maps?reference={reference.lower()}", headers={**admin, **HTML})
+    assert shown.status_code == 200 and "data-withdraw-summary" in shown.text
+    summary = shown.text.split("data-withdraw-summary", 1)[1].split("</dl>", 1)[0]
+    compact = summary.replace("\n", "").replace(" ", "")
+    assert "August 2024" in summary and AGE_BAND_WORDS["14_15"] in summary and ">1<" in compact
+    unknown = client.get("/admin/safety-maps?reference=SM-999999999", headers={**admin, **HTML})
+    assert unknown.status_code == 422 and 'href="#reference"' in unknown.text
+    bad = client.get("/admin/safety-maps?reference=twelve", headers={**admin, **HTML})
+    assert bad.status_code == 422 and "like SM-12" in bad.text
+    before, audits = _counts(database), count_rows(database, "audit_events")
+    unconfirmed = client.post("/admin/safety-maps", data={"reference": reference}, headers={**admin, **HTML})
+    assert unconfirmed.status_code == 422 and 'href="#confirm"' in unconfirmed.text
+    assert _counts(database) == before and count_rows(database, "audit_events") == audits
+    done = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"}, headers={**admin, **HTML})
+    assert done.status_code == 200 and f"Safety map {reference} withdrawn" in done.text
+    after = _counts(database)
+    assert after["safety_maps"] == before["safety_maps"] - 1
+    assert after["safety_map_marks"] == before["safety_map_marks"] - 1
+    with database.owner_session() as session:
+        row = session.execute(text("SELECT action, resource, detail FROM audit_events ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(row) == ("safety_map.withdraw", f"safety_map:{number}", {"via": "web"})
+    again = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
+                        headers={**admin, **HTML})
+    assert again.status_code == 422 and "There is no safety map" in again.text
+
+
+def test_suggested_places_are_accepted_as_places_or_dismissed(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database
+) -> None:
+    staff = demo_headers["community_safety"]
+    for role in ("youth_worker", "panel"):
+        assert client.get("/safety-mapping/suggestions", headers={**demo_headers[role], **HTML}).status_code == 403
+    assert 'href="/safety-mapping/suggestions"' in client.get("/", headers={**staff, **HTML}).text
+    assert 'href="/safety-mapping/suggestions"' not in client.get("/", headers={**demo_headers["youth_worker"],
+                                                                             **HTML}).text
+    page = client.get("/safety-mapping/suggestions", headers={**staff, **HTML})
+    assert page.status_code == 200
+    ids = dict(re.findall(r'data-suggestion="(\d+)">\s*<h2[^>]*>([^<]+)</h2>', page.text))
+    by_name = {name: int(i) for i, name in ids.items()}
+    boxing, shed = by_name["Boxing club above the tyre shop"], by_name["Grandad&#39;s allotment shed"]
+    before_places, audits = count_rows(database, "places"), count_rows(database, "audit_events")
+    # Accepting needs the kind of place; nothing is written without it.
+    no_kind = client.post("/safety-mapping/suggestions", data={"action": "accept", "suggestion": str(boxing)},
+                          headers={**staff, **HTML})
+    assert no_kind.status_code == 422 and 'href="#kind"' in no_kind.text and 'id="kind"' in no_kind.text
+    assert count_rows(database, "places") == before_places and count_rows(database, "audit_events") == audits
+    accepted = client.post("/safety-mapping/suggestions",
+                           data={"action": "accept", "suggestion": str(boxing), "kind": "other"},
+                           headers={**staff, **HTML}, follow_redirects=False)
+    assert accepted.status_code == 303 and accepted.headers["location"].startswith("/places/")
+    place_id = int(accepted.headers["location"].split("/")[2].split("?")[0])
+    place = client.get(f"/api/places/{place_id}", headers=staff).json()
+    assert place["properties"]["name"] == "Boxing club above the tyre shop" and place["properties"]["kind"] == "other"
+    assert "centre of the 250 m square" in place["properties"]["notes"]
+    assert count_rows(database, "places") == before_places + 1
+    # Dismissed: gone from the list, nothing created.
+    dismissed = client.post("/safety-mapping/suggestions", data={"action": "dismiss", "suggestion": str(shed)},
+                            headers={**staff, **HTML}, follow_redirects=False)
+    assert dismissed.status_code == 303
+    listed = client.get("/safety-mapping/suggestions?done=dismissed", headers={**staff, **HTML}).text
+    assert "Suggestion dismissed" in listed
+    assert f'data-suggestion="{boxing}"' not in listed and f'data-suggestion="{shed}"' not in listed
+    assert count_rows(database, "places") == before_places + 1
+    with database.owner_session() as session:
+        actions = [tuple(r) for r in session.execute(text(
+            "SELECT action, resource FROM audit_events WHERE action LIKE 'place_suggestion.%' ORDER BY id")).all()]
+    assert ("place_suggestion.accept", f"place_suggestion:{boxing}") in actions
+    assert ("place_suggestion.dismiss", f"place_suggestion:{shed}") in actions
+    # Reviewed already: named, not a server error.
+    again = client.post("/safety-mapping/suggestions", data={"action": "dismiss", "suggestion": str(shed)},
+                        headers={**staff, **HTML})
+    assert again.status_code == 422 and "already reviewed" in again.text
+
+
+def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], database: Database, settings: Any
+) -> None:
+    with database.owner_session() as session:
+        cells = dict(session.execute(text(
+            """
+            SELECT name, floor(ST_X(p) / 250)::int || ',' || floor(ST_Y(p) / 250)::int
+            FROM (SELECT name, ST_Transform(ST_PointOnSurface(geom), :srid) AS p FROM places) q
+            WHERE name IN ('Chicken Shack Express', 'Wellgate Central Library')
+            """), {"srid": settings.analysis_srid}).all())
+    # January to March 2026: harm displaced to the library; the outlet still feels unsafe.
+    for role in ("community_safety", "panel"):
+        page = client.get("/safety-mapping/area?quarter=2026-01", headers={**demo_headers[role], **HTML}).text
+        for place in ("Chicken Shack Express", "Wellgate Central Library"):
+            row = page.split(f'data-area-cell="{cells[place]}"', 1)[1].split("</tr>", 1)[0]
+            red = int(re.search(r'data-area-red>(\d+)<', row).group(1))  # type: ignore[union-attr]
+            assert red >= 8, (role, place, row)
+        # The park's river path: unsafe to young people, little harm recorded (the "not reported?" difference).
+        little = page.split("data-area-little-harm", 1)[1].split("</ul>", 1)[0]
+        assert little.count("<li>") >= 1, role
+        # The hot-spot map's layer shows the same squares as unsafe.
+        hot = client.get("/maps/hotspots?from=2026-01-01&to=2026-03-31", headers={**demo_headers[role], **HTML}).text
+        assert hot.count("contextmap-young-unsafe") >= 3, role
+    # Named as safe but not a safe space: the games cage (staff, twelve months of maps).
+    staff = client.get("/safety-mapping/area?from=2025-12&to=2026-11", headers={**demo_headers["community_safety"],
+                                                                              **HTML}).text
+    named = staff.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
+    assert "Crescent Fields Games Cage" in named

@@ -49,6 +49,9 @@ from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.packs import intervention_findings, intervention_heading, places_in_buffer
 from app.services.place_analysis import place_timeline as place_timeline_analysis
+from app.services.safety_area import threshold as safety_threshold
+from app.services.safety_area import unsafe_squares
+from app.services.safety_mapping import PUBLISHED_CELL_SIZE
 from app.settings import Settings
 from app.web.errors import organisation_name
 from app.web.flag import flag_popup
@@ -67,9 +70,10 @@ from app.web.maps.render import (
     place_map,
     safe_spaces_map,
 )
+from app.web.safety_mapping import square_label
 from app.web.shell import page
 from app.web.templating import render_string
-from geo.calendar import add_months, london_midnight, month_labels, months_between
+from geo.calendar import add_months, london_midnight, month_labels, months_between, quarter_name
 from geo.grid import cell_polygons
 from geo.map_data import monthly_cells
 from geo.privacy import FREE_TEXT_FIELDS
@@ -460,13 +464,15 @@ def hotspots(
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
     safe = _withhold(_safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1))), disclosure)
 
+    unsafe, unsafe_table = _young_unsafe(session, principal, settings, disclosure, start_day, end_day)
+
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
     background = map_background(session, settings)
     m = hotspot_map(
         cells, density, concerns, interventions, safe, title=title, tiles=background.tile_url,
         attribution=settings.tile_attribution, max_points=settings.map_max_points,
-        suppressed_text=_suppressed_text(settings),
+        suppressed_text=_suppressed_text(settings), unsafe=unsafe,
     )
     _audit_view(session, principal, "map:hotspots")
     return _page(
@@ -475,10 +481,37 @@ def hotspots(
         subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
                     else f"hexagons of {size:g} m edge") + " · Getis-Ord Gi* with false discovery rate correction",
-        tables=(_hotspot_table(cells, [concerns, safe], _suppressed_text(settings)), _concern_table(concerns)),
+        tables=(_hotspot_table(cells, [concerns, safe], _suppressed_text(settings)), unsafe_table,
+                _concern_table(concerns)),
         form="hotspots", start=start_day.isoformat(), end=end_day.isoformat(), harm=categories,
         categories=HARM_CATEGORIES, cell=requested, cell_used=f"{size:g}", cell_choices=CELL_CHOICES,
     )
+
+
+def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings, disclosure: Disclosure,
+                  start_day: date, end_day: date) -> tuple[gpd.GeoDataFrame, Table]:
+    """Issue 21's layer: squares at least the disclosure threshold of separate safety maps coloured red, in the
+    map's months (staff) or one whole calendar quarter that has ended (a panel: Disclosure.map_quarter), with
+    the table under the map and the words saying which months it shows."""
+    first, last = disclosure.map_quarter(start_day.replace(day=1), end_day.replace(day=1), date.today())
+    found = unsafe_squares(session, principal, settings, disclosure, first, last)
+    needed = safety_threshold(disclosure)
+    when = quarter_name(first) if disclosure.applied else f"{first:%B %Y} to {last:%B %Y}"
+
+    def shown(value: int | None) -> str:
+        return f"fewer than {needed}" if value is None else str(value)
+
+    labels = [f"Young people feel unsafe here: {shown(c['red'])} of {shown(c['maps'])} safety maps coloured this "
+              f"{PUBLISHED_CELL_SIZE} m square red ({when})" for c in found]
+    frame = gpd.GeoDataFrame({"label": labels, "red": [c["red"] for c in found]},
+                             geometry=[shape(c["geometry"]) for c in found], crs="EPSG:4326")
+    rows: list[list[object]] = [[square_label(c["i"], c["j"], settings.analysis_srid), shown(c["red"]),
+                                 shown(c["maps"])] for c in found]
+    # A panel's table says why its months may differ from the map's: one whole quarter that has ended.
+    caption = f"Where young people feel unsafe ({when}{', one whole quarter' if disclosure.applied else ''})"
+    table = Table(caption, ("Grid square", "Maps colouring it red", "Maps in all"),
+                  rows, empty=f"No square was coloured red by {needed} or more separate safety maps in these months.")
+    return frame, table
 
 
 # ---- safe spaces ------------------------------------------------------------------------------------------------

@@ -192,6 +192,8 @@ def _add_concerns(
 
 
 CONTOUR_COLOUR = "#3b1c0a"
+YOUNG_UNSAFE_LAYER = "Young people feel unsafe here"
+YOUNG_UNSAFE_COLOUR = "#c2008a"  # magenta: apart from the hot-spot reds, the concern red and the purple
 CONTOUR_SMOOTHING_DEG = 0.0002
 
 
@@ -231,6 +233,7 @@ def hotspot_map(
     aggregate_cell_m: float = 250.0,
     suppressed_text: str = DEFAULT_SUPPRESSED_TEXT,
     vendor_base_url: str = DEFAULT_VENDOR_BASE_URL,
+    unsafe: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Hot and cold spots (Getis-Ord Gi*) with kernel density, places of concern and responses.
 
@@ -259,12 +262,15 @@ def hotspot_map(
         ``aggregate_cell_m`` squares with counts.
     suppressed_text : str
         Shown for suppressed counts.
+    unsafe : GeoDataFrame or None
+        Squares young people's safety maps coloured red (issue 21), each with a ``label`` (plain text, the
+        tooltip); the caller has applied the disclosure threshold. Drawn as dashed outlines over the cells.
 
     Returns
     -------
     folium.Map
-        Layers "Hotspot cells (Gi*)", "Kernel density", "Places of concern", "Interventions",
-        "Safe spaces".
+        Layers "Hotspot cells (Gi*)", "Young people feel unsafe here", "Kernel density", "Places of concern",
+        "Interventions", "Safe spaces".
     """
     m = base_map(tiles=tiles, attribution=attribution)
     budget = PointBudget(max_points)
@@ -316,6 +322,16 @@ def hotspot_map(
                 }
             )
         styled_geojson(group, feature_collection(cells.geometry, properties))
+
+    # Issue 21: "young people feel unsafe here" beside "harm was recorded here" — outlines, so the cells
+    # under them stay readable.
+    group = feature_group(m, YOUNG_UNSAFE_LAYER)
+    if unsafe is not None and len(unsafe):
+        styled_geojson(group, feature_collection(unsafe.geometry, (
+            {"tooltip": escape_text(label),
+             "style": {"color": YOUNG_UNSAFE_COLOUR, "weight": 3, "dashArray": "6 4", "fill": True,
+                       "fillOpacity": 0.0, "className": "contextmap-young-unsafe"}}
+            for label in unsafe["label"])))
 
     _add_concerns(m, concerns, budget, aggregate_cell_m)
 
@@ -389,6 +405,7 @@ def hotspot_map(
                 (OPEN_COLOUR, "Safe space, open now"),
                 (CLOSED_COLOUR, "Safe space, closed now"),
                 (CONTOUR_COLOUR, "Kernel density contours (a layer to tick)"),
+                (YOUNG_UNSAFE_COLOUR, "Young people feel unsafe here (dashed square)"),
             ],
             note=SYMBOL_NOTE,
         )
