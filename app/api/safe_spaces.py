@@ -7,12 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from shapely.geometry import Point
 
 from app import policy
 from app.api.features import audit_write, validated_hours
 from app.api.parameters import PagingDep, page_links
-from app.db import repository
 from app.db import safe_spaces as store
 from app.db.school_terms import hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
@@ -28,7 +26,8 @@ from app.schemas.safe_spaces import (
     SafetyPlanRequest,
 )
 from app.services.coverage import coverage_analysis
-from app.services.disclosure import Disclosure, rule_for
+from app.services.disclosure import rule_for
+from app.services.safe_space_finder import check_point, method_note, nearest, safe_space_details
 from app.settings import Settings
 from geo.privacy import disclose_count
 from geo.safe_spaces import (
@@ -37,7 +36,6 @@ from geo.safe_spaces import (
     guardians_at,
 )
 from geo.vocabulary import HARM_CATEGORIES
-from geo.walking import NETWORK
 
 router = APIRouter(prefix="/api", tags=["safe spaces"])
 
@@ -70,62 +68,6 @@ def _at(value: str | None, field: str = "at") -> datetime:
     return _in_range(parse_instant(value, field), field)
 
 
-def _check_point(session: SessionDep, settings: Settings, lon: float, lat: float, prefix: str = "") -> None:
-    """Refuse a point outside the organisation's service area, naming both coordinates."""
-    for name, value, bound in (("lon", lon, 180), ("lat", lat, 90)):
-        if not -bound <= value <= bound or value != value:
-            raise InvalidInput(f"{prefix}{name}: out of range [-{bound}, {bound}]", field=f"{prefix}{name}")
-    area = repository.service_area(session, settings.default_service_area)
-    if not area.covers(Point(lon, lat)):
-        message = (f"{prefix}lon/{prefix}lat: ({lon}, {lat}) lies outside your organisation's service area "
-                   "(are longitude and latitude swapped?)")
-        raise InvalidInput(message, errors=[{"field": f"{prefix}lon", "message": message},
-                                            {"field": f"{prefix}lat", "message": message}])
-
-
-def _details(row: dict[str, Any], stale: bool) -> dict[str, Any]:
-    return {"designation_id": row["designation_id"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
-            "scheme": row["scheme"], "age_min": row["age_min"], "age_max": row["age_max"],
-            "help_offered": list(row["help_offered"] or []), "accessibility": row["accessibility"],
-            "verified_on": row["verified_on"], "stale": stale}
-
-
-def _nearest_properties(item: dict[str, Any], disclosure: Disclosure) -> dict[str, Any]:
-    verdict = item["evaluation"]
-    return disclosure.redact({
-        "place_id": item["place_id"], "name": item["name"], "kind": item["kind"], "address": item["address"],
-        "opening_hours": item["opening_hours"], "open": bool(verdict.open), "open_until": verdict.closes_at,
-        "hours_state": verdict.hours_state, "hours_note": verdict.hours_note,
-        "straight_line_m": round(float(item["straight_m"]), 1), "walking_m": round(item["walking_m"], 1),
-        "walking_minutes": round(item["walking_minutes"], 1), "within_threshold": item["within_threshold"],
-        "distance_method": item["distance_method"], "safe_space": _details(item, verdict.stale),
-        "reasons": verdict.reasons, "guardians": verdict.guardians_present,
-    })
-
-
-def _method_note(method: str, network_loaded: bool, settings: Settings) -> str:
-    if method == NETWORK:
-        return ("Walking distance measured along your organisation's street network (each end joined to "
-                "its nearest street vertex by a straight connector).")
-    prefix = ("The street network does not reach these places: " if network_loaded
-              else "No street network is loaded: ")
-    return (prefix + f"walking distance is the straight line \u00d7 {settings.detour_factor} (detour factor for "
-            "urban streets, Levinson & El-Geneidy 2009).")
-
-
-def _nearest(
-    session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure, lon: float, lat: float,
-    at: datetime, age: int | None, limit: int,
-) -> tuple[list[dict[str, Any]], store.NearestAnswer]:
-    answer = store.nearest_safe_spaces(
-        session, principal.organisation_id, lon=lon, lat=lat, at=at, age=age, limit=limit,
-        srid=settings.analysis_srid, detour_factor=settings.detour_factor,
-        walking_speed=settings.walking_speed_m_per_min, threshold_minutes=settings.walk_threshold_minutes,
-        stale_days=settings.safe_space_stale_days,
-    )
-    return [_nearest_properties(item, disclosure) for item in answer.results], answer
-
-
 @router.get("/safe-spaces/nearest", response_model=NearestCollection)
 def nearest_safe_spaces(
     session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure, lon: Lon, lat: Lat,
@@ -143,8 +85,8 @@ def nearest_safe_spaces(
     counts the spaces passed over (closed, hours unknown, age) among those nearer than the answers.
     """
     instant = _at(at)
-    _check_point(session, settings, lon, lat)
-    properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, age, limit)
+    check_point(session, settings, lon, lat)
+    properties, answer = nearest(session, settings, principal, disclosure, lon, lat, instant, age, limit)
     within = any(p["within_threshold"] for p in properties)
     return {
         "type": "FeatureCollection",
@@ -155,7 +97,7 @@ def nearest_safe_spaces(
         "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
         "threshold_minutes": settings.walk_threshold_minutes, "within_threshold": within,
         "advice": None if within else settings.fallback_advice, "excluded": answer.excluded,
-        "method_note": _method_note(answer.distance_method, answer.network_loaded, settings),
+        "method_note": method_note(answer.distance_method, answer.network_loaded, settings),
         "numberReturned": len(properties),
     }
 
@@ -178,7 +120,7 @@ def list_safe_spaces(
                              "place_id": row["place_id"], "name": row["name"], "kind": row["kind"],
                              "address": row["address"], "opening_hours": row["opening_hours"],
                              "open": verdict.open, "hours_state": verdict.hours_state,
-                             "hours_note": verdict.hours_note, "safe_space": _details(row, verdict.stale),
+                             "hours_note": verdict.hours_note, "safe_space": safe_space_details(row, verdict.stale),
                              "guardians": everyone})})
     links = page_links(request, page, len(rows) > page.limit)
     return {"type": "FeatureCollection", "features": features, "at": instant,
@@ -225,7 +167,7 @@ def _plan_point(session: SessionDep, settings: Settings, index: int, location: P
     if location.lon is None or location.lat is None:
         missing = "lon" if location.lon is None else "lat"
         raise InvalidInput(f"{prefix}{missing}: give lon and lat, or a place_id", field=f"{prefix}{missing}")
-    _check_point(session, settings, location.lon, location.lat, prefix)
+    check_point(session, settings, location.lon, location.lat, prefix)
     return location.lon, location.lat
 
 
@@ -255,7 +197,7 @@ def safety_plan(
                                settings.analysis_srid)
         times = []
         for instant in location.times:
-            properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, plan.age,
+            properties, answer = nearest(session, settings, principal, disclosure, lon, lat, instant, plan.age,
                                           plan.limit)
             within = any(p["within_threshold"] for p in properties)
             times.append({"at": instant, "within_threshold": within,

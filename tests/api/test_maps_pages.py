@@ -306,8 +306,8 @@ def test_hotspot_table_explains_a_hot_spot_without_incidents_of_its_own() -> Non
     import geopandas as gpd
     from shapely.geometry import box
 
-    from app.web.maps.pages import HOTSPOT_NOTE, NEIGHBOURS_ONLY, _hotspot_table
     from app.web.maps.page import table_html
+    from app.web.maps.pages import HOTSPOT_NOTE, NEIGHBOURS_ONLY, _hotspot_table
 
     cells = gpd.GeoDataFrame({"count": [0, 12, 0, None], "gi_bin": [3, 3, -2, 1],
                               "flag": ["/places/flag?cell=1,2&size=100", "/places/flag?cell=2,2&size=100", None,

@@ -5,7 +5,6 @@ journeys at 390×844 are in tests/browser/test_web_finder.py."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-
 from shapely.geometry import LineString
 
 from app.db import finder_places, safety_maps
