@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -17,6 +17,7 @@ from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDe
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant
 from app.schemas.safe_spaces import (
+    MAX_WEEKLY,
     CoverageCollection,
     Guardianship,
     NearestCollection,
@@ -24,10 +25,12 @@ from app.schemas.safe_spaces import (
     SafeSpaceCollection,
     SafetyPlan,
     SafetyPlanRequest,
+    WeeklyPattern,
 )
 from app.services.coverage import coverage_analysis
-from app.services.disclosure import rule_for
+from app.services.disclosure import Disclosure, rule_for
 from app.services.safe_space_finder import check_point, method_note, nearest, safe_space_details
+from app.services.safety_plan import DAY_CODES, WeeklyTime, plan_time
 from app.settings import Settings
 from geo.privacy import disclose_count
 from geo.safe_spaces import (
@@ -35,7 +38,7 @@ from geo.safe_spaces import (
     evaluate,
     guardians_at,
 )
-from geo.vocabulary import HARM_CATEGORIES
+from geo.vocabulary import HARM_CATEGORIES, LONDON
 
 router = APIRouter(prefix="/api", tags=["safe spaces"])
 
@@ -171,12 +174,35 @@ def _plan_point(session: SessionDep, settings: Settings, index: int, location: P
     return location.lon, location.lat
 
 
+def _weekly_answer(session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure,
+                   lon: float, lat: float, pattern: WeeklyPattern, age: int | None, week_from: date,
+                   calendar: Any) -> dict[str, Any]:
+    """One weekly pattern judged as the web plan judges it (app.services.safety_plan.plan_time)."""
+    weekly = WeeklyTime(tuple(sorted({DAY_CODES.index(d) for d in pattern.days})), pattern.start, pattern.end)
+    answer, _ = plan_time(session, settings, principal, lon, lat, weekly, age, week_from, calendar)
+    spaces = [disclosure.redact({
+        "place_id": s.place_id, "name": s.name, "address": s.address, "walking_minutes": s.walking_minutes,
+        "distance_method": s.distance_method, "within_threshold": s.within_threshold, "open_when": s.open_when,
+        "open_throughout": s.open_throughout, "help_offered": list(s.help_offered), "accessibility": s.accessibility,
+        "trusted_adults": [{"role": a.role, "description": a.description, "when": a.when,
+                            "safeguarding_trained": a.safeguarding_trained} for a in s.trusted_adults],
+    }) for s in answer.spaces]
+    return {"days": [DAY_CODES[d] for d in weekly.days], "start": weekly.start, "end": weekly.end,
+            "description": weekly.describe(), "within_threshold": answer.within_threshold, "advice": answer.advice,
+            "safe_spaces": spaces}
+
+
 @router.post("/safety-plan", response_model=SafetyPlan)
 def safety_plan(
     body: Annotated[SafetyPlanRequest | list[PlanLocation], Body()], session: SessionDep, settings: SettingsDep,
     disclosure: ReaderDisclosure, principal: Principal = gate(policy.WRITE_SAFE_SPACES),
 ) -> dict[str, Any]:
     """Level 1 planning for one young person: concerns, recent harm and open safe spaces near their places.
+
+    Each location takes instants (``times``: the safe spaces open at that moment) and/or times of the week
+    (``weekly``: days and a start and end on the Europe/London clock, as the web plan takes them; the safe
+    spaces open at some time of the pattern over the week from ``week_from``, with when they are open and
+    who is on duty then).
 
     Nothing about the young person is stored. The audit log records that a plan was made and how many
     locations and times it covered — never where, never the labels. Harm counts are always
@@ -185,12 +211,18 @@ def safety_plan(
     plan = _plan_request(body)
     if sum(len(location.times) for location in plan.locations) > 48:
         raise InvalidInput("locations: at most 48 times across all locations", field="locations")
+    if sum(len(location.weekly) for location in plan.locations) > MAX_WEEKLY:
+        raise InvalidInput(f"locations: at most {MAX_WEEKLY} weekly patterns across all locations",
+                           field="locations")
     for i, location in enumerate(plan.locations):
         for j, instant in enumerate(location.times):
             _in_range(instant, f"locations.{i}.times.{j}")
     points = [_plan_point(session, settings, i, location) for i, location in enumerate(plan.locations)]
     rule = rule_for(principal, settings)
     now = datetime.now(UTC)
+    week_from = plan.week_from or now.astimezone(LONDON).date()
+    calendar = hours_calendar(session, principal.organisation_id) if any(loc.weekly for loc in plan.locations) \
+        else None
     answers = []
     for index, (location, (lon, lat)) in enumerate(zip(plan.locations, points, strict=True)):
         harm = store.harm_near(session, lon, lat, plan.radius_m, now - timedelta(days=HARM_WINDOW_DAYS), now,
@@ -209,10 +241,15 @@ def safety_plan(
             "recent_harm": {category: disclose_count(harm.get(category, 0), rule) for category in HARM_CATEGORIES},
             "recent_harm_total": disclose_count(sum(harm.values()), rule),
             "times": times,
+            "weekly": [_weekly_answer(session, settings, principal, disclosure, lon, lat, pattern, plan.age,
+                                      week_from, calendar) for pattern in location.weekly],
         })
-    audit_write(session, principal, "safety_plan.create", "safety_plan",
-                {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)})
-    return {"made_at": now, "age": plan.age, "radius_m": plan.radius_m, "harm_window_days": HARM_WINDOW_DAYS,
+    detail = {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)}
+    if any(loc.weekly for loc in plan.locations):
+        detail["weekly"] = sum(len(loc.weekly) for loc in plan.locations)
+    audit_write(session, principal, "safety_plan.create", "safety_plan", detail)
+    return {"made_at": now, "week_from": week_from, "age": plan.age, "radius_m": plan.radius_m,
+            "harm_window_days": HARM_WINDOW_DAYS,
             "disclosure_control": {"suppress_max": rule.suppress_max, "round_to": rule.round_to},
             "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
             "threshold_minutes": settings.walk_threshold_minutes, "locations": answers, "stored": False}
