@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import accounts
 from app.db.session import Database
 from app.errors import Forbidden, NotAuthenticated
+from app.middleware import FORM_CSRF_FIELD, FORM_CSRF_STATE
 from app.policy import Gate
 from app.security import Principal, csrf_matches, hash_token
 from app.services.disclosure import Disclosure
@@ -161,9 +162,12 @@ def get_principal(request: Request, database: DatabaseDep, settings: SettingsDep
         cache.put(digest, principal)
     # Cookies ride along with cross-site requests: cookie-authenticated writes need the CSRF token.
     if via == "cookie" and request.method not in SAFE_METHODS:
-        presented = request.headers.get(CSRF_HEADER) or request.query_params.get("csrf_token")
+        # From JavaScript as a header; from an HTML form as its hidden field, which FormCsrfMiddleware read
+        # from the body. Never from the URL: a URL reaches the browser history, Referer headers and logs.
+        presented = request.headers.get(CSRF_HEADER) or getattr(request.state, FORM_CSRF_STATE, None)
         if not csrf_matches(settings.secret_key, token, presented):
-            raise Forbidden("Missing or wrong CSRF token for a cookie-authenticated change.",
+            raise Forbidden("Missing or wrong CSRF token for a cookie-authenticated change "
+                            f"(send the form's hidden '{FORM_CSRF_FIELD}' field or the {CSRF_HEADER} header).",
                             field=CSRF_HEADER)
     request.state.principal = principal
     return principal

@@ -31,10 +31,12 @@ from app.api import (
     tiles,
 )
 from app.db.session import Database
+from app.dependencies import SESSION_COOKIE
 from app.errors import NotAuthenticated, UnhandledErrorMiddleware, add_exception_handlers, problem
 from app.middleware import (
     BodySizeLimitMiddleware,
     CancelOnDisconnectMiddleware,
+    FormCsrfMiddleware,
     HeavyLaneMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure,
                        tile_url=settings.tile_url if settings.map_internet_tiles != "never" else None)
     app.add_middleware(CancelOnDisconnectMiddleware)
+    # Inside the body limit: it reads a form's hidden CSRF field from the body the limit has already read.
+    app.add_middleware(FormCsrfMiddleware, cookie=SESSION_COOKIE)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        upload_max_bytes=settings.max_upload_bytes,
                        upload_prefixes=("/api/imports", "/admin/streets", "/imports"))

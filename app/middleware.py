@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +113,91 @@ class BodySizeLimitMiddleware:
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
+
+
+FORM_CSRF_FIELD = "csrf_token"
+FORM_CSRF_STATE = "form_csrf"  # request.state.form_csrf: the CSRF token a posted HTML form carried
+_URLENCODED = b"application/x-www-form-urlencoded"
+_MULTIPART = b"multipart/form-data"
+
+
+class FormCsrfMiddleware:
+    """Read the CSRF token an HTML form posts as its hidden ``csrf_token`` field, without consuming the body.
+
+    The token travels in the form's body, not in its action URL (a URL reaches the browser history, the
+    Referer header and access logs). The cookie gate (``app.dependencies.get_principal``) is a synchronous
+    dependency and cannot read the body itself; this middleware reads it here, puts the token in
+    ``request.state.form_csrf`` and replays the body unchanged to the route, which parses it as before.
+
+    It sits inside :class:`BodySizeLimitMiddleware`, which has already read the body (up to the limit) into
+    memory, so nothing more is held than before. A multipart upload is not parsed: its parts are walked by
+    their boundaries until the part named ``csrf_token`` (the forms put it first), and only part headers are
+    looked at. JavaScript sends the token as the ``X-CSRF-Token`` header instead.
+    """
+
+    def __init__(self, app: ASGIApp, cookie: str):
+        self.app = app
+        self.cookie = cookie.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only the methods whose bodies BodySizeLimitMiddleware bounds (HTML forms post anyway).
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"")
+        kind = content_type.split(b";", 1)[0].strip().lower()
+        if kind not in (_URLENCODED, _MULTIPART) or self.cookie not in headers.get(b"cookie", b""):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:  # one message after BodySizeLimitMiddleware; more only if it is not in front
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        token = (_urlencoded_field(body, FORM_CSRF_FIELD) if kind == _URLENCODED
+                 else _multipart_field(body, content_type, FORM_CSRF_FIELD))
+        if token is not None:
+            scope.setdefault("state", {})[FORM_CSRF_STATE] = token
+        await self.app(scope, _replay(messages, receive), send)
+
+
+def _urlencoded_field(body: bytes, name: str) -> str | None:
+    for pair in body.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if unquote_plus(key.decode("latin-1")) == name:
+            return unquote_plus(value.decode("latin-1"))[:256]
+    return None
+
+
+_BOUNDARY = re.compile(rb'boundary="?([^";,]+)"?', re.IGNORECASE)
+_PART_NAME = re.compile(rb'content-disposition:[^\r\n]*;\s*name="([^"]*)"', re.IGNORECASE)
+
+
+def _multipart_field(body: bytes, content_type: bytes, name: str) -> str | None:
+    """A small text field of a multipart body (RFC 7578), found by walking the parts' delimiters; the
+    contents of other parts (files) are skipped, never copied or searched."""
+    match = _BOUNDARY.search(content_type)
+    if not match:
+        return None
+    delimiter = b"--" + match.group(1)
+    position = body.find(delimiter)
+    wanted = name.encode()
+    while position != -1:
+        start = position + len(delimiter)
+        if body[start:start + 2] == b"--":  # the closing delimiter
+            return None
+        header_end = body.find(b"\r\n\r\n", start, start + 4096)
+        if header_end == -1:
+            return None
+        following = body.find(b"\r\n" + delimiter, header_end)
+        part = _PART_NAME.search(body[start:header_end])
+        if part and part.group(1) == wanted and following != -1:
+            return body[header_end + 4:following][:256].decode("latin-1")
+        position = following + 2 if following != -1 else -1
+    return None
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -527,6 +527,9 @@ def _interventions() -> tuple[DemoIntervention, ...]:
 # roughly) across the service area. Lines carry a vertex at every crossing so the walking graph
 # (geo.walking joins coinciding vertices) is one connected piece.
 _STREET_SPACING_M = 200.0
+# The east-west road nearest Wellgate Street's incidents (y 170-220 m) and the outlet at "14 Wellgate Street"
+# (y 60 m) carries the street's name, so the forms' example "like Wellgate Street" finds a street.
+_WELLGATE_STREET_Y = 100.0
 
 
 def demo_streets() -> tuple[tuple[str, tuple[tuple[float, float], ...]], ...]:
@@ -544,7 +547,8 @@ def demo_streets() -> tuple[tuple[str, tuple[tuple[float, float], ...]], ...]:
     for i, x in enumerate(ticks):  # north-south roads
         lines.append((names[i % len(names)], tuple(_lonlat(x, y) for y in ticks)))
     for i, y in enumerate(ticks):  # east-west roads
-        lines.append((names[(i + steps) % len(names)], tuple(_lonlat(x, y) for x in ticks)))
+        name = "Wellgate Street" if y == _WELLGATE_STREET_Y else names[(i + steps) % len(names)]
+        lines.append((name, tuple(_lonlat(x, y) for x in ticks)))
     return tuple(lines)
 
 

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from shapely.geometry import Point
 
 from app import policy
 from app.api.features import audit_write, validated_hours
 from app.api.parameters import PagingDep, page_links
-from app.db import repository
 from app.db import safe_spaces as store
 from app.db.school_terms import hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput, NotFound
 from app.query import parse_instant
 from app.schemas.safe_spaces import (
+    MAX_WEEKLY,
     CoverageCollection,
     Guardianship,
     NearestCollection,
@@ -26,9 +25,12 @@ from app.schemas.safe_spaces import (
     SafeSpaceCollection,
     SafetyPlan,
     SafetyPlanRequest,
+    WeeklyPattern,
 )
 from app.services.coverage import coverage_analysis
 from app.services.disclosure import Disclosure, rule_for
+from app.services.safe_space_finder import check_point, method_note, nearest, safe_space_details
+from app.services.safety_plan import DAY_CODES, WeeklyTime, plan_time
 from app.settings import Settings
 from geo.privacy import disclose_count
 from geo.safe_spaces import (
@@ -36,8 +38,7 @@ from geo.safe_spaces import (
     evaluate,
     guardians_at,
 )
-from geo.vocabulary import HARM_CATEGORIES
-from geo.walking import NETWORK
+from geo.vocabulary import HARM_CATEGORIES, LONDON
 
 router = APIRouter(prefix="/api", tags=["safe spaces"])
 
@@ -70,62 +71,6 @@ def _at(value: str | None, field: str = "at") -> datetime:
     return _in_range(parse_instant(value, field), field)
 
 
-def _check_point(session: SessionDep, settings: Settings, lon: float, lat: float, prefix: str = "") -> None:
-    """Refuse a point outside the organisation's service area, naming both coordinates."""
-    for name, value, bound in (("lon", lon, 180), ("lat", lat, 90)):
-        if not -bound <= value <= bound or value != value:
-            raise InvalidInput(f"{prefix}{name}: out of range [-{bound}, {bound}]", field=f"{prefix}{name}")
-    area = repository.service_area(session, settings.default_service_area)
-    if not area.covers(Point(lon, lat)):
-        message = (f"{prefix}lon/{prefix}lat: ({lon}, {lat}) lies outside your organisation's service area "
-                   "(are longitude and latitude swapped?)")
-        raise InvalidInput(message, errors=[{"field": f"{prefix}lon", "message": message},
-                                            {"field": f"{prefix}lat", "message": message}])
-
-
-def _details(row: dict[str, Any], stale: bool) -> dict[str, Any]:
-    return {"designation_id": row["designation_id"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
-            "scheme": row["scheme"], "age_min": row["age_min"], "age_max": row["age_max"],
-            "help_offered": list(row["help_offered"] or []), "accessibility": row["accessibility"],
-            "verified_on": row["verified_on"], "stale": stale}
-
-
-def _nearest_properties(item: dict[str, Any], disclosure: Disclosure) -> dict[str, Any]:
-    verdict = item["evaluation"]
-    return disclosure.redact({
-        "place_id": item["place_id"], "name": item["name"], "kind": item["kind"], "address": item["address"],
-        "opening_hours": item["opening_hours"], "open": bool(verdict.open), "open_until": verdict.closes_at,
-        "hours_state": verdict.hours_state, "hours_note": verdict.hours_note,
-        "straight_line_m": round(float(item["straight_m"]), 1), "walking_m": round(item["walking_m"], 1),
-        "walking_minutes": round(item["walking_minutes"], 1), "within_threshold": item["within_threshold"],
-        "distance_method": item["distance_method"], "safe_space": _details(item, verdict.stale),
-        "reasons": verdict.reasons, "guardians": verdict.guardians_present,
-    })
-
-
-def _method_note(method: str, network_loaded: bool, settings: Settings) -> str:
-    if method == NETWORK:
-        return ("Walking distance measured along your organisation's street network (each end joined to "
-                "its nearest street vertex by a straight connector).")
-    prefix = ("The street network does not reach these places: " if network_loaded
-              else "No street network is loaded: ")
-    return (prefix + f"walking distance is the straight line \u00d7 {settings.detour_factor} (detour factor for "
-            "urban streets, Levinson & El-Geneidy 2009).")
-
-
-def _nearest(
-    session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure, lon: float, lat: float,
-    at: datetime, age: int | None, limit: int,
-) -> tuple[list[dict[str, Any]], store.NearestAnswer]:
-    answer = store.nearest_safe_spaces(
-        session, principal.organisation_id, lon=lon, lat=lat, at=at, age=age, limit=limit,
-        srid=settings.analysis_srid, detour_factor=settings.detour_factor,
-        walking_speed=settings.walking_speed_m_per_min, threshold_minutes=settings.walk_threshold_minutes,
-        stale_days=settings.safe_space_stale_days,
-    )
-    return [_nearest_properties(item, disclosure) for item in answer.results], answer
-
-
 @router.get("/safe-spaces/nearest", response_model=NearestCollection)
 def nearest_safe_spaces(
     session: SessionDep, settings: SettingsDep, disclosure: ReaderDisclosure, lon: Lon, lat: Lat,
@@ -143,8 +88,8 @@ def nearest_safe_spaces(
     counts the spaces passed over (closed, hours unknown, age) among those nearer than the answers.
     """
     instant = _at(at)
-    _check_point(session, settings, lon, lat)
-    properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, age, limit)
+    check_point(session, settings, lon, lat)
+    properties, answer = nearest(session, settings, principal, disclosure, lon, lat, instant, age, limit)
     within = any(p["within_threshold"] for p in properties)
     return {
         "type": "FeatureCollection",
@@ -155,7 +100,7 @@ def nearest_safe_spaces(
         "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
         "threshold_minutes": settings.walk_threshold_minutes, "within_threshold": within,
         "advice": None if within else settings.fallback_advice, "excluded": answer.excluded,
-        "method_note": _method_note(answer.distance_method, answer.network_loaded, settings),
+        "method_note": method_note(answer.distance_method, answer.network_loaded, settings),
         "numberReturned": len(properties),
     }
 
@@ -178,7 +123,7 @@ def list_safe_spaces(
                              "place_id": row["place_id"], "name": row["name"], "kind": row["kind"],
                              "address": row["address"], "opening_hours": row["opening_hours"],
                              "open": verdict.open, "hours_state": verdict.hours_state,
-                             "hours_note": verdict.hours_note, "safe_space": _details(row, verdict.stale),
+                             "hours_note": verdict.hours_note, "safe_space": safe_space_details(row, verdict.stale),
                              "guardians": everyone})})
     links = page_links(request, page, len(rows) > page.limit)
     return {"type": "FeatureCollection", "features": features, "at": instant,
@@ -225,8 +170,26 @@ def _plan_point(session: SessionDep, settings: Settings, index: int, location: P
     if location.lon is None or location.lat is None:
         missing = "lon" if location.lon is None else "lat"
         raise InvalidInput(f"{prefix}{missing}: give lon and lat, or a place_id", field=f"{prefix}{missing}")
-    _check_point(session, settings, location.lon, location.lat, prefix)
+    check_point(session, settings, location.lon, location.lat, prefix)
     return location.lon, location.lat
+
+
+def _weekly_answer(session: SessionDep, settings: Settings, principal: Principal, disclosure: Disclosure,
+                   lon: float, lat: float, pattern: WeeklyPattern, age: int | None, week_from: date,
+                   calendar: Any) -> dict[str, Any]:
+    """One weekly pattern judged as the web plan judges it (app.services.safety_plan.plan_time)."""
+    weekly = WeeklyTime(tuple(sorted({DAY_CODES.index(d) for d in pattern.days})), pattern.start, pattern.end)
+    answer, _ = plan_time(session, settings, principal, lon, lat, weekly, age, week_from, calendar)
+    spaces = [disclosure.redact({
+        "place_id": s.place_id, "name": s.name, "address": s.address, "walking_minutes": s.walking_minutes,
+        "distance_method": s.distance_method, "within_threshold": s.within_threshold, "open_when": s.open_when,
+        "open_throughout": s.open_throughout, "help_offered": list(s.help_offered), "accessibility": s.accessibility,
+        "trusted_adults": [{"role": a.role, "description": a.description, "when": a.when,
+                            "safeguarding_trained": a.safeguarding_trained} for a in s.trusted_adults],
+    }) for s in answer.spaces]
+    return {"days": [DAY_CODES[d] for d in weekly.days], "start": weekly.start, "end": weekly.end,
+            "description": weekly.describe(), "within_threshold": answer.within_threshold, "advice": answer.advice,
+            "safe_spaces": spaces}
 
 
 @router.post("/safety-plan", response_model=SafetyPlan)
@@ -236,6 +199,11 @@ def safety_plan(
 ) -> dict[str, Any]:
     """Level 1 planning for one young person: concerns, recent harm and open safe spaces near their places.
 
+    Each location takes instants (``times``: the safe spaces open at that moment) and/or times of the week
+    (``weekly``: days and a start and end on the Europe/London clock, as the web plan takes them; the safe
+    spaces open at some time of the pattern over the week from ``week_from``, with when they are open and
+    who is on duty then).
+
     Nothing about the young person is stored. The audit log records that a plan was made and how many
     locations and times it covered — never where, never the labels. Harm counts are always
     disclosure-controlled, because plans are shared with families and partners.
@@ -243,19 +211,25 @@ def safety_plan(
     plan = _plan_request(body)
     if sum(len(location.times) for location in plan.locations) > 48:
         raise InvalidInput("locations: at most 48 times across all locations", field="locations")
+    if sum(len(location.weekly) for location in plan.locations) > MAX_WEEKLY:
+        raise InvalidInput(f"locations: at most {MAX_WEEKLY} weekly patterns across all locations",
+                           field="locations")
     for i, location in enumerate(plan.locations):
         for j, instant in enumerate(location.times):
             _in_range(instant, f"locations.{i}.times.{j}")
     points = [_plan_point(session, settings, i, location) for i, location in enumerate(plan.locations)]
     rule = rule_for(principal, settings)
     now = datetime.now(UTC)
+    week_from = plan.week_from or now.astimezone(LONDON).date()
+    calendar = hours_calendar(session, principal.organisation_id) if any(loc.weekly for loc in plan.locations) \
+        else None
     answers = []
     for index, (location, (lon, lat)) in enumerate(zip(plan.locations, points, strict=True)):
         harm = store.harm_near(session, lon, lat, plan.radius_m, now - timedelta(days=HARM_WINDOW_DAYS), now,
                                settings.analysis_srid)
         times = []
         for instant in location.times:
-            properties, answer = _nearest(session, settings, principal, disclosure, lon, lat, instant, plan.age,
+            properties, answer = nearest(session, settings, principal, disclosure, lon, lat, instant, plan.age,
                                           plan.limit)
             within = any(p["within_threshold"] for p in properties)
             times.append({"at": instant, "within_threshold": within,
@@ -267,10 +241,15 @@ def safety_plan(
             "recent_harm": {category: disclose_count(harm.get(category, 0), rule) for category in HARM_CATEGORIES},
             "recent_harm_total": disclose_count(sum(harm.values()), rule),
             "times": times,
+            "weekly": [_weekly_answer(session, settings, principal, disclosure, lon, lat, pattern, plan.age,
+                                      week_from, calendar) for pattern in location.weekly],
         })
-    audit_write(session, principal, "safety_plan.create", "safety_plan",
-                {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)})
-    return {"made_at": now, "age": plan.age, "radius_m": plan.radius_m, "harm_window_days": HARM_WINDOW_DAYS,
+    detail = {"locations": len(plan.locations), "times": sum(len(loc.times) for loc in plan.locations)}
+    if any(loc.weekly for loc in plan.locations):
+        detail["weekly"] = sum(len(loc.weekly) for loc in plan.locations)
+    audit_write(session, principal, "safety_plan.create", "safety_plan", detail)
+    return {"made_at": now, "week_from": week_from, "age": plan.age, "radius_m": plan.radius_m,
+            "harm_window_days": HARM_WINDOW_DAYS,
             "disclosure_control": {"suppress_max": rule.suppress_max, "round_to": rule.round_to},
             "detour_factor": settings.detour_factor, "walking_speed_m_per_min": settings.walking_speed_m_per_min,
             "threshold_minutes": settings.walk_threshold_minutes, "locations": answers, "stored": False}

@@ -20,6 +20,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.finder_places import match_rank
+
 ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
 Cell = tuple[int, int]
 
@@ -58,19 +60,20 @@ def place_geometry(session: Session, place_id: int) -> Located | None:
 
 
 def locate_words(session: Session, words: str) -> Located | None:
-    """A place (by name or address) or a street (all its segments, by name) of the organisation; exact names
-    first, then places before streets."""
+    """A place (by name or address) or a street (all its segments, by name) of the organisation: the best
+    match as the finder ranks them (:func:`app.db.finder_places.match_rank`: a whole name, then part of a
+    name, places before streets, and last a place found only by its address)."""
     escaped = words.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     row = session.execute(text(
         f"""
         SELECT label, ST_AsGeoJSON(geom, 6) FROM (
-            SELECT p.name AS label, p.geom, lower(p.name) = lower(:words) AS exact, 0 AS source
+            SELECT p.name AS label, p.geom, {match_rank("p.name")} AS rank, 0 AS source
             FROM places p WHERE p.organisation_id = {ORG} AND (p.name ILIKE :pattern OR p.address ILIKE :pattern)
             UNION ALL
-            SELECT s.name, ST_Collect(s.geom), lower(s.name) = lower(:words), 1
+            SELECT s.name, ST_Collect(s.geom), {match_rank("s.name")}, 1
             FROM street_edges s WHERE s.organisation_id = {ORG} AND s.name ILIKE :pattern GROUP BY s.name
         ) found
-        ORDER BY exact DESC, source, label LIMIT 1
+        ORDER BY rank, source, label LIMIT 1
         """), {"words": words.strip(), "pattern": f"%{escaped}%"}).first()
     return Located(str(row[0]), str(row[1])) if row else None
 

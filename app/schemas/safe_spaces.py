@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 
 from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from app.schemas.common import Link, StrictModel
+from app.schemas.common import Day, Link, StrictModel
 
 Age = Annotated[int, Field(ge=0, le=25)]
 
@@ -128,14 +128,54 @@ class Guardianship(BaseModel):
 
 
 # ---- safety plan ------------------------------------------------------------------------------------------
+DayCode = Literal["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+MAX_WEEKLY_PER_LOCATION = 2  # as the web plan (app.services.safety_plan.MAX_TIMES_PER_CONTEXT)
+MAX_WEEKLY = 12  # across all locations: each pattern judges the nearest spaces over a whole week
+
+
+class WeeklyPattern(StrictModel):
+    """A time of the week the young person is there, as the web safety plan takes it: days of the week and
+    a start and an end on the Europe/London clock. An end at or before the start runs past midnight
+    (``"19:00"`` to ``"01:00"``); ``"00:00"`` as the end is midnight."""
+
+    days: list[DayCode] = Field(min_length=1, max_length=7,
+                                description="days of the week (OpenStreetMap codes), e.g. [\"Mo\", \"Tu\"]")
+    start: time = Field(description="HH:MM, Europe/London wall clock", examples=["15:30"])
+    end: time = Field(description="HH:MM; at or before the start: past midnight", examples=["18:00"])
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: time) -> time:
+        if value.tzinfo is not None or value.second or value.microsecond:
+            raise ValueError("give a time on the clock as HH:MM, without a time zone (Europe/London)")
+        return value
+
+    @model_validator(mode="after")
+    def _differ(self) -> WeeklyPattern:
+        if self.start == self.end:
+            raise ValueError("end: the end must differ from the start")
+        return self
+
+
 class PlanLocation(StrictModel):
-    """Where a young person spends time, and when. ``label`` is echoed back, never stored or audited."""
+    """Where a young person spends time, and when: instants (``times``), times of the week (``weekly``), or
+    both. ``label`` is echoed back, never stored or audited."""
 
     lon: float | None = None
     lat: float | None = None
     place_id: int | None = None
-    times: list[AwareDatetime] = Field(min_length=1, max_length=24)
+    times: list[AwareDatetime] = Field(default_factory=list, max_length=24,
+                                       description="instants (RFC 3339 with a time zone)")
+    weekly: list[WeeklyPattern] = Field(
+        default_factory=list, max_length=MAX_WEEKLY_PER_LOCATION,
+        description="times of the week, checked over the week from `week_from` (as the web plan)")
     label: Annotated[str, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _some_time(self) -> PlanLocation:
+        if not self.times and not self.weekly:
+            raise ValueError("times: give at least one instant (times) or time of the week (weekly)")
+        return self
 
 
 class SafetyPlanRequest(StrictModel):
@@ -143,6 +183,8 @@ class SafetyPlanRequest(StrictModel):
     age: Age | None = None
     radius_m: Annotated[float, Field(ge=50, le=2000)] = 400.0
     limit: Annotated[int, Field(ge=1, le=10)] = 3
+    week_from: Day | None = Field(None, description="first day of the week the weekly patterns are checked "
+                                                    "over (default: today, Europe/London)")
 
 
 class ConcernNearby(BaseModel):
@@ -162,6 +204,39 @@ class PlanTime(BaseModel):
     safe_spaces: list[NearestProperties]
 
 
+class PlanTrustedAdult(BaseModel):
+    role: str
+    description: str | None = None
+    when: str = Field(description='"all of this time", "while open", or the days and hours, e.g. "Mon–Fri 16:00–18:00"')
+    safeguarding_trained: bool
+
+
+class PlanWeeklySpace(BaseModel):
+    place_id: int
+    name: str
+    address: str | None = None
+    walking_minutes: float
+    distance_method: str
+    within_threshold: bool
+    open_when: str = Field(description='"Open all of this time", "Open Mon–Fri 15:30–17:00" or "Hours not known '
+                                       'then: ring first"')
+    open_throughout: bool
+    trusted_adults: list[PlanTrustedAdult]
+    help_offered: list[str]
+    accessibility: str | None = None
+
+
+class PlanWeekly(BaseModel):
+    days: list[str]
+    start: time
+    end: time
+    description: str = Field(description='in words, e.g. "Weekdays 15:30–18:00"')
+    within_threshold: bool
+    advice: str | None = None
+    safe_spaces: list[PlanWeeklySpace] = Field(description="open (or 'ring first') at some time of the pattern, "
+                                                           "nearest on foot first")
+
+
 class PlanLocationAnswer(BaseModel):
     index: int
     label: str | None = None
@@ -172,10 +247,12 @@ class PlanLocationAnswer(BaseModel):
     recent_harm: dict[str, int | None] = Field(description="disclosure-controlled counts by harm category")
     recent_harm_total: int | None
     times: list[PlanTime]
+    weekly: list[PlanWeekly] = []
 
 
 class SafetyPlan(BaseModel):
     made_at: datetime
+    week_from: date = Field(description="the week the weekly patterns were checked over starts this day")
     age: int | None = None
     radius_m: float
     harm_window_days: int

@@ -66,7 +66,7 @@ from geo.walking import NETWORK
 __all__ = [
     "MAX_CONTACTS", "MAX_CONTEXTS", "MAX_LABEL", "MAX_STEPS", "MAX_TIMES", "MAX_TIMES_PER_CONTEXT",
     "SPACES_PER_TIME", "Contact", "PlanContext", "PlanInput", "PlanSpace", "PlanTime", "SafetyPlan",
-    "TrustedAdult", "WeeklyTime", "check_input", "make_plan",
+    "TrustedAdult", "WeeklyTime", "check_input", "make_plan", "plan_time",
 ]
 
 MAX_CONTEXTS = 4
@@ -331,12 +331,16 @@ def _judge(candidate: SafeSpaceCandidate, pieces: Sequence[tuple[datetime, datet
     return when, throughout, tuple(trusted)
 
 
-def _plan_time(session: Session, settings: Settings, principal: Principal, context: PlanContext,
-               weekly: WeeklyTime, plan: PlanInput, first: date, calendar: Any) -> tuple[PlanTime, bool]:
+def plan_time(session: Session, settings: Settings, principal: Principal, lon: float, lat: float,
+              weekly: WeeklyTime, age: int | None, first: date, calendar: Any) -> tuple[PlanTime, bool]:
+    """The safe spaces near (lon, lat) open at some time of ``weekly`` in the 7 days from ``first``, and
+    whether a walk was measured along the streets. The point must already be checked against the service
+    area; ``calendar`` is the organisation's (``hours_calendar``). Used by :func:`make_plan` and by
+    ``/api/safety-plan``'s weekly patterns."""
     spans = _week_spans(weekly, first)
     reference = spans[0][0] if spans else datetime.combine(first, time(12), tzinfo=LONDON).astimezone(UTC)
     answer = store.nearest_safe_spaces(
-        session, principal.organisation_id, lon=context.lon, lat=context.lat, at=reference, age=plan.age,
+        session, principal.organisation_id, lon=lon, lat=lat, at=reference, age=age,
         limit=CANDIDATES, srid=settings.analysis_srid, detour_factor=settings.detour_factor,
         walking_speed=settings.walking_speed_m_per_min, threshold_minutes=settings.walk_threshold_minutes,
         stale_days=settings.safe_space_stale_days, judge_hours=False)
@@ -345,7 +349,7 @@ def _plan_time(session: Session, settings: Settings, principal: Principal, conte
     pieces = _pieces(spans, hours, calendar)
     spaces = []
     for row in answer.results:
-        judged = _judge(row["candidate"], pieces, plan.age, settings, calendar)
+        judged = _judge(row["candidate"], pieces, age, settings, calendar)
         if judged is None:
             continue
         when, throughout, adults = judged
@@ -392,7 +396,8 @@ def make_plan(session: Session, settings: Settings, principal: Principal, plan: 
     for context in plan.contexts:
         times = []
         for weekly in context.times:
-            answer, on_network = _plan_time(session, settings, principal, context, weekly, plan, first, calendar)
+            answer, on_network = plan_time(session, settings, principal, context.lon, context.lat, weekly, plan.age,
+                                           first, calendar)
             times.append(answer)
             network = network or on_network
         places.append(PlanPlace(context, tuple(times)))

@@ -19,12 +19,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pyproj import Transformer
+from sqlalchemy.orm import Session
 
 from app import policy
-from app.api.safe_spaces import _check_point, _method_note, _nearest
 from app.db import finder_places, repository
+from app.db.safe_spaces import NearestAnswer
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
+from app.services.disclosure import Disclosure
+from app.services.safe_space_finder import check_point, method_note, nearest
+from app.settings import Settings
 from app.web.forms import FormErrors
 from app.web.maps.background import small_map
 from app.web.shell import page
@@ -84,7 +88,7 @@ def _age(query: FinderQuery, errors: FormErrors) -> int | None:
     return int(query.age)
 
 
-def _origin(session: SessionDep, principal: Principal, query: FinderQuery, errors: FormErrors,
+def _origin(session: Session, principal: Principal, query: FinderQuery, errors: FormErrors,
             ) -> tuple[tuple[float, float] | None, str, list[dict[str, Any]]]:
     """The starting point: lon/lat when given (map tap or geolocation), else the best typed match."""
     if query.lon and query.lat:
@@ -102,6 +106,58 @@ def _origin(session: SessionDep, principal: Principal, query: FinderQuery, error
     return (best["lon"], best["lat"]), best["label"], matches[1:]
 
 
+@dataclass
+class Start:
+    """Where a search starts and for whom, checked (the problems are in the form's errors)."""
+
+    age: int | None
+    origin: tuple[float, float] | None
+    label: str
+    alternatives: list[dict[str, Any]]
+
+
+def start(session: Session, settings: Settings, principal: Principal, query: FinderQuery, errors: FormErrors,
+          ) -> Start:
+    """The young person's age and the starting point (typed or chosen) of a finder form, the point checked
+    against the service area; shared by this page and the desktop safe-spaces map (app.web.maps.finder)."""
+    age = _age(query, errors)
+    origin, label, alternatives = _origin(session, principal, query, errors)
+    if origin is not None and not errors:
+        try:
+            check_point(session, settings, origin[0], origin[1])
+        except InvalidInput as exc:
+            errors.add("where" if query.where and not query.lon else "lon", str(exc).split(": ", 1)[-1])
+    return Start(age, origin, label, alternatives)
+
+
+@dataclass
+class Found:
+    """The finder's answer in the page's words: each result (:func:`page_result`), what was left out and why,
+    whether any is within the walk, the fallback advice otherwise, and how distances were measured."""
+
+    results: list[dict[str, Any]]
+    left_out: list[dict[str, str]]
+    within: bool
+    advice: str | None
+    method_note: str
+    answer: NearestAnswer  # the store's answer: each result's geometry and route, the counts passed over
+
+
+def find(session: Session, settings: Settings, principal: Principal, disclosure: Disclosure,
+         origin: tuple[float, float], at: datetime, age: int | None) -> Found:
+    """The nearest safe spaces from a checked :func:`start` (the service, app.services.safe_space_finder)."""
+    properties, answer = nearest(session, settings, principal, disclosure, origin[0], origin[1], at, age,
+                                 RESULT_LIMIT)
+    results = [page_result(p, json.loads(item["geometry"]), at)
+               for p, item in zip(properties, answer.results, strict=True)]
+    names = finder_places.place_names(session, [pid for pid, _ in answer.passed_over])
+    left_out = [{"name": names.get(pid, "A safe space"), "reason": REASONS[reason]}
+                for pid, reason in answer.passed_over]
+    within = any(r["within_threshold"] for r in results)
+    return Found(results, left_out, within, None if within else settings.fallback_advice,
+                 method_note(answer.distance_method, answer.network_loaded, settings), answer)
+
+
 @lru_cache(maxsize=8)
 def _to_lonlat(srid: int) -> Transformer:
     return Transformer.from_crs(srid, 4326, always_xy=True)
@@ -116,7 +172,7 @@ def _route(item: dict[str, Any], srid: int) -> list[list[float]] | None:
     return [[round(lat, 6), round(lon, 6)] for lon, lat in zip(lons, lats, strict=True)]
 
 
-def _result(props: dict[str, Any], geometry: dict[str, Any], at: datetime) -> dict[str, Any]:
+def page_result(props: dict[str, Any], geometry: dict[str, Any], at: datetime) -> dict[str, Any]:
     until = props["open_until"]
     if props["hours_state"] == "unknown":
         hours = "Opening hours unknown at that time" + (f": {props['hours_note']}" if props["hours_note"] else "")
@@ -146,33 +202,21 @@ def find_safe_space(
     context: dict[str, Any] = {"query": query, "results": None}
     if query.asked:
         instant = _instant(query, errors)
-        young_age = _age(query, errors)
-        origin, origin_label, alternatives = _origin(session, principal, query, errors)
-        if origin is not None and not errors:
-            try:
-                _check_point(session, settings, origin[0], origin[1])
-            except InvalidInput as exc:
-                errors.add("where" if query.where and not query.lon else "lon", str(exc).split(": ", 1)[-1])
-        if not errors and origin is not None and instant is not None:
-            properties, answer = _nearest(session, settings, principal, disclosure, origin[0], origin[1], instant,
-                                          young_age, RESULT_LIMIT)
-            results = [{**_result(p, json.loads(item["geometry"]), instant),
-                        "route": _route(item, settings.analysis_srid)}
-                       for p, item in zip(properties, answer.results, strict=True)]
-            names = finder_places.place_names(session, [pid for pid, _ in answer.passed_over])
-            left_out = [{"name": names.get(pid, "A safe space"), "reason": REASONS[reason]}
-                        for pid, reason in answer.passed_over]
-            within = any(r["within_threshold"] for r in results)
+        begin = start(session, settings, principal, query, errors)
+        if not errors and begin.origin is not None and instant is not None:
+            origin = begin.origin
+            found = find(session, settings, principal, disclosure, origin, instant, begin.age)
+            results = [{**r, "route": _route(item, settings.analysis_srid)}
+                       for r, item in zip(found.results, found.answer.results, strict=True)]
             local = instant.astimezone(LONDON)
             plan_link = "/safe-spaces/plan?" + urlencode({
-                "where": origin_label, "lon": f"{origin[0]:.6f}", "lat": f"{origin[1]:.6f}", "age": query.age,
+                "where": begin.label, "lon": f"{origin[0]:.6f}", "lat": f"{origin[1]:.6f}", "age": query.age,
                 "day": local.date().isoformat(), "time": f"{local:%H:%M}"})
             context.update(
-                results=results, left_out=left_out, excluded=answer.excluded, origin=origin,
-                origin_label=origin_label, alternatives=alternatives, at=instant, plan_link=plan_link,
-                within=within, advice=None if within else settings.fallback_advice,
-                network=answer.distance_method == "network",
-                method_note=_method_note(answer.distance_method, answer.network_loaded, settings),
+                results=results, left_out=found.left_out, excluded=found.answer.excluded, origin=origin,
+                origin_label=begin.label, alternatives=begin.alternatives, at=instant, plan_link=plan_link,
+                within=found.within, advice=found.advice,
+                network=found.answer.distance_method == "network", method_note=found.method_note,
                 threshold=settings.walk_threshold_minutes,
                 map_data=json.dumps({
                     "origin": {"lon": origin[0], "lat": origin[1]},
@@ -182,7 +226,7 @@ def find_safe_space(
                 }),
                 routed=sum(1 for r in results if r["route"]),
             )
-    centre = _service_centre(session, settings)
+    centre = service_centre(session, settings)
     response = page(
         request, "finder/find.html", principal=principal, session=session, title="Find a safe space",
         breadcrumbs=[("Home", "/")], errors=errors,
@@ -195,7 +239,7 @@ def find_safe_space(
     return response
 
 
-def _service_centre(session: SessionDep, settings: Any) -> dict[str, float]:
+def service_centre(session: SessionDep, settings: Any) -> dict[str, float]:
     area = repository.service_area(session, settings.default_service_area)
     point = area.representative_point()
     return {"lon": round(point.x, 6), "lat": round(point.y, 6)}

@@ -28,7 +28,7 @@ from app.services.safety_area import area_picture
 from app.services.safety_mapping import BNG, OUT_DAYS, PUBLISHED_CELL_SIZE, Finished, make_safety_plan, resolve
 from app.services.safety_mapping import finish as finish_session
 from app.services.safety_plan import SafetyPlan
-from app.web.finder import _service_centre
+from app.web.finder import service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
 from app.web.maps.background import small_map
 from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
@@ -266,7 +266,7 @@ def _session_page(request: Request, session: SessionDep, settings: Any, principa
         out_day_items=[{"value": v, "text": t, "checked": v == keep.get("out_days")}
                        for v, t in (("weekdays", "Weekdays"), ("weekends", "Weekends"), ("every_day", "Every day"))],
         held_on=date_items(posted, "held_on", None if posted else date.today()),
-        centre=_service_centre(session, settings), cell_size=PUBLISHED_CELL_SIZE,
+        centre=service_centre(session, settings), cell_size=PUBLISHED_CELL_SIZE,
         map=small_map(session, settings),
     )
     return response

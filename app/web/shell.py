@@ -80,6 +80,9 @@ def navigation(principal: Principal | None, path: str) -> list[dict[str, Any]]:
     return items
 
 
+SERVICE_NAME = "contextmap"
+
+
 def form_csrf(request: Request, settings: Any) -> str:
     token = request.cookies.get(SESSION_COOKIE, "")
     return csrf_token(settings.secret_key, token) if token else ""
@@ -96,7 +99,10 @@ def page(
         organisation = reviews.organisation_name(session)
     saved = SAVED_MESSAGES.get(request.query_params.get("saved", ""))
     values = {
-        "principal": principal, "organisation": organisation or "contextmap", "title": title,
+        # The header names the service when no organisation is known (signed out, or an error page whose
+        # database look-up failed); the <title> then names the service once, not twice.
+        "principal": principal, "organisation": organisation or SERVICE_NAME, "title": title,
+        "title_organisation": organisation,
         "navigation": navigation(principal, request.url.path), "csrf": form_csrf(request, settings),
         "breadcrumbs": [{"text": text, "href": href} for text, href in (breadcrumbs or [])],
         "saved": saved, "role_label": principal.role.replace("_", " ") if principal else "",

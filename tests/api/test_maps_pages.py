@@ -299,3 +299,52 @@ def test_panel_map_popups_and_tables_carry_no_free_text(pages: dict[tuple[str, s
         if role == "panel":
             leaked = [value for value in withheld if value in response.text]
             assert not leaked, f"{url}: {leaked}"
+
+
+def test_hotspot_table_explains_a_hot_spot_without_incidents_of_its_own() -> None:
+    """Gi* counts a cell's neighbours: a hot cell with 0 incidents says so, and the table says why."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from app.web.maps.page import table_html
+    from app.web.maps.pages import HOTSPOT_NOTE, NEIGHBOURS_ONLY, _hotspot_table
+
+    cells = gpd.GeoDataFrame({"count": [0, 12, 0, None], "gi_bin": [3, 3, -2, 1],
+                              "flag": ["/places/flag?cell=1,2&size=100", "/places/flag?cell=2,2&size=100", None,
+                                       "/places/flag?cell=3,2&size=100"]},
+                             geometry=[box(i, 0, i + 1, 1) for i in range(4)], crs="EPSG:4326")
+    table = _hotspot_table(cells, [], "suppressed")
+    assert table.headers[-1] == "Flag" and table.note == HOTSPOT_NOTE
+    findings = {str(r[0]): r for r in table.rows}
+    assert f"Hot spot — very likely, 99 %: {NEIGHBOURS_ONLY}" in findings  # the 0-incident hot cell
+    assert "Hot spot — very likely, 99 %" in findings  # 12 incidents: no explanation needed
+    assert "Cold spot — likely, 95 %" in findings and findings["Cold spot — likely, 95 %"][-1] == "—"
+    assert findings["Hot spot — possibly, 90 %"][1] == "suppressed"  # unknown count: nothing claimed
+    html = table_html(table, 1)
+    assert html.count("data-flag-hotspot") == 3 and "cell=1,2&amp;size=100" in html and HOTSPOT_NOTE in html
+    # A role that may not flag: no column.
+    assert _hotspot_table(cells.drop(columns="flag"), [], "suppressed").headers[-1] == "Places in or next to it"
+
+
+def test_hotspot_rows_link_to_the_flag_form_for_roles_that_may_flag(
+    client: Any, demo_headers: dict[str, dict[str, str]]
+) -> None:
+    url = "/maps/hotspots?from=2025-07-01&to=2026-06-30"
+    staff = client.get(url, headers=demo_headers["community_safety"]).text
+    tables = staff.split('id="contextmap-tables"', 1)[1]
+    hot_table = tables.split("</table>", 1)[0]
+    rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', hot_table)[1:]
+    hot = [r for r in rows if "Hot spot" in r]
+    assert hot, "the demo town has hot spots in this year"
+    links = [re.search(r'href="(/places/flag\?[^"]+)"', r) for r in hot]
+    assert all(links), "every hot-spot row links to the flag form"
+    assert not any("data-flag-hotspot" in r for r in rows if "Cold spot" in r)
+    for row in hot:  # a hot row with no incidents of its own says its neighbours had them
+        cells = re.findall(r'<td class="govuk-table__cell">(.*?)</td>', row)
+        assert (cells[1] == "0") == ("the cells around it had them" in cells[0]), cells
+    assert "neighbours have many" in tables  # the table's note
+    form = client.get(links[0].group(1).replace("&amp;", "&"), headers=demo_headers["community_safety"])  # type: ignore[union-attr]
+    assert form.status_code == 200 and "data-flag-form" in form.text
+    for role in ("youth_worker", "panel"):  # the role table: they may not flag
+        page = client.get(url, headers=demo_headers[role]).text
+        assert "data-flag-hotspot" not in page and "/places/flag?" not in page

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.conftest import Org, create_place, make_org, point, unique
+from tests.conftest import Org, create_place, make_org, own_rows, point, unique
 
 WEDNESDAY_1630 = "2026-06-17T16:30:00+01:00"
 SUMMER_BANK_HOLIDAY_1630 = "2026-08-31T16:30:00+01:00"
@@ -351,3 +351,84 @@ def test_bad_safety_plans_are_refused_naming_the_field(client: Any, org: Org, bo
 def test_the_panel_cannot_make_a_safety_plan(client: Any, org: Org) -> None:
     body = [{"lon": -0.41, "lat": 51.88, "times": [WEDNESDAY_1630]}]
     assert client.post("/api/safety-plan", json=body, headers=org.headers("panel")).status_code == 403
+
+
+def test_safety_plan_takes_weekly_patterns_as_the_web_plan_does(
+    client: Any, database: Any, demo_headers: dict[str, dict[str, str]],
+) -> None:
+    """``weekly`` patterns are judged as /safe-spaces/plan judges them: the same spaces, in the same order,
+    open at the same times of the week (checked against the web page for the same place and pattern)."""
+    import html as html_lib
+
+    headers = demo_headers["youth_worker"]
+    outlet = _demo_place(client, headers, "Chicken Shack Express")
+    lon, lat = outlet["geometry"]["coordinates"]
+    body = {"age": 14, "week_from": "2026-09-14", "locations": [{
+        "lon": lon, "lat": lat, "label": "After school",
+        "weekly": [{"days": ["Mo", "Tu", "We", "Th", "Fr"], "start": "15:30", "end": "18:00"},
+                   {"days": ["Sa"], "start": "12:00", "end": "17:00"}]}]}
+    response = client.post("/api/safety-plan", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert plan["week_from"] == "2026-09-14"
+    location = plan["locations"][0]
+    assert location["times"] == []
+    weekdays, saturday = location["weekly"]
+    assert weekdays["description"] == "Weekdays 15:30\u201318:00" and weekdays["days"] == ["Mo", "Tu", "We", "Th", "Fr"]
+    assert saturday["description"] == "Saturdays 12:00\u201317:00"
+    library = next(s for s in weekdays["safe_spaces"] if s["name"] == "Wellgate Central Library")
+    assert library["open_when"] == "Open all of this time"
+    assert any("youth club" in (a["description"] or "").lower() for a in library["trusted_adults"])
+
+    # The web plan for the same place and the same patterns lists the same spaces with the same words.
+    page = client.post("/safe-spaces/plan", headers={**headers, "Accept": "text/html"}, data={
+        "count": "1", "age": "14", "week": "2026-09-14", "label-1": "After school",
+        "where-1": "Chicken Shack Express", "days-1-1": "weekdays", "from-1-1": "15:30", "to-1-1": "18:00",
+        "days-1-2": "d5", "from-1-2": "12:00", "to-1-2": "17:00", "action": "make"})
+    assert page.status_code == 200, page.text[:2000]
+    text_of_page = html_lib.unescape(page.text)
+    for pattern in (weekdays, saturday):
+        assert pattern["description"] in text_of_page
+        for space in pattern["safe_spaces"]:
+            assert space["name"] in text_of_page and f"{space['open_when']}." in text_of_page
+    weekdays_part = text_of_page.split(weekdays["description"], 1)[1].split(saturday["description"], 1)[0]
+    positions = [weekdays_part.index(s["name"]) for s in weekdays["safe_spaces"]]
+    assert positions == sorted(positions), "nearest on foot first, as on the page"
+
+    with database.owner_session() as session:
+        detail = session.execute(text("SELECT detail::text FROM audit_events WHERE action = 'safety_plan.create' "
+                                      "AND detail ? 'weekly' ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert json.loads(detail) == {"locations": 1, "times": 0, "weekly": 2}  # counts only
+
+
+@pytest.mark.parametrize(("weekly", "field"), [
+    ([{"days": ["Xx"], "start": "15:30", "end": "18:00"}], "locations.0.weekly.0.days.0"),
+    ([{"days": [], "start": "15:30", "end": "18:00"}], "locations.0.weekly.0.days"),
+    ([{"days": ["Mo"], "start": "15:30", "end": "15:30"}], "locations.0.weekly.0.end"),
+    ([{"days": ["Mo"], "start": "25:00", "end": "18:00"}], "locations.0.weekly.0.start"),
+    ([{"days": ["Mo"], "start": "15:30+01:00", "end": "18:00"}], "locations.0.weekly.0.start"),
+    ([{"days": ["Mo"], "start": "15:30"}], "locations.0.weekly.0.end"),
+    ([{"days": ["Mo"], "start": "15:30", "end": "18:00", "where": "x"}], "locations.0.weekly.0.where"),
+    ([{"days": ["Mo"], "start": "09:00", "end": "10:00"}] * 3, "locations.0.weekly"),
+])
+def test_bad_weekly_patterns_are_refused_naming_the_field(
+    client: Any, org: Org, database: Any, weekly: Any, field: str
+) -> None:
+    before = own_rows(database, "audit_events", org)
+    body = {"locations": [{"lon": -0.41, "lat": 51.88, "weekly": weekly}]}
+    response = client.post("/api/safety-plan", json=body, headers=org.headers("youth_worker"))
+    assert response.status_code == 422, response.text
+    # The body is an object or a bare list: pydantic prefixes the union member ("SafetyPlanRequest.").
+    assert any(e["field"].endswith(field) for e in response.json()["errors"]), response.json()
+    assert own_rows(database, "audit_events", org) == before
+
+
+def test_weekly_patterns_are_in_the_openapi_schema(client: Any) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    pattern = schemas["WeeklyPattern"]
+    assert set(pattern["required"]) == {"days", "start", "end"}
+    assert pattern["properties"]["days"]["items"]["enum"] == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+    location = schemas["PlanLocation"]["properties"]
+    assert location["weekly"]["items"]["$ref"].endswith("/WeeklyPattern") and location["weekly"]["maxItems"] == 2
+    assert "week_from" in schemas["SafetyPlanRequest"]["properties"]
+    assert "weekly" in schemas["PlanLocationAnswer"]["properties"]

@@ -37,7 +37,7 @@ def test_the_desktop_safe_spaces_map_finds_with_the_finder(browser: Browser, art
         assert "for a 14-year-old" in page.locator("[data-finder-results] h3").first.inner_text()
         # On the map: the starting point, named, and one straight line to each listed safe space.
         start = page.locator("path.contextmap-finder-start")
-        assert start.count() == 1 and "Chicken Shack Express" in (start.get_attribute("aria-label") or "")
+        assert start.count() == 1 and (start.get_attribute("aria-label") or "") == "Starting point: Wellgate Street"
         assert page.locator("path.contextmap-finder-line").count() == results.count()
         # The list is beside the map, not under it.
         map_box = page.locator(".folium-map").bounding_box()

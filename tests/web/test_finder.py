@@ -5,10 +5,14 @@ journeys at 390×844 are in tests/browser/test_web_finder.py."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from shapely.geometry import LineString
 
+from app.db import finder_places, safety_maps
 from app.db.session import Database
+from app.db.street_network import StreetLine, load_street_edges
+from app.settings import Settings
 from geo.demo import _lonlat
-from tests.conftest import count_rows
+from tests.conftest import count_rows, create_place, make_org, point
 
 HTML = {"Accept": "text/html"}
 # Tuesday 15 September 2026, 17:30 in London: the library (a safe space again since June) is open until
@@ -29,6 +33,8 @@ def test_a_typed_street_lists_the_open_library_with_its_guardians_and_names_the_
     page = _find(client, demo_headers["youth_worker"], where="Wellgate Street", age="14",
                  **LIBRARY_OPEN_SCHOOL_CLOSED)
     results = page.split("data-finder-results", 1)[1]
+    # The demo town has the street (geo.demo.demo_streets): the start is the street, not the outlet on it.
+    assert "Safe spaces near Wellgate Street</h2>" in results or "estimate: straight line" in results
     assert "Wellgate Central Library" in results
     assert "Open until 19:00" in results
     assert "Youth worker running the pop-up youth club" in results  # on duty Mo-Fr 15:00-19:00
@@ -97,3 +103,31 @@ def test_directions_follow_the_streets_when_the_network_reaches(
     assert route[0] == [round(origin["lat"], 6), round(origin["lon"], 6)]
     assert abs(route[-1][0] - library["lat"]) < 1e-4 and abs(route[-1][1] - library["lon"]) < 1e-4
     assert "walking routes along the streets" in note
+
+
+def test_a_typed_street_name_is_the_street_before_a_shop_whose_address_names_it(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    """A walk-through typed "Wellgate Street" and was placed at the fast-food outlet at "14 Wellgate Street":
+    a whole name typed (street or place) comes first, part of a name next, an address-only match last."""
+    org = make_org(database, settings)
+    with database.owner_session() as session:
+        load_street_edges(session, org.id, [
+            StreetLine(LineString([(-0.4200, 51.8800), (-0.4150, 51.8801), (-0.4100, 51.8802)]), "Wellgate Street"),
+            StreetLine(LineString([(-0.4150, 51.8801), (-0.4150, 51.8770)]), "Wellgate Street Mews"),
+        ])
+    create_place(client, org, name="Chicken Shack Express", kind="fast_food", address="14 Wellgate Street",
+                 geometry=point(-0.4180, 51.8803))
+    create_place(client, org, name="Wellgate Street Youth Hub", kind="youth_club", geometry=point(-0.4120, 51.8790))
+    with database.request_transaction(org.id) as session:
+        labels = [m["label"] for m in finder_places.match_locations(session, org.id, "wellgate street")]
+        located = safety_maps.locate_words(session, "Wellgate Street")
+        by_address = safety_maps.locate_words(session, "14 Wellgate")
+    # Whole name; parts of names (places before streets); the address-only match last.
+    assert labels == ["Wellgate Street", "Wellgate Street Youth Hub", "Wellgate Street Mews",
+                      "Chicken Shack Express, 14 Wellgate Street"]
+    assert located is not None and located.label == "Wellgate Street"
+    assert by_address is not None and by_address.label == "Chicken Shack Express"  # still found by address
+    page = _find(client, org.headers("youth_worker"), where="Wellgate Street")
+    heading = page.split('id="results-heading">', 1)[1].split("</h2>", 1)[0]
+    assert heading == "Safe spaces near Wellgate Street"

@@ -79,6 +79,23 @@ def test_browsers_get_error_pages_and_the_api_keeps_problem_json(
     assert refused.status_code == 403 and "You cannot do this with your role" in refused.text
 
 
+def _title(html: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_page_titles_name_the_service_once(client: TestClient, demo_headers: dict[str, dict[str, str]]) -> None:
+    """Signed out (no organisation known), an error page's title read "Page not found – contextmap – contextmap"."""
+    assert _title(client.get("/no-such-page", headers=HTML).text) == "Page not found – contextmap"
+    assert _title(client.get("/signin", headers=HTML).text).count("contextmap") == 1
+    signed_in = _title(client.get("/places/999999999", headers={**demo_headers["admin"], **HTML}).text)
+    assert signed_in.startswith("Page not found – ") and signed_in.endswith(" – contextmap")
+    assert signed_in.count("contextmap") == 1 and len(signed_in.split(" – ")) == 3  # with the organisation
+    expired = client.post("/places/new", headers=HTML, data={"name": "x"})
+    assert _title(expired.text) == "You need to sign in – contextmap"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_home_and_places_show_the_shell_for_each_role(
     client: TestClient, demo_headers: dict[str, dict[str, str]], role: str

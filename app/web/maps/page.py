@@ -74,6 +74,7 @@ class Table:
     rows: Sequence[Sequence[object]]
     empty: str = "None."
     html_columns: frozenset[int] = frozenset()
+    note: str = ""  # a sentence under the heading: how to read the table
 
 
 def link(href: str, label: object) -> str:
@@ -95,7 +96,8 @@ def table_html(table: Table, index: int) -> str:
         ) + "</tr>"
         for row in table.rows
     )
-    return (f'<h2 class="govuk-heading-m" id="contextmap-table-{index}">{caption}</h2>'
+    note = f'<p class="govuk-body-s" data-table-note>{escape_text(table.note)}</p>' if table.note else ""
+    return (f'<h2 class="govuk-heading-m" id="contextmap-table-{index}">{caption}</h2>{note}'
             f'<div class="contextmap-table-wrap" tabindex="0" role="region" '
             f'aria-labelledby="contextmap-table-{index}">'
             f'<table class="govuk-table"><thead class="govuk-table__head"><tr class="govuk-table__row">{head}'

@@ -54,7 +54,7 @@ from app.services.safety_area import unsafe_squares
 from app.services.safety_mapping import PUBLISHED_CELL_SIZE
 from app.settings import Settings
 from app.web.errors import organisation_name
-from app.web.flag import flag_popup
+from app.web.flag import flag_link, flag_popup
 from app.web.maps.assets import inline_script_hashes
 from app.web.maps.background import Background, map_background
 from app.web.maps.finder import map_finder
@@ -265,8 +265,16 @@ def _place_cell(place_id: Any, name: Any) -> str:
         else escape_text(name)
 
 
+# Gi* is computed over a cell *and its neighbours* (Getis & Ord 1992; Ord & Getis 1995, the "star" form in
+# geo.hotspots), so a cell with no incidents of its own is a hot spot when the cells around it have many.
+HOTSPOT_NOTE = ("Each cell is judged together with the cells around it (Getis-Ord Gi*), so a cell with few or "
+                "no incidents of its own can be a hot spot when its neighbours have many.")
+NEIGHBOURS_ONLY = "no incidents in this cell itself; the cells around it had them"
+
+
 def _hotspot_table(cells: gpd.GeoDataFrame, places: list[gpd.GeoDataFrame], suppressed: str) -> Table:
-    """Hot and cold spots, most confident first, with the named places inside or next to each cell."""
+    """Hot and cold spots, most confident first, with the named places inside or next to each cell; with a
+    ``flag`` column (links to the flag form, for roles that may flag), a last column to flag each hot spot."""
     rows: list[list[object]] = []
     significant = cells[(cells["gi_bin"] != 0).to_numpy()] if len(cells) else cells
     if len(significant):
@@ -274,7 +282,8 @@ def _hotspot_table(cells: gpd.GeoDataFrame, places: list[gpd.GeoDataFrame], supp
                                          _count=pd.to_numeric(significant["count"], errors="coerce").fillna(-1))
         significant = significant.sort_values(["_order", "gi_bin", "_count"], ascending=[True, False, False])
     named = [p for p in places if p is not None and len(p)]
-    for row in significant.itertuples():
+    flags = "flag" in cells.columns
+    for number, row in enumerate(significant.itertuples(), start=1):
         gi_bin = int(row.gi_bin)
         kind = "Hot spot" if gi_bin > 0 else "Cold spot"
         # A place counts as "in" a cell within one cell's width of it: places sit on the street, cells
@@ -284,10 +293,22 @@ def _hotspot_table(cells: gpd.GeoDataFrame, places: list[gpd.GeoDataFrame], supp
         for frame in named:
             inside = frame[frame.intersects(near).to_numpy()]
             found += [_place_cell(getattr(p, "place_id", None), p.name) for p in inside.itertuples()]
-        count = row.count if row.count is not None and not pd.isna(row.count) else suppressed
-        rows.append([f"{kind} — {CONFIDENCE_WORDS[abs(gi_bin)]}", count, ", ".join(dict.fromkeys(found)) or "—"])
-    return Table("Hot spots and cold spots, with their places", ("Finding", "Incidents", "Places in or next to it"),
-                 rows, empty="No hot or cold spot at these settings.", html_columns=frozenset({2}))
+        known = row.count is not None and not pd.isna(row.count)
+        finding = f"{kind} — {CONFIDENCE_WORDS[abs(gi_bin)]}"
+        if known and gi_bin > 0 and int(row.count) == 0:
+            finding += f": {NEIGHBOURS_ONLY}"
+        cells_row: list[object] = [finding, row.count if known else suppressed,
+                                   ", ".join(dict.fromkeys(found)) or "—"]
+        if flags:
+            href = getattr(row, "flag", None)
+            cells_row.append(
+                f'<a class="govuk-link" href="{escape_text(href)}" data-flag-hotspot>Flag as a place of concern'
+                f'<span class="govuk-visually-hidden"> (row {number})</span></a>' if isinstance(href, str) else "—")
+        rows.append(cells_row)
+    headers = ("Finding", "Incidents", "Places in or next to it") + (("Flag",) if flags else ())
+    return Table("Hot spots and cold spots, with their places", headers, rows,
+                 empty="No hot or cold spot at these settings.",
+                 html_columns=frozenset({2, 3}), note=HOTSPOT_NOTE)
 
 
 def _safe_space_table(safe: gpd.GeoDataFrame) -> Table:
@@ -459,6 +480,9 @@ def hotspots(
         # A significant hot cell offers "Flag as a place of concern" (issue 14): the flag form re-runs the
         # analysis with these parameters, so it flags only what is significant.
         cells["popup"] = [flag_popup(f["properties"], size, start_day, end_day, categories) for f in shown]
+        # ... and so does its row in the table under the map.
+        cells["flag"] = [flag_link(int(f["properties"]["i"]), int(f["properties"]["j"]), size, start_day, end_day,
+                                   categories) if (f["properties"]["gi_bin"] or 0) > 0 else None for f in shown]
     density = _density_frame(result.density)
     concerns = _concern_frame(maps_db.concerns(session, start, end), disclosure)
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)

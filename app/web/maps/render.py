@@ -393,7 +393,8 @@ def hotspot_map(
             "Hot and cold spots",
             [(GI_BIN_COLOURS[b], GI_BIN_LABELS[b]) for b in (3, 2, 1, -1, -2, -3)],
             # Only a disclosure-controlled map has suppressed counts to explain.
-            note="Pale cells: incidents, but no clear pattern."
+            note="Pale cells: incidents, but no clear pattern. A cell is judged with its neighbours, so it can be "
+                 "a hot spot with no incidents of its own."
             + (f" Counts of 1–7 are shown as “{suppressed_text}”."
                if len(cells) and pd.to_numeric(cells["count"], errors="coerce").isna().any() else ""),
         )
