@@ -363,7 +363,7 @@ def emerging_hot_spots(
     series = np.asarray(counts, dtype=np.float64)
     if series.ndim != 2:
         raise ValueError("counts must be a 2-D (time steps x cells) array")
-    steps, cells = series.shape
+    steps = series.shape[0]
     if steps < 2:
         raise ValueError("emerging hot spot analysis needs at least two time steps (ArcGIS recommends 10)")
     if not 0 < alpha < 1:

@@ -104,7 +104,7 @@ def getis_ord_gi_star_rows(
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError("values must be a 2-D (rows x cells) array")
-    rows, n = x.shape
+    n = x.shape[1]
     w = sparse.csr_array(weights, dtype=np.float64)
     if w.shape != (n, n):
         raise ValueError(f"weights must be {n}x{n} to match values, got {w.shape}")
