@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse, stats
 
-from geo.hotspots import benjamini_hochberg_adjust, getis_ord_gi_star
+from geo.hotspots import benjamini_hochberg_adjust, getis_ord_gi_star_rows
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -67,13 +67,55 @@ class MannKendall:
     tau: float
 
 
-def mann_kendall(series: npt.ArrayLike) -> MannKendall:
-    """Mann-Kendall test for a monotonic trend, with Kendall's tie correction.
+@dataclass(frozen=True)
+class MannKendallColumns:
+    """:func:`mann_kendall_columns` results, one entry per column (cell)."""
 
-    ``S = sum_{k<j} sign(x_j - x_k)`` (Mann 1945);
+    s: FloatArray
+    variance: FloatArray
+    z: FloatArray
+    p: FloatArray
+    tau: FloatArray
+
+
+def mann_kendall_columns(series: npt.ArrayLike) -> MannKendallColumns:
+    """Mann-Kendall test for a monotonic trend in every column of a (time steps x cells) array at once,
+    with Kendall's tie correction.
+
+    ``S = sum_{k<j} sign(x_j - x_k)`` (Mann 1945), summed lag by lag (``x[d:] - x[:-d]`` for
+    ``d = 1 .. T-1``, every pair once) so memory stays ``T x cells``;
     ``Var(S) = [n(n-1)(2n+5) - sum_t t(t-1)(2t+5)] / 18`` over groups of ``t`` tied values
-    (Kendall 1975, eq. 4.4); ``z = (S - sign(S)) / sqrt(Var(S))`` with continuity correction; two-sided
-    normal p. ``tau = S / (n(n-1)/2)``. A constant or single-value series gives ``z = 0``, ``p = 1``.
+    (Kendall 1975, eq. 4.4) — the tie sum is taken over values instead of groups: a value tied with
+    ``t - 1`` others contributes ``(t-1)(2t+5)``, and ``t`` of them make up its group's ``t(t-1)(2t+5)``;
+    ``z = (S - sign(S)) / sqrt(Var(S))`` with continuity correction; two-sided normal p;
+    ``tau = S / (n(n-1)/2)``. A constant column or a single step gives ``z = 0``, ``p = 1``.
+    ``tests/geo/test_emerging.py`` checks every column against ``pymannkendall.original_test``.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError("series must be a 2-D (time steps x cells) array")
+    n, cells = x.shape
+    if n < 2:
+        zeros = np.zeros(cells)
+        return MannKendallColumns(s=zeros, variance=zeros.copy(), z=zeros.copy(), p=np.ones(cells),
+                                  tau=zeros.copy())
+    s = np.zeros(cells)
+    for lag in range(1, n):
+        s += np.sign(x[lag:] - x[:-lag]).sum(axis=0)
+    tied = np.zeros(x.shape)  # how many values of its column each value equals (itself included)
+    for step in range(n):
+        tied += x == x[step]
+    ties = (tied - 1) * (2 * tied + 5)
+    variance = (n * (n - 1) * (2 * n + 5) - ties.sum(axis=0)) / 18
+    usable = (variance > 0) & (s != 0)
+    z = np.zeros(cells)
+    z[usable] = (s[usable] - np.sign(s[usable])) / np.sqrt(variance[usable])
+    p = 2 * stats.norm.sf(np.abs(z))
+    return MannKendallColumns(s=s, variance=variance, z=z, p=p, tau=s / (n * (n - 1) / 2))
+
+
+def mann_kendall(series: npt.ArrayLike) -> MannKendall:
+    """Mann-Kendall test of one series (:func:`mann_kendall_columns` for the formulas).
 
     Examples
     --------
@@ -84,16 +126,11 @@ def mann_kendall(series: npt.ArrayLike) -> MannKendall:
     1.0
     """
     x = np.asarray(series, dtype=np.float64).ravel()
-    n = x.size
-    if n < 2:
+    if x.size < 2:
         return MannKendall(s=0.0, variance=0.0, z=0.0, p=1.0, tau=0.0)
-    upper = np.triu_indices(n, k=1)
-    s = float(np.sign(x[None, :] - x[:, None])[upper].sum())
-    _, ties = np.unique(x, return_counts=True)
-    variance = float((n * (n - 1) * (2 * n + 5) - np.sum(ties * (ties - 1) * (2 * ties + 5))) / 18)
-    z = 0.0 if variance <= 0 or s == 0 else (s - np.sign(s)) / np.sqrt(variance)
-    p = float(2 * stats.norm.sf(abs(z)))
-    return MannKendall(s=s, variance=variance, z=float(z), p=p, tau=s / (n * (n - 1) / 2))
+    one = mann_kendall_columns(x[:, None])
+    return MannKendall(s=float(one.s[0]), variance=float(one.variance[0]), z=float(one.z[0]), p=float(one.p[0]),
+                       tau=float(one.tau[0]))
 
 
 def classify_emerging(
@@ -212,6 +249,59 @@ def _classify_final(
     return names["sporadic"]
 
 
+def classify_emerging_columns(
+    hot: npt.ArrayLike,
+    cold: npt.ArrayLike,
+    trend_z: npt.ArrayLike,
+    trend_p: npt.ArrayLike,
+    trend_alpha: float = 0.10,
+) -> npt.NDArray[np.str_]:
+    """:func:`classify_emerging` for every cell at once: ``hot`` and ``cold`` are (time steps x cells)
+    flags, ``trend_z`` and ``trend_p`` one value per cell; returns the category values. The same rules
+    as the one-cell function (tested equal on every constructed and random history)."""
+    hot_steps = np.asarray(hot, dtype=bool)
+    cold_steps = np.asarray(cold, dtype=bool)
+    if hot_steps.ndim != 2 or hot_steps.shape != cold_steps.shape or hot_steps.shape[0] == 0:
+        raise ValueError("hot and cold must be non-empty (time steps x cells) arrays of the same shape")
+    if np.any(hot_steps & cold_steps):
+        raise ValueError("a step cannot be both hot and cold")
+    z = np.asarray(trend_z, dtype=np.float64)
+    significant = np.asarray(trend_p, dtype=np.float64) <= trend_alpha
+    up, down = significant & (z > 0), significant & (z < 0)
+    hot_final = _final_patterns(hot_steps, cold_steps, up, down, _HOT)
+    cold_final = _final_patterns(cold_steps, hot_steps, down, up, _COLD)
+    return np.select(
+        [hot_steps[-1], cold_steps[-1], _mostly_columns(hot_steps), _mostly_columns(cold_steps)],
+        [hot_final, cold_final, EmergingCategory.HISTORICAL_HOT.value, EmergingCategory.HISTORICAL_COLD.value],
+        EmergingCategory.NO_PATTERN.value,
+    ).astype(str)
+
+
+def _mostly_columns(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    return np.asarray(flags.sum(axis=0) * 10 >= 9 * flags.shape[0])
+
+
+def _final_patterns(
+    same: npt.NDArray[np.bool_],
+    opposite: npt.NDArray[np.bool_],
+    strengthening: npt.NDArray[np.bool_],
+    weakening: npt.NDArray[np.bool_],
+    names: dict[str, EmergingCategory],
+) -> npt.NDArray[np.str_]:
+    """:func:`_classify_final` per column (meaningful where the final step is of the ``same`` kind)."""
+    count = same.sum(axis=0)
+    # Length of the final uninterrupted run: the steps before the last step that is not ``same``.
+    trailing = np.where(same.all(axis=0), same.shape[0], np.argmax(~same[::-1], axis=0))
+    mostly = _mostly_columns(same)
+    return np.select(
+        [mostly & strengthening, mostly & weakening, mostly, opposite[:-1].any(axis=0), count == 1,
+         (trailing >= 2) & (count == trailing)],
+        [names["intensifying"].value, names["diminishing"].value, names["persistent"].value,
+         names["oscillating"].value, names["new"].value, names["consecutive"].value],
+        names["sporadic"].value,
+    )
+
+
 @dataclass(frozen=True)
 class EmergingHotSpots:
     """Per-cell result of :func:`emerging_hot_spots` (arrays aligned with the cells)."""
@@ -273,34 +363,25 @@ def emerging_hot_spots(
     series = np.asarray(counts, dtype=np.float64)
     if series.ndim != 2:
         raise ValueError("counts must be a 2-D (time steps x cells) array")
-    steps, cells = series.shape
+    steps = series.shape[0]
     if steps < 2:
         raise ValueError("emerging hot spot analysis needs at least two time steps (ArcGIS recommends 10)")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     trend_level = alpha if trend_alpha is None else trend_alpha
 
-    gi_z = np.empty((steps, cells))
-    gi_p = np.empty((steps, cells))
-    for t in range(steps):
-        result = getis_ord_gi_star(series[t], weights)
-        gi_z[t], gi_p[t] = result.z, result.p
+    gi_z, gi_p = getis_ord_gi_star_rows(series, weights)  # each step its own Gi*, on the same weights
     evidence = np.vstack([benjamini_hochberg_adjust(row) for row in gi_p]) if fdr else gi_p
     significant = evidence <= alpha
     hot = significant & (gi_z > 0)
     cold = significant & (gi_z < 0)
 
-    trend_z = np.empty(cells)
-    trend_p = np.empty(cells)
-    category = np.empty(cells, dtype=object)
-    for k in range(cells):
-        trend = mann_kendall(gi_z[:, k])
-        trend_z[k], trend_p[k] = trend.z, trend.p
-        category[k] = classify_emerging(hot[:, k], cold[:, k], trend.z, trend.p, trend_level).value
+    trend = mann_kendall_columns(gi_z)
+    category = classify_emerging_columns(hot, cold, trend.z, trend.p, trend_level)
     return EmergingHotSpots(
-        category=category.astype(str),
-        trend_z=trend_z,
-        trend_p=trend_p,
+        category=category,
+        trend_z=trend.z,
+        trend_p=trend.p,
         hot_steps=hot.sum(axis=0).astype(np.int64),
         cold_steps=cold.sum(axis=0).astype(np.int64),
         gi_z=gi_z,

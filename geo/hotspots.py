@@ -91,7 +91,20 @@ def getis_ord_gi_star(values: npt.ArrayLike, weights: sparse.spmatrix | sparse.s
     [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     x = np.asarray(values, dtype=np.float64).ravel()
-    n = x.size
+    z, p = getis_ord_gi_star_rows(x[None, :], weights)
+    return GiStarResult(z=z[0], p=p[0])
+
+
+def getis_ord_gi_star_rows(
+    values: npt.ArrayLike, weights: sparse.spmatrix | sparse.sparray
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`getis_ord_gi_star` for every row of a (time steps x cells) array on the same weights: the
+    same formula, with the weights' sums worked out once for all rows. Returns ``(z, p)``, each shaped
+    like ``values``."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError("values must be a 2-D (rows x cells) array")
+    n = x.shape[1]
     w = sparse.csr_array(weights, dtype=np.float64)
     if w.shape != (n, n):
         raise ValueError(f"weights must be {n}x{n} to match values, got {w.shape}")
@@ -100,29 +113,29 @@ def getis_ord_gi_star(values: npt.ArrayLike, weights: sparse.spmatrix | sparse.s
     if np.any(w.diagonal() != 0):
         raise ValueError("weights must not contain self-loops; Gi* adds the self weight itself")
     if n < 2:
-        return GiStarResult(z=np.zeros(n), p=np.ones(n))
+        return np.zeros(x.shape), np.ones(x.shape)
 
     w_star = (w + sparse.eye_array(n, format="csr")).tocsr()
-    local_sum = w_star @ x
+    local_sum = (w_star @ x.T).T
     w_i = np.asarray(w_star.sum(axis=1)).ravel()
     s1_i = np.asarray(w_star.multiply(w_star).sum(axis=1)).ravel()
 
-    mean = x.mean()
+    mean = x.mean(axis=1, keepdims=True)
     # Population standard deviation, as in Ord & Getis (1995, p. 291). The two-pass np.std keeps a
     # constant series at (almost exactly) zero, where sqrt(mean(x^2) - mean^2) can leave ~1e-9 noise.
-    s = float(np.std(x))
+    s = np.std(x, axis=1, keepdims=True)
     spread = np.clip((n * s1_i - w_i**2) / (n - 1), 0.0, None)
     numerator = local_sum - mean * w_i
     denominator = s * np.sqrt(spread)
 
     # A zero denominator means no variation to test against (all values equal, or the neighbourhood
     # is the whole study area): report "no evidence of clustering" rather than NaN.
-    tolerance = 1e-12 * max(1.0, float(np.abs(x).max()))
+    tolerance = 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1, keepdims=True))
     defined = denominator > tolerance
-    z = np.zeros(n)
+    z = np.zeros(x.shape)
     np.divide(numerator, denominator, out=z, where=defined)
     p = 2.0 * stats.norm.sf(np.abs(z))
-    return GiStarResult(z=z, p=p)
+    return z, p
 
 
 def benjamini_hochberg_adjust(p: npt.ArrayLike) -> FloatArray:

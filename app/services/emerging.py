@@ -40,12 +40,34 @@ EMERGING_CITATION = (
 )
 
 
+def _key(i: IntArray, j: IntArray) -> IntArray:
+    """One int64 per cell, ordered as (i, j) pairs are: i in the high 32 bits, j offset to be non-negative."""
+    return (np.asarray(i, dtype=np.int64) << 32) + (np.asarray(j, dtype=np.int64) + (1 << 31))
+
+
 def _totals(i: IntArray, j: IntArray, count: IntArray) -> db.CellCounts:
     if i.size == 0:
         return db.CellCounts(i, j, count)
-    cells, inverse = np.unique(np.column_stack([i, j]), axis=0, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=count, minlength=len(cells)).astype(np.int64)
-    return db.CellCounts(cells[:, 0].astype(np.int64), cells[:, 1].astype(np.int64), sums)
+    keys, first, inverse = np.unique(_key(i, j), return_index=True, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=count, minlength=keys.size).astype(np.int64)
+    return db.CellCounts(np.asarray(i, dtype=np.int64)[first], np.asarray(j, dtype=np.int64)[first], sums)
+
+
+def _step_matrix(by_step: db.StepCounts, table_i: IntArray, table_j: IntArray, steps: int) -> np.ndarray:
+    """(steps x cells) counts in the table's cell order; rows outside the steps or the table are dropped."""
+    matrix = np.zeros((steps, table_i.size))
+    if table_i.size == 0 or by_step.i.size == 0:
+        return matrix
+    table_keys = _key(table_i, table_j)
+    order = np.argsort(table_keys, kind="stable")
+    keys = _key(by_step.i, by_step.j)
+    at = np.searchsorted(table_keys[order], keys)
+    found = at < table_keys.size
+    found[found] = table_keys[order][at[found]] == keys[found]
+    step = np.asarray(by_step.step, dtype=np.int64)
+    keep = found & (step >= 0) & (step < steps)
+    np.add.at(matrix, (step[keep], order[at[keep]]), np.asarray(by_step.count, dtype=np.float64)[keep])
+    return matrix
 
 
 # ---- the analysis ----------------------------------------------------------------------------------------
@@ -104,12 +126,7 @@ def emerging_hotspot_analysis(
         field = "datetime" if len(steps) > DEFAULT_STEPS["week"] * 2 else "size"
         raise InvalidInput(f"{field}: {table.i.size:,} cells x {len(steps)} {step}s is too much to analyse at once; "
                            "use larger cells, a bbox, a shorter period or step=month", field=field)
-    column = {c: k for k, c in enumerate(zip(table.i.tolist(), table.j.tolist(), strict=True))}
-    matrix = np.zeros((len(steps), table.i.size))
-    for t, a, b, n in zip(by_step.step.tolist(), by_step.i.tolist(), by_step.j.tolist(), by_step.count.tolist(),
-                          strict=True):
-        if 0 <= t < len(steps) and (a, b) in column:
-            matrix[t, column[(a, b)]] += n
+    matrix = _step_matrix(by_step, table.i, table.j, len(steps))
     result = emerging_hot_spots(disclosure.statistic_counts(matrix), spatial_weights(query, table),
                                 alpha=EMERGING_ALPHA, fdr=query.fdr)
     features = []

@@ -9,7 +9,14 @@ import pymannkendall
 import pytest
 
 import geo.emerging
-from geo.emerging import EmergingCategory, classify_emerging, emerging_hot_spots, mann_kendall
+from geo.emerging import (
+    EmergingCategory,
+    classify_emerging,
+    classify_emerging_columns,
+    emerging_hot_spots,
+    mann_kendall,
+    mann_kendall_columns,
+)
 from geo.grid import square_adjacency
 from geo.hotspots import getis_ord_gi_star
 
@@ -89,6 +96,48 @@ def test_mann_kendall_matches_pymannkendall(seed: int) -> None:
     assert ours.z == pytest.approx(reference.z)
     assert ours.p == pytest.approx(reference.p)
     assert ours.tau == pytest.approx(reference.Tau)
+
+
+def test_mann_kendall_columns_match_pymannkendall_column_by_column() -> None:
+    # The vectorised test emerging hot spots use (all cells at once) against the independent implementation,
+    # on columns with ties, a constant column, a monotonic one and a two-step one.
+    rng = np.random.default_rng(42)
+    series = np.round(rng.normal(0, 1, (24, 40)) + np.linspace(-1, 1, 40) * np.arange(24)[:, None] / 12, 1)
+    series[:, 0] = 2.5
+    series[:, 1] = np.arange(24)
+    series[5:9, 2] = series[4, 2]
+    ours = mann_kendall_columns(series)
+    for k in range(series.shape[1]):
+        reference = pymannkendall.original_test(series[:, k])
+        assert ours.s[k] == pytest.approx(reference.s)
+        assert ours.variance[k] == pytest.approx(reference.var_s)
+        assert ours.z[k] == pytest.approx(reference.z, abs=1e-12)
+        assert ours.p[k] == pytest.approx(reference.p)
+        assert ours.tau[k] == pytest.approx(reference.Tau)
+    two = mann_kendall_columns(np.array([[1.0, 3.0], [2.0, 3.0]]))
+    assert two.s.tolist() == [1.0, 0.0] and two.p[1] == 1.0
+
+
+def test_classify_columns_equals_the_one_cell_rules() -> None:
+    # Every constructed history as one column each, then many random histories (all trends).
+    hot, cold = (np.column_stack(f) for f in zip(*(flags(h) for h, _, _ in CASES), strict=True))
+    z = np.array([t[0] for _, t, _ in CASES])
+    p = np.array([t[1] for _, t, _ in CASES])
+    assert classify_emerging_columns(hot, cold, z, p).tolist() == [e.value for _, _, e in CASES]
+    rng = np.random.default_rng(3)
+    for steps in (2, 3, 10, 24):
+        draw = rng.choice(np.array([H, C, N]), size=(steps, 3000), p=[0.45, 0.2, 0.35])
+        draw[:, :300] = H  # mostly-hot and mostly-cold columns with a few gaps
+        draw[:, 300:600] = C
+        gaps = rng.random((steps, 600)) < 0.08
+        draw[:, :600][gaps] = N
+        hot, cold = draw == H, draw == C
+        z = rng.normal(0, 2, 3000)
+        p = rng.choice([0.01, 0.08, 0.5], 3000)
+        expected = [classify_emerging(hot[:, k], cold[:, k], z[k], p[k]).value for k in range(3000)]
+        assert classify_emerging_columns(hot, cold, z, p).tolist() == expected
+    with pytest.raises(ValueError, match="both hot and cold"):
+        classify_emerging_columns(np.ones((3, 2), bool), np.ones((3, 2), bool), [0, 0], [1, 1])
 
 
 def test_mann_kendall_tie_correction_by_hand() -> None:

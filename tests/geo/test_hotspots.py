@@ -20,6 +20,7 @@ from geo.hotspots import (
     benjamini_hochberg_adjust,
     confidence_bins,
     getis_ord_gi_star,
+    getis_ord_gi_star_rows,
     hotspot_table,
 )
 
@@ -74,6 +75,17 @@ def test_gi_star_z_matches_esda_star_binary(name: str, weights: sparse.csr_matri
         np.testing.assert_allclose(result.z, esda_gi_star_z(values, weights), rtol=0, atol=1e-9)
         # esda reports one-sided p_norm; ours is the two-sided normal p of the same z.
         np.testing.assert_allclose(result.p, 2 * stats.norm.sf(np.abs(result.z)), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "weights"), weight_cases())
+def test_gi_star_rows_match_esda_row_by_row(name: str, weights: sparse.csr_matrix) -> None:
+    # The batched form emerging hot spots use: every row its own Gi* on the same weights, constant rows too.
+    rows = np.vstack([*value_cases(weights.shape[0], seed=len(name) + 1), np.full(weights.shape[0], 4.0)])
+    z, p = getis_ord_gi_star_rows(rows, weights)
+    for row, row_z, row_p in zip(rows[:-1], z[:-1], p[:-1], strict=True):  # esda gives NaN for the constant row
+        np.testing.assert_allclose(row_z, esda_gi_star_z(row, weights), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(row_p, 2 * stats.norm.sf(np.abs(row_z)), rtol=1e-12)
+    assert np.all(z[-1] == 0) and np.all(p[-1] == 1)
 
 
 def test_gi_star_with_isolated_cells_matches_esda() -> None:
