@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     # refusals into a heavy lane busy all the time, and the cheap reads' median went from 0.2-0.6 s to 1.3 s.
     heavy_queue_seconds: float = 5.0
     retry_after_seconds: int = 5
+    # Heavy analyses' answers (hot spots, emerging hot spots, displacement) kept per process, per reader,
+    # question and data version; reused until a write could change them (app.services.analysis_cache).
+    # 0 turns reuse off.
+    analysis_cache_mb: float = 64.0
     workers: int | None = None  # None: WEB_CONCURRENCY, else the number of cores
     shutdown_grace_seconds: int = 25  # below docker-compose's stop_grace_period (30 s)
     # Incidents dated later than now + this are refused (clock skew between systems, not the future).
