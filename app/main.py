@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     analysis_cache.configure(settings.analysis_cache_mb)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(HeavyLaneMiddleware, slots=settings.heavy_pool_size, per_user=settings.heavy_per_user,
-                       queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds)
+                       queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds,
+                       queue_length=settings.heavy_queue_length)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure,
                        tile_url=settings.tile_url if settings.map_internet_tiles != "never" else None)
     app.add_middleware(CancelOnDisconnectMiddleware)
