@@ -1,8 +1,9 @@
 """The data versions of an organisation's analyses (migration 0016): what a cached analysis's key is made of.
 
 :func:`version_key` reads, in the request's own transaction, the organisation's sentinel version (places,
-interventions, the organisation itself) and the versions of the UTC months a period covers. Triggers bump
-them in every writer's transaction, so two requests that read the same key read the same data.
+interventions, the organisation itself) and the versions of the UTC months a period covers, each as the
+total of its change rows and their highest sequence number. Triggers add change rows in every writer's
+transaction, so two requests that read the same key read the same data.
 """
 
 from __future__ import annotations
@@ -44,15 +45,16 @@ def version_key(session: Session, start: datetime | None, end: datetime | None) 
     row = session.execute(
         text(f"""
             SELECT (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,
-                   max(version) FILTER (WHERE month = '-infinity'),
-                   COALESCE(array_agg(month::text || '=' || version ORDER BY month)
-                            FILTER (WHERE month <> '-infinity'), '{{}}')
-            FROM {TABLE}
-            WHERE organisation_id = {ORG}
-              AND (month = '-infinity' OR ((CAST(:first AS date) IS NULL OR month >= :first)
-                                           AND (CAST(:last AS date) IS NULL OR month <= :last)))"""),
+                   (SELECT sum(changes) || ':' || max(version) FROM {TABLE}
+                    WHERE organisation_id = {ORG} AND month = '-infinity'),
+                   (SELECT COALESCE(array_agg(m ORDER BY m), '{{}}') FROM (
+                        SELECT month::text || '=' || sum(changes) || ':' || max(version) AS m FROM {TABLE}
+                        WHERE organisation_id = {ORG} AND month > '-infinity'
+                          AND (CAST(:first AS date) IS NULL OR month >= :first)
+                          AND (CAST(:last AS date) IS NULL OR month <= :last)
+                        GROUP BY month) AS per_month)"""),
         {"first": first, "last": last}).one()
     database, sentinel, months = row
     if sentinel is None:
         return None
-    return (int(database), int(sentinel), first, last, tuple(months))
+    return (int(database), str(sentinel), first, last, tuple(months))

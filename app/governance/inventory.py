@@ -285,12 +285,14 @@ TABLES: dict[str, Table] = {
         "transaction as every write; a heavy analysis's answer is reused only while its numbers are unchanged.",
         "nobody: version numbers only",
         (Access(policy.ANALYSIS, "read by the analyses of the reader's own organisation, never shown"),),
-        "Kept while the organisation exists; goes with it.",
+        "Kept while the organisation exists (`contextmap retention apply` folds each month's rows into one); "
+        "goes with it.",
         (NOWHERE,),
         {
             "month": Column("First day of a UTC calendar month of incident times ('-infinity': places, "
                             "interventions and the organisation)."),
-            "version": Column("A number that changes whenever data of that month (or kind) are written."),
+            "version": Column("A sequence number of a write to data of that month (or kind)."),
+            "changes": Column("How many writes the row stands for (rows are folded together by retention)."),
         },
     ),
     "interventions": Table(

@@ -1,19 +1,20 @@
 """Data versions for cached analyses (issue 11): ``analysis_data_versions`` says, per organisation, when the
 data an analysis reads last changed, so a heavy analysis's answer can be reused until then and never after.
 
-One row per organisation and UTC calendar month of ``incidents.occurred_from`` (the column every analysis
-filters its periods on), and one row per organisation with ``month = '-infinity'`` (the "sentinel") for
-everything else an analysis reads: places (names, kinds, outlines, incident links), interventions and the
-organisation itself (service area, disclosure thresholds). Statement triggers bump the rows a write touches
-to a fresh value of ``analysis_data_version_seq`` inside the writer's transaction — inserts, edits (the old
-and the new month), deletes, ``COPY`` imports, retention — so the version a reader sees and the data it
-sees commit together. A version is never reused: the sequence is not owned by a table (``TRUNCATE ...
-RESTART IDENTITY`` leaves it alone) and a new organisation's sentinel starts from it.
+Rows per organisation and UTC calendar month of ``incidents.occurred_from`` (the column every analysis
+filters its periods on), and per organisation with ``month = '-infinity'`` (the "sentinel") for everything
+else an analysis reads: places (names, kinds, outlines, incident links), interventions and the organisation
+itself (service area, disclosure thresholds). Statement triggers add one row (``changes = 1``, ``version``
+from ``analysis_data_version_seq``) for each month and sentinel a write touches, inside the writer's
+transaction — inserts, edits (the old and the new month), deletes, ``COPY`` imports, retention — so what a
+reader counts and the data it sees commit together. Rows are only ever added (never updated), so writers
+of one month never queue behind each other.
 
-The key of a cached answer (``app.services.analysis_cache``) is the sentinel's version and the versions of
-the months its period covers; a month with no row has had no write since the sentinel was made. Writers of
-one month queue on its row for the rest of their transaction (rows are taken in key order, as the
-aggregate's are), which is short for the service's writes.
+A month's version is ``(sum(changes), max(version))``: the sum grows with every committed change, whatever
+order concurrent writers commit in (snapshots see a growing set of commits), and the sequence makes it
+unique even for an organisation id reused after ``TRUNCATE ... RESTART IDENTITY`` (the sequence is owned by
+no table). A month with no row has had no write since the sentinel was made. ``analysis_data_versions_compact()`` folds
+each month's rows into one with the same sum and maximum, so the key is unchanged.
 
 Citus: ``app.db.citus`` drops these triggers with the aggregate's (statement triggers with transition
 tables do not run on shards); without them the cache is off (``app.db.data_versions.kept``).
@@ -41,16 +42,15 @@ SENTINEL = "'-infinity'::date"
 
 
 def _bump(keys: str) -> str:
-    """Give every ``(organisation_id, month)`` of ``keys`` a fresh version; rows taken in key order so
-    concurrent writers lock shared rows in the same order. An organisation being deleted (its row already
-    gone in this transaction) is skipped: the cascade removes its versions."""
+    """Record a change to every ``(organisation_id, month)`` of ``keys``: one new row each, never an update,
+    so concurrent writers of one month never wait for each other (an upsert of one row per month made every
+    incident write queue behind the one before until it committed). An organisation being deleted (its row
+    already gone in this transaction) is skipped: the cascade removes its versions."""
     return f"""
-        INSERT INTO {TABLE} AS v (organisation_id, month, version)
-        SELECT k.organisation_id, k.month, nextval('{SEQUENCE}')
+        INSERT INTO {TABLE} (organisation_id, month, version, changes)
+        SELECT k.organisation_id, k.month, nextval('{SEQUENCE}'), 1
         FROM (SELECT DISTINCT organisation_id, month FROM ({keys}) AS d) AS k
-        WHERE EXISTS (SELECT 1 FROM organisations o WHERE o.id = k.organisation_id)
-        ORDER BY k.organisation_id, k.month
-        ON CONFLICT (organisation_id, month) DO UPDATE SET version = EXCLUDED.version;"""
+        WHERE EXISTS (SELECT 1 FROM organisations o WHERE o.id = k.organisation_id);"""
 
 
 def _months(rows: str) -> str:
@@ -83,14 +83,15 @@ def upgrade() -> None:
             organisation_id bigint NOT NULL REFERENCES organisations(id) ON DELETE CASCADE,
             month date NOT NULL CHECK (month = {SENTINEL} OR extract(day FROM month) = 1),
             version bigint NOT NULL,
-            CONSTRAINT {TABLE}_pkey PRIMARY KEY (organisation_id, month) INCLUDE (version)
+            changes bigint NOT NULL CHECK (changes > 0),
+            CONSTRAINT {TABLE}_pkey PRIMARY KEY (organisation_id, month, version) INCLUDE (changes)
         );
         GRANT SELECT ON {TABLE} TO {role};
         ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY;
         CREATE POLICY organisation_isolation ON {TABLE}
             USING (organisation_id = {CURRENT_ORG}) WITH CHECK (organisation_id = {CURRENT_ORG});
-        INSERT INTO {TABLE} (organisation_id, month, version)
-            SELECT id, {SENTINEL}, nextval('{SEQUENCE}') FROM organisations ORDER BY id;
+        INSERT INTO {TABLE} (organisation_id, month, version, changes)
+            SELECT id, {SENTINEL}, nextval('{SEQUENCE}'), 1 FROM organisations ORDER BY id;
         """
     )
     # Incidents: the months of the rows written (old and new for an edit).
@@ -121,6 +122,26 @@ def upgrade() -> None:
                 FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_everything();
             """
         )
+    # Folds each month's change rows into one carrying their total (the owner runs it: `contextmap
+    # retention apply`). The total, and so the key, is unchanged; rows written meanwhile are not touched.
+    op.execute(
+        f"""
+        CREATE FUNCTION {TABLE}_compact() RETURNS bigint
+        LANGUAGE sql SET search_path = public, pg_temp AS $fn$
+            WITH folded AS (
+                DELETE FROM {TABLE} v
+                WHERE (v.organisation_id, v.month) IN (SELECT organisation_id, month FROM {TABLE}
+                                                       GROUP BY 1, 2 HAVING count(*) > 1)
+                RETURNING v.organisation_id, v.month, v.version, v.changes),
+            written AS (
+                INSERT INTO {TABLE} (organisation_id, month, version, changes)
+                SELECT organisation_id, month, max(version), sum(changes) FROM folded GROUP BY 1, 2
+                RETURNING 1)
+            SELECT count(*) FROM folded;
+        $fn$;
+        REVOKE ALL ON FUNCTION {TABLE}_compact() FROM PUBLIC;
+        """
+    )
     op.execute(
         f"""
         CREATE TRIGGER {TABLE}_insert AFTER INSERT ON organisations REFERENCING NEW TABLE AS new_rows
@@ -138,5 +159,6 @@ def downgrade() -> None:
     for name in ("incidents_new", "incidents_old", "incidents_moved", "context_new", "context_old",
                  "context_moved", "organisation", "everything"):
         op.execute(f"DROP FUNCTION IF EXISTS {TABLE}_{name}()")
+    op.execute(f"DROP FUNCTION IF EXISTS {TABLE}_compact()")
     op.execute(f"DROP TABLE IF EXISTS {TABLE}")
     op.execute(f"DROP SEQUENCE IF EXISTS {SEQUENCE}")
