@@ -43,6 +43,7 @@ from app.middleware import (
     TrustedHostMiddleware,
 )
 from app.security import SignInThrottle
+from app.services import analysis_cache
 from app.settings import Settings
 from app.web import admin as web_admin
 from app.web import finder as web_finder
@@ -125,9 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Outermost last. The catch-all 500 sits inside the security headers; the disconnect listener inside
     # the body limit, so it never reads more of a body than the limit allows.
+    analysis_cache.configure(settings.analysis_cache_mb)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(HeavyLaneMiddleware, slots=settings.heavy_pool_size, per_user=settings.heavy_per_user,
-                       queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds)
+                       queue_seconds=settings.heavy_queue_seconds, retry_after=settings.retry_after_seconds,
+                       queue_length=settings.heavy_queue_length)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure,
                        tile_url=settings.tile_url if settings.map_internet_tiles != "never" else None)
     app.add_middleware(CancelOnDisconnectMiddleware)

@@ -282,16 +282,24 @@ def _problem(status: int, title: str, detail: str, retry_after: int) -> tuple[Me
 
 class HeavyLaneMiddleware:
     """Heavy analyses run in their own bounded lane: at most ``slots`` at once per process (the size of the
-    heavy connection pool) and ``per_user`` per credential. A user over their share gets 429; a request
-    that cannot get a slot within ``queue_seconds`` gets 503; both with ``Retry-After``. Cheap requests
+    heavy connection pool) and ``per_user`` per credential. A request waits in a bounded queue for its
+    slot: a user over their share gets 429 at once; a request that finds ``queue_length`` others waiting,
+    or cannot get a slot within ``queue_seconds``, gets 503; all with ``Retry-After``. Cheap requests
     never wait here and use the other pool, so a few large analyses cannot take the service down.
+
+    Waiting rather than refusing at once: a refusal is an error for the user, and most heavy requests are
+    answered from the analysis cache (:mod:`app.services.analysis_cache`) in milliseconds once in the lane.
+    ``queue_seconds`` plus the statement timeout stays under a client's usual 60 s.
     """
 
-    def __init__(self, app: ASGIApp, slots: int, per_user: int, queue_seconds: float, retry_after: int):
+    def __init__(self, app: ASGIApp, slots: int, per_user: int, queue_seconds: float, retry_after: int,
+                 queue_length: int = 64):
         self.app = app
         self.per_user = per_user
         self.queue_seconds = queue_seconds
+        self.queue_length = queue_length
         self.retry_after = retry_after
+        self._waiting = 0
         self.slots = max(1, slots)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore = asyncio.Semaphore(self.slots)
@@ -324,16 +332,24 @@ class HeavyLaneMiddleware:
                                     "wait for the one running to finish.", self.retry_after):
                 await send(message)
             return
+        slots = self._slots()
+        if slots.locked() and self._waiting >= self.queue_length:
+            for message in _problem(503, "Service busy", f"{self._waiting} large analyses are already waiting. "
+                                    "Try again shortly.", self.retry_after):
+                await send(message)
+            return
         self._running[who] += 1
         try:
+            self._waiting += 1
             try:
-                slots = self._slots()
                 await asyncio.wait_for(slots.acquire(), timeout=self.queue_seconds)
             except TimeoutError:
                 for message in _problem(503, "Service busy", "Every slot for large analyses is in use. "
                                         "Try again shortly.", self.retry_after):
                     await send(message)
                 return
+            finally:
+                self._waiting -= 1
             token = current_lane.set("heavy")
             try:
                 await self.app(scope, receive, send)

@@ -146,7 +146,9 @@ def _load() -> str:
 def bench_size(name: str, runs: int, naive_runs: int, naive_limit: float) -> list[str]:
     database_name, incidents, period = SIZES[name]
     info = seed(database_name, incidents, period=period)
-    settings = Settings(database_url=info.url.render_as_string(hide_password=False), environment="test",
+    # analysis_cache_mb=0: each request computes (repeated requests would be answered from the cache)
+    settings = Settings(analysis_cache_mb=0,
+                        database_url=info.url.render_as_string(hide_password=False), environment="test",
                         cookie_secure=False)
     database = Database(settings)
     tokens = _tokens(database, info.organisation_id)

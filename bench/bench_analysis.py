@@ -70,7 +70,9 @@ def main() -> None:
     args = parser.parse_args()
 
     info = seed(args.database)
-    settings = Settings(database_url=info.url.render_as_string(hide_password=False), environment="test",
+    # analysis_cache_mb=0: each request computes (repeated requests would be answered from the cache)
+    settings = Settings(analysis_cache_mb=0,
+                        database_url=info.url.render_as_string(hide_password=False), environment="test",
                         cookie_secure=False)
     database = Database(settings)
     tokens = _tokens(database, info.organisation_id)

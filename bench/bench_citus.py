@@ -112,7 +112,8 @@ def _token(url: URL, org: int) -> str:
 
 
 def _hotspots(url: URL, org: int, requests: int) -> dict[str, Any]:
-    settings = Settings(database_url=url.render_as_string(hide_password=False), environment="test",
+    # analysis_cache_mb=0: each request computes (repeated requests would be answered from the cache)
+    settings = Settings(analysis_cache_mb=0, database_url=url.render_as_string(hide_password=False), environment="test",
                         cookie_secure=False, allowed_hosts=["testserver"])
     headers = {"Authorization": f"Bearer {_token(url, org)}"}
     captured: list[tuple[str, Any]] = []

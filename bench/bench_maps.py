@@ -85,7 +85,9 @@ def main() -> None:
     info = seed(args.database, args.incidents)
     print(f"{info.url.database}: {info.incidents:,} incidents in organisation {BENCH_SLUG}"
           + (f" (seeded in {info.seconds:.0f} s)" if info.seconds else ""))
-    settings = Settings(database_url=info.url.render_as_string(hide_password=False), cookie_secure=False)
+    # analysis_cache_mb=0: each request computes (repeated requests would be answered from the cache)
+    settings = Settings(analysis_cache_mb=0,
+                        database_url=info.url.render_as_string(hide_password=False), cookie_secure=False)
     database = Database(settings)
     print(_designate(database, info.organisation_id))
     tokens = _tokens(database, info.organisation_id)

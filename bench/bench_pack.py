@@ -73,7 +73,8 @@ def main() -> None:
     url = choose_database().url.set(database=DATABASE)
     ensure_database(url, recreate=True)
     migrate(url)
-    settings = Settings(database_url=url.render_as_string(hide_password=False), environment="test",
+    # analysis_cache_mb=0: each request computes (repeated requests would be answered from the cache)
+    settings = Settings(analysis_cache_mb=0, database_url=url.render_as_string(hide_password=False), environment="test",
                         allowed_hosts=["testserver"])
     database = Database(settings)
     with database.owner_session() as session:

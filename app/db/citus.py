@@ -96,6 +96,11 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
     # the analyses count the incidents (app.db.aggregates.maintained).
     for verb in ("insert", "update", "delete", "truncate"):
         connection.execute(text(f"DROP TRIGGER IF EXISTS incident_cell_months_{verb} ON incidents"))
+    # The same holds for the analysis data versions (0016): without them the analysis cache is off
+    # (app.db.data_versions.kept).
+    for table in ("incidents", "places", "interventions", "organisations"):
+        for verb in ("insert", "update", "delete", "truncate"):
+            connection.execute(text(f"DROP TRIGGER IF EXISTS analysis_data_versions_{verb} ON {table}"))
 
     done = _already(connection)
     changed: list[str] = []

@@ -469,6 +469,22 @@ class IncidentCellMonth(Base):
     incidents: Mapped[int] = mapped_column(Integer)
 
 
+class AnalysisDataVersion(Base):
+    """When the data an organisation's analyses read last changed (0016): one row per UTC month of
+    ``incidents.occurred_from`` and (``month = -infinity``) for places, interventions and the organisation;
+    change rows added by statement-level triggers; the analysis cache's key (app.db.data_versions)."""
+
+    __tablename__ = "analysis_data_versions"
+    __table_args__ = (
+        PrimaryKeyConstraint("organisation_id", "month", "version", name="analysis_data_versions_pkey",
+                             postgresql_include=["changes"]),
+    )
+    organisation_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(BigInteger)
+    changes: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditEvent(Base):
     """An append-only record of who did what in an organisation (unknown sign-ins: AuditEventUnattributed)."""
 

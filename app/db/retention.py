@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db import data_versions
+
 
 @dataclass
 class RetentionReport:
@@ -50,6 +52,9 @@ def apply_retention(session: Session, retention_days: int, mode: str, *, dry_run
         text(f"SELECT o.slug, {_DAYS} AS days FROM organisations o "
              "WHERE o.retention_days IS NOT NULL AND o.retention_days < :days"), params).all()
     report.cutoffs = {slug: now - timedelta(days=int(days)) for slug, days in own}
+    if not dry_run and data_versions.kept(session):
+        # Each month's analysis data-version rows folded into one (same key): they grow by one per write.
+        session.execute(text("SELECT analysis_data_versions_compact()"))
     if dry_run or not rows:
         return report
     if mode == "archive":

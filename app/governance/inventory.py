@@ -279,6 +279,22 @@ TABLES: dict[str, Table] = {
                                 YOUNG_PEOPLE_INDIRECT, OFFENCE_AND_SPECIAL, AGGREGATES),
         },
     ),
+    "analysis_data_versions": Table(
+        "When the data an organisation's analyses read last changed: a number per calendar month of incident "
+        "times, and one for its places, interventions and settings. Bumped by triggers in the same "
+        "transaction as every write; a heavy analysis's answer is reused only while its numbers are unchanged.",
+        "nobody: version numbers only",
+        (Access(policy.ANALYSIS, "read by the analyses of the reader's own organisation, never shown"),),
+        "Kept while the organisation exists (`contextmap retention apply` folds each month's rows into one); "
+        "goes with it.",
+        (NOWHERE,),
+        {
+            "month": Column("First day of a UTC calendar month of incident times ('-infinity': places, "
+                            "interventions and the organisation)."),
+            "version": Column("A sequence number of a write to data of that month (or kind)."),
+            "changes": Column("How many writes the row stands for (rows are folded together by retention)."),
+        },
+    ),
     "interventions": Table(
         "Responses partners make at a place or area (disruption, youth provision, training, …) and who owns them.",
         "places and partner organisations",

@@ -16,6 +16,7 @@ from app.db import maps as maps_db
 from app.exceptions import InvalidInput, NotFound
 from app.schemas.analysis import CellShapeParam
 from app.security import Principal
+from app.services import analysis_cache
 from app.services.disclosure import PUBLISHED_LAYER_SIZE, WITHHELD, Disclosure
 from app.services.geometry import validated_geometry
 from app.services.rates import (
@@ -89,6 +90,32 @@ def displacement_analysis(
         if disclosure.applied:
             control_geometry = db.whole_cells_of_area(session, control_geometry, PUBLISHED_LAYER_SIZE,
                                                       settings.analysis_srid)
+    answer = analysis_cache.reuse(
+        session, principal, disclosure, "displacement",
+        {"intervention": intervention, "target_radius": target_radius, "buffer_m": buffer_m,
+         "search_distance": search_distance, "shape": shape, "size": size,
+         "filter": [filt.harm_categories, filt.sources],
+         "windows": [before_w, after_w, windows.before, windows.after, before_days, after_days],
+         "control_geometry": control_geometry, "control_place": control_place, "srid": settings.analysis_srid},
+        (min(b0, a0), max(b1, a1)),
+        lambda: _displacement(session, settings, disclosure, site, filt, intervention=intervention,
+                              target_radius=target_radius, buffer_m=buffer_m, search_distance=search_distance,
+                              shape=shape, size=size, control_geometry=control_geometry, control_place=control_place,
+                              windows=windows, before_w=before_w, after_w=after_w, before_days=before_days,
+                              after_days=after_days),
+        lambda a: len(json.dumps(a, default=str)))
+    disclosure.audit(session, principal, f"intervention:{intervention}", {
+        **answer["parameters"], "analysis": "displacement", "before": before_w, "after": after_w,
+        "control_geometry": control_geometry is not None})
+    return answer
+
+
+def _displacement(
+    session: Session, settings: Settings, disclosure: Disclosure, site: db.InterventionSite, filt: db.IncidentFilter,
+    *, intervention: int, target_radius: float | None, buffer_m: float, search_distance: float, shape: str,
+    size: float, control_geometry: dict[str, Any] | None, control_place: int | None, windows: db.Windows,
+    before_w: Any, after_w: Any, before_days: float, after_days: float,
+) -> dict[str, Any]:
     radius = target_radius if target_radius is not None else COMPARISON.target_radius_m
     spec = db.AreaSpec(radius, use_own_polygon=target_radius is None)
     srid = settings.analysis_srid
@@ -155,9 +182,6 @@ def displacement_analysis(
                   "buffer_m": buffer_m, "control": definitions["control"], "control_place": control_place,
                   "harm_category": list(filt.harm_categories), "source": list(filt.sources),
                   "search_distance": search_distance, "shareable": disclosure.shareable}
-    disclosure.audit(session, principal, f"intervention:{intervention}", {
-        **parameters, "analysis": "displacement", "before": before_w, "after": after_w,
-        "control_geometry": control_geometry is not None})
     return {
         "intervention": intervention_summary(site, disclosure),
         "before": window_summary(before_w, before_days), "after": window_summary(after_w, after_days),

@@ -14,6 +14,7 @@ from app.db import analysis as db
 from app.exceptions import InvalidInput
 from app.schemas.analysis import EmergingMetadata
 from app.security import Principal
+from app.services import analysis_cache
 from app.services.disclosure import Disclosure
 from app.services.grids import (
     GridQuery,
@@ -115,6 +116,15 @@ def emerging_hotspot_analysis(
                                 "parameters": parameters, "method": f"{EMERGING_CITATION} Weights: "
                                 f"{weights_text(query)}.", "disclosure": disclosure.info()}
     disclosure.audit(session, principal, "analysis:emerging-hotspots", parameters)
+    return analysis_cache.reuse(
+        session, principal, disclosure, "emerging-hotspots", parameters, (start, end),
+        lambda: _emerging(session, query, disclosure, steps, metadata),
+        lambda a: sum(len(f) for f in a.features) + 4096)
+
+
+def _emerging(session: Session, query: GridQuery, disclosure: Disclosure, steps: list[date],
+              metadata: dict[str, Any]) -> EmergingAnalysis:
+    step = metadata["parameters"]["step"]
     if not steps:
         table = build_cell_table(session, query, db.CellCounts(*(np.empty(0, dtype=np.int64),) * 3))
         return EmergingAnalysis([], EmergingMetadata.model_validate({**grid_summary(table, disclosure), **metadata}))

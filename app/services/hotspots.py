@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.db import analysis as db
 from app.schemas.analysis import DensitySurface, HotspotMetadata
 from app.security import Principal
+from app.services import analysis_cache
 from app.services.density import density_surface
 from app.services.disclosure import WITHHELD, Disclosure
 from app.services.grids import (
@@ -77,6 +78,18 @@ def hotspot_analysis(
     session: Session, principal: Principal | None, query: GridQuery, disclosure: Disclosure, *, density: bool,
     bandwidth: float | None,
 ) -> HotspotAnalysis:
+    """Gi* per cell, reused while the organisation's data for the period are unchanged (:mod:`.analysis_cache`)."""
+    disclosure.audit(session, principal, "analysis:hotspots", query.parameters())
+    return analysis_cache.reuse(
+        session, principal, disclosure, "hotspots", {**query.parameters(), "density": density, "bandwidth": bandwidth},
+        (query.filt.start, query.filt.end),
+        lambda: _hotspot_analysis(session, query, disclosure, density=density, bandwidth=bandwidth),
+        lambda a: sum(len(f) for f in a.features) + (len(a.density.model_dump_json()) if a.density else 0) + 4096)
+
+
+def _hotspot_analysis(
+    session: Session, query: GridQuery, disclosure: Disclosure, *, density: bool, bandwidth: float | None,
+) -> HotspotAnalysis:
     table = build_cell_table(session, query, db.grid_counts(session, query.grid, query.filt))
     stats = hotspot_statistics(query, table, disclosure)
     bins = shown_bins(table, stats, disclosure)
@@ -88,7 +101,6 @@ def hotspot_analysis(
         })
         for k in range(table.i.size)
     ]
-    disclosure.audit(session, principal, "analysis:hotspots", query.parameters())
     metadata = HotspotMetadata.model_validate({
         **grid_summary(table, disclosure),
         "n_hot": sum(1 for b in bins if b is not None and b > 0),

@@ -26,6 +26,7 @@ from app.db import aggregates
 from app.db import analysis as analysis_db
 from app.db.retention import apply_retention
 from app.db.session import Database
+from app.services import analysis_cache
 from geo.vocabulary import HARM_CATEGORIES
 from tests.conftest import Org, make_org
 from tests.fixtures.policeuk import policeuk_csv_text
@@ -214,6 +215,8 @@ NONCE = re.compile(r'nonce="[^"]*"|sha256-[A-Za-z0-9+/=]+|_[0-9a-f]{32}(?![0-9a-
 def _both_paths(client: Any, url: str, headers: dict[str, str], monkeypatch: Any) -> tuple[Any, Any]:
     """The answer from the aggregate (which must have been read) and from the incidents."""
     reads: list[str] = []
+    # Both answers computed: the analysis cache would answer the second from the first.
+    monkeypatch.setattr(analysis_cache, "_cache", analysis_cache.AnswerCache(0))
     for name in ("cell_counts", "month_cell_counts"):
         real = getattr(aggregates, name)
         monkeypatch.setattr(aggregates, name, lambda *a, _real=real, _name=name: reads.append(_name) or _real(*a))
