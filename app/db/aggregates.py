@@ -13,14 +13,16 @@ only when its edges are cell edges; a period whose ends are Europe/London month 
 ``tests/db/test_cell_month_aggregate.py`` checks both the bookkeeping (aggregate = a recount after random
 writes, edits, deletes, imports and retention) and the reads (aggregate path = incident path).
 
-Citus (issue 19): the table would be distributed by ``organisation_id`` and co-located with ``incidents``
-(its primary key starts with ``organisation_id``; no ``SET NULL``). Citus does not create triggers on
-distributed tables by default (its docs: create them per shard with ``run_command_on_shards``; Citus 11+
-has ``citus.enable_unsafe_triggers``), and its documented examples are row-level. Not verified here:
-whether statement-level triggers with transition tables work on the shards. If not, the maintenance moves
-into the writers in ``app/db`` (the same set-based delta, computed from the rows each statement returns
-with ``RETURNING``), or into per-shard row triggers writing the co-located aggregate shard (slower for
-``COPY``). The key expression lives in migration 0013 (triggers and the ``_recount`` view).
+Citus (issue 19): the table is distributed by ``organisation_id`` and co-located with ``incidents``. The
+statement triggers cannot run there: a query naming both a transition table and a distributed table is
+sent to the shard without the transition table ("executor could not find named tuplestore"). So on Citus
+:func:`app.db.citus.distribute` replaces them with one row-level trigger (:func:`row_trigger_sql`),
+created on every shard of ``incidents`` (``citus.enable_unsafe_triggers``). Each row adds or takes one off
+its six aggregate rows (three cell sizes, its own category and source and the all-categories row) through
+the distributed table: the organisation is the row's own, so Citus routes the write to the co-located
+aggregate shard on the same worker, which it allows from a trigger (local execution; remote tasks from a
+shard would be refused). Same transaction as the write, as on one node; a ``COPY`` pays per row.
+``TRUNCATE incidents`` does not empty the aggregate there (``contextmap aggregates rebuild`` does).
 """
 
 from __future__ import annotations
@@ -220,13 +222,72 @@ _MAINTAINED: dict[str, bool] = {}
 
 
 def maintained(session: Session) -> bool:
-    """Whether this database keeps the aggregate: its statement triggers on ``incidents`` exist. Citus does
-    not run statement triggers with transition tables on shards, so :func:`app.db.citus.distribute` drops
-    them and every analysis there counts the incidents instead. Asked once per database and process."""
+    """Whether this database keeps the aggregate: its triggers on ``incidents`` exist (the statement triggers
+    of 0013 on one node, the row trigger of :func:`row_trigger_sql` on Citus). Without them every analysis
+    counts the incidents. Asked once per database and process."""
     key = session.connection().engine.url.render_as_string(hide_password=True)
     known = _MAINTAINED.get(key)
     if known is None:
         known = _MAINTAINED[key] = bool(session.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'incident_cell_months_insert' "
-            "AND tgrelid = 'incidents'::regclass)")).scalar_one())
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname IN ('incident_cell_months_insert', :row) "
+            "AND tgrelid = 'incidents'::regclass)"), {"row": ROW_TRIGGER}).scalar_one())
     return known
+
+
+# ---- Citus: per-shard row trigger -------------------------------------------------------------------------
+ROW_TRIGGER = f"{TABLE}_rows"
+STATEMENT_TRIGGERS = tuple(f"{TABLE}_{verb}" for verb in ("insert", "update", "delete", "truncate"))
+
+
+def _row_keys(rec: str, *extra: str) -> list[str]:
+    """The six aggregate keys of one incident record (``NEW`` or ``OLD``) as ``VALUES`` rows, in key order
+    (``extra`` columns appended).
+
+    The same key expression as migration 0013's ``_keyed``: the cell is ``floor(x / size)`` in float8, the
+    month the Europe/London month of ``occurred_from``."""
+    month = f"date_trunc('month', {rec}.occurred_from AT TIME ZONE 'Europe/London')::date"
+    rows = []
+    for size in PUBLISHED_CELL_SIZES:
+        cell = (f"floor(ST_X({rec}.geom_metric) / {float(size)!r}::float8)::int, "
+                f"floor(ST_Y({rec}.geom_metric) / {float(size)!r}::float8)::int")
+        for harm, source in ((f"{rec}.harm_category", f"{rec}.source"), (f"'{ALL}'", f"'{ALL}'")):
+            rows.append(", ".join((f"({rec}.organisation_id", f"{int(size)}::smallint", f"{harm}::varchar",
+                                   f"{source}::varchar", month, cell, *extra)) + ")")
+    return rows
+
+
+def row_trigger_sql() -> list[str]:
+    """The row-level maintenance for Citus (see the module docstring): the function and the trigger.
+
+    An edit that changes none of the key's inputs (organisation, time's month, position, category, source)
+    writes nothing. A count that falls to zero is deleted by the same statement's trigger, as on one node.
+    ``SECURITY DEFINER`` as 0013's functions: the service role may read the aggregate but not write it."""
+    same = ("OLD.organisation_id = NEW.organisation_id AND OLD.harm_category = NEW.harm_category "
+            "AND OLD.source = NEW.source AND ST_X(OLD.geom_metric) = ST_X(NEW.geom_metric) "
+            "AND ST_Y(OLD.geom_metric) = ST_Y(NEW.geom_metric) "
+            "AND date_trunc('month', OLD.occurred_from AT TIME ZONE 'Europe/London') "
+            "= date_trunc('month', NEW.occurred_from AT TIME ZONE 'Europe/London')")
+    old_keys = f"({', '.join(_row_keys('OLD'))})"
+    function = f"""
+        CREATE OR REPLACE FUNCTION {TABLE}_on_row() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND {same} THEN
+                RETURN NULL;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE {TABLE} AS a SET incidents = a.incidents - 1
+                WHERE a.organisation_id = OLD.organisation_id AND ({KEY}) IN {old_keys};
+                DELETE FROM {TABLE} AS a
+                WHERE a.organisation_id = OLD.organisation_id AND a.incidents = 0 AND ({KEY}) IN {old_keys};
+            END IF;
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                INSERT INTO {TABLE} AS a ({KEY}, incidents)
+                VALUES {", ".join(_row_keys("NEW", "1"))}
+                ON CONFLICT ({KEY}) DO UPDATE SET incidents = a.incidents + 1;
+            END IF;
+            RETURN NULL;
+        END $fn$"""
+    trigger = (f"CREATE TRIGGER {ROW_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON incidents "
+               f"FOR EACH ROW EXECUTE FUNCTION {TABLE}_on_row()")
+    return [function, f"REVOKE ALL ON FUNCTION {TABLE}_on_row() FROM PUBLIC", trigger]

@@ -12,7 +12,6 @@ identical, for staff on the published grid and whole months and for the panel (a
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from datetime import UTC, datetime
@@ -36,11 +35,8 @@ AREA = "MULTIPOLYGON(((-0.49 51.84, -0.35 51.84, -0.35 51.92, -0.49 51.92, -0.49
 HAND_SOURCES = ("manual", "council_asb")  # what a hand-made record may claim (imports set the others)
 
 
-
-# On Citus the aggregate is not kept (its statement triggers cannot run on shards; app.db.citus drops them and
-# the analyses count the incidents), so there is nothing to compare there.
-pytestmark = pytest.mark.skipif(bool(os.environ.get("CONTEXTMAP_EXPECT_CITUS")),
-                                reason="the cell-month aggregate is single-node only (issue 19 note)")
+# Runs on one node (statement triggers, 0013) and under ``make test-citus`` (a row trigger on every shard,
+# app.db.aggregates.row_trigger_sql): the same checks on both.
 
 def _differences(database: Database, org: Org | None = None) -> list[aggregates.Difference]:
     with database.owner_session() as session:
