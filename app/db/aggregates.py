@@ -171,20 +171,50 @@ class Difference:
     counted: int
 
 
+SIZES_SQL = ", ".join(f"({float(s)!r}::float8)" for s in PUBLISHED_CELL_SIZES)
+
+
+def recount_sql(organisation: str) -> str:
+    """What the aggregate should say for one organisation (``organisation``: a bind parameter such as
+    ``:org``), counted from its incidents: the key expression of migration 0013's ``_recount`` view.
+
+    The organisation is filtered inside the grouping: the view filtered from outside counts every
+    organisation's incidents first (a filter is not pushed below ``GROUPING SETS``), and Citus runs
+    ``GROUPING SETS`` only in a query routed to one shard by an equality on the organisation."""
+    return f"""
+        SELECT organisation_id, cell_size, COALESCE(harm_category, '{ALL}') AS harm_category,
+               COALESCE(source, '{ALL}') AS source, month, cell_i, cell_j, count(*)::int AS incidents
+        FROM (SELECT r.organisation_id, s.size::smallint AS cell_size,
+                     date_trunc('month', r.occurred_from AT TIME ZONE 'Europe/London')::date AS month,
+                     floor(ST_X(r.geom_metric) / s.size)::int AS cell_i,
+                     floor(ST_Y(r.geom_metric) / s.size)::int AS cell_j, r.harm_category, r.source
+              FROM incidents r CROSS JOIN (VALUES {SIZES_SQL}) AS s(size)
+              WHERE r.organisation_id = {organisation}) AS k
+        GROUP BY GROUPING SETS (({KEY}), (organisation_id, cell_size, month, cell_i, cell_j))"""
+
+
+def _organisations(session: Session, organisation_id: int | None) -> list[tuple[int, str]]:
+    return [(int(r[0]), str(r[1])) for r in session.execute(
+        text("SELECT id, slug FROM organisations WHERE CAST(:org AS bigint) IS NULL OR id = :org ORDER BY slug"),
+        {"org": organisation_id}).all()]
+
+
 def differences(session: Session, organisation_id: int | None = None) -> list[Difference]:
-    """Rows where the aggregate and a recount from the incidents disagree (none when it is current)."""
-    rows = session.execute(
-        text(f"""
-            SELECT {", ".join(f"COALESCE(s.{k}, c.{k})" for k in KEY.split(", "))},
-                   COALESCE(s.incidents, 0), COALESCE(c.incidents, 0)
-            FROM (SELECT * FROM {TABLE} WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS s
-            FULL JOIN (SELECT * FROM {TABLE}_recount
-                       WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS c
-                USING ({KEY})
-            WHERE s.incidents IS DISTINCT FROM c.incidents
-            ORDER BY 1, 2, 3, 4, 5, 6, 7"""),
-        {"org": organisation_id}).all()
-    return [Difference(*r) for r in rows]
+    """Rows where the aggregate and a recount from the incidents disagree (none when it is current).
+    One organisation at a time (on Citus each comparison is routed to that organisation's shard)."""
+    found: list[Difference] = []
+    for org, _ in _organisations(session, organisation_id):
+        rows = session.execute(
+            text(f"""
+                SELECT {", ".join(f"COALESCE(s.{k}, c.{k})" for k in KEY.split(", "))},
+                       COALESCE(s.incidents, 0), COALESCE(c.incidents, 0)
+                FROM (SELECT * FROM {TABLE} WHERE organisation_id = :org) AS s
+                FULL JOIN ({recount_sql(":org")}) AS c USING ({KEY})
+                WHERE s.incidents IS DISTINCT FROM c.incidents
+                ORDER BY 1, 2, 3, 4, 5, 6, 7"""),
+            {"org": org}).all()
+        found.extend(Difference(*r) for r in rows)
+    return found
 
 
 @dataclass(frozen=True)
@@ -200,20 +230,21 @@ def rebuild(session: Session, organisation_id: int | None = None) -> list[Rebuil
     """Recount the aggregate from the incidents (one organisation, or all), in the caller's transaction.
 
     Runs on the owner connection; incidents are locked against writes (SHARE) until the transaction ends.
+    Each organisation is deleted and recounted by statements routed to its shard on Citus.
     """
     session.execute(text("LOCK TABLE incidents IN SHARE MODE"))
-    orgs = session.execute(
-        text("SELECT id, slug FROM organisations WHERE CAST(:org AS bigint) IS NULL OR id = :org ORDER BY slug"),
-        {"org": organisation_id}).all()
     reports = []
-    for org_id, slug in orgs:
+    for org_id, slug in _organisations(session, organisation_id):
         before = session.execute(text(f"SELECT count(*) FROM {TABLE} WHERE organisation_id = :o"),
                                  {"o": org_id}).scalar_one()
-        stale = len(differences(session, int(org_id)))
-        after = session.execute(text(f"SELECT {TABLE}_rebuild(:o)"), {"o": org_id}).scalar_one()
+        stale = len(differences(session, org_id))
+        session.execute(text(f"DELETE FROM {TABLE} WHERE organisation_id = :o"), {"o": org_id})
+        after = session.execute(text(f"INSERT INTO {TABLE} ({KEY}, incidents) SELECT {KEY}, incidents "
+                                     f"FROM ({recount_sql(':o')}) AS c ORDER BY {KEY}"),
+                                {"o": org_id}).rowcount  # type: ignore[attr-defined]
         incidents = session.execute(
             text("SELECT count(*) FROM incidents WHERE organisation_id = :o"), {"o": org_id}).scalar_one()
-        reports.append(RebuildReport(str(slug), int(before), int(after), int(incidents), stale))
+        reports.append(RebuildReport(slug, int(before), int(after), int(incidents), stale))
     session.execute(text(f"ANALYZE {TABLE}"))
     return reports
 

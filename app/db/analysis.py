@@ -482,7 +482,8 @@ class PlaceRow:
 
 def place_row(session: Session, place_id: int) -> PlaceRow:
     row = session.execute(
-        text("SELECT id, name, kind, ST_Dimension(geom) = 2 AS polygonal FROM places WHERE id = :id"),
+        text("SELECT id, name, kind, ST_Dimension(geom) = 2 AS polygonal FROM places "
+             f"WHERE organisation_id = {ORG} AND id = :id"),
         {"id": place_id},
     ).mappings().first()
     if row is None:
@@ -737,9 +738,11 @@ def area_counts(
 # ``&&`` LEAKPROOF but not ST_DWithin, and under row-level security only leakproof conditions may use an
 # index; so the bounding-box test against a once-computed box (an InitPlan parameter) drives the GiST index,
 # OR-ed with the place_id index, and ST_DWithin then checks the few candidates exactly.
-_AT_PLACE = """(
-    (inc.geom_metric && (SELECT ST_Expand(geom_metric, :radius) FROM places WHERE id = :place)
-     AND ST_DWithin(inc.geom_metric, (SELECT geom_metric FROM places WHERE id = :place), :radius))
+_AT_PLACE = f"""(
+    (inc.geom_metric && (SELECT ST_Expand(geom_metric, :radius) FROM places
+                         WHERE organisation_id = {ORG} AND id = :place)
+     AND ST_DWithin(inc.geom_metric, (SELECT geom_metric FROM places WHERE organisation_id = {ORG} AND id = :place),
+                    :radius))
     OR inc.place_id = :place)"""
 
 
@@ -801,8 +804,8 @@ def place_timeline(
              f"WHERE organisation_id = {ORG} AND place_id = :place ORDER BY starts_on, id"), {"place": place_id},
     ).mappings().all()
     guardians = session.execute(
-        text(f"SELECT id, role, description, trainings, hours FROM guardians WHERE organisation_id = {ORG} AND place_id = :place "
-             "ORDER BY id"), {"place": place_id},
+        text("SELECT id, role, description, trainings, hours FROM guardians "
+             f"WHERE organisation_id = {ORG} AND place_id = :place ORDER BY id"), {"place": place_id},
     ).mappings().all()
     return Timeline(
         months=[(str(r[0]), int(r[1])) for r in months],

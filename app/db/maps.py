@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
 from app.exceptions import NotFound
 
 
@@ -139,7 +140,7 @@ def place(session: Session, place_id: int) -> dict[str, Any]:
     row = session.execute(
         text(
             "SELECT id, name, kind, address, opening_hours, place_manager, ST_AsGeoJSON(geom, 6) AS geometry "
-            "FROM places WHERE id = :id"
+            f"FROM places WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"
         ),
         {"id": place_id},
     ).mappings().first()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.db.analysis import record_time_sql
 from app.db.school_terms import hours_calendar
+from app.db.session import CURRENT_ORG_SQL
 from app.db.street_network import street_network
 from geo.safe_spaces import (
     CoverageCell,
@@ -52,7 +53,8 @@ def _origin(srid: int) -> str:
 def place_location(session: Session, place_id: int) -> tuple[float, float] | None:
     """A point on the place (inside it, for areas) as lon/lat, or ``None`` if no such place."""
     row = session.execute(
-        text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = :id"),
+        text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places "
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"),
         {"id": place_id},
     ).first()
     return None if row is None else (float(row[0]), float(row[1]))
@@ -237,7 +239,8 @@ def nearest_safe_spaces(
 def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:
     """The place, whether it is open at ``at``, and each guardian's presence and training then."""
     place = session.execute(
-        text("SELECT id, name, kind, opening_hours, organisation_id FROM places WHERE id = :id"), {"id": place_id}
+        text("SELECT id, name, kind, opening_hours, organisation_id FROM places "
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"), {"id": place_id}
     ).mappings().first()
     if place is None:
         return None

@@ -132,7 +132,10 @@ def test_the_aggregate_equals_a_recount_after_every_kind_of_write(client, databa
     with database.owner_session() as session:
         session.execute(text("""
             UPDATE incidents SET geom = ST_Translate(geom, 0.004, -0.002),
-                                 occurred_from = occurred_from + INTERVAL '35 days'
+                                 -- in UTC: timestamptz + interval depends on the session's zone (STABLE),
+                                 -- which Citus refuses in an UPDATE; the same 35 days, immutably
+                                 occurred_from = (occurred_from AT TIME ZONE 'UTC' + INTERVAL '35 days')
+                                                 AT TIME ZONE 'UTC'
             WHERE organisation_id = :o AND id % 5 = 0"""), {"o": org.id})
         session.execute(text("""
             UPDATE incidents SET harm_category = CASE WHEN harm_category = 'drugs' THEN 'other' ELSE 'drugs' END
