@@ -22,7 +22,8 @@ its six aggregate rows (three cell sizes, its own category and source and the al
 co-located aggregate shard on the same worker, named with Citus's ``get_shard_id_for_distribution_column``
 and written directly (Citus lets its own connections change shards; through the distributed table each
 row cost a Citus plan, 3.5x slower for an import). Same transaction as the write, as on one node; a
-``COPY`` pays per row. ``TRUNCATE incidents`` does not empty the aggregate there (``contextmap aggregates rebuild`` does).
+``COPY`` pays per row. ``TRUNCATE incidents`` does not empty the aggregate there (``contextmap aggregates
+rebuild`` does).
 """
 
 from __future__ import annotations
