@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,12 +116,15 @@ def _retry_after(request: Request) -> str:
     return str(getattr(settings, "retry_after_seconds", 5))
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> Response:
     """The database refused or could not do the work: say so honestly, never as a 2xx or a reset.
 
     A statement that ran past the service role's ``statement_timeout`` (or was cancelled because the client
     left) is the request's size: narrow it. A lock wait, a full pool or an unreachable server is transient:
-    503 with ``Retry-After``. Nothing of the failed transaction was committed in any of these cases.
+    503 with ``Retry-After``. Only operational errors (psycopg's ``OperationalError``: connection, resources,
+    operator intervention, serialization and deadlock rollbacks) are transient; a statement the server
+    refuses as written (``FeatureNotSupported``, ``UndefinedColumn``, ``InsufficientPrivilege``, …) is a
+    programming error: 500. Nothing of the failed transaction was committed in any of these cases.
     """
     assert isinstance(exc, DBAPIError | PoolTimeout)
     cause = getattr(exc, "orig", None)
@@ -145,6 +148,11 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
                        instance=path)
     if isinstance(exc, DataError):
         return await _data_error(request, exc)
+    if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated or cause is None):
+        # The server is up and refused the statement itself (a feature it does not support, e.g. a join
+        # Citus cannot plan; an unknown column; a missing privilege): a programming error, not an outage.
+        # Trying again will not help, so it is a 500 like any other bug, logged with its cause.
+        return await _unexpected_error(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, path, type(cause or exc).__name__)
     return problem(503, "Database unavailable",
                    "The database cannot be reached; nothing was saved. Try again shortly.",

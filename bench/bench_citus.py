@@ -1,8 +1,11 @@
 """Benchmark: one PostgreSQL against a Citus cluster (a coordinator and two workers), the same data on each.
 
 * Data: ``--incidents`` (default 1,000,000) spread evenly over 50 organisations, generated inside the
-  database (``INSERT … SELECT generate_series``, one statement per organisation): two years, 35 % in 20
-  Gaussian clusters around Luton, the rest uniform over ~6 km; 100 places per organisation.
+  database (``INSERT … SELECT generate_series``, one statement per organisation, ``--loaders`` at a time):
+  two years, 35 % in 20 Gaussian clusters around Luton, the rest uniform over ~6 km; 100 places per
+  organisation. Bulk load: the incidents' secondary indexes are dropped first and built once at the end,
+  and the cell-month aggregate's triggers are off while loading; each organisation's aggregate rows are
+  counted after its rows (one routed statement), then the triggers are on again for the import.
 * Single node: the PostgreSQL the project uses (``choose_database``), database ``contextmap_bench_citus1``.
   Citus: the cluster of ``tests/citus/cluster.sh start`` (``--coordinator``, ``--workers``), database
   ``contextmap_bench_citus``, distributed by ``contextmap migrate`` (app.db.citus).
@@ -28,6 +31,7 @@ import re
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
-from app.db import accounts
+from app.db import accounts, aggregates
 from app.db.bootstrap import CITUS_WORKERS_ENV, choose_database, ensure_database, migrate
 from app.db.imports import import_police_uk
 from app.main import create_app
@@ -53,7 +57,7 @@ def _array(values: tuple[str, ...]) -> str:
     return "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def _prepare(url: URL, incidents: int, workers: str | None) -> tuple[list[int], float]:
+def _prepare(url: URL, incidents: int, workers: str | None, loaders: int) -> tuple[list[int], float]:
     previous = os.environ.pop(CITUS_WORKERS_ENV, None)
     if workers:
         os.environ[CITUS_WORKERS_ENV] = workers
@@ -73,7 +77,22 @@ def _prepare(url: URL, incidents: int, workers: str | None) -> tuple[list[int], 
             orgs.append(int(conn.execute(text(
                 "INSERT INTO organisations (slug, name) VALUES (:s, :s) RETURNING id"), {"s": f"bench-{k}"}
             ).scalar_one()))
-    for org in orgs:
+        # Bulk load: the secondary indexes are built once at the end, and the aggregate's triggers are off
+        # while loading (it is recounted per organisation afterwards, routed to one shard each).
+        indexes = conn.execute(text("""
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = 'public' AND i.tablename = 'incidents'
+              AND i.indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'incidents'::regclass)
+        """)).all()
+        for index in indexes:
+            conn.execute(text(f'DROP INDEX "{index.indexname}"'))
+        triggers = list(conn.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'incidents'::regclass AND tgname LIKE :p"),
+            {"p": f"{aggregates.TABLE}%"}).scalars())
+        for trigger in triggers:
+            conn.execute(text(f'ALTER TABLE incidents DISABLE TRIGGER "{trigger}"'))
+
+    def load(org: int) -> None:
         with engine.begin() as conn:
             params = {"org": org, "n": per_org}
             conn.execute(text("""
@@ -95,10 +114,28 @@ def _prepare(url: URL, incidents: int, workers: str | None) -> tuple[list[int], 
                              sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS gx,
                              sqrt(-2 * ln(1 - random())) * sin(2 * pi() * random()) AS gy
                       FROM generate_series(1, :n)) AS d"""), params)
+            conn.execute(text(f"INSERT INTO {aggregates.TABLE} ({aggregates.KEY}, incidents) "
+                              f"SELECT {aggregates.KEY}, incidents FROM ({aggregates.recount_sql(':org')}) AS c"),
+                         params)
+
+    with ThreadPoolExecutor(max_workers=loaders) as pool:
+        for k, _ in enumerate(pool.map(load, orgs), start=1):
+            if k % 10 == 0:
+                print(f"  loaded {k}/{len(orgs)} organisations ({time.perf_counter() - started:.0f} s)", flush=True)
+    loaded = time.perf_counter()
+    with engine.begin() as conn:
+        for index in indexes:
+            conn.execute(text(index.indexdef))
+        for trigger in triggers:
+            conn.execute(text(f'ALTER TABLE incidents ENABLE TRIGGER "{trigger}"'))
+    indexed = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE incidents"))
         conn.execute(text("VACUUM ANALYZE places"))
+        conn.execute(text(f"VACUUM ANALYZE {aggregates.TABLE}"))
     engine.dispose()
+    print(f"  rows {loaded - started:.0f} s, indexes {indexed - loaded:.0f} s, vacuum analyze "
+          f"{time.perf_counter() - indexed:.0f} s", flush=True)
     return orgs, time.perf_counter() - started
 
 
@@ -175,6 +212,7 @@ def main() -> None:
     parser.add_argument("--coordinator", default="postgresql+psycopg://postgres@127.0.0.1:54340/contextmap_bench_citus")
     parser.add_argument("--workers", default="127.0.0.1:54341,127.0.0.1:54342")
     parser.add_argument("--only", choices=("single", "citus"), default=None)
+    parser.add_argument("--loaders", type=int, default=2, help="organisations loaded in parallel")
     args = parser.parse_args()
 
     targets = [("single node", choose_database().url.set(database="contextmap_bench_citus1"), None),
@@ -186,7 +224,7 @@ def main() -> None:
         write_policeuk_csv(csv_path, args.import_rows, months=("2025-01", "2025-02", "2025-03"),
                            hotspots=[Hotspot(-0.41, 51.877, 150, 0.1)], map_points=5_000)
         for name, url, workers in targets:
-            orgs, load_s = _prepare(url, args.incidents, workers)
+            orgs, load_s = _prepare(url, args.incidents, workers, args.loaders)
             print(f"{name}: loaded {args.incidents:,} incidents over {ORGANISATIONS} organisations "
                   f"in {load_s:.1f} s")
             hot = _hotspots(url, orgs[ORGANISATIONS // 2], args.requests)

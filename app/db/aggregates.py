@@ -13,14 +13,17 @@ only when its edges are cell edges; a period whose ends are Europe/London month 
 ``tests/db/test_cell_month_aggregate.py`` checks both the bookkeeping (aggregate = a recount after random
 writes, edits, deletes, imports and retention) and the reads (aggregate path = incident path).
 
-Citus (issue 19): the table would be distributed by ``organisation_id`` and co-located with ``incidents``
-(its primary key starts with ``organisation_id``; no ``SET NULL``). Citus does not create triggers on
-distributed tables by default (its docs: create them per shard with ``run_command_on_shards``; Citus 11+
-has ``citus.enable_unsafe_triggers``), and its documented examples are row-level. Not verified here:
-whether statement-level triggers with transition tables work on the shards. If not, the maintenance moves
-into the writers in ``app/db`` (the same set-based delta, computed from the rows each statement returns
-with ``RETURNING``), or into per-shard row triggers writing the co-located aggregate shard (slower for
-``COPY``). The key expression lives in migration 0013 (triggers and the ``_recount`` view).
+Citus (issue 19): the table is distributed by ``organisation_id`` and co-located with ``incidents``. The
+statement triggers cannot run there: a query naming both a transition table and a distributed table is
+sent to the shard without the transition table ("executor could not find named tuplestore"). So on Citus
+:func:`app.db.citus.distribute` replaces them with one row-level trigger (:func:`row_trigger_sql`),
+created on every shard of ``incidents`` (``citus.enable_unsafe_triggers``). Each row adds or takes one off
+its six aggregate rows (three cell sizes, its own category and source and the all-categories row) in the
+co-located aggregate shard on the same worker, named with Citus's ``get_shard_id_for_distribution_column``
+and written directly (Citus lets its own connections change shards; through the distributed table each
+row cost a Citus plan, 3.5x slower for an import). Same transaction as the write, as on one node; a
+``COPY`` pays per row. ``TRUNCATE incidents`` does not empty the aggregate there (``contextmap aggregates
+rebuild`` does).
 """
 
 from __future__ import annotations
@@ -169,20 +172,50 @@ class Difference:
     counted: int
 
 
+SIZES_SQL = ", ".join(f"({float(s)!r}::float8)" for s in PUBLISHED_CELL_SIZES)
+
+
+def recount_sql(organisation: str) -> str:
+    """What the aggregate should say for one organisation (``organisation``: a bind parameter such as
+    ``:org``), counted from its incidents: the key expression of migration 0013's ``_recount`` view.
+
+    The organisation is filtered inside the grouping: the view filtered from outside counts every
+    organisation's incidents first (a filter is not pushed below ``GROUPING SETS``), and Citus runs
+    ``GROUPING SETS`` only in a query routed to one shard by an equality on the organisation."""
+    return f"""
+        SELECT organisation_id, cell_size, COALESCE(harm_category, '{ALL}') AS harm_category,
+               COALESCE(source, '{ALL}') AS source, month, cell_i, cell_j, count(*)::int AS incidents
+        FROM (SELECT r.organisation_id, s.size::smallint AS cell_size,
+                     date_trunc('month', r.occurred_from AT TIME ZONE 'Europe/London')::date AS month,
+                     floor(ST_X(r.geom_metric) / s.size)::int AS cell_i,
+                     floor(ST_Y(r.geom_metric) / s.size)::int AS cell_j, r.harm_category, r.source
+              FROM incidents r CROSS JOIN (VALUES {SIZES_SQL}) AS s(size)
+              WHERE r.organisation_id = {organisation}) AS k
+        GROUP BY GROUPING SETS (({KEY}), (organisation_id, cell_size, month, cell_i, cell_j))"""
+
+
+def _organisations(session: Session, organisation_id: int | None) -> list[tuple[int, str]]:
+    return [(int(r[0]), str(r[1])) for r in session.execute(
+        text("SELECT id, slug FROM organisations WHERE CAST(:org AS bigint) IS NULL OR id = :org ORDER BY slug"),
+        {"org": organisation_id}).all()]
+
+
 def differences(session: Session, organisation_id: int | None = None) -> list[Difference]:
-    """Rows where the aggregate and a recount from the incidents disagree (none when it is current)."""
-    rows = session.execute(
-        text(f"""
-            SELECT {", ".join(f"COALESCE(s.{k}, c.{k})" for k in KEY.split(", "))},
-                   COALESCE(s.incidents, 0), COALESCE(c.incidents, 0)
-            FROM (SELECT * FROM {TABLE} WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS s
-            FULL JOIN (SELECT * FROM {TABLE}_recount
-                       WHERE CAST(:org AS bigint) IS NULL OR organisation_id = :org) AS c
-                USING ({KEY})
-            WHERE s.incidents IS DISTINCT FROM c.incidents
-            ORDER BY 1, 2, 3, 4, 5, 6, 7"""),
-        {"org": organisation_id}).all()
-    return [Difference(*r) for r in rows]
+    """Rows where the aggregate and a recount from the incidents disagree (none when it is current).
+    One organisation at a time (on Citus each comparison is routed to that organisation's shard)."""
+    found: list[Difference] = []
+    for org, _ in _organisations(session, organisation_id):
+        rows = session.execute(
+            text(f"""
+                SELECT {", ".join(f"COALESCE(s.{k}, c.{k})" for k in KEY.split(", "))},
+                       COALESCE(s.incidents, 0), COALESCE(c.incidents, 0)
+                FROM (SELECT * FROM {TABLE} WHERE organisation_id = :org) AS s
+                FULL JOIN ({recount_sql(":org")}) AS c USING ({KEY})
+                WHERE s.incidents IS DISTINCT FROM c.incidents
+                ORDER BY 1, 2, 3, 4, 5, 6, 7"""),
+            {"org": org}).all()
+        found.extend(Difference(*r) for r in rows)
+    return found
 
 
 @dataclass(frozen=True)
@@ -198,20 +231,21 @@ def rebuild(session: Session, organisation_id: int | None = None) -> list[Rebuil
     """Recount the aggregate from the incidents (one organisation, or all), in the caller's transaction.
 
     Runs on the owner connection; incidents are locked against writes (SHARE) until the transaction ends.
+    Each organisation is deleted and recounted by statements routed to its shard on Citus.
     """
     session.execute(text("LOCK TABLE incidents IN SHARE MODE"))
-    orgs = session.execute(
-        text("SELECT id, slug FROM organisations WHERE CAST(:org AS bigint) IS NULL OR id = :org ORDER BY slug"),
-        {"org": organisation_id}).all()
     reports = []
-    for org_id, slug in orgs:
+    for org_id, slug in _organisations(session, organisation_id):
         before = session.execute(text(f"SELECT count(*) FROM {TABLE} WHERE organisation_id = :o"),
                                  {"o": org_id}).scalar_one()
-        stale = len(differences(session, int(org_id)))
-        after = session.execute(text(f"SELECT {TABLE}_rebuild(:o)"), {"o": org_id}).scalar_one()
+        stale = len(differences(session, org_id))
+        session.execute(text(f"DELETE FROM {TABLE} WHERE organisation_id = :o"), {"o": org_id})
+        after = session.execute(text(f"INSERT INTO {TABLE} ({KEY}, incidents) SELECT {KEY}, incidents "
+                                     f"FROM ({recount_sql(':o')}) AS c ORDER BY {KEY}"),
+                                {"o": org_id}).rowcount  # type: ignore[attr-defined]
         incidents = session.execute(
             text("SELECT count(*) FROM incidents WHERE organisation_id = :o"), {"o": org_id}).scalar_one()
-        reports.append(RebuildReport(str(slug), int(before), int(after), int(incidents), stale))
+        reports.append(RebuildReport(slug, int(before), int(after), int(incidents), stale))
     session.execute(text(f"ANALYZE {TABLE}"))
     return reports
 
@@ -220,13 +254,82 @@ _MAINTAINED: dict[str, bool] = {}
 
 
 def maintained(session: Session) -> bool:
-    """Whether this database keeps the aggregate: its statement triggers on ``incidents`` exist. Citus does
-    not run statement triggers with transition tables on shards, so :func:`app.db.citus.distribute` drops
-    them and every analysis there counts the incidents instead. Asked once per database and process."""
+    """Whether this database keeps the aggregate: its triggers on ``incidents`` exist (the statement triggers
+    of 0013 on one node, the row trigger of :func:`row_trigger_sql` on Citus). Without them every analysis
+    counts the incidents. Asked once per database and process."""
     key = session.connection().engine.url.render_as_string(hide_password=True)
     known = _MAINTAINED.get(key)
     if known is None:
         known = _MAINTAINED[key] = bool(session.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'incident_cell_months_insert' "
-            "AND tgrelid = 'incidents'::regclass)")).scalar_one())
+            "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname IN ('incident_cell_months_insert', :row) "
+            "AND tgrelid = 'incidents'::regclass)"), {"row": ROW_TRIGGER}).scalar_one())
     return known
+
+
+# ---- Citus: per-shard row trigger -------------------------------------------------------------------------
+ROW_TRIGGER = f"{TABLE}_rows"
+STATEMENT_TRIGGERS = tuple(f"{TABLE}_{verb}" for verb in ("insert", "update", "delete", "truncate"))
+
+
+def _row_keys(rec: str, *extra: str) -> list[str]:
+    """The six aggregate keys of one incident record (``NEW`` or ``OLD``) as ``VALUES`` rows, in key order
+    (``extra`` columns appended).
+
+    The same key expression as migration 0013's ``_keyed``: the cell is ``floor(x / size)`` in float8, the
+    month the Europe/London month of ``occurred_from``."""
+    month = f"date_trunc('month', {rec}.occurred_from AT TIME ZONE 'Europe/London')::date"
+    rows = []
+    for size in PUBLISHED_CELL_SIZES:
+        cell = (f"floor(ST_X({rec}.geom_metric) / {float(size)!r}::float8)::int, "
+                f"floor(ST_Y({rec}.geom_metric) / {float(size)!r}::float8)::int")
+        for harm, source in ((f"{rec}.harm_category", f"{rec}.source"), (f"'{ALL}'", f"'{ALL}'")):
+            rows.append(", ".join((f"({rec}.organisation_id", f"{int(size)}::smallint", f"{harm}::varchar",
+                                   f"{source}::varchar", month, cell, *extra)) + ")")
+    return rows
+
+
+def row_trigger_sql() -> list[str]:
+    """The row-level maintenance for Citus (see the module docstring): the function and the trigger.
+
+    An edit that changes none of the key's inputs (organisation, time's month, position, category, source)
+    writes nothing. A count that falls to zero is deleted by the same statement's trigger, as on one node.
+    ``SECURITY DEFINER`` as 0013's functions: the service role may read the aggregate but not write it."""
+    same = ("OLD.organisation_id = NEW.organisation_id AND OLD.harm_category = NEW.harm_category "
+            "AND OLD.source = NEW.source AND ST_X(OLD.geom_metric) = ST_X(NEW.geom_metric) "
+            "AND ST_Y(OLD.geom_metric) = ST_Y(NEW.geom_metric) "
+            "AND date_trunc('month', OLD.occurred_from AT TIME ZONE 'Europe/London') "
+            "= date_trunc('month', NEW.occurred_from AT TIME ZONE 'Europe/London')")
+    old_keys = f"({', '.join(_row_keys('($1)'))})"
+
+    def dynamic(statement: str) -> str:  # a format() literal: the shard's name is %1$s, the record $1
+        return "'" + statement.replace("'", "''") + "'"
+
+    subtract = dynamic(f"UPDATE %1$s AS a SET incidents = a.incidents - 1 "
+                       f"WHERE a.organisation_id = ($1).organisation_id AND ({KEY}) IN {old_keys}")
+    drop_zero = dynamic(f"DELETE FROM %1$s AS a WHERE a.organisation_id = ($1).organisation_id "
+                        f"AND a.incidents = 0 AND ({KEY}) IN {old_keys}")
+    add = dynamic(f"INSERT INTO %1$s AS a ({KEY}, incidents) VALUES {', '.join(_row_keys('($1)', '1'))} "
+                  f"ON CONFLICT ({KEY}) DO UPDATE SET incidents = a.incidents + 1")
+    shard = f"shard_name('{TABLE}'::regclass, get_shard_id_for_distribution_column('{TABLE}', %s))"
+    # The co-located aggregate shard is written directly (it is on this worker; Citus lets its own
+    # connections change shards): going through the distributed table cost a Citus plan per row, and a
+    # police.uk import of 50,000 rows ran at 160 rows/s.
+    function = f"""
+        CREATE OR REPLACE FUNCTION {TABLE}_on_row() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND {same} THEN
+                RETURN NULL;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                EXECUTE format({subtract}, {shard % "OLD.organisation_id"}) USING OLD;
+                EXECUTE format({drop_zero}, {shard % "OLD.organisation_id"}) USING OLD;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                EXECUTE format({add}, {shard % "NEW.organisation_id"}) USING NEW;
+            END IF;
+            RETURN NULL;
+        END $fn$"""
+    trigger = (f"CREATE TRIGGER {ROW_TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON incidents "
+               f"FOR EACH ROW EXECUTE FUNCTION {TABLE}_on_row()")
+    return [function, f"REVOKE ALL ON FUNCTION {TABLE}_on_row() FROM PUBLIC", trigger]

@@ -448,11 +448,11 @@ class InterventionSite:
 
 def intervention_site(session: Session, intervention_id: int) -> InterventionSite:
     row = session.execute(
-        text("""
+        text(f"""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, ST_Dimension(COALESCE(v.geom, p.geom)) = 2 AS polygonal
             FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
-            WHERE v.id = :id AND COALESCE(v.geom, p.geom) IS NOT NULL"""),
+            WHERE v.organisation_id = {ORG} AND v.id = :id AND COALESCE(v.geom, p.geom) IS NOT NULL"""),
         {"id": intervention_id},
     ).mappings().first()
     if row is None:
@@ -462,11 +462,11 @@ def intervention_site(session: Session, intervention_id: int) -> InterventionSit
 
 def interventions_at_place(session: Session, place_id: int) -> list[InterventionSite]:
     rows = session.execute(
-        text("""
+        text(f"""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, ST_Dimension(p.geom) = 2 AS polygonal
             FROM interventions v JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
-            WHERE v.place_id = :place ORDER BY v.starts_on, v.id"""),
+            WHERE v.organisation_id = {ORG} AND v.place_id = :place ORDER BY v.starts_on, v.id"""),
         {"place": place_id},
     ).mappings().all()
     return [InterventionSite(**dict(r)) for r in rows]
@@ -482,7 +482,8 @@ class PlaceRow:
 
 def place_row(session: Session, place_id: int) -> PlaceRow:
     row = session.execute(
-        text("SELECT id, name, kind, ST_Dimension(geom) = 2 AS polygonal FROM places WHERE id = :id"),
+        text("SELECT id, name, kind, ST_Dimension(geom) = 2 AS polygonal FROM places "
+             f"WHERE organisation_id = {ORG} AND id = :id"),
         {"id": place_id},
     ).mappings().first()
     if row is None:
@@ -526,7 +527,7 @@ def displacement_areas(
     """
     site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
             "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
-            "WHERE v.id = :intervention")
+            f"WHERE v.organisation_id = {ORG} AND v.id = :intervention")
     target_sql, params = _site_area_sql(site, target, srid, "target")
     params.update(intervention=intervention_id, buffer_m=buffer_m)
     if control_geojson is not None:
@@ -534,7 +535,7 @@ def displacement_areas(
         params["control_geojson"] = json.dumps(control_geojson)
         source = "given area"
     elif control_place_id is not None:
-        place_site = "SELECT p.geom AS g FROM places p WHERE p.id = :control_place"
+        place_site = f"SELECT p.geom AS g FROM places p WHERE p.organisation_id = {ORG} AND p.id = :control_place"
         control_sql, more = _site_area_sql(place_site, control, srid, "control")
         params.update(more, control_place=control_place_id)
         source = "control place"
@@ -619,7 +620,7 @@ def displacement_local_counts(
         site AS (
             SELECT ST_Transform(COALESCE(v.geom, p.geom), {srid}) AS g, v.place_id
             FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
-             WHERE v.id = :intervention),
+             WHERE v.organisation_id = {ORG} AND v.id = :intervention),
         near AS (
             SELECT pl.id, pl.name, pl.kind, pl.geom_metric, ST_Distance(pl.geom_metric, site.g) AS distance,
                    ST_Expand(pl.geom_metric, :radius) AS radius_box
@@ -737,9 +738,11 @@ def area_counts(
 # ``&&`` LEAKPROOF but not ST_DWithin, and under row-level security only leakproof conditions may use an
 # index; so the bounding-box test against a once-computed box (an InitPlan parameter) drives the GiST index,
 # OR-ed with the place_id index, and ST_DWithin then checks the few candidates exactly.
-_AT_PLACE = """(
-    (inc.geom_metric && (SELECT ST_Expand(geom_metric, :radius) FROM places WHERE id = :place)
-     AND ST_DWithin(inc.geom_metric, (SELECT geom_metric FROM places WHERE id = :place), :radius))
+_AT_PLACE = f"""(
+    (inc.geom_metric && (SELECT ST_Expand(geom_metric, :radius) FROM places
+                         WHERE organisation_id = {ORG} AND id = :place)
+     AND ST_DWithin(inc.geom_metric, (SELECT geom_metric FROM places WHERE organisation_id = {ORG} AND id = :place),
+                    :radius))
     OR inc.place_id = :place)"""
 
 
@@ -794,15 +797,15 @@ def place_timeline(
     ).all()
     designations = session.execute(
         text("SELECT id, kind, level, valid_from, valid_to, reason, review_by, scheme FROM designations "
-             "WHERE place_id = :place ORDER BY valid_from, id"), {"place": place_id},
+             f"WHERE organisation_id = {ORG} AND place_id = :place ORDER BY valid_from, id"), {"place": place_id},
     ).mappings().all()
     interventions = session.execute(
         text("SELECT id, kind, description, owning_partner, starts_on, ends_on FROM interventions "
-             "WHERE place_id = :place ORDER BY starts_on, id"), {"place": place_id},
+             f"WHERE organisation_id = {ORG} AND place_id = :place ORDER BY starts_on, id"), {"place": place_id},
     ).mappings().all()
     guardians = session.execute(
-        text("SELECT id, role, description, trainings, hours FROM guardians WHERE place_id = :place "
-             "ORDER BY id"), {"place": place_id},
+        text("SELECT id, role, description, trainings, hours FROM guardians "
+             f"WHERE organisation_id = {ORG} AND place_id = :place ORDER BY id"), {"place": place_id},
     ).mappings().all()
     return Timeline(
         months=[(str(r[0]), int(r[1])) for r in months],

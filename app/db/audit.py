@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 client_request_id_var: ContextVar[str | None] = ContextVar("client_request_id", default=None)
 client_var: ContextVar[str | None] = ContextVar("client", default=None)
@@ -55,7 +57,9 @@ class AuditSearch:
     offset: int = 0
 
     def where(self, alias: str = "a") -> tuple[str, dict[str, Any]]:
-        clauses: list[str] = ["true"]
+        # The organisation is named, not left to row-level security alone: on Citus the bound id routes the
+        # page to the one shard holding it (app.db.session replaces the expression by the constant).
+        clauses: list[str] = [f"{alias}.organisation_id = {CURRENT_ORG_SQL}"]
         params: dict[str, Any] = {}
         if self.user_id is not None:
             clauses.append(f"{alias}.user_id = :user_id")

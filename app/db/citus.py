@@ -13,6 +13,8 @@ extension it does nothing, so the single-node default is untouched. With it (and
   the coordinator as plain tables;
 - the database makes ``SET LOCAL`` travel to the workers (``citus.propagate_set_commands = 'local'``): the
   row-level-security setting is set that way (app.db.session), so the policies hold on every shard;
+- the monthly cell-count aggregate is kept by a row trigger on every shard instead of 0013's statement
+  triggers (app.db.aggregates);
 - the service role is created on the workers, and PostGIS's ``&&`` is marked LEAKPROOF there too (0004 set
   it on the coordinator only; the shards' spatial indexes need it under row-level security).
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
+
+from app.db import aggregates
 
 REFERENCE_TABLES = ("organisations", "users", "api_tokens")
 DISTRIBUTION_COLUMN = "organisation_id"
@@ -92,12 +96,12 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
         connection.execute(text(f'ALTER DATABASE "{database}" SET {setting} = \'{value}\''))
     _prepare_workers(connection, app_role)
     # The monthly cell-count aggregate (0013) is kept by statement triggers with transition tables, which
-    # Citus cannot run on shards ("executor could not find named tuplestore"): on Citus it is not kept, and
-    # the analyses count the incidents (app.db.aggregates.maintained).
-    for verb in ("insert", "update", "delete", "truncate"):
-        connection.execute(text(f"DROP TRIGGER IF EXISTS incident_cell_months_{verb} ON incidents"))
-    # The same holds for the analysis data versions (0016): without them the analysis cache is off
-    # (app.db.data_versions.kept).
+    # Citus cannot run on shards ("executor could not find named tuplestore"): they are replaced by a row
+    # trigger on every shard after the tables are distributed (app.db.aggregates.row_trigger_sql).
+    for name in aggregates.STATEMENT_TRIGGERS:
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON incidents"))
+    # The analysis data versions (0016) use the same kind of statement triggers and have no per-shard
+    # replacement yet: on Citus they are dropped and the analysis cache is off (app.db.data_versions.kept).
     for table in ("incidents", "places", "interventions", "organisations"):
         for verb in ("insert", "update", "delete", "truncate"):
             connection.execute(text(f"DROP TRIGGER IF EXISTS analysis_data_versions_{verb} ON {table}"))
@@ -138,7 +142,17 @@ def distribute(connection: Connection, app_role: str) -> list[str]:
         changed.append(table)
     for key in keys:
         connection.execute(text(f'ALTER TABLE "{key.tbl}" ADD CONSTRAINT "{key.name}" {key.definition}'))
+    keep_aggregate(connection)
     return changed
+
+
+def keep_aggregate(connection: Connection) -> None:
+    """The aggregate's row trigger on the distributed ``incidents`` (replaced, so a new definition takes)."""
+    function, revoke, trigger = aggregates.row_trigger_sql()
+    connection.execute(text(function))
+    connection.execute(text(revoke))
+    connection.execute(text(f"DROP TRIGGER IF EXISTS {aggregates.ROW_TRIGGER} ON incidents"))
+    connection.execute(text(trigger))
 
 
 def grant_columns_on_shards(connection: Connection) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
+
 MATCH_LIMIT = 8
 
 
@@ -69,5 +71,7 @@ def place_names(session: Session, place_ids: Sequence[int]) -> dict[int, str]:
     """Names of places by id (the spaces the finder passed over)."""
     if not place_ids:
         return {}
-    rows = session.execute(text("SELECT id, name FROM places WHERE id = ANY(:ids)"), {"ids": list(place_ids)})
+    rows = session.execute(
+        text(f"SELECT id, name FROM places WHERE organisation_id = {CURRENT_ORG_SQL} AND id = ANY(:ids)"),
+        {"ids": list(place_ids)})
     return {int(r[0]): str(r[1]) for r in rows}

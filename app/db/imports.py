@@ -446,9 +446,9 @@ def _insert_partner_place(session: Session, organisation_id: int, record: Partne
         return "place" if created_place else None
     valid_from = v.get("valid_from") or datetime.now(UTC)
     overlapping = session.execute(text(
-        "SELECT 1 FROM designations WHERE place_id = :p AND kind = 'safe_space' "
+        "SELECT 1 FROM designations WHERE organisation_id = :org AND place_id = :p AND kind = 'safe_space' "
         "AND tstzrange(valid_from, valid_to) && tstzrange(:vf, :vt)"
-    ), {"p": place_id, "vf": valid_from, "vt": v.get("valid_to")}).first()
+    ), {"org": organisation_id, "p": place_id, "vf": valid_from, "vt": v.get("valid_to")}).first()
     if overlapping is not None:
         return None
     session.execute(text(

@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
 from app.exceptions import NotFound
 
 
@@ -48,7 +49,7 @@ def place_points(session: Session, place_ids: Sequence[int]) -> dict[int, tuple[
     """A point on each place (inside it, for areas) as (lon, lat)."""
     rows = session.execute(
         text("SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places "
-             "WHERE id = ANY(:ids)"),
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = ANY(:ids)"),
         {"ids": list(place_ids)},
     ).all()
     return {int(r[0]): (float(r[1]), float(r[2])) for r in rows}
@@ -56,7 +57,8 @@ def place_points(session: Session, place_ids: Sequence[int]) -> dict[int, tuple[
 
 def first_incident_at(session: Session) -> datetime | None:
     """When the organisation's earliest incident started (the start of its data)."""
-    value = session.execute(text("SELECT min(occurred_from) FROM incidents")).scalar()
+    value = session.execute(text(
+        f"SELECT min(occurred_from) FROM incidents WHERE organisation_id = {CURRENT_ORG_SQL}")).scalar()
     return value if isinstance(value, datetime) else None
 
 
@@ -70,7 +72,8 @@ def concerns(session: Session, start: datetime, end: datetime, near: Near | None
             SELECT DISTINCT ON (p.id) p.id AS place_id, p.name, p.kind, d.level, d.reason, d.review_by,
                    ST_AsGeoJSON(p.geom, 6) AS geometry
             FROM designations d JOIN places p ON p.organisation_id = d.organisation_id AND p.id = d.place_id
-            WHERE d.kind = 'concern' AND d.valid_from < :end AND (d.valid_to IS NULL OR d.valid_to > :start)
+            WHERE d.organisation_id = {CURRENT_ORG_SQL} AND d.kind = 'concern' AND d.valid_from < :end
+              AND (d.valid_to IS NULL OR d.valid_to > :start)
               AND {near_where}
             ORDER BY p.id, d.valid_from DESC
             """
@@ -84,11 +87,11 @@ def interventions(session: Session, start: date | None = None, end: date | None 
     """Interventions with a location (their own geometry, else their place's) active during the window."""
     rows = session.execute(
         text(
-            """
+            f"""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, p.name AS place_name,
                    ST_AsGeoJSON(COALESCE(v.geom, p.geom), 6) AS geometry
             FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
-            WHERE COALESCE(v.geom, p.geom) IS NOT NULL
+            WHERE v.organisation_id = {CURRENT_ORG_SQL} AND COALESCE(v.geom, p.geom) IS NOT NULL
               AND (CAST(:end AS date) IS NULL OR v.starts_on < CAST(:end AS date))
               AND (CAST(:start AS date) IS NULL OR v.ends_on IS NULL OR v.ends_on >= CAST(:start AS date))
             ORDER BY v.starts_on, v.id
@@ -106,10 +109,11 @@ def intervention_list(session: Session) -> list[dict[str, Any]]:
     """Every intervention, newest first, with its place's name (for choosers and the home page)."""
     rows = session.execute(
         text(
-            """
+            f"""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, (COALESCE(v.geom, p.geom) IS NOT NULL) AS located
             FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
+            WHERE v.organisation_id = {CURRENT_ORG_SQL}
             ORDER BY v.starts_on DESC, v.id DESC
             """
         )
@@ -121,11 +125,11 @@ def intervention(session: Session, intervention_id: int) -> dict[str, Any]:
     """One intervention with the place whose surroundings its displacement is measured around."""
     row = session.execute(
         text(
-            """
+            f"""
             SELECT v.id, v.kind, v.description, v.owning_partner, v.starts_on, v.ends_on, v.place_id,
                    p.name AS place_name, (COALESCE(v.geom, p.geom) IS NOT NULL) AS located
             FROM interventions v LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id
-            WHERE v.id = :id
+            WHERE v.organisation_id = {CURRENT_ORG_SQL} AND v.id = :id
             """
         ),
         {"id": intervention_id},
@@ -139,7 +143,7 @@ def place(session: Session, place_id: int) -> dict[str, Any]:
     row = session.execute(
         text(
             "SELECT id, name, kind, address, opening_hours, place_manager, ST_AsGeoJSON(geom, 6) AS geometry "
-            "FROM places WHERE id = :id"
+            f"FROM places WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"
         ),
         {"id": place_id},
     ).mappings().first()
@@ -160,7 +164,8 @@ def street_lines(session: Session, limit: int) -> dict[str, Any] | None:
     row = session.execute(
         text(
             "SELECT ST_AsGeoJSON(ST_Collect(ST_SimplifyPreserveTopology(geom, 0.00002)), 5) FROM ("
-            "  SELECT geom FROM street_edges ORDER BY ST_Length(geom_metric) DESC, id LIMIT :limit) AS e"
+            f"  SELECT geom FROM street_edges WHERE organisation_id = {CURRENT_ORG_SQL} "
+            "  ORDER BY ST_Length(geom_metric) DESC, id LIMIT :limit) AS e"
         ),
         {"limit": limit},
     ).scalar()
@@ -169,4 +174,5 @@ def street_lines(session: Session, limit: int) -> dict[str, Any] | None:
 
 def has_streets(session: Session) -> bool:
     """Whether the organisation has a street network loaded."""
-    return session.execute(text("SELECT EXISTS (SELECT 1 FROM street_edges)")).scalar() is True
+    return session.execute(text(
+        f"SELECT EXISTS (SELECT 1 FROM street_edges WHERE organisation_id = {CURRENT_ORG_SQL})")).scalar() is True

@@ -22,6 +22,7 @@ from app.db import repository
 from app.db.analysis import Grid, IncidentFilter, grid_counts, record_time_sql
 from app.db.repository import ListQuery, ResourceSpec
 from app.db.resources import GUARDIANS, INCIDENTS, PLACES
+from app.db.session import CURRENT_ORG_SQL
 
 CELL_SIZE_M = 250.0
 
@@ -157,7 +158,7 @@ def incident_counts_by_place(
 
     The time filter is the incident lists' (:func:`app.db.analysis.record_time_sql`).
     """
-    place_where: list[str] = ["true"]
+    place_where: list[str] = [f"p.organisation_id = {CURRENT_ORG_SQL}"]  # named: routes on Citus
     params: dict[str, Any] = {}
     incident_where = ["i.organisation_id = p.organisation_id AND i.place_id = p.id"]
     if bbox is not None:

@@ -86,7 +86,8 @@ def search_places(session: Session, search: PlaceSearch) -> tuple[list[dict[str,
 def place_point(session: Session, place_id: int) -> tuple[float, float] | None:
     """A point on the place (its centre if it is an area), lon/lat."""
     row = session.execute(text(
-        "SELECT ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat FROM places WHERE id = :id"
+        "SELECT ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat FROM places "
+        f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"
     ), {"id": place_id}).first()
     return None if row is None else (float(row.lon), float(row.lat))
 

@@ -272,17 +272,19 @@ def place_exists(session: Session, place_id: int) -> bool:
 
 def nearest_place_within(session: Session, geometry: BaseGeometry, distance_m: float, srid: int) -> int | None:
     """The nearest place to a point within ``distance_m`` metres, using the indexed metric column."""
+    params: dict[str, Any] = {"wkb": geometry.wkb, "d": distance_m}
+    where = " AND ".join(["true", *_org_clause(session, "places.organisation_id", params)])
     return session.execute(
         text(
             f"""
             WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), {int(srid)}) AS g)
             SELECT places.id FROM places, p
             -- && (LEAKPROOF, migration 0004) lets the index work under row-level security.
-            WHERE places.geom_metric && ST_Expand(p.g, :d) AND ST_DWithin(places.geom_metric, p.g, :d)
+            WHERE {where} AND places.geom_metric && ST_Expand(p.g, :d) AND ST_DWithin(places.geom_metric, p.g, :d)
             ORDER BY places.geom_metric <-> p.g, places.id LIMIT 1
             """
         ),
-        {"wkb": geometry.wkb, "d": distance_m},
+        params,
     ).scalar()
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.db.analysis import record_time_sql
 from app.db.school_terms import hours_calendar
+from app.db.session import CURRENT_ORG_SQL
 from app.db.street_network import street_network
 from geo.safe_spaces import (
     CoverageCell,
@@ -52,7 +53,8 @@ def _origin(srid: int) -> str:
 def place_location(session: Session, place_id: int) -> tuple[float, float] | None:
     """A point on the place (inside it, for areas) as lon/lat, or ``None`` if no such place."""
     row = session.execute(
-        text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places WHERE id = :id"),
+        text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM places "
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"),
         {"id": place_id},
     ).first()
     return None if row is None else (float(row[0]), float(row[1]))
@@ -64,7 +66,7 @@ def _guardians_by_place(session: Session, place_ids: Sequence[int]) -> dict[int,
         return found
     rows = session.execute(
         text("SELECT id, place_id, role, description, hours, trainings FROM guardians "
-             "WHERE place_id = ANY(:ids) ORDER BY id"),
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND place_id = ANY(:ids) ORDER BY id"),
         {"ids": list(place_ids)},
     ).mappings()
     for row in rows:
@@ -96,7 +98,8 @@ def _candidates(
             WITH nearest AS (
                 SELECT p.id, p.opening_hours, p.geom_metric
                 FROM places p
-                WHERE EXISTS (SELECT 1 FROM designations d WHERE d.organisation_id = p.organisation_id
+                WHERE p.organisation_id = {CURRENT_ORG_SQL}
+                  AND EXISTS (SELECT 1 FROM designations d WHERE d.organisation_id = p.organisation_id
                                   AND d.place_id = p.id AND {_SAFE_AT})
                 ORDER BY p.geom_metric <-> {origin}
                 LIMIT :lim OFFSET :off
@@ -106,7 +109,8 @@ def _candidates(
                    ST_Distance(n.geom_metric, {origin}) AS straight_m,
                    ST_X(ST_ClosestPoint(n.geom_metric, {origin})) AS x,
                    ST_Y(ST_ClosestPoint(n.geom_metric, {origin})) AS y
-            FROM nearest n JOIN designations d ON d.place_id = n.id AND {_SAFE_AT}
+            FROM nearest n JOIN designations d ON d.organisation_id = {CURRENT_ORG_SQL} AND d.place_id = n.id
+                AND {_SAFE_AT}
             ORDER BY straight_m, n.id
             """
         ),
@@ -131,7 +135,7 @@ def _details(session: Session, place_ids: Sequence[int], at: datetime) -> dict[i
                                    AND g.place_id = p.id), '[]'::json) AS guardians
             FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
                 AND d.place_id = p.id AND {_SAFE_AT}
-            WHERE p.id = ANY(:ids)
+            WHERE p.organisation_id = {CURRENT_ORG_SQL} AND p.id = ANY(:ids)
             """
         ),
         {"ids": list(place_ids), "at": at},
@@ -237,7 +241,8 @@ def nearest_safe_spaces(
 def place_guardianship(session: Session, place_id: int, at: datetime) -> dict[str, Any] | None:
     """The place, whether it is open at ``at``, and each guardian's presence and training then."""
     place = session.execute(
-        text("SELECT id, name, kind, opening_hours, organisation_id FROM places WHERE id = :id"), {"id": place_id}
+        text("SELECT id, name, kind, opening_hours, organisation_id FROM places "
+             f"WHERE organisation_id = {CURRENT_ORG_SQL} AND id = :id"), {"id": place_id}
     ).mappings().first()
     if place is None:
         return None
@@ -257,6 +262,7 @@ def current_safe_spaces(session: Session, at: datetime, srid: int) -> list[dict[
                    ST_X(ST_PointOnSurface(p.geom_metric)) AS x, ST_Y(ST_PointOnSurface(p.geom_metric)) AS y
             FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
                 AND d.place_id = p.id AND {_SAFE_AT}
+            WHERE p.organisation_id = {CURRENT_ORG_SQL}
             ORDER BY p.id
             """
         ),
@@ -276,7 +282,7 @@ def harm_cells(
     """
     # The incident lists' and tiles' time rule (record_time_sql), not a seventh spelling of it.
     clauses, times = record_time_sql("i.occurred_from", "i.occurred_to", start, end)
-    where: list[str] = ["true", *clauses]
+    where: list[str] = [f"i.organisation_id = {CURRENT_ORG_SQL}", *clauses]
     params: dict[str, Any] = {"s": cell_m, **times}
     if harm_categories:
         where.append("i.harm_category = ANY(:cats)")
@@ -333,7 +339,7 @@ def harm_near(session: Session, lon: float, lat: float, radius_m: float, start: 
         text(
             f"""
             SELECT harm_category, count(*) AS n FROM incidents i
-            WHERE ST_DWithin(i.geom_metric, {origin}, :r)
+            WHERE i.organisation_id = {CURRENT_ORG_SQL} AND ST_DWithin(i.geom_metric, {origin}, :r)
               AND COALESCE(i.occurred_to, i.occurred_from) >= :t0 AND i.occurred_from < :t1
             GROUP BY harm_category ORDER BY harm_category
             """
@@ -354,6 +360,7 @@ def safe_space_list(session: Session, at: datetime, limit: int, offset: int) -> 
                    d.help_offered, d.accessibility, d.verified_on
             FROM places p JOIN designations d ON d.organisation_id = p.organisation_id
                 AND d.place_id = p.id AND {_SAFE_AT}
+            WHERE p.organisation_id = {CURRENT_ORG_SQL}
             ORDER BY p.name, p.id LIMIT :lim OFFSET :off
             """
         ),

@@ -86,7 +86,8 @@ def street_network(session: Session, organisation_id: int) -> StreetNetwork | No
         cached = _cache.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
-    wkbs = session.execute(text("SELECT ST_AsBinary(geom_metric) FROM street_edges ORDER BY id")).scalars()
+    wkbs = session.execute(text("SELECT ST_AsBinary(geom_metric) FROM street_edges WHERE organisation_id = :org "
+                                "ORDER BY id"), {"org": organisation_id}).scalars()
     lines = [shapely.get_coordinates(shapely.from_wkb(bytes(wkb))) for wkb in wkbs]
     network = StreetNetwork.from_lines(lines)
     with _lock:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 
 from app.db.citus import REFERENCE_TABLES
-from tests.conftest import Org, incident_body, make_org
+from tests.conftest import Org, create_place, incident_body, make_org
 
 
 def _owner(database: Any, sql: str, **params: Any) -> list[Any]:
@@ -113,6 +113,51 @@ def test_the_resource_list_and_get_route_to_one_shard(
     assert reads
     for statement, parameters in reads:
         assert _task_counts(database, busy_org, statement, parameters) == [1], statement
+
+
+def _fan_outs(database: Any, org: Org, statements: list[tuple[str, Any]]) -> list[tuple[list[int], str]]:
+    """The captured reads that Citus would send to more than one shard (EXPLAIN of each, in the org's scope)."""
+    found = []
+    for statement, parameters in statements:
+        if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue  # writes are checked by the shard they land on; SET and the like have no plan
+        counts = _task_counts(database, org, statement, parameters)
+        if any(n > 1 for n in counts):
+            found.append((counts, " ".join(statement.split())[:300]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def intervention(client: Any, busy_org: Org) -> int:
+    body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.4168, 51.8792]},
+            "properties": {"kind": "outreach", "description": "Detached youth work", "owning_partner": "Youth service",
+                           "starts_on": "2026-05-05"}}
+    response = client.post("/api/interventions", json=body, headers=busy_org.headers("admin"))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+@pytest.mark.parametrize("what", ["incident", "place", "audit page", "displacement", "place timeline"])
+def test_single_record_reads_audit_pages_and_the_displacement_lookup_route_to_one_shard(
+    client: Any, database: Any, busy_org: Org, intervention: int, captured: list[tuple[str, Any]], what: str,
+) -> None:
+    # Every read these requests send names the organisation, so each goes to the organisation's shard
+    # alone; row-level security would keep them correct without it, but ask all 32 shards (issue 19).
+    headers = busy_org.headers("admin")
+    incident = client.get("/api/incidents?limit=1", headers=headers).json()["features"][0]["id"]
+    place = create_place(client, busy_org, name="Routed shop")["id"]
+    urls = {
+        "incident": f"/api/incidents/{incident}",
+        "place": f"/api/places/{place}",
+        "audit page": "/api/audit?limit=20&action=incident.read",
+        "displacement": f"/api/analysis/displacement?intervention={intervention}&cell=square&size=250",
+        "place timeline": f"/api/places/{place}/timeline",
+    }
+    captured.clear()
+    response = client.get(urls[what], headers=headers)
+    assert response.status_code == 200, response.text
+    assert captured, "no statement was seen"
+    assert _fan_outs(database, busy_org, captured) == []
 
 
 def test_a_query_scoped_only_by_row_level_security_fans_out_to_every_shard(database: Any, busy_org: Org) -> None:
