@@ -134,7 +134,10 @@ def _displacement(
         counts.update(db.area_counts(session, srid, areas, ["control", "control_buffer"], windows, filt))
     # Every measure from the counts the reader is shown (Disclosure.basis); withheld below where one rests on
     # a suppressed count. The shown counts stay disclose_count of the exact ones.
-    basis = {name: disclosure.basis(*pair) for name, pair in counts.items()}
+    basis: dict[str, tuple[int, int]] = {}
+    for name, pair in counts.items():
+        shown_before, shown_after = disclosure.basis(*pair)
+        basis[name] = (shown_before, shown_after)
     report = displacement_report(basis["target"], basis["buffer"], basis["control"], basis.get("control_buffer"))
     target_text = (f"the intervention's own area (or {radius:g} m around it when it is a point)"
                    if spec.use_own_polygon else f"{radius:g} m around the intervention site")

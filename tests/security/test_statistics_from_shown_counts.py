@@ -103,7 +103,7 @@ def test_staff_still_see_statistics_from_exact_counts(
     rate = staff[LIBRARY]
     assert (rate["before_count"], rate["after_count"]) == (12, 203)  # the demo's exact counts, unrounded
     expected = _interval(12, rate["before_days"], 203, rate["after_days"])
-    assert (rate["ratio"], rate["lower"], rate["upper"]) == pytest.approx(expected, rel=1e-4)  # days are shown to 3 places
+    assert (rate["ratio"], rate["lower"], rate["upper"]) == pytest.approx(expected, rel=1e-4)  # days: 3 places
     sentence = map_pages["community_safety"]["Where did it go?"][1]
     assert "rate ratio 17.2, 95 % interval 9.6 to 33.8" in sentence, sentence
 
