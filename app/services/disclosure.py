@@ -13,8 +13,9 @@ published geography and calendar**, as ONS and police.uk publish (fixed output a
   are counted over those whole cells, never cut by the reader's edge;
 * periods are whole Europe/London calendar months: a ``datetime`` is snapped outwards to month starts;
 * distances the reader could slide (radii, buffers, search distances) are fixed at their defaults;
-* every count goes through :meth:`Disclosure.count` (:func:`geo.privacy.disclose_count`), statistics are
-  computed from the disclosed counts only (:meth:`Disclosure.statistic_counts`), and anything computed
+* every count goes through :meth:`Disclosure.count` (:func:`geo.privacy.disclose_count`), every statistic
+  shown is computed from the disclosed counts only, never from exact ones (:meth:`Disclosure.statistic_counts`,
+  :meth:`Disclosure.basis`), and anything computed
   from a suppressed count is withheld (a suppressed cell is never a hot spot; a rate change built on a
   suppressed count says neither rise nor fall).
 
@@ -100,6 +101,19 @@ class Disclosure:
         if not self.applied:
             return values
         return np.asarray([self.count(int(n)) or 0 for n in values.ravel()], dtype=np.float64).reshape(values.shape)
+
+    def basis(self, *counts: int) -> tuple[int, ...]:
+        """The counts a statistic (rate ratio and interval, WDQ, total net effect, WDD) and its verdict are
+        computed from: exact for staff; for a controlled reader the counts as shown (disclosed), suppressed
+        ones as 0, and the caller withholds a statistic that rests on a suppressed count (:meth:`hides`).
+
+        Never the exact counts behind rounded ones: an exact interval (a rate ratio of 17.2, 95 % interval 9.6
+        to 33.8) fits one pair of counts only, and brute force over the pairs recovers it (12 before, 203
+        after) whatever the rounding shows. So staff and panel may read a slightly different figure or
+        verdict; the panel's is the one its own counts support."""
+        if not self.applied:
+            return tuple(int(c) for c in counts)
+        return tuple(self.count(int(c)) or 0 for c in counts)
 
     def stat(self, value: float | None, digits: int) -> float | None:
         if value is None or not self.applied:

@@ -132,7 +132,13 @@ def _displacement(
                              totals[1] - counts["target"][1] - counts["buffer"][1])
     else:
         counts.update(db.area_counts(session, srid, areas, ["control", "control_buffer"], windows, filt))
-    report = displacement_report(counts["target"], counts["buffer"], counts["control"], counts.get("control_buffer"))
+    # Every measure from the counts the reader is shown (Disclosure.basis); withheld below where one rests on
+    # a suppressed count. The shown counts stay disclose_count of the exact ones.
+    basis: dict[str, tuple[int, int]] = {}
+    for name, pair in counts.items():
+        shown_before, shown_after = disclosure.basis(*pair)
+        basis[name] = (shown_before, shown_after)
+    report = displacement_report(basis["target"], basis["buffer"], basis["control"], basis.get("control_buffer"))
     target_text = (f"the intervention's own area (or {radius:g} m around it when it is a point)"
                    if spec.use_own_polygon else f"{radius:g} m around the intervention site")
     definitions = {
@@ -211,24 +217,29 @@ def _where_it_went(
     observed = before_days > 0 and after_days > 0
     rising: list[tuple[float, dict[str, Any]]] = []
     for place in local.places:
-        before, after = int(place["before"]), int(place["after"])
-        if disclosure.hides(before, after):
+        exact = int(place["before"]), int(place["after"])
+        if disclosure.hides(*exact):
             continue  # a rise resting on a suppressed count is not shown at all, not even as a name
+        # The verdict from the counts shown (Disclosure.basis), as rate_comparison's figures are.
+        before, after = disclosure.basis(*exact)
         if not observed or after * before_days <= before * after_days:
             continue  # the rate did not go up, so it cannot have risen significantly
         lower = rate_ratio(before, before_days, after, after_days, confidence=RATE_CONFIDENCE).lower
         if lower is not None and lower > 1:
             rising.append((lower, {"place_id": place["id"], "name": place["name"], "kind": place["kind"],
                                    "distance_m": round(float(place["distance"]), 1),
-                                   "rate": rate_comparison(before, before_days, after, after_days, disclosure)}))
+                                   "rate": rate_comparison(exact[0], before_days, exact[1], after_days, disclosure)}))
     rising.sort(key=lambda item: (-item[0], item[1]["distance_m"]))
     cell_rises: list[tuple[float, int, int, dict[str, Any]]] = []
     if observed:
         for a, b, nb, na in zip(local.cell_i.tolist(), local.cell_j.tolist(), local.cell_before.tolist(),
                                 local.cell_after.tolist(), strict=True):
-            if na * before_days <= nb * after_days or disclosure.hides(nb, na):
+            if disclosure.hides(nb, na):
                 continue
-            result = rate_ratio(nb, before_days, na, after_days, confidence=RATE_CONFIDENCE)
+            sb, sa = disclosure.basis(nb, na)  # the verdict from the counts shown
+            if sa * before_days <= sb * after_days:
+                continue
+            result = rate_ratio(sb, before_days, sa, after_days, confidence=RATE_CONFIDENCE)
             if result.lower is not None and result.lower > 1:
                 cell_rises.append((result.lower, a, b, rate_comparison(nb, before_days, na, after_days, disclosure)))
     cell_rises.sort(key=lambda item: (-item[0], item[1], item[2]))

@@ -40,15 +40,17 @@ def rate_comparison(
         return {**shown, "ratio": None, "lower": None, "upper": None, "p_value": None, "significant_rise": False,
                 "significant_fall": False, "interpretation": "Undefined: " + reason,
                 "undefined": dict.fromkeys(("ratio", "lower", "upper", "p_value"), reason)}
-    result = rate_ratio(before, before_days, after, after_days, confidence=RATE_CONFIDENCE)
-    rise = result.lower is not None and result.lower > 1
-    fall = result.upper is not None and result.upper < 1
     if disclosure.hides(before, after):
         # The verdict is computed from the suppressed count too: it is withheld with the figures (a
         # "significant rise" from 0 shown as suppressed would say the count was not 1).
         return {**shown, "ratio": None, "lower": None, "upper": None, "p_value": None, "significant_rise": None,
                 "significant_fall": None, "interpretation": WITHHELD,
                 "undefined": dict.fromkeys(("ratio", "lower", "upper", "p_value"), WITHHELD)}
+    # From the counts shown (Disclosure.basis): an exact interval from exact counts would give them away.
+    before, after = disclosure.basis(before, after)
+    result = rate_ratio(before, before_days, after, after_days, confidence=RATE_CONFIDENCE)
+    rise = result.lower is not None and result.lower > 1
+    fall = result.upper is not None and result.upper < 1
     return {**shown, "ratio": disclosure.stat(result.ratio, 2), "lower": disclosure.stat(result.lower, 2),
             "upper": disclosure.stat(result.upper, 2), "p_value": disclosure.stat(result.p_value, 3),
             "significant_rise": rise, "significant_fall": fall, "interpretation": result.interpretation,

@@ -38,8 +38,11 @@ def wants_html(request: Request) -> bool:
 def organisation_name(request: Request, principal: Principal | None) -> str | None:
     if principal is None:
         return None
+    # Always the cheap lane: a failing map route still holds the heavy lane's only connection (pool size 1),
+    # so asking the heavy pool here waited out the pool timeout and lost the name.
     try:
-        with request.app.state.database.tenant_session(principal.organisation_id) as session, session.begin():
+        with request.app.state.database.tenant_session(principal.organisation_id, lane="cheap") as session, \
+                session.begin():
             return reviews.organisation_name(session)
     except Exception:  # an error page must render even when the database is the problem
         log.warning("organisation name unavailable for an error page", exc_info=True)

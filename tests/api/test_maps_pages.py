@@ -348,3 +348,22 @@ def test_hotspot_rows_link_to_the_flag_form_for_roles_that_may_flag(
     for role in ("youth_worker", "panel"):  # the role table: they may not flag
         page = client.get(url, headers=demo_headers[role]).text
         assert "data-flag-hotspot" not in page and "/places/flag?" not in page
+
+
+def test_a_map_pages_error_needs_no_second_heavy_connection(database: Database, settings: Any) -> None:
+    """The failing map route still holds the heavy lane's only connection: the error page's header takes
+    the organisation's name from the cheap lane, so it answers at once and keeps the name (it used to wait
+    out the pool timeout, log "QueuePool limit of size 1 ... timed out" and lose the name)."""
+    from app.main import create_app
+    from tests.conftest import make_org
+
+    org = make_org(database, settings)
+    tight = settings.model_copy(update={"heavy_pool_size": 1, "pool_timeout_seconds": 0.5})
+    with TestClient(create_app(tight)) as fresh:
+        for url, status in (("/maps/hotspots?from=2026-13-01", 422), ("/maps/displacement?intervention=999", 404),
+                            ("/maps/places/987654321", 404)):
+            for role in ("panel", "community_safety"):
+                response = fresh.get(url, headers={**org.headers(role), "Accept": "text/html"})
+                assert response.status_code == status, (url, role, response.text[:300])
+                assert response.headers["content-type"].startswith("text/html")
+                assert f"Test {org.slug}" in response.text, (url, role)
