@@ -31,7 +31,7 @@ from app.services.safety_plan import SafetyPlan
 from app.web.finder import service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
 from app.web.maps.background import small_map
-from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
+from app.web.safety_plan import DEFAULT_STEPS, MARK_HEADINGS, MapSheet, PlaceRow, PlanForm
 from app.web.shell import page
 from geo.calendar import add_months, quarter_name, quarter_start
 from geo.os_grid import GridReferenceError, bng_to_grid_reference, grid_reference_to_bng
@@ -311,12 +311,13 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
-    hidden = _plan_form(plan, map_session, finished).hidden() if plan is not None else []
+    form = _plan_form(plan, map_session, finished)
+    hidden = form.hidden() if plan is not None else []
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
         marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band], hidden=hidden,
-        default_steps=DEFAULT_STEPS,
+        default_steps=DEFAULT_STEPS, sheet=form.sheet, marks=form.marks, headings=MARK_HEADINGS,
         map=small_map(session, settings),
     )
 
@@ -332,12 +333,12 @@ def square_label(i: int, j: int, srid: int) -> str:
     return f"{size} m square {i}, {j}"
 
 
-def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) -> PlanForm:
+def _plan_form(plan: SafetyPlan | None, map_session: MapSession, finished: Finished) -> PlanForm:
     """The plan as the safety-plan page's own fields (app.web.safety_plan), so its PDF download and its
     "Change the plan" form take over from here: the session is handed to that page, nothing is stored."""
     days = {"weekdays": "weekdays", "weekends": "weekends", "every_day": "everyday"}[map_session.out_days]
     rows = []
-    for place in plan.places:
+    for place in plan.places if plan is not None else []:
         context = place.context
         times = [{"days": days, "from": f"{t.time.start:%H:%M}", "to": f"{t.time.end:%H:%M}"} for t in place.times]
         times += [{"days": "", "from": "", "to": ""}] * (2 - len(times))
@@ -346,7 +347,16 @@ def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) ->
     # The young person's own marks go with the plan to its PDF (a list; nothing is stored).
     marks = [{"rating": mark.rating, "label": where.label, "words": mark.words or ""}
              for mark, where in zip(map_session.marks, finished.marks, strict=True)]
-    return PlanForm(steps=plan.steps, places=rows, marks=marks)
+    # The session's sheet goes with it too: its date, age band, named places and adults, and what was kept.
+    sheet = MapSheet(held_on=map_session.held_on.isoformat(), age_band=map_session.age_band,
+                     reference=str(finished.map_id) if finished.map_id is not None else "",
+                     cells=str(finished.kept_cells) if finished.map_id is not None else "",
+                     already="yes" if finished.already_kept else "",
+                     places=[(p.name, str(p.place_id) if p.place_id is not None else "")
+                             for p in map_session.safe_places],
+                     adults=[a.label for a in map_session.adults])
+    return PlanForm(steps=plan.steps if plan is not None else "", places=rows or [PlaceRow()], marks=marks,
+                    sheet=sheet)
 
 
 # ---- the area picture --------------------------------------------------------------------------------------
