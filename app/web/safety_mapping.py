@@ -24,7 +24,7 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.schemas.safety_maps import MapSession, Mark, SafePlace, SessionItems, TrustedAdult, Where
 from app.services.disclosure import Disclosure
-from app.services.safety_area import area_picture
+from app.services.safety_area import area_picture, default_months
 from app.services.safety_mapping import BNG, OUT_DAYS, PUBLISHED_CELL_SIZE, Finished, make_safety_plan, resolve
 from app.services.safety_mapping import finish as finish_session
 from app.services.safety_plan import SafetyPlan
@@ -393,7 +393,6 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
          principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
     errors = FormErrors()
     today = date.today()
-    this_month = today.replace(day=1)
     disclosure = Disclosure.for_reader(principal, settings)
     if quarter_text:
         first = _month(quarter_text, "quarter", errors)
@@ -401,8 +400,9 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
             errors.add("quarter", "Choose a quarter: it starts in January, April, July or October")
         last = add_months(first, 2) if first is not None else None
     else:
-        last = _month(last_text, "to", errors) if last_text else this_month
-        first = _month(first_text, "from", errors) if first_text else add_months(this_month, -11)
+        default_first, default_last = default_months(today)
+        last = _month(last_text, "to", errors) if last_text else default_last
+        first = _month(first_text, "from", errors) if first_text else default_first
     if first is not None and last is not None and first > last:
         errors.add("to", "The last month must be the same as or after the first")
     if first is not None and last is not None and (last.year - first.year) * 12 + last.month - first.month > 120:
@@ -423,7 +423,7 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         for suggestion in picture.suggestions or []:
             suggestion["where"] = (square_label(suggestion["cell_i"], suggestion["cell_j"], settings.analysis_srid)
                                    if suggestion["cell_i"] is not None else "")
-    layer = ({"cells": [{k: c[k] for k in ("label", "maps", "red", "amber", "green", "geometry")}
+    layer = ({"cells": [{k: c[k] for k in ("label", "maps", "red", "amber", "green", "colour", "geometry")}
                         for c in picture.cells],
               "hot": [{"geometry": json.loads(c["geometry"]), "label": f"{c['name']}: {c['label']}"}
                       for c in picture.unmentioned_hot_spots]} if picture else {"cells": [], "hot": []})

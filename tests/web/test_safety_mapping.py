@@ -425,22 +425,42 @@ def test_the_hot_spot_map_shows_where_young_people_feel_unsafe_only_above_the_th
         assert page.status_code == 200, page.text[:1000]
         html = page.text
         assert '"Young people feel unsafe here"' in html, role  # the layer
-        # Exactly one square drawn: the one 8 maps coloured red. The square 8 maps marked but only 7 coloured
-        # red, and the square 7 maps marked, are nowhere in the page source (no outline, no row, no count).
-        assert html.count("contextmap-young-unsafe") == 1, role
+        # The squares the area picture colours red (its most common answer), no others: the square 7 maps marked
+        # is nowhere in the page source (no outline, no row, no count). The square 8 maps marked, 7 of them red,
+        # is red for staff (7 of 8); for a panel its 7 and 1 are suppressed, so the area picture colours it
+        # nothing and the layer leaves it out.
         table = html.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
-        assert label(eight) in table and label(seven_of_eight) not in html and label(seven) not in html, role
+        assert label(eight) in table and label(seven) not in html, role
         row = table.split(label(eight), 1)[1].split("</tr>", 1)[0]
+        area = client.get("/safety-mapping/area?quarter=2023-10", headers={**demo_headers[role], **HTML}).text
+        assert _area_red(area) == _layer_red(html), role
         if role == "panel":
+            assert html.count("contextmap-young-unsafe") == 1 and label(seven_of_eight) not in html
             assert "October to December 2023, one whole quarter" in html
             assert ">10<" in row and ">8<" not in row  # rounded to the nearest 5
             assert "10 of 10 safety maps coloured" in html and "8 of 8 safety maps" not in html
         else:
-            assert ">8<" in row and "8 of 8 safety maps coloured" in html
+            assert html.count("contextmap-young-unsafe") == 2 and label(seven_of_eight) in table
+            assert ">8<" in row and "8 of 8 safety maps coloured" in html and "7 of 8 safety maps coloured" in html
     # A panel's arbitrary months: the layer uses the one whole quarter the last day falls in.
     snapped = client.get("/maps/hotspots?from=2023-11-15&to=2023-11-20", headers={**demo_headers["panel"], **HTML})
     assert "October to December 2023, one whole quarter" in snapped.text
     assert snapped.text.count("contextmap-young-unsafe") == 1
+
+
+def _area_red(page: str) -> set[str]:
+    """The squares the area picture colours red (its map's layer data, coloured on the server)."""
+    found = re.search(r'data-layer="([^"]*)"', page)
+    assert found is not None
+    layer = json.loads(found.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+                       .replace("&#39;", "'"))
+    return {c["label"] for c in layer["cells"] if c["colour"] == "red"}
+
+
+def _layer_red(page: str) -> set[str]:
+    """The squares in the table under the hot-spot map's "Young people feel unsafe here" layer."""
+    table = page.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
+    return set(re.findall(r"<td[^>]*>(250 m square[^<]*)</td>", table))
 
 
 # ---- after a session: withdrawing a map (admins), reviewing suggested places ------------------------------------
@@ -571,6 +591,15 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
         # The hot-spot map's layer shows the same squares as unsafe.
         hot = client.get("/maps/hotspots?from=2026-01-01&to=2026-03-31", headers={**demo_headers[role], **HTML}).text
         assert hot.count("contextmap-young-unsafe") >= 3, role
+        # One rule: the layer draws exactly the squares the area picture colours red (its most common answer).
+        assert _area_red(page) == _layer_red(hot) and _area_red(page), role
+    # The same by default: no months asked for, both show the last twelve whole months and the same squares.
+    for role in ("community_safety", "panel"):
+        area = client.get("/safety-mapping/area", headers={**demo_headers[role], **HTML}).text
+        hot = client.get("/maps/hotspots", headers={**demo_headers[role], **HTML}).text
+        assert _area_red(area) == _layer_red(hot), role
+        if role == "community_safety":
+            assert _area_red(area), role
     # Named as safe but not a safe space: the games cage (staff, twelve months of maps).
     staff = client.get("/safety-mapping/area?from=2025-12&to=2026-11", headers={**demo_headers["community_safety"],
                                                                               **HTML}).text
