@@ -49,8 +49,8 @@ from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.packs import intervention_findings, intervention_heading, places_in_buffer
 from app.services.place_analysis import place_timeline as place_timeline_analysis
-from app.services.safety_area import threshold as safety_threshold
 from app.services.safety_area import default_months, unsafe_squares
+from app.services.safety_area import threshold as safety_threshold
 from app.services.safety_mapping import PUBLISHED_CELL_SIZE
 from app.settings import Settings
 from app.web.errors import organisation_name
