@@ -516,6 +516,21 @@ def _site_area_sql(site_sql: str, spec: AreaSpec, srid: int, prefix: str) -> tup
     return sql, {f"{prefix}_radius": spec.radius_m}
 
 
+def place_in_buffer(session: Session, srid: int, intervention_id: int, target: AreaSpec, buffer_m: float,
+                    place_id: int) -> bool:
+    """Whether a place lies inside the intervention's target area or its buffer (the area
+    :func:`displacement_areas` takes out of every control): a point on the place's surface is covered."""
+    site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
+            "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
+            "WHERE v.id = :intervention")
+    target_sql, params = _site_area_sql(site, target, srid, "target")
+    return bool(session.execute(text(
+        f"""SELECT ST_Covers(ST_Buffer({target_sql}, :buffer_m, 32),
+                             ST_Transform(ST_PointOnSurface(p.geom), {srid}))
+            FROM places p WHERE p.id = :place"""),
+        {**params, "intervention": intervention_id, "buffer_m": buffer_m, "place": place_id}).scalar())
+
+
 def displacement_areas(
     session: Session, srid: int, intervention_id: int, target: AreaSpec, buffer_m: float,
     control_geojson: Mapping[str, Any] | None, control_place_id: int | None, control: AreaSpec,

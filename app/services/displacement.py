@@ -56,6 +56,10 @@ def _measure(measure: Any, counts: Sequence[int], disclosure: Disclosure) -> dic
             "interpretation": measure.interpretation, "undefined_reason": measure.undefined_reason}
 
 
+CONTROL_IN_BUFFER = ("control_place: that place is inside the area around the intervention (the buffer), so it "
+                     "cannot be the comparison; choose a place further away")
+
+
 def displacement_analysis(
     session: Session, settings: Settings, principal: Principal | None, disclosure: Disclosure, *, intervention: int,
     target_radius: float | None, buffer_m: float, before: str | None, after: str | None,
@@ -85,6 +89,12 @@ def displacement_analysis(
             db.place_row(session, control_place)
         except NotFound as exc:
             raise NotFound(f"no place with id {control_place} in your organisation", field="control_place") from exc
+        # The one check for the API, the findings page and the meeting pack: a control inside the target and its
+        # buffer is all taken out of the comparison (0 / 0), so it is refused, naming the field.
+        radius = target_radius if target_radius is not None else COMPARISON.target_radius_m
+        if db.place_in_buffer(session, settings.analysis_srid, intervention,
+                              db.AreaSpec(radius, use_own_polygon=target_radius is None), buffer_m, control_place):
+            raise InvalidInput(CONTROL_IN_BUFFER, field="control_place")
     if control_geometry is not None:
         validated_geometry(session, settings, control_geometry, frozenset({"Polygon", "MultiPolygon"}), "control")
         if disclosure.applied:

@@ -57,6 +57,37 @@ def _shown(disclosure: Disclosure, cell: db.CellMaps) -> dict[str, Any]:
             "phrases": list(disclosure.text(list(cell.phrases)) or [])}
 
 
+RATING_ORDER = ("red", "amber", "green")  # a tie goes to the more cautious answer
+
+
+def default_months(today: date) -> tuple[date, date]:
+    """The months shown when none are asked for: the last twelve whole months, this one included. The area
+    picture and the hot-spot map's "young people feel unsafe here" layer both use it."""
+    this_month = today.replace(day=1)
+    return add_months(this_month, -11), this_month
+
+
+def colour(cell: dict[str, Any]) -> str | None:
+    """The one rule for how a shown square is coloured, on the area picture and on the hot-spot map's layer: its
+    most common answer among the disclosed counts (a suppressed count counts as 0), a tie going to the more
+    cautious answer (red, then amber); None when every count is suppressed or 0."""
+    counts = {r: cell[r] or 0 for r in RATING_ORDER}
+    top = max(RATING_ORDER, key=lambda r: (counts[r], -RATING_ORDER.index(r)))
+    return top if counts[top] > 0 else None
+
+
+def _coloured(session: Session, settings: Settings, disclosure: Disclosure,
+              found: list[db.CellMaps]) -> list[dict[str, Any]]:
+    """The shown squares with their disclosed counts, their colour (:func:`colour`) and outline (EPSG:4326)."""
+    cells = [_shown(disclosure, c) for c in found]
+    squares = db.cell_squares(session, [(c["i"], c["j"]) for c in cells], settings.analysis_srid,
+                              PUBLISHED_CELL_SIZE)
+    for c in cells:
+        c["geometry"] = squares[(c["i"], c["j"])]
+        c["colour"] = colour(c)
+    return cells
+
+
 def _mostly_unsafe(cell: dict[str, Any]) -> bool:
     # From the disclosed counts only: a suppressed red count counts as 0 (Disclosure.statistic_counts).
     return bool(cell["maps"]) and 2 * (cell["red"] or 0) >= cell["maps"]
@@ -68,11 +99,7 @@ def area_picture(session: Session, principal: Principal, settings: Settings, dis
     end = add_months(last, 1)
     needed = threshold(disclosure)
     found = db.area_cells(session, PUBLISHED_CELL_SIZE, first, end, needed)
-    cells = [_shown(disclosure, c) for c in found]
-    squares = db.cell_squares(session, [(c["i"], c["j"]) for c in cells], settings.analysis_srid,
-                              PUBLISHED_CELL_SIZE)
-    for c in cells:
-        c["geometry"] = squares[(c["i"], c["j"])]
+    cells = _coloured(session, settings, disclosure, found)
 
     # Recorded harm on the same published squares and months (the hot-spot service, disclosure-controlled).
     period = f"{london_midnight(first).isoformat()}/{london_midnight(end).isoformat()}"
@@ -110,17 +137,13 @@ def area_picture(session: Session, principal: Principal, settings: Settings, dis
 
 def unsafe_squares(session: Session, principal: Principal, settings: Settings, disclosure: Disclosure, first: date,
                    last: date) -> list[dict[str, Any]]:
-    """The hot-spot map's "young people feel unsafe here" layer for whole months ``first`` .. ``last``: squares
-    that at least the threshold of separate maps coloured red (fewer never leave the database), with the
-    disclosed counts and each square's outline (EPSG:4326). The caller passes months a controlled reader may
-    ask for (:meth:`Disclosure.map_quarter`)."""
-    found = db.area_cells(session, PUBLISHED_CELL_SIZE, first, add_months(last, 1), threshold(disclosure),
-                          counted="red")
-    cells = [_shown(disclosure, c) for c in found]
-    squares = db.cell_squares(session, [(c["i"], c["j"]) for c in cells], settings.analysis_srid,
-                              PUBLISHED_CELL_SIZE)
-    for c in cells:
-        c["geometry"] = squares[(c["i"], c["j"])]
+    """The hot-spot map's "young people feel unsafe here" layer for whole months ``first`` .. ``last``: exactly
+    the squares the area picture for those months colours red (:func:`colour`: shown squares, at least the
+    threshold of separate maps, whose most common answer is unsafe), with the disclosed counts and each square's
+    outline (EPSG:4326). The caller passes months a controlled reader may ask for
+    (:meth:`Disclosure.map_quarter`)."""
+    found = db.area_cells(session, PUBLISHED_CELL_SIZE, first, add_months(last, 1), threshold(disclosure))
+    cells = [c for c in _coloured(session, settings, disclosure, found) if c["colour"] == "red"]
     disclosure.audit(session, principal, "analysis:safety-mapping-unsafe",
                      {"first": first.isoformat(), "last": last.isoformat(), "size": PUBLISHED_CELL_SIZE})
     return cells

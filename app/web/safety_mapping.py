@@ -24,14 +24,14 @@ from app.dependencies import Principal, SessionDep, SettingsDep, gate
 from app.errors import InvalidInput
 from app.schemas.safety_maps import MapSession, Mark, SafePlace, SessionItems, TrustedAdult, Where
 from app.services.disclosure import Disclosure
-from app.services.safety_area import area_picture
+from app.services.safety_area import area_picture, default_months
 from app.services.safety_mapping import BNG, OUT_DAYS, PUBLISHED_CELL_SIZE, Finished, make_safety_plan, resolve
 from app.services.safety_mapping import finish as finish_session
 from app.services.safety_plan import SafetyPlan
 from app.web.finder import service_centre
 from app.web.forms import FormErrors, Posted, PostedForm, date_items, parse_date, written
 from app.web.maps.background import small_map
-from app.web.safety_plan import DEFAULT_STEPS, PlaceRow, PlanForm
+from app.web.safety_plan import DEFAULT_STEPS, MARK_HEADINGS, MapSheet, PlaceRow, PlanForm
 from app.web.shell import page
 from geo.calendar import add_months, quarter_name, quarter_start
 from geo.os_grid import GridReferenceError, bng_to_grid_reference, grid_reference_to_bng
@@ -311,12 +311,13 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     marks = [_mark_view(session, settings, k, mark, where.label, where.cells, where.geometry)
              for k, (mark, where) in enumerate(zip(map_session.marks, finished.marks, strict=True))]
     by_rating = {r: [m for m in marks if m["rating"] == r] for r in SAFETY_RATINGS}
-    hidden = _plan_form(plan, map_session, finished).hidden() if plan is not None else []
+    form = _plan_form(plan, map_session, finished)
+    hidden = form.hidden() if plan is not None else []
     return page(
         request, "safety_mapping/plan.html", principal=principal, session=session, title="Safety plan",
         breadcrumbs=[("Home", "/")], map_session=map_session, finished=finished, by_rating=by_rating, plan=plan,
         marks_json=json.dumps(marks), age_band=AGE_BAND_WORDS[map_session.age_band], hidden=hidden,
-        default_steps=DEFAULT_STEPS,
+        default_steps=DEFAULT_STEPS, sheet=form.sheet, marks=form.marks, headings=MARK_HEADINGS,
         map=small_map(session, settings),
     )
 
@@ -332,12 +333,12 @@ def square_label(i: int, j: int, srid: int) -> str:
     return f"{size} m square {i}, {j}"
 
 
-def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) -> PlanForm:
+def _plan_form(plan: SafetyPlan | None, map_session: MapSession, finished: Finished) -> PlanForm:
     """The plan as the safety-plan page's own fields (app.web.safety_plan), so its PDF download and its
     "Change the plan" form take over from here: the session is handed to that page, nothing is stored."""
     days = {"weekdays": "weekdays", "weekends": "weekends", "every_day": "everyday"}[map_session.out_days]
     rows = []
-    for place in plan.places:
+    for place in plan.places if plan is not None else []:
         context = place.context
         times = [{"days": days, "from": f"{t.time.start:%H:%M}", "to": f"{t.time.end:%H:%M}"} for t in place.times]
         times += [{"days": "", "from": "", "to": ""}] * (2 - len(times))
@@ -346,7 +347,16 @@ def _plan_form(plan: SafetyPlan, map_session: MapSession, finished: Finished) ->
     # The young person's own marks go with the plan to its PDF (a list; nothing is stored).
     marks = [{"rating": mark.rating, "label": where.label, "words": mark.words or ""}
              for mark, where in zip(map_session.marks, finished.marks, strict=True)]
-    return PlanForm(steps=plan.steps, places=rows, marks=marks)
+    # The session's sheet goes with it too: its date, age band, named places and adults, and what was kept.
+    sheet = MapSheet(held_on=map_session.held_on.isoformat(), age_band=map_session.age_band,
+                     reference=str(finished.map_id) if finished.map_id is not None else "",
+                     cells=str(finished.kept_cells) if finished.map_id is not None else "",
+                     already="yes" if finished.already_kept else "",
+                     places=[(p.name, str(p.place_id) if p.place_id is not None else "")
+                             for p in map_session.safe_places],
+                     adults=[a.label for a in map_session.adults])
+    return PlanForm(steps=plan.steps if plan is not None else "", places=rows or [PlaceRow()], marks=marks,
+                    sheet=sheet)
 
 
 # ---- the area picture --------------------------------------------------------------------------------------
@@ -383,7 +393,6 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
          principal: Principal = gate(policy.ANALYSIS)) -> HTMLResponse:
     errors = FormErrors()
     today = date.today()
-    this_month = today.replace(day=1)
     disclosure = Disclosure.for_reader(principal, settings)
     if quarter_text:
         first = _month(quarter_text, "quarter", errors)
@@ -391,8 +400,9 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
             errors.add("quarter", "Choose a quarter: it starts in January, April, July or October")
         last = add_months(first, 2) if first is not None else None
     else:
-        last = _month(last_text, "to", errors) if last_text else this_month
-        first = _month(first_text, "from", errors) if first_text else add_months(this_month, -11)
+        default_first, default_last = default_months(today)
+        last = _month(last_text, "to", errors) if last_text else default_last
+        first = _month(first_text, "from", errors) if first_text else default_first
     if first is not None and last is not None and first > last:
         errors.add("to", "The last month must be the same as or after the first")
     if first is not None and last is not None and (last.year - first.year) * 12 + last.month - first.month > 120:
@@ -413,7 +423,7 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         for suggestion in picture.suggestions or []:
             suggestion["where"] = (square_label(suggestion["cell_i"], suggestion["cell_j"], settings.analysis_srid)
                                    if suggestion["cell_i"] is not None else "")
-    layer = ({"cells": [{k: c[k] for k in ("label", "maps", "red", "amber", "green", "geometry")}
+    layer = ({"cells": [{k: c[k] for k in ("label", "maps", "red", "amber", "green", "colour", "geometry")}
                         for c in picture.cells],
               "hot": [{"geometry": json.loads(c["geometry"]), "label": f"{c['name']}: {c['label']}"}
                       for c in picture.unmentioned_hot_spots]} if picture else {"cells": [], "hot": []})

@@ -31,12 +31,13 @@ from app.web.forms import FormErrors, Posted, PostedForm
 from app.web.packs import pack_pdf
 from app.web.shell import page
 from app.web.templating import templates
-from geo.vocabulary import LONDON, SAFETY_RATINGS
+from geo.vocabulary import AGE_BAND_WORDS, LONDON, SAFETY_RATINGS
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
 CONTACT_ROWS = 3
 MAX_MARKS, MARK_TEXT = 40, 200  # a safety-mapping session's marks (Settings.safety_map_max_marks) and their text
+MAX_MAP_ITEMS = 40  # a session's safe places or trusted adults carried to the plan (each at most MARK_TEXT)
 MARK_HEADINGS = {"red": "Places and routes that feel unsafe", "amber": "Places they are not sure about",
                  "green": "Places and routes that feel safe"}
 # The page's stylesheet, print rules included, is also the PDF's: one design for both.
@@ -69,6 +70,75 @@ class PlaceRow:
 
 
 @dataclass
+class MapSheet:
+    """A safety-mapping session's own sheet (issue 21) as it travels in the plan's form fields: the date, the
+    age band, the safe places and trusted adults the young person named, and whether their map was kept (its
+    reference and how many squares). Page and PDF render it with one partial (safety_plan/_map_sheet.html), so
+    what is printed and what is downloaded cannot differ. Nothing here is stored."""
+
+    held_on: str = ""  # ISO date of the session
+    age_band: str = ""  # a key of AGE_BAND_WORDS
+    reference: str = ""  # the kept map's id (SM-N), only with agreement
+    cells: str = ""  # how many grid squares were kept
+    already: str = ""  # "yes": this map had been added before and was not added again
+    places: list[tuple[str, str]] = field(default_factory=list)  # (name, our place id or "")
+    adults: list[str] = field(default_factory=list)
+
+    @property
+    def present(self) -> bool:
+        return bool(self.held_on_date and self.age_words)
+
+    @property
+    def held_on_date(self) -> date | None:
+        try:
+            return date.fromisoformat(self.held_on)
+        except ValueError:
+            return None
+
+    @property
+    def age_words(self) -> str:
+        return AGE_BAND_WORDS.get(self.age_band, "")
+
+    @property
+    def map_id(self) -> int | None:
+        return int(self.reference) if self.reference.isdigit() else None
+
+    @property
+    def kept_cells(self) -> int:
+        return int(self.cells) if self.cells.isdigit() else 0
+
+    @property
+    def kept(self) -> bool:
+        """With agreement the map was added to the area picture (now or by an earlier post of the same form)."""
+        return self.present and (self.map_id is not None or self.already == "yes")
+
+    @classmethod
+    def posted(cls, posted: Posted) -> MapSheet:
+        places, adults = [], []
+        for n in range(1, MAX_MAP_ITEMS + 1):
+            name = posted.get(f"map-place-{n}")[:MARK_TEXT]
+            if not name:
+                break
+            place_id = posted.get(f"map-place-{n}-id")
+            places.append((name, place_id if place_id.isdigit() else ""))
+        for n in range(1, MAX_MAP_ITEMS + 1):
+            label = posted.get(f"map-adult-{n}")[:MARK_TEXT]
+            if not label:
+                break
+            adults.append(label)
+        return cls(posted.get("map-held-on")[:10], posted.get("map-age-band")[:10], posted.get("map-ref")[:12],
+                   posted.get("map-cells")[:6], posted.get("map-already")[:3], places, adults)
+
+    def fields(self) -> list[tuple[str, str]]:
+        found = [("map-held-on", self.held_on), ("map-age-band", self.age_band), ("map-ref", self.reference),
+                 ("map-cells", self.cells), ("map-already", self.already)]
+        for n, (name, place_id) in enumerate(self.places, start=1):
+            found += [(f"map-place-{n}", name), (f"map-place-{n}-id", place_id)]
+        found += [(f"map-adult-{n}", label) for n, label in enumerate(self.adults, start=1)]
+        return found
+
+
+@dataclass
 class PlanForm:
     age: str = ""
     week: str = ""
@@ -78,6 +148,7 @@ class PlanForm:
                                                                     for _ in range(CONTACT_ROWS)])
     # A safety-mapping session's own marks (issue 21), carried to the PDF as a list: rating, label, words.
     marks: list[dict[str, str]] = field(default_factory=list)
+    sheet: MapSheet = field(default_factory=MapSheet)
 
     @classmethod
     def posted(cls, posted: Posted) -> PlanForm:
@@ -97,7 +168,8 @@ class PlanForm:
                 break
             marks.append({"rating": rating, "label": posted.get(f"mark-{n}-label")[:MARK_TEXT],
                           "words": posted.get(f"mark-{n}-words")[:MARK_TEXT]})
-        return cls(posted.get("age"), posted.get("week"), posted.get("steps"), places, contacts, marks)
+        return cls(posted.get("age"), posted.get("week"), posted.get("steps"), places, contacts, marks,
+                   MapSheet.posted(posted))
 
     def hidden(self) -> list[tuple[str, str]]:
         """Every field as (name, value), to carry the plan to the PDF and back to the form: nothing is stored."""
@@ -113,11 +185,13 @@ class PlanForm:
         for n, mark in enumerate(self.marks, start=1):
             fields += [(f"mark-{n}-rating", mark["rating"]), (f"mark-{n}-label", mark["label"]),
                        (f"mark-{n}-words", mark["words"])]
+        fields += self.sheet.fields()
         return [(name, value) for name, value in fields if value]
 
     def mark_fields(self) -> list[tuple[str, str]]:
-        """Only the session's marks as (name, value): the plan form carries them unchanged to the plan and PDF."""
-        return [(name, value) for name, value in self.hidden() if name.startswith("mark-")]
+        """Only the session's marks and sheet as (name, value): the plan form carries them unchanged to the plan
+        and PDF."""
+        return [(name, value) for name, value in self.hidden() if name.startswith(("mark-", "map-"))]
 
     def field_order(self) -> list[str]:
         order = ["age", "week"]
@@ -292,7 +366,8 @@ def make_plan_page(request: Request, session: SessionDep, settings: SettingsDep,
         return _form_page(request, session, principal, form, errors, status_code=422)
     return page(request, "safety_plan/plan.html", principal=principal, session=session, title="Safety plan",
                 breadcrumbs=[("Home", "/"), ("Find a safe space", "/safe-spaces/find")], plan=plan,
-                hidden=form.hidden(), default_steps=DEFAULT_STEPS)
+                hidden=form.hidden(), default_steps=DEFAULT_STEPS, sheet=form.sheet, marks=form.marks,
+                headings=MARK_HEADINGS)
 
 
 @router.post("/safe-spaces/plan.pdf")
@@ -305,7 +380,7 @@ def plan_pdf(request: Request, session: SessionDep, settings: SettingsDep, poste
         return _form_page(request, session, principal, form, errors, status_code=422)
     html = templates.get_template("safety_plan/plan_pdf.html").render(
         plan=plan, default_steps=DEFAULT_STEPS, css=PLAN_CSS.read_text(), marks=form.marks,
-        headings=MARK_HEADINGS)
+        headings=MARK_HEADINGS, sheet=form.sheet, map_kept=form.sheet.kept, pdf=True)
     # Attachment: a download, never cached (the plan is about one young person).
     return Response(pack_pdf(html), media_type="application/pdf",
                     headers={"Content-Disposition": 'attachment; filename="safety-plan.pdf"',

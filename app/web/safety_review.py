@@ -29,14 +29,15 @@ WITHDRAW_URL = "/admin/safety-maps"
 
 # ---- suggested places ---------------------------------------------------------------------------------------
 def _suggestions_page(request: Request, session: SessionDep, settings: Any, principal: Principal,
-                      errors: FormErrors, done: str | None = None, chosen: str = "") -> HTMLResponse:
+                      errors: FormErrors, done: str | None = None, chosen: str = "",
+                      kept: dict[str, str] | None = None) -> HTMLResponse:
     found = safety_review.pending_suggestions(session)
     for s in found:
         s["where"] = square_label(s["cell_i"], s["cell_j"], settings.analysis_srid) if s["cell_i"] is not None else ""
     return page(request, "safety_mapping/suggestions.html", principal=principal, session=session,
                 title="Places young people suggested as safe",
                 breadcrumbs=[("Home", "/"), ("Where young people feel safe and unsafe", "/safety-mapping/area")],
-                suggestions=found, errors=errors, chosen=chosen, done=done,
+                suggestions=found, errors=errors, chosen=chosen, done=done, kept=kept or {},
                 error_summary=errors.summary(["suggestion", "kind", "grid_reference", "form"]) if errors else None,
                 status_code=422 if errors else 200,
                 kinds=[(k, k.replace("_", " ").capitalize()) for k in PLACE_KINDS])
@@ -73,7 +74,9 @@ def review_suggestion(request: Request, session: SessionDep, settings: SettingsD
     except NotFound as exc:
         errors.add("suggestion", str(exc.detail).split(": ", 1)[-1].capitalize())
     if errors:
-        return _suggestions_page(request, session, settings, principal, errors, chosen=chosen)
+        # The chosen suggestion's form shows what was chosen and typed, with the field in error labelled.
+        kept = {"kind": posted.get("kind")[:40], "grid_reference": posted.get("grid_reference")[:40]}
+        return _suggestions_page(request, session, settings, principal, errors, chosen=chosen, kept=kept)
     session.commit()  # before the redirect is followed (see app.web.place_forms._done)
     if place_id is not None:
         return RedirectResponse(f"/places/{place_id}?saved=place-added", status_code=303)

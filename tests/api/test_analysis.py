@@ -230,6 +230,17 @@ def test_displacement_after_wifi_off_finds_the_library(client: Any, ids: dict[st
     assert any(shape(c["geometry"]).distance(library) < 0.002 for c in went["cells"]["features"])
 
 
+def test_a_control_place_inside_the_buffer_is_refused(
+        client: Any, ids: dict[str, int], demo_headers: dict[str, dict[str, str]]) -> None:
+    """Wellgate Central Library is inside the WiFi-off's buffer: nothing of its area could be compared (0 / 0)."""
+    for role in ("community_safety", "panel"):
+        response = client.get(f"/api/analysis/displacement?intervention={ids[WIFI]}&control_place={ids[LIBRARY]}",
+                              headers=demo_headers[role])
+        assert response.status_code == 422 and field_of(response) == "control_place", (role, response.text)
+        assert "inside the area around the intervention (the buffer)" in response.json()["detail"]
+    # Far enough away with a small buffer: accepted (the Lantern, below, with 300 m).
+
+
 def test_displacement_with_a_control_place_or_area_gives_the_difference_test(
         client: Any, ids: dict[str, int], demo_headers: dict[str, dict[str, str]]) -> None:
     cs = demo_headers["community_safety"]

@@ -250,6 +250,17 @@ def test_withdrawal_and_review_pages_on_a_phone_and_desktop(browser: Browser, ar
                     page.wait_for_selector(".govuk-error-summary")
                     assert "Tick to confirm" in page.locator(".govuk-error-summary").inner_text()
                     check_axe(page, f"safety-{name}-error-{size}")
+                if name == "suggestions":  # the demo has suggestions waiting
+                    # Accepted without a kind: the select in error is labelled, what was typed is kept.
+                    form = page.locator("[data-accept-form]").first
+                    form.locator("input[name=grid_reference]").fill("TL 0926 2145")
+                    form.locator("button[value=accept]").click()
+                    page.wait_for_selector(".govuk-error-summary")
+                    assert page.locator("label[for=kind]").count() == 1 and page.locator("select#kind").count() == 1
+                    assert page.locator("#grid_reference").input_value() == "TL 0926 2145"
+                    page.click(".govuk-error-summary a[href='#kind']")
+                    assert page.evaluate("document.activeElement.id") == "kind"
+                    check_axe(page, f"safety-{name}-error-{size}")
                 page.close()
         finally:
             if context:

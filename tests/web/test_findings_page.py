@@ -157,6 +157,25 @@ def test_a_bad_control_names_the_field(
             assert "control_place" in response.text, value
 
 
+@pytest.mark.parametrize("role", ["community_safety", "panel"])
+def test_a_control_place_inside_the_buffer_is_refused_naming_the_field(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any], role: str
+) -> None:
+    """The library lies inside the WiFi-off's buffer: all of its area is taken out of the comparison (0 / 0), so it
+    is refused on the form with the default control's figures below, not shown as "too few incidents"."""
+    default = client.get(f"/interventions/{wifi['id']}/findings", headers={**demo_headers[role], **HTML}).text
+    options = {n: i for i, n in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', default)}
+    response = client.get(f"/interventions/{wifi['id']}/findings?control_place={options['Wellgate Central Library']}",
+                          headers={**demo_headers[role], **HTML})
+    assert response.status_code == 422
+    text = html.unescape(response.text)
+    assert 'href="#control_place"' in text and 'id="control_place-error"' in text
+    assert ("That place is inside the area around the intervention (the buffer), so it cannot be the comparison; "
+            "choose a place further away") in text
+    assert "The rest of the service area, outside the target and its buffer (the default)" in text
+    assert "too few incidents" not in text
+
+
 def test_the_library_is_inside_the_buffer_so_the_quotient_reads_displacement(
     client: TestClient, demo_headers: dict[str, dict[str, str]], wifi: dict[str, Any]
 ) -> None:

@@ -200,6 +200,8 @@ def test_a_meeting_pack_takes_the_findings_pages_control_choices(
         ({"intervention": wifi["id"], "control_place": "x"}, "control_place", "choose a place from the list"),
         ({"intervention": wifi["id"], "control_place": places["Chicken Shack Express"]}, "control_place",
          "other than the intervention's own"),
+        ({"intervention": wifi["id"], "control_place": places["Wellgate Central Library"]}, "control_place",
+         "inside the area around the intervention (the buffer), so it cannot be the comparison"),
     ):
         problem = client.get("/packs/meeting.pdf", params=params, headers=demo_headers["panel"])
         assert problem.status_code == 422 and problem.json()["field"] == field, (params, problem.text)

@@ -107,6 +107,11 @@ def test_a_session_walked_without_agreement_keeps_nothing_but_an_audit_record(
     assert "Their safety map" in flat and "Places and routes that feel unsafe" in flat
     assert "Alder Close: “older lads wait here after school”" in flat
     assert "Places they are not sure about" in flat and "Wellgate Central Library" in flat
+    # The same sheet as the page: the safe places they named, the date and age band, and that nothing was kept.
+    assert "Safe places to go" in flat and "The boxing club" in flat and "My football coach" in flat
+    assert f"Made on {date.today():%-d %B %Y} with a young person aged 14 or 15." in flat
+    assert "Nothing from this session was saved." in flat and "SM-" not in flat
+    assert "Nothing about the young person was stored when this plan was made" in flat
     assert _counts(database) == before
     # Audit records without content: the session happened, a plan was made and its PDF (counts only).
     assert count_rows(database, "audit_events") == audits + 3
@@ -129,6 +134,24 @@ def test_with_agreement_only_snapped_cells_the_month_and_the_age_band_are_kept(
     reference = re.search(r"SM-(\d+)", plan.text)
     assert reference is not None
     map_id = int(reference.group(1))
+    # Its PDF says what the page says: the map's reference, its squares, month and age band, and how to withdraw.
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                        plan.text.split("data-plan-pdf-form", 1)[1].split("</form>", 1)[0])
+    pdf = client.post("/safe-spaces/plan.pdf", data=dict(fields), headers=headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    flat = " ".join(pdf_pages(pdf.content)[1].split())
+    kept = re.search(r"Their map was added, without their name, to the area picture: (\d+) grid squares?, "
+                     r"March 2026, age 14 or 15\.", flat)
+    assert kept is not None and f"{kept.group(1)} grid square" in " ".join(plan.text.split())
+    assert f"the reference SM-{map_id} to remove it" in flat
+    assert "Nothing about the young person was stored" not in flat and "Nothing from this session" not in flat
+    assert "With their agreement, their safety map was added without their name" in flat
+    assert "Safe places to go" in flat and "The boxing club" in flat and "Wellgate Central Library" in flat
+    assert "Made on 17 March 2026 with a young person aged 14 or 15." in flat
+    # "Change the plan" carries the sheet on: the plan page made from those fields says the same.
+    changed = client.post("/safe-spaces/plan", data=dict(fields), headers={**headers, **HTML})
+    assert changed.status_code == 200 and f"SM-{map_id}" in changed.text and "The boxing club" in changed.text
+    assert "data-plan-not-stored" not in changed.text
     with database.owner_session() as session:
         kept = session.execute(text("SELECT month, age_band FROM safety_maps WHERE id = :id"), {"id": map_id}).one()
         marks = session.execute(text(
@@ -402,22 +425,42 @@ def test_the_hot_spot_map_shows_where_young_people_feel_unsafe_only_above_the_th
         assert page.status_code == 200, page.text[:1000]
         html = page.text
         assert '"Young people feel unsafe here"' in html, role  # the layer
-        # Exactly one square drawn: the one 8 maps coloured red. The square 8 maps marked but only 7 coloured
-        # red, and the square 7 maps marked, are nowhere in the page source (no outline, no row, no count).
-        assert html.count("contextmap-young-unsafe") == 1, role
+        # The squares the area picture colours red (its most common answer), no others: the square 7 maps marked
+        # is nowhere in the page source (no outline, no row, no count). The square 8 maps marked, 7 of them red,
+        # is red for staff (7 of 8); for a panel its 7 and 1 are suppressed, so the area picture colours it
+        # nothing and the layer leaves it out.
         table = html.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
-        assert label(eight) in table and label(seven_of_eight) not in html and label(seven) not in html, role
+        assert label(eight) in table and label(seven) not in html, role
         row = table.split(label(eight), 1)[1].split("</tr>", 1)[0]
+        area = client.get("/safety-mapping/area?quarter=2023-10", headers={**demo_headers[role], **HTML}).text
+        assert _area_red(area) == _layer_red(html), role
         if role == "panel":
+            assert html.count("contextmap-young-unsafe") == 1 and label(seven_of_eight) not in html
             assert "October to December 2023, one whole quarter" in html
             assert ">10<" in row and ">8<" not in row  # rounded to the nearest 5
             assert "10 of 10 safety maps coloured" in html and "8 of 8 safety maps" not in html
         else:
-            assert ">8<" in row and "8 of 8 safety maps coloured" in html
+            assert html.count("contextmap-young-unsafe") == 2 and label(seven_of_eight) in table
+            assert ">8<" in row and "8 of 8 safety maps coloured" in html and "7 of 8 safety maps coloured" in html
     # A panel's arbitrary months: the layer uses the one whole quarter the last day falls in.
     snapped = client.get("/maps/hotspots?from=2023-11-15&to=2023-11-20", headers={**demo_headers["panel"], **HTML})
     assert "October to December 2023, one whole quarter" in snapped.text
     assert snapped.text.count("contextmap-young-unsafe") == 1
+
+
+def _area_red(page: str) -> set[str]:
+    """The squares the area picture colours red (its map's layer data, coloured on the server)."""
+    found = re.search(r'data-layer="([^"]*)"', page)
+    assert found is not None
+    layer = json.loads(found.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+                       .replace("&#39;", "'"))
+    return {c["label"] for c in layer["cells"] if c["colour"] == "red"}
+
+
+def _layer_red(page: str) -> set[str]:
+    """The squares in the table under the hot-spot map's "Young people feel unsafe here" layer."""
+    table = page.split("Where young people feel unsafe (", 1)[1].split("</table>", 1)[0]
+    return set(re.findall(r"<td[^>]*>(250 m square[^<]*)</td>", table))
 
 
 # ---- after a session: withdrawing a map (admins), reviewing suggested places ------------------------------------
@@ -480,6 +523,22 @@ def test_suggested_places_are_accepted_as_places_or_dismissed(
     no_kind = client.post("/safety-mapping/suggestions", data={"action": "accept", "suggestion": str(boxing)},
                           headers={**staff, **HTML})
     assert no_kind.status_code == 422 and 'href="#kind"' in no_kind.text and 'id="kind"' in no_kind.text
+    # The field in error is labelled (label for = the select's id) and what was typed or chosen is kept.
+    typed = client.post("/safety-mapping/suggestions", data={"action": "accept", "suggestion": str(boxing),
+                                                             "grid_reference": "TL 0926 2145"},
+                        headers={**staff, **HTML})
+    assert typed.status_code == 422 and '<label class="govuk-label" for="kind">' in typed.text
+    assert f'for="kind-{boxing}"' not in typed.text and 'aria-describedby="kind-error"' in typed.text
+    assert re.search(r'id="grid_reference" name="grid_reference" type="text"[^>]*value="TL 0926 2145"', typed.text) \
+        or re.search(r'value="TL 0926 2145"[^>]*id="grid_reference"', typed.text), typed.text
+    bad_grid = client.post("/safety-mapping/suggestions", data={"action": "accept", "suggestion": str(boxing),
+                                                                "kind": "other", "grid_reference": "nowhere"},
+                           headers={**staff, **HTML})
+    assert bad_grid.status_code == 422 and 'href="#grid_reference"' in bad_grid.text
+    mine = bad_grid.text.split(f'data-suggestion="{boxing}"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="other" selected>' in mine and 'value="nowhere"' in mine
+    others = bad_grid.text.split(f'data-suggestion="{shed}"', 1)[1].split("</form>", 1)[0]
+    assert " selected>" not in others and 'value="nowhere"' not in others
     assert count_rows(database, "places") == before_places and count_rows(database, "audit_events") == audits
     accepted = client.post("/safety-mapping/suggestions",
                            data={"action": "accept", "suggestion": str(boxing), "kind": "other"},
@@ -532,6 +591,15 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
         # The hot-spot map's layer shows the same squares as unsafe.
         hot = client.get("/maps/hotspots?from=2026-01-01&to=2026-03-31", headers={**demo_headers[role], **HTML}).text
         assert hot.count("contextmap-young-unsafe") >= 3, role
+        # One rule: the layer draws exactly the squares the area picture colours red (its most common answer).
+        assert _area_red(page) == _layer_red(hot) and _area_red(page), role
+    # The same by default: no months asked for, both show the last twelve whole months and the same squares.
+    for role in ("community_safety", "panel"):
+        area = client.get("/safety-mapping/area", headers={**demo_headers[role], **HTML}).text
+        hot = client.get("/maps/hotspots", headers={**demo_headers[role], **HTML}).text
+        assert _area_red(area) == _layer_red(hot), role
+        if role == "community_safety":
+            assert _area_red(area), role
     # Named as safe but not a safe space: the games cage (staff, twelve months of maps).
     staff = client.get("/safety-mapping/area?from=2025-12&to=2026-11", headers={**demo_headers["community_safety"],
                                                                               **HTML}).text

@@ -115,9 +115,8 @@ function areaMap(element) {
   const layer = parse(element.dataset.layer || "{}", {});
   const group = L.featureGroup().addTo(map);
   (layer.cells || []).forEach((cell) => {
-    const counts = { red: cell.red || 0, amber: cell.amber || 0, green: cell.green || 0 };
-    const top = Object.keys(counts).reduce((a, b) => (counts[b] > counts[a] ? b : a), "red");
-    const square = L.geoJSON(cell.geometry, { style: { color: COLOURS[top], weight: 2, fillOpacity: 0.45 } });
+    // The colour comes from the server (app.services.safety_area.colour): the hot-spot map's layer uses the same.
+    const square = L.geoJSON(cell.geometry, { style: { color: COLOURS[cell.colour] || "#505a5f", weight: 2, fillOpacity: 0.45 } });
     const text = document.createElement("div");
     text.textContent = `${cell.label}: unsafe ${cell.red ?? "few"}, not sure ${cell.amber ?? "few"}, safe ${cell.green ?? "few"} of ${cell.maps} maps`;
     square.bindPopup(text);

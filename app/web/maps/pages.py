@@ -49,8 +49,8 @@ from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.packs import intervention_findings, intervention_heading, places_in_buffer
 from app.services.place_analysis import place_timeline as place_timeline_analysis
+from app.services.safety_area import default_months, unsafe_squares
 from app.services.safety_area import threshold as safety_threshold
-from app.services.safety_area import unsafe_squares
 from app.services.safety_mapping import PUBLISHED_CELL_SIZE
 from app.settings import Settings
 from app.web.errors import organisation_name
@@ -488,7 +488,10 @@ def hotspots(
     interventions = _intervention_frame(maps_db.interventions(session, start_day, end_day), disclosure)
     safe = _withhold(_safe_spaces(session, settings, min(datetime.now(LONDON), end - timedelta(minutes=1))), disclosure)
 
-    unsafe, unsafe_table = _young_unsafe(session, principal, settings, disclosure, start_day, end_day)
+    # With no dates asked for, the layer shows the area picture's default months (the last twelve whole months).
+    months = default_months(today) if not (start_text or end_text) else (start_day.replace(day=1),
+                                                                          end_day.replace(day=1))
+    unsafe, unsafe_table = _young_unsafe(session, principal, settings, disclosure, months, today)
 
     what = ", ".join(c.replace("_", " ") for c in categories) if categories else "all harm"
     title = f"Hotspots: {what}"
@@ -513,11 +516,11 @@ def hotspots(
 
 
 def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings, disclosure: Disclosure,
-                  start_day: date, end_day: date) -> tuple[gpd.GeoDataFrame, Table]:
-    """Issue 21's layer: squares at least the disclosure threshold of separate safety maps coloured red, in the
-    map's months (staff) or one whole calendar quarter that has ended (a panel: Disclosure.map_quarter), with
+                  months: tuple[date, date], today: date) -> tuple[gpd.GeoDataFrame, Table]:
+    """Issue 21's layer: the squares the area picture colours red (app.services.safety_area.unsafe_squares), in
+    the map's months (staff) or one whole calendar quarter that has ended (a panel: Disclosure.map_quarter), with
     the table under the map and the words saying which months it shows."""
-    first, last = disclosure.map_quarter(start_day.replace(day=1), end_day.replace(day=1), date.today())
+    first, last = disclosure.map_quarter(months[0], months[1], today)
     found = unsafe_squares(session, principal, settings, disclosure, first, last)
     needed = safety_threshold(disclosure)
     when = quarter_name(first) if disclosure.applied else f"{first:%B %Y} to {last:%B %Y}"
@@ -534,7 +537,8 @@ def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings,
     # A panel's table says why its months may differ from the map's: one whole quarter that has ended.
     caption = f"Where young people feel unsafe ({when}{', one whole quarter' if disclosure.applied else ''})"
     table = Table(caption, ("Grid square", "Maps colouring it red", "Maps in all"),
-                  rows, empty=f"No square was coloured red by {needed} or more separate safety maps in these months.")
+                  rows, empty=f"No square marked by {needed} or more separate safety maps was mostly coloured red "
+                              "in these months.")
     return frame, table
 
 
