@@ -522,12 +522,13 @@ def place_in_buffer(session: Session, srid: int, intervention_id: int, target: A
     :func:`displacement_areas` takes out of every control): a point on the place's surface is covered."""
     site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
             "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
-            "WHERE v.id = :intervention")
+            f"WHERE v.organisation_id = {ORG} AND v.id = :intervention")
     target_sql, params = _site_area_sql(site, target, srid, "target")
+    # Both sides name the organisation: on Citus the join then routes to one shard (issue 19).
     return bool(session.execute(text(
         f"""SELECT ST_Covers(ST_Buffer({target_sql}, :buffer_m, 32),
                              ST_Transform(ST_PointOnSurface(p.geom), {srid}))
-            FROM places p WHERE p.id = :place"""),
+            FROM places p WHERE p.organisation_id = {ORG} AND p.id = :place"""),
         {**params, "intervention": intervention_id, "buffer_m": buffer_m, "place": place_id}).scalar())
 
 
