@@ -485,6 +485,7 @@ def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
     assert "August 2024" in summary and AGE_BAND_WORDS["14_15"] in summary and ">1<" in compact
     unknown = client.get("/admin/safety-maps?reference=SM-999999999", headers={**admin, **HTML})
     assert unknown.status_code == 422 and 'href="#reference"' in unknown.text
+    assert "SM-999999999 is not held: it was withdrawn or never existed" in unknown.text
     bad = client.get("/admin/safety-maps?reference=twelve", headers={**admin, **HTML})
     assert bad.status_code == 422 and "like SM-12" in bad.text
     before, audits = _counts(database), count_rows(database, "audit_events")
@@ -501,7 +502,9 @@ def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
     assert tuple(row) == ("safety_map.withdraw", f"safety_map:{number}", {"via": "web"})
     again = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
                         headers={**admin, **HTML})
-    assert again.status_code == 422 and "There is no safety map" in again.text
+    assert again.status_code == 422 and f"{reference} is not held: it was withdrawn or never existed" in again.text
+    looked_up = client.get(f"/admin/safety-maps?reference={reference}", headers={**admin, **HTML})
+    assert looked_up.status_code == 422 and "withdrawn or never existed" in looked_up.text
 
 
 def test_suggested_places_are_accepted_as_places_or_dismissed(
