@@ -22,7 +22,7 @@ from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDe
 from app.exceptions import InvalidInput
 from app.services.displacement import COMPARISON, intervention_comparison
 from app.services.geometry import validated_geometry
-from app.services.monthly import MAX_MONTHS, month_by_month
+from app.services.monthly import MAX_MONTHS, MONTHS_EACH_SIDE, month_by_month
 from app.services.packs import (
     control_description,
     intervention_findings,
@@ -148,4 +148,4 @@ def findings_page(
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary(request: Request, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
     return page(request, "findings/glossary.html", principal=principal, session=session, title="Glossary",
-                breadcrumbs=[("Home", "/")], comparison=COMPARISON)
+                breadcrumbs=[("Home", "/")], comparison=COMPARISON, chart_months=MONTHS_EACH_SIDE)

@@ -58,7 +58,8 @@ def test_glossary_explains_the_terms(client: TestClient, demo_headers: dict[str,
     response = client.get("/glossary", headers={**demo_headers["youth_worker"], **HTML})
     assert response.status_code == 200
     for term in ("Weighted displacement quotient (WDQ)", "Weighted displacement difference (WDD)",
-                 "Diffusion of benefits", "no clear change"):
+                 "Diffusion of benefits", "no clear change", "Cannot say", "too few incidents",
+                 "has no buffer of its own", "Compared window and chart window", "up to 12 months either side"):
         assert term in response.text
 
 
