@@ -588,6 +588,10 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
             row = page.split(f'data-area-cell="{cells[place]}"', 1)[1].split("</tr>", 1)[0]
             red = int(re.search(r'data-area-red>(\d+)<', row).group(1))  # type: ignore[union-attr]
             assert red >= 8, (role, place, row)
+            # The square is read by its grid reference and the place in it (a register name, not free text).
+            assert re.search(r"250 m square from TL \d{4} \d{4}, near [A-Z]", row), (role, place, row)
+        library_row = page.split(f'data-area-cell="{cells["Wellgate Central Library"]}"', 1)[1].split("</tr>", 1)[0]
+        assert "near Wellgate Central Library" in library_row, library_row
         # The park's river path: unsafe to young people, little harm recorded (the "not reported?" difference).
         little = page.split("data-area-little-harm", 1)[1].split("</ul>", 1)[0]
         assert little.count("<li>") >= 1, role
@@ -608,3 +612,13 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
                                                                               **HTML}).text
     named = staff.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
     assert "Crescent Fields Games Cage" in named
+
+
+def test_the_quarter_list_starts_at_the_first_safety_map() -> None:
+    from app.web.safety_mapping import quarter_choices
+
+    today = date(2026, 2, 10)  # the last ended quarter: October to December 2025
+    assert [v for v, _ in quarter_choices(today, since=date(2024, 12, 1))] == [
+        "2025-10", "2025-07", "2025-04", "2025-01", "2024-10"]  # December 2024's quarter is the first
+    assert len(quarter_choices(today)) == 12  # no map yet: the last twelve quarters
+    assert [v for v, _ in quarter_choices(today, since=date(2026, 1, 5))] == ["2025-10"]  # always one to choose

@@ -38,6 +38,7 @@ from app import policy
 from app.db import analysis as analysis_db
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
+from app.db import safety_maps as safety_maps_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
@@ -70,7 +71,7 @@ from app.web.maps.render import (
     place_map,
     safe_spaces_map,
 )
-from app.web.safety_mapping import square_label
+from app.web.safety_mapping import NEAR_PLACE_METRES, square_label
 from app.web.shell import page
 from app.web.templating import render_string
 from geo.calendar import add_months, london_midnight, month_labels, months_between, quarter_name
@@ -532,8 +533,10 @@ def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings,
               f"{PUBLISHED_CELL_SIZE} m square red ({when})" for c in found]
     frame = gpd.GeoDataFrame({"label": labels, "red": [c["red"] for c in found]},
                              geometry=[shape(c["geometry"]) for c in found], crs="EPSG:4326")
-    rows: list[list[object]] = [[square_label(c["i"], c["j"], settings.analysis_srid), shown(c["red"]),
-                                 shown(c["maps"])] for c in found]
+    near = safety_maps_db.names_near_cells(session, [(c["i"], c["j"]) for c in found], settings.analysis_srid,
+                                           PUBLISHED_CELL_SIZE, NEAR_PLACE_METRES)
+    rows: list[list[object]] = [[square_label(c["i"], c["j"], settings.analysis_srid, near.get((c["i"], c["j"]))),
+                                 shown(c["red"]), shown(c["maps"])] for c in found]
     # A panel's table says why its months may differ from the map's: one whole quarter that has ended.
     caption = f"Where young people feel unsafe ({when}{', one whole quarter' if disclosure.applied else ''})"
     table = Table(caption, ("Grid square", "Maps colouring it red", "Maps in all"),
