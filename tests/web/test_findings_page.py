@@ -213,7 +213,10 @@ def test_the_map_and_the_findings_page_give_the_same_reading(
     same WDQ and WDD, and the same sentences, for the demo's WiFi-off (issue 17: the map read
     "counter-productive" while the findings read "diffusion")."""
     headers = {**demo_headers[role], **HTML}
-    shown = _map_summary(client.get(f"/maps/displacement?intervention={wifi['id']}", headers=headers).text)
+    map_page = client.get(f"/maps/displacement?intervention={wifi['id']}", headers=headers).text
+    shown = _map_summary(map_page)
+    assert shown["Where did it go?"][0] == "1 place", shown["Where did it go?"]  # the library; not "place(s)"
+    assert "Started 1 September 2025" in map_page  # dates as on every other page
     findings = client.get(f"/interventions/{wifi['id']}/findings", headers=headers).text
     readings = _findings(findings)
     assert readings["wdq"][0] == "displacement", readings

@@ -53,9 +53,9 @@ def _assert_disclosure_controlled(text: str, free_text: list[str], suppress_max:
     for value in free_text:
         assert value not in text
     # Every count in the count tables: "suppressed" or outside 1..suppress_max.
-    area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?(\d+|suppressed)\s+(\d+|suppressed)\s*$"
+    area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?([\d,]+|suppressed)\s+([\d,]+|suppressed)\s*$"
     counts = re.findall(area_row, text, re.MULTILINE)
-    counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+(\d+|suppressed)\s*$", text, re.MULTILINE)]
+    counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+([\d,]+|suppressed)\s*$", text, re.MULTILINE)]
     # The month-by-month table of an intervention: "Dec 2024   20   90   155".
     figure = r"([\d,]+|suppressed)"
     counts += re.findall(rf"^\s*[A-Z][a-z]{{2}} \d{{4}}\s+{figure}\s+{figure}\s+{figure}\s*$", text, re.MULTILINE)
@@ -76,6 +76,7 @@ def test_the_wifi_off_pack_reads_the_findings_and_hides_what_the_panel_may_not_s
     flat = " ".join(text.split())
     assert "Harm at Chicken Shack Express fell by about" in flat
     assert "DISPLACEMENT" in flat and "Harm rose at Wellgate Central Library" in flat
+    assert re.search(r"^\s*Buffer\s.*\s\d,\d{3}\s+\d,\d{3}\s*$", text, re.MULTILINE)  # "1,210  1,225"
     assert "Weighted displacement quotient" in flat and "95 % interval" in flat
     assert re.search(r"Page 1 of \d", text)
     assert "Month by month" in flat and "Started 1 Sep 2025" in flat  # the chart, start marked
