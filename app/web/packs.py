@@ -137,7 +137,8 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: Str
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH:g} {MAP_HEIGHT:g}" '
             f'width="{MAP_WIDTH:g}" height="{MAP_HEIGHT:g}" role="img" data-street-lines="{len(lines)}" '
             f'aria-label="Map of the target, its buffer and the cells where harm rose'
-            f'{", with the places named" if labelled else ""}{", over the streets" if lines else ""}">{"".join(paths)}{bar}</svg>')
+            f'{", with the places named" if labelled else ""}{", over the streets" if lines else ""}">'
+            f'{"".join(paths)}{bar}</svg>')
 
 
 def pack_html(

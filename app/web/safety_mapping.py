@@ -11,6 +11,7 @@ adds tapping and drawing; a keyboard user chooses a place or types a street, pla
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import date, time, timedelta
 from typing import Annotated, Any
 
@@ -331,10 +332,8 @@ def square_label(i: int, j: int, srid: int, near: str | None = None) -> str:
     size = PUBLISHED_CELL_SIZE
     where = f"{size} m square {i}, {j}"
     if srid == BNG:
-        try:
+        with suppress(GridReferenceError):
             where = f"{size} m square from {bng_to_grid_reference(i * size, j * size)}"
-        except GridReferenceError:
-            pass
     return f"{where}, near {near}" if near else where
 
 
@@ -449,7 +448,8 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         is_panel=principal.is_panel, cell_size=PUBLISHED_CELL_SIZE, one_day=timedelta(days=1),
         map=small_map(session, settings), quarters=disclosure.applied, snapped=note,
         may_review=policy.FLAG_CONCERN.allows(principal.role),
-        quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter} for v, t in quarter_choices(today, since=db.first_map_month(session))],
+        quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter}
+                       for v, t in quarter_choices(today, since=db.first_map_month(session))],
         period_words=(quarter_name(first) if disclosure.applied and first is not None
                       else f"{first:%B %Y} to {last:%B %Y}" if first is not None and last is not None else ""),
     )
