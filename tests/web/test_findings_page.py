@@ -86,6 +86,11 @@ def test_month_by_month_small_maps_and_chart(
     assert text.count('class="cm-small-map"') == len(maps)
     assert len(re.findall(r'class="cm-small-map"[^>]*role="img" aria-label="[A-Z][a-z]+ \d{4}, ', text)) == len(maps)
     assert 'class="cm-streets"' in text  # the demo's street network under the small maps
+    # The intervention's place and the place the findings name (harm rose at the library) are labelled.
+    outlines = text.split('id="cm-outlines"', 1)[1].split("</g>", 1)[0]
+    labels = re.findall(r'class="cm-place-label"[^>]*>([^<]+)<', outlines)
+    assert labels == ["Chicken Shack Express", "Wellgate Central Library"], labels
+    assert "Named on the map: Chicken Shack Express, Wellgate Central Library." in text
     assert "Started " in text  # the start is marked on the chart
     assert "Month</text>" in text and "Incidents a month" in text  # labelled axes
     rows = re.findall(r"<th scope=\"row\" class=\"govuk-table__header\">([A-Z][a-z]{2} \d{4})", text)
