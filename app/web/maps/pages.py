@@ -527,7 +527,7 @@ def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings,
     when = quarter_name(first) if disclosure.applied else f"{first:%B %Y} to {last:%B %Y}"
 
     def shown(value: int | None) -> str:
-        return f"fewer than {needed}" if value is None else str(value)
+        return f"fewer than {needed}" if value is None else f"{value:,}"
 
     labels = [f"Young people feel unsafe here: {shown(c['red'])} of {shown(c['maps'])} safety maps coloured this "
               f"{PUBLISHED_CELL_SIZE} m square red ({when})" for c in found]
