@@ -72,6 +72,11 @@ def db_ensure(
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="do not apply migrations")] = False,
 ) -> None:
     """Find or start a PostgreSQL, install PostGIS if needed, create the database, migrate. Prints the URL."""
+    print(_ensure_database(name=name, recreate=recreate, no_migrate=no_migrate))
+
+
+def _ensure_database(name: str | None, recreate: bool, no_migrate: bool) -> str:
+    """Ensure the database and say so once on standard error; returns its URL (with password) for scripts."""
     try:
         choice = choose_database()
         url = choice.url.set(database=name) if name else choice.url
@@ -80,13 +85,13 @@ def db_ensure(
             migrate(url)
     except BootstrapError as exc:
         _fail(str(exc))
-        return
+        raise  # unreachable: _fail exits
     rendered = url.render_as_string(hide_password=False)
     if choice.origin != "environment" and not name:
         DATA_DIR.mkdir(exist_ok=True)
         URL_FILE.write_text(rendered + "\n")
     err.print(f"database ready ({choice.origin}): {url.render_as_string(hide_password=True)}")
-    print(rendered)
+    return rendered
 
 
 @cli.command("migrate")
@@ -225,7 +230,8 @@ def up(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """What ``make run`` does: ensure the database, migrate, load the demo when empty, serve."""
-    db_ensure(name=None, recreate=False, no_migrate=False)
+    # Not db_ensure: that also prints the URL on standard output for scripts, so a person saw it twice.
+    _ensure_database(name=None, recreate=False, no_migrate=False)
     demo_command(reset=False, if_empty=True)
     config = settings()
     out.print(f"Open http://{host or config.host}:{port or config.port}/ and sign in with a demo account above.")

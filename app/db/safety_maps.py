@@ -247,6 +247,39 @@ def suggestions(session: Session, start: date, end: date, limit: int) -> list[di
     return [dict(r) for r in rows]
 
 
+def first_map_month(session: Session) -> date | None:
+    """The month of the organisation's earliest safety map (the area picture's quarter list starts there)."""
+    found = session.execute(text(f"SELECT min(month) FROM safety_maps WHERE organisation_id = {ORG}")).scalar()
+    return found if isinstance(found, date) else None
+
+
+def names_near_cells(session: Session, cells: Sequence[Cell], srid: int, size: float, within: float
+                     ) -> dict[Cell, str]:
+    """For each published square, the name of the nearest place lying in it or within ``within`` metres of it
+    (ties by name), so a square can be read as "TL 0925 2075, near Wellgate Central Library". Squares with no
+    place that close are left out. Place names are register entries, not free text."""
+    if not cells:
+        return {}
+    rows = session.execute(text(
+        f"""
+        SELECT c.i, c.j, near.name
+        FROM unnest(CAST(:is AS int[]), CAST(:js AS int[])) AS c(i, j)
+        CROSS JOIN LATERAL (
+            SELECT p.name
+            FROM places p
+            WHERE p.organisation_id = {ORG}
+              AND ST_DWithin(ST_Transform(p.geom, :srid),
+                             ST_MakeEnvelope(c.i * :size, c.j * :size, (c.i + 1) * :size, (c.j + 1) * :size, :srid),
+                             :within)
+            ORDER BY ST_Distance(ST_Transform(p.geom, :srid),
+                                 ST_MakeEnvelope(c.i * :size, c.j * :size, (c.i + 1) * :size, (c.j + 1) * :size,
+                                                 :srid)), p.name
+            LIMIT 1) near
+        """), {"is": [c[0] for c in cells], "js": [c[1] for c in cells], "srid": srid, "size": size,
+               "within": within}).all()
+    return {(int(r[0]), int(r[1])): str(r[2]) for r in rows}
+
+
 def place_cell(session: Session, place_id: int, srid: int, size: float) -> Cell | None:
     """The published square a place's point on surface lies in."""
     row = session.execute(text(

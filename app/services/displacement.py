@@ -260,7 +260,7 @@ def _where_it_went(
               "properties": {"i": a, "j": b, "rate": rate}} for _, a, b, rate in cell_rises]
     if rising:
         named = "; ".join(f"{r['name']} ({_ratio_text(r['rate'])})" for _, r in rising[:5])
-        text = (f"Harm rose significantly after the intervention at {len(rising)} place(s) within "
+        text = (f"Harm rose significantly after the intervention at {places_text(len(rising))} within "
                 f"{search_distance:g} m, most certain first: {named}.")
     else:
         text = f"No place within {search_distance:g} m had a statistically clear rise after the intervention."
@@ -311,3 +311,8 @@ def intervention_comparison(
         buffer_m=COMPARISON.buffer_m, before=before, after=after, harm_category=None, source=None,
         search_distance=COMPARISON.search_m, cell="square", size=COMPARISON.cell_m, control_geometry=control_area,
         control_place=control_place, page_defaults=True)
+
+
+def places_text(count: int) -> str:
+    """``1 place``, ``2 places``, ``1,234 places``: counts shown to people, singular or plural."""
+    return f"{count:,} place" + ("" if count == 1 else "s")

@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse
 
 from app import policy
 from app.db import analysis as analysis_db
+from app.db import maps as maps_db
 from app.db import place_pages, repository
 from app.db.resources import INTERVENTIONS
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.exceptions import InvalidInput
 from app.services.displacement import COMPARISON, intervention_comparison
 from app.services.geometry import validated_geometry
-from app.services.monthly import MAX_MONTHS, month_by_month
+from app.services.monthly import MAX_MONTHS, MONTHS_EACH_SIDE, month_by_month
 from app.services.packs import (
     control_description,
     intervention_findings,
@@ -125,7 +126,12 @@ def findings_page(
     # The description is free text: the panel sees the kind, place and dates only (geo.privacy).
     title = props.get("description") or heading
     view = month_by_month(session, settings, disclosure, intervention_id, control_place=chosen, control_area=area)
-    maps, classes, defs = small_maps(view) if view else ([], [], HATCH_DEFS)
+    # The places the findings name (where harm rose), labelled on the small maps as the target is.
+    rising = result["where_it_went"]["places"]
+    located = maps_db.place_points(session, [p["place_id"] for p in rising])
+    named = [(p["name"], *located[p["place_id"]]) for p in rising if p["place_id"] in located]
+    maps, classes, defs = (small_maps(view, props.get("place_name"), named, settings.analysis_srid) if view
+                           else ([], [], HATCH_DEFS))
     chart, rows = series_chart(view) if view else ("", [])
     # The same chart laid out for a phone, shown instead of the wide one below the tablet breakpoint (CSS).
     narrow_chart = series_chart(view, width=NARROW_WIDTH)[0] if view else ""
@@ -148,4 +154,4 @@ def findings_page(
 @router.get("/glossary", response_class=HTMLResponse)
 def glossary(request: Request, session: SessionDep, principal: Principal = gate(policy.READ_CONTEXT)) -> HTMLResponse:
     return page(request, "findings/glossary.html", principal=principal, session=session, title="Glossary",
-                breadcrumbs=[("Home", "/")], comparison=COMPARISON)
+                breadcrumbs=[("Home", "/")], comparison=COMPARISON, chart_months=MONTHS_EACH_SIDE)

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from app.services.monthly import MonthByMonth, MonthCells
@@ -101,10 +102,14 @@ def _month_text(month: date) -> str:
     return f"{month:%B %Y}"
 
 
-def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass], str]:
+def small_maps(view: MonthByMonth, target_name: str | None = None, places: Sequence[tuple[str, float, float]] = (),
+               srid: int = 27700) -> tuple[list[SmallMap], list[ColourClass], str]:
     """One SVG map per month over the same box, cells coloured on one scale, target and buffer outlined,
     the organisation's streets underneath; and the page's hidden definitions (the hatch, and the streets
-    and outlines drawn once and placed in every map with ``<use>``: the maps share one box and scale)."""
+    and outlines drawn once and placed in every map with ``<use>``: the maps share one box and scale).
+    The target is labelled with ``target_name`` (the intervention's place) and each of ``places`` (name, lon,
+    lat: the places the findings name) is a labelled dot when it lies in the box; ``srid`` is the box's CRS.
+    Place names are register entries, shown to a panel as the findings show them (not free text)."""
     classes = colour_classes(view.maps, view.suppress_max, view.disclosed)
     x0, y0, x1, y1 = view.box
     scale = SMALL_W / (x1 - x0)
@@ -124,6 +129,17 @@ def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass], s
         f'<path d="{" ".join(path(r, True) for r in _rings(view.outlines[name]))}" fill="none" {style}/>'
         for name, style in (("buffer", 'stroke="#0b0c0c" stroke-width="1" stroke-dasharray="3 2"'),
                             ("target", 'stroke="#0b0c0c" stroke-width="1.6"')))
+    marked: list[str] = []
+    if target_name and not view.outlines["target"].is_empty:
+        at = view.outlines["target"].representative_point()
+        outline_paths += _label(target_name, (at.x - x0) * scale, height - (at.y - y0) * scale, True)
+        marked.append(target_name)
+    if places:
+        projected = gpd.GeoSeries([Point(lon, lat) for _, lon, lat in places], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
+        for (name, _, _), at in zip(places, projected, strict=True):
+            if x0 <= at.x <= x1 and y0 <= at.y <= y1:
+                outline_paths += _label(name, (at.x - x0) * scale, height - (at.y - y0) * scale, False)
+                marked.append(name)
     outlines = '<use href="#cm-outlines"/>'
     defs = (f'<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" aria-hidden="true" focusable="false" '
             f'class="cm-svg-defs"><defs>{HATCH}{street_path}<g id="cm-outlines">{outline_paths}</g></defs></svg>')
@@ -136,12 +152,27 @@ def small_maps(view: MonthByMonth) -> tuple[list[SmallMap], list[ColourClass], s
             f'fill="{_fill(n, classes)}" stroke="#ffffff" stroke-width="0.5"/>'
             for i, j, n in month.cells)
         description = _describe(month)
-        label = f"{_month_text(month.month)}, {PHASE_TEXT[month.phase]}: {description}"
+        label = f"{_month_text(month.month)}, {PHASE_TEXT[month.phase]}: {description}" + (
+            f" Named on the map: {', '.join(marked)}." if marked else "")
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" class="cm-small-map" viewBox="0 0 {SMALL_W:g} {height:.1f}" '
                f'role="img" aria-label="{escape(label)}">'
                f'<rect width="{SMALL_W:g}" height="{height:.1f}" fill="#ffffff"/>{street_layer}{rects}{outlines}</svg>')
         out.append(SmallMap(month.month, month.phase, svg, description))
     return out, classes, defs
+
+
+def _label(name: str, x: float, y: float, is_target: bool) -> str:
+    """A place's name on a small map, on a white backing (its width estimated from the font size); a dot too
+    for a place that is not the target (the target is outlined already)."""
+    anchor, dx = ("end", -3.0) if x > SMALL_W * 0.55 else ("start", 3.0)
+    width = (4.0 if is_target else 3.6) * len(name) + 2
+    left = x + dx - 1 if anchor == "start" else x + dx - width + 1
+    dot = "" if is_target else (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="#0b0c0c" stroke="#ffffff" '
+                                'stroke-width="0.6"/>')
+    return (f'{dot}<rect x="{left:.1f}" y="{y - 4.5:.1f}" width="{width:.1f}" height="8" fill="#ffffff" '
+            f'fill-opacity="0.85"/><text class="cm-place-label" x="{x + dx:.1f}" y="{y + 2:.1f}" '
+            f'text-anchor="{anchor}" font-size="6.5" font-weight="{"bold" if is_target else "normal"}" '
+            f'fill="#0b0c0c">{escape(name)}</text>')
 
 
 def _describe(month: MonthCells) -> str:

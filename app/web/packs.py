@@ -11,8 +11,9 @@ no incident location is drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from html import escape
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -20,10 +21,11 @@ import numpy as np
 import numpy.typing as npt
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from app import policy
+from app.db import maps as maps_db
 from app.db import place_pages, repository
 from app.db.repository import ListQuery
 from app.db.resources import INTERVENTIONS
@@ -65,13 +67,19 @@ def _rings(geometry: BaseGeometry) -> Iterable[list[tuple[float, float]]]:
 StreetSource = Callable[[tuple[float, float, float, float]], list[npt.NDArray[np.float64]]]
 
 
-def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: StreetSource | None = None) -> str:
+MapLabel = tuple[str, float, float]  # a place's name and a point on it (lon, lat)
+
+
+def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: StreetSource | None = None,
+                 target_name: str | None = None, places: Sequence[MapLabel] = ()) -> str:
     """Target, buffer and the published cells whose harm rose, as an SVG drawing with a scale bar, over the
     organisation's streets when it has a network (``streets`` gives the lines crossing a box of the
     analysis CRS; :func:`app.db.street_network.street_lines_in_box`).
 
     Only areas, whole published cells and streets are drawn (no incident), so the map shows nothing the
-    panel's figures do not."""
+    panel's figures do not. The target is labelled with ``target_name`` (the intervention's place) and each of
+    ``places`` (the places the findings name: where harm rose) is a labelled dot. Place names are register
+    entries, shown to a panel as the findings show them (not free text: :mod:`app.services.disclosure`)."""
     layers: list[tuple[str, BaseGeometry]] = []
     for name in ("buffer", "target"):
         if analysis.get(name) and analysis[name].get("geometry"):
@@ -80,8 +88,15 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: Str
         layers.append(("rising", shape(cell["geometry"])))
     if not layers:
         return ""
-    projected = gpd.GeoSeries([g for _, g in layers], crs="EPSG:4326").to_crs(f"EPSG:{srid}")
-    x0, y0, x1, y1 = projected.total_bounds
+    target = next((g for name, g in layers if name == "target"), None)
+    labelled: list[tuple[str, BaseGeometry, bool]] = []  # name, point, is the target
+    if target_name and target is not None:
+        labelled.append((target_name, target.representative_point(), True))
+    labelled += [(name, Point(lon, lat), False) for name, lon, lat in places]
+    projected_all = gpd.GeoSeries([g for _, g in layers] + [g for _, g, _ in labelled],
+                                  crs="EPSG:4326").to_crs(f"EPSG:{srid}")
+    projected, label_points = projected_all.iloc[:len(layers)], projected_all.iloc[len(layers):]
+    x0, y0, x1, y1 = projected_all.total_bounds
     scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / max(x1 - x0, 1.0), (MAP_HEIGHT - 2 * MAP_MARGIN) / max(y1 - y0, 1.0))
     style = {"buffer": 'fill="#fff7bf" fill-opacity="0.7" stroke="#b58800"',
              "target": 'fill="#1d70b8" fill-opacity="0.5" stroke="#0b0c0c"',
@@ -101,6 +116,20 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: Str
     for (name, _), geometry in zip(layers, projected, strict=True):
         d = " ".join("M" + " L".join(point(x, y) for x, y in ring) + " Z" for ring in _rings(geometry))
         paths.append(f'<path d="{d}" {style[name]} stroke-width="1" fill-rule="evenodd"/>')
+    for (name, _, is_target), at in zip(labelled, label_points, strict=True):
+        x, y = (float(v) for v in point(at.x, at.y).split(","))
+        anchor, dx = ("end", -6.0) if x > MAP_WIDTH * 0.6 else ("start", 6.0)
+        if not is_target:
+            paths.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#0b0c0c" stroke="#ffffff"/>')
+        # A white backing behind the name (WeasyPrint draws no paint-order halo); width estimated from the
+        # font size, generous rather than tight.
+        width = 5.6 * len(name) + 4
+        left = x + dx - 2 if anchor == "start" else x + dx - width + 2
+        paths.append(f'<rect x="{left:.1f}" y="{y - 7:.1f}" width="{width:.1f}" height="13" fill="#ffffff" '
+                     f'fill-opacity="0.85"/>')
+        paths.append(f'<text class="place-label" x="{x + dx:.1f}" y="{y + 3:.1f}" text-anchor="{anchor}" '
+                     f'font-size="10" font-weight="{"bold" if is_target else "normal"}" fill="#0b0c0c">'
+                     f'{escape(name)}</text>')
     bar_m = next((m for m in (50, 100, 200, 250, 500, 1000, 2000, 5000) if m * scale >= 60), 5000)
     bar = (f'<line x1="{MAP_MARGIN}" y1="{MAP_HEIGHT - 4}" x2="{MAP_MARGIN + bar_m * scale:.1f}" '
            f'y2="{MAP_HEIGHT - 4}" stroke="#0b0c0c" stroke-width="2"/>'
@@ -108,13 +137,15 @@ def area_map_svg(analysis: dict[str, Any], srid: int = LONDON_SRID, streets: Str
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH:g} {MAP_HEIGHT:g}" '
             f'width="{MAP_WIDTH:g}" height="{MAP_HEIGHT:g}" role="img" data-street-lines="{len(lines)}" '
             f'aria-label="Map of the target, its buffer and the cells where harm rose'
-            f'{", over the streets" if lines else ""}">{"".join(paths)}{bar}</svg>')
+            f'{", with the places named" if labelled else ""}{", over the streets" if lines else ""}">'
+            f'{"".join(paths)}{bar}</svg>')
 
 
 def pack_html(
     settings: Settings, *, title: str, interventions: list[InterventionSection], places: list[PlaceSection],
     built: datetime, suppress_max: int | None = None, streets: StreetSource | None = None,
     monthly: dict[int, MonthByMonth | None] | None = None,
+    place_labels: dict[int, list[MapLabel]] | None = None,
 ) -> str:
     """The pack as one HTML document for WeasyPrint (``suppress_max``: the organisation's threshold)."""
     timeline = sorted(
@@ -133,7 +164,8 @@ def pack_html(
             unique.append(row)
     return templates.get_template("packs/pack.html").render(
         title=title, marking=settings.pack_marking, built=built, interventions=interventions, places=places,
-        maps={s.id: area_map_svg(s.analysis, settings.analysis_srid, streets) for s in interventions},
+        maps={s.id: area_map_svg(s.analysis, settings.analysis_srid, streets, s.summary.get("place_name"),
+                                 (place_labels or {}).get(s.id, ())) for s in interventions},
         timeline=unique, suppress_max=suppress_max or settings.suppress_max,
         monthly={i: series_chart(view, own_defs=True) for i, view in (monthly or {}).items() if view})
 
@@ -166,9 +198,15 @@ def build_pack(session: Any, settings: Settings, principal: Principal | None, *,
     def streets(box: tuple[float, float, float, float]) -> list[npt.NDArray[np.float64]]:
         return street_lines_in_box(session, box, settings.analysis_srid, MAX_STREET_LINES)
 
+    # The places the findings name (where harm rose), as labelled dots on each intervention's map.
+    labels: dict[int, list[MapLabel]] = {}
+    for section in sections:
+        named = section.analysis["where_it_went"]["places"]
+        located = maps_db.place_points(session, [p["place_id"] for p in named])
+        labels[section.id] = [(p["name"], *located[p["place_id"]]) for p in named if p["place_id"] in located]
     return pack_pdf(pack_html(settings, title=title, interventions=sections, places=place_sections, built=built,
                               suppress_max=rule.rule.suppress_max,
-                              streets=streets, monthly=monthly))
+                              streets=streets, monthly=monthly, place_labels=labels))
 
 
 @router.get("/interventions/{intervention_id}/pack.pdf")

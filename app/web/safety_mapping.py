@@ -11,6 +11,7 @@ adds tapping and drawing; a keyboard user chooses a place or types a street, pla
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import date, time, timedelta
 from typing import Annotated, Any
 
@@ -322,15 +323,18 @@ def _plan_page(request: Request, session: SessionDep, settings: Any, principal: 
     )
 
 
-def square_label(i: int, j: int, srid: int) -> str:
-    """A published square as practitioners read it: its OS grid reference (south-west corner, 10 m digits)."""
+NEAR_PLACE_METRES = 100  # a square is "near" a place lying in it or this close to its edge
+
+
+def square_label(i: int, j: int, srid: int, near: str | None = None) -> str:
+    """A published square as practitioners read it: its OS grid reference (south-west corner, 10 m digits), and
+    the nearest place's name when one lies in it or within :data:`NEAR_PLACE_METRES` of it."""
     size = PUBLISHED_CELL_SIZE
+    where = f"{size} m square {i}, {j}"
     if srid == BNG:
-        try:
-            return f"{size} m square from {bng_to_grid_reference(i * size, j * size)}"
-        except GridReferenceError:
-            pass
-    return f"{size} m square {i}, {j}"
+        with suppress(GridReferenceError):
+            where = f"{size} m square from {bng_to_grid_reference(i * size, j * size)}"
+    return f"{where}, near {near}" if near else where
 
 
 def _plan_form(plan: SafetyPlan | None, map_session: MapSession, finished: Finished) -> PlanForm:
@@ -371,10 +375,14 @@ def _month(text_value: str, field: str, errors: FormErrors) -> date | None:
         return None
 
 
-def quarter_choices(today: date, count: int = 12) -> list[tuple[str, str]]:
-    """The calendar quarters that have ended, latest first: (first month "YYYY-MM", "July to September 2026")."""
+def quarter_choices(today: date, count: int = 12, since: date | None = None) -> list[tuple[str, str]]:
+    """The calendar quarters that have ended, latest first: (first month "YYYY-MM", "July to September 2026").
+    With ``since`` (the first safety map's month), none before that month's quarter: there is nothing to show."""
     latest = add_months(quarter_start(today), -3)
-    return [(f"{q:%Y-%m}", quarter_name(q)) for q in (add_months(latest, -3 * k) for k in range(count))]
+    quarters = (add_months(latest, -3 * k) for k in range(count))
+    earliest = quarter_start(since) if since is not None else None
+    return [(f"{q:%Y-%m}", quarter_name(q)) for q in quarters if earliest is None or q >= earliest] or \
+        [(f"{latest:%Y-%m}", quarter_name(latest))]
 
 
 def snapped_note(asked: tuple[date, date], used: tuple[date, date]) -> str | None:
@@ -416,8 +424,10 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         picture = area_picture(session, principal, settings, disclosure, first, last,
                                with_suggestions=policy.WRITE_SAFE_SPACES.allows(principal.role))
     if picture is not None:
+        near = db.names_near_cells(session, [(c["i"], c["j"]) for c in picture.cells], settings.analysis_srid,
+                                   PUBLISHED_CELL_SIZE, NEAR_PLACE_METRES)
         for c in picture.cells:
-            c["label"] = square_label(c["i"], c["j"], settings.analysis_srid)
+            c["label"] = square_label(c["i"], c["j"], settings.analysis_srid, near.get((c["i"], c["j"])))
         for c in picture.unmentioned_hot_spots:
             c["name"] = square_label(c["i"], c["j"], settings.analysis_srid)
         for suggestion in picture.suggestions or []:
@@ -438,7 +448,8 @@ def area(request: Request, session: SessionDep, settings: SettingsDep,
         is_panel=principal.is_panel, cell_size=PUBLISHED_CELL_SIZE, one_day=timedelta(days=1),
         map=small_map(session, settings), quarters=disclosure.applied, snapped=note,
         may_review=policy.FLAG_CONCERN.allows(principal.role),
-        quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter} for v, t in quarter_choices(today)],
+        quarter_items=[{"value": v, "text": t, "selected": v == shown_quarter}
+                       for v, t in quarter_choices(today, since=db.first_map_month(session))],
         period_words=(quarter_name(first) if disclosure.applied and first is not None
                       else f"{first:%B %Y} to {last:%B %Y}" if first is not None and last is not None else ""),
     )

@@ -94,6 +94,12 @@ def _withdraw_page(request: Request, session: SessionDep, principal: Principal, 
                 band_words=AGE_BAND_WORDS)
 
 
+def _not_held(number: int) -> str:
+    # Withdrawal deletes the map, so a withdrawn reference and a mistyped one look the same here; say both
+    # (the audit log records the withdrawal for whoever needs to know which).
+    return f"SM-{number} is not held: it was withdrawn or never existed. Check the reference on the plan"
+
+
 @router.get(WITHDRAW_URL, response_class=HTMLResponse)
 def withdraw_form(request: Request, session: SessionDep,
                   reference: Annotated[str, Query(max_length=40)] = "",
@@ -106,7 +112,7 @@ def withdraw_form(request: Request, session: SessionDep,
         if number is None:
             errors.add("reference", "Enter the reference from the young person's plan, like SM-12")
         elif found is None:
-            errors.add("reference", f"There is no safety map SM-{number}: check the reference on the plan")
+            errors.add("reference", _not_held(number))
     return _withdraw_page(request, session, principal, errors, reference=reference, found=found)
 
 
@@ -121,7 +127,7 @@ def withdraw(request: Request, session: SessionDep, posted: PostedForm,
         return _withdraw_page(request, session, principal, errors, reference=reference)
     found = db.map_summary(session, number)
     if found is None:
-        errors.add("reference", f"There is no safety map SM-{number}: check the reference on the plan")
+        errors.add("reference", _not_held(number))
         return _withdraw_page(request, session, principal, errors, reference=reference)
     if posted.get("confirm") != "yes":
         errors.add("confirm", "Tick to confirm that the young person withdrew their agreement")

@@ -157,3 +157,21 @@ def test_retention_dry_run_reports_and_keeps_everything(client, settings, cli_or
     assert "would be archived" in lines[-1]
     # A dry run changes nothing.
     assert client.get(f"/api/incidents/{old.json()['id']}", headers=bearer(token)).status_code == 200
+
+
+def test_up_says_the_database_is_ready_once(settings: Any, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``contextmap up`` against the real test database, with the demo load and the server left out: the
+    database's URL is printed once (``db ensure`` prints it again on standard output, for scripts)."""
+    from app import cli
+
+    monkeypatch.setenv("CONTEXTMAP_DATABASE_URL", settings.database_url)
+    monkeypatch.setattr(cli, "demo_command", lambda **_: None)
+    monkeypatch.setattr(cli, "serve", lambda **_: None)
+    cli.up(host="127.0.0.1", port=8765)
+    captured = capsys.readouterr()
+    database = settings.database_url.rsplit("/", 1)[1]
+    assert (captured.out + captured.err).count(database) == 1, captured
+    assert "database ready (environment)" in captured.err
+    cli.db_ensure(name=None, recreate=False, no_migrate=True)
+    assert capsys.readouterr().out.strip() == settings.database_url  # the script's line, unchanged

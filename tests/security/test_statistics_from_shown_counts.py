@@ -42,8 +42,9 @@ def map_pages(client: TestClient, demo_headers: dict[str, dict[str, str]], wifi:
 
 
 def _same_windows(shown: dict[str, Any]) -> str:
-    """The API parameters for the map page's own windows ("01 Mar 2025 to 31 Aug 2025 against …")."""
-    dates = [datetime.strptime(d, "%d %b %Y").date() for d in re.findall(r"\d\d \w{3} \d{4}", shown["Compared"][1])]
+    """The API parameters for the map page's own windows ("1 March 2025 to 31 August 2025 against …")."""
+    dates = [datetime.strptime(d, "%d %B %Y").date()
+             for d in re.findall(r"\d{1,2} [A-Z][a-z]+ \d{4}", shown["Compared"][1])]
     assert len(dates) == 4, shown["Compared"]
     edges = [london_midnight(d).isoformat() for d in (dates[0], dates[1] + timedelta(days=1), dates[2],
                                                        dates[3] + timedelta(days=1))]

@@ -58,7 +58,8 @@ def test_glossary_explains_the_terms(client: TestClient, demo_headers: dict[str,
     response = client.get("/glossary", headers={**demo_headers["youth_worker"], **HTML})
     assert response.status_code == 200
     for term in ("Weighted displacement quotient (WDQ)", "Weighted displacement difference (WDD)",
-                 "Diffusion of benefits", "no clear change"):
+                 "Diffusion of benefits", "no clear change", "Cannot say", "too few incidents",
+                 "has no buffer of its own", "Compared window and chart window", "up to 12 months either side"):
         assert term in response.text
 
 
@@ -85,6 +86,11 @@ def test_month_by_month_small_maps_and_chart(
     assert text.count('class="cm-small-map"') == len(maps)
     assert len(re.findall(r'class="cm-small-map"[^>]*role="img" aria-label="[A-Z][a-z]+ \d{4}, ', text)) == len(maps)
     assert 'class="cm-streets"' in text  # the demo's street network under the small maps
+    # The intervention's place and the place the findings name (harm rose at the library) are labelled.
+    outlines = text.split('id="cm-outlines"', 1)[1].split("</g>", 1)[0]
+    labels = re.findall(r'class="cm-place-label"[^>]*>([^<]+)<', outlines)
+    assert labels == ["Chicken Shack Express", "Wellgate Central Library"], labels
+    assert "Named on the map: Chicken Shack Express, Wellgate Central Library." in text
     assert "Started " in text  # the start is marked on the chart
     assert "Month</text>" in text and "Incidents a month" in text  # labelled axes
     rows = re.findall(r"<th scope=\"row\" class=\"govuk-table__header\">([A-Z][a-z]{2} \d{4})", text)
@@ -212,7 +218,10 @@ def test_the_map_and_the_findings_page_give_the_same_reading(
     same WDQ and WDD, and the same sentences, for the demo's WiFi-off (issue 17: the map read
     "counter-productive" while the findings read "diffusion")."""
     headers = {**demo_headers[role], **HTML}
-    shown = _map_summary(client.get(f"/maps/displacement?intervention={wifi['id']}", headers=headers).text)
+    map_page = client.get(f"/maps/displacement?intervention={wifi['id']}", headers=headers).text
+    shown = _map_summary(map_page)
+    assert shown["Where did it go?"][0] == "1 place", shown["Where did it go?"]  # the library; not "place(s)"
+    assert "Started 1 September 2025" in map_page  # dates as on every other page
     findings = client.get(f"/interventions/{wifi['id']}/findings", headers=headers).text
     readings = _findings(findings)
     assert readings["wdq"][0] == "displacement", readings

@@ -53,9 +53,9 @@ def _assert_disclosure_controlled(text: str, free_text: list[str], suppress_max:
     for value in free_text:
         assert value not in text
     # Every count in the count tables: "suppressed" or outside 1..suppress_max.
-    area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?(\d+|suppressed)\s+(\d+|suppressed)\s*$"
+    area_row = r"^\s*(?:Target|Buffer|Control|Control buffer)\s.*?([\d,]+|suppressed)\s+([\d,]+|suppressed)\s*$"
     counts = re.findall(area_row, text, re.MULTILINE)
-    counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+(\d+|suppressed)\s*$", text, re.MULTILINE)]
+    counts += [(n,) for n in re.findall(r"^\s*\d{4}-\d{2}\s+([\d,]+|suppressed)\s*$", text, re.MULTILINE)]
     # The month-by-month table of an intervention: "Dec 2024   20   90   155".
     figure = r"([\d,]+|suppressed)"
     counts += re.findall(rf"^\s*[A-Z][a-z]{{2}} \d{{4}}\s+{figure}\s+{figure}\s+{figure}\s*$", text, re.MULTILINE)
@@ -76,6 +76,7 @@ def test_the_wifi_off_pack_reads_the_findings_and_hides_what_the_panel_may_not_s
     flat = " ".join(text.split())
     assert "Harm at Chicken Shack Express fell by about" in flat
     assert "DISPLACEMENT" in flat and "Harm rose at Wellgate Central Library" in flat
+    assert re.search(r"^\s*Buffer\s.*\s\d,\d{3}\s+\d,\d{3}\s*$", text, re.MULTILINE)  # "1,210  1,225"
     assert "Weighted displacement quotient" in flat and "95 % interval" in flat
     assert re.search(r"Page 1 of \d", text)
     assert "Month by month" in flat and "Started 1 Sep 2025" in flat  # the chart, start marked
@@ -120,9 +121,10 @@ def test_the_pack_map_is_drawn_over_the_organisations_streets(
     drawn: list[tuple[int, str]] = []
     original = packs.area_map_svg
 
-    def watch(analysis: dict[str, Any], srid: int = packs.LONDON_SRID, streets: Any = None) -> str:
+    def watch(analysis: dict[str, Any], srid: int = packs.LONDON_SRID, streets: Any = None,
+              target_name: str | None = None, places: Any = ()) -> str:
         lines = streets((0.0, 0.0, 1e7, 1e7)) if streets else []
-        svg = original(analysis, srid, streets)
+        svg = original(analysis, srid, streets, target_name, places)
         drawn.append((len(lines), svg))
         return svg
 
@@ -215,3 +217,23 @@ def test_a_meeting_pack_takes_the_findings_pages_control_choices(
             page.text)  # what was chosen is kept
     empty = client.get("/packs/meeting.pdf", headers={**demo_headers["panel"], **HTML})
     assert empty.status_code == 422 and 'href="#intervention-' in empty.text  # the first box of the list
+
+
+def test_the_pack_map_labels_the_intervention_and_the_places_the_findings_name(
+    client: TestClient, demo_headers: dict[str, dict[str, str]], demo_ids: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The map names the intervention's place (on the target) and the places where harm rose (a dot each):
+    read back from the PDF, each name appears once more than in the same pack with an unlabelled map."""
+    from app.web import packs
+
+    url = f"/interventions/{demo_ids['wifi']['id']}/pack.pdf"
+    labelled = client.get(url, headers=demo_headers["panel"])
+    assert labelled.status_code == 200, labelled.text
+    original = packs.area_map_svg
+    monkeypatch.setattr(packs, "area_map_svg", lambda analysis, srid, streets, *_: original(analysis, srid, streets))
+    unlabelled = client.get(url, headers=demo_headers["panel"])
+    with_labels = " ".join(_read(labelled.content, "wifi-off-labels").split())
+    without = " ".join(_read(unlabelled.content, "wifi-off-no-labels").split())
+    for name in ("Chicken Shack Express", "Wellgate Central Library"):
+        assert with_labels.count(name) == without.count(name) + 1, name

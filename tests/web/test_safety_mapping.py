@@ -485,6 +485,7 @@ def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
     assert "August 2024" in summary and AGE_BAND_WORDS["14_15"] in summary and ">1<" in compact
     unknown = client.get("/admin/safety-maps?reference=SM-999999999", headers={**admin, **HTML})
     assert unknown.status_code == 422 and 'href="#reference"' in unknown.text
+    assert "SM-999999999 is not held: it was withdrawn or never existed" in unknown.text
     bad = client.get("/admin/safety-maps?reference=twelve", headers={**admin, **HTML})
     assert bad.status_code == 422 and "like SM-12" in bad.text
     before, audits = _counts(database), count_rows(database, "audit_events")
@@ -501,7 +502,9 @@ def test_an_admin_withdraws_a_map_from_the_admin_pages_after_confirming(
     assert tuple(row) == ("safety_map.withdraw", f"safety_map:{number}", {"via": "web"})
     again = client.post("/admin/safety-maps", data={"reference": reference, "confirm": "yes"},
                         headers={**admin, **HTML})
-    assert again.status_code == 422 and "There is no safety map" in again.text
+    assert again.status_code == 422 and f"{reference} is not held: it was withdrawn or never existed" in again.text
+    looked_up = client.get(f"/admin/safety-maps?reference={reference}", headers={**admin, **HTML})
+    assert looked_up.status_code == 422 and "withdrawn or never existed" in looked_up.text
 
 
 def test_suggested_places_are_accepted_as_places_or_dismissed(
@@ -585,6 +588,10 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
             row = page.split(f'data-area-cell="{cells[place]}"', 1)[1].split("</tr>", 1)[0]
             red = int(re.search(r'data-area-red>(\d+)<', row).group(1))  # type: ignore[union-attr]
             assert red >= 8, (role, place, row)
+            # The square is read by its grid reference and the place in it (a register name, not free text).
+            assert re.search(r"250 m square from TL \d{4} \d{4}, near [A-Z]", row), (role, place, row)
+        library_row = page.split(f'data-area-cell="{cells["Wellgate Central Library"]}"', 1)[1].split("</tr>", 1)[0]
+        assert "near Wellgate Central Library" in library_row, library_row
         # The park's river path: unsafe to young people, little harm recorded (the "not reported?" difference).
         little = page.split("data-area-little-harm", 1)[1].split("</ul>", 1)[0]
         assert little.count("<li>") >= 1, role
@@ -605,3 +612,13 @@ def test_the_demo_young_people_feel_unsafe_near_the_outlet_and_the_library(
                                                                               **HTML}).text
     named = staff.split('id="named-safe"', 1)[1].split("</ul>", 1)[0]
     assert "Crescent Fields Games Cage" in named
+
+
+def test_the_quarter_list_starts_at_the_first_safety_map() -> None:
+    from app.web.safety_mapping import quarter_choices
+
+    today = date(2026, 2, 10)  # the last ended quarter: October to December 2025
+    assert [v for v, _ in quarter_choices(today, since=date(2024, 12, 1))] == [
+        "2025-10", "2025-07", "2025-04", "2025-01", "2024-10"]  # December 2024's quarter is the first
+    assert len(quarter_choices(today)) == 12  # no map yet: the last twelve quarters
+    assert [v for v, _ in quarter_choices(today, since=date(2026, 1, 5))] == ["2025-10"]  # always one to choose

@@ -38,13 +38,14 @@ from app import policy
 from app.db import analysis as analysis_db
 from app.db import maps as maps_db
 from app.db import safe_spaces as safe_spaces_db
+from app.db import safety_maps as safety_maps_db
 from app.db.school_terms import request_hours_calendar
 from app.dependencies import Principal, ReaderDisclosure, SessionDep, SettingsDep, gate
 from app.errors import ContextmapError, InvalidInput, NotAuthenticated
 from app.middleware import tile_origin
 from app.services.audit import record_action
 from app.services.disclosure import Disclosure
-from app.services.displacement import COMPARISON, intervention_comparison
+from app.services.displacement import COMPARISON, intervention_comparison, places_text
 from app.services.grids import grid_query, published_area
 from app.services.hotspots import hotspot_analysis
 from app.services.packs import intervention_findings, intervention_heading, places_in_buffer
@@ -70,7 +71,7 @@ from app.web.maps.render import (
     place_map,
     safe_spaces_map,
 )
-from app.web.safety_mapping import square_label
+from app.web.safety_mapping import NEAR_PLACE_METRES, square_label
 from app.web.shell import page
 from app.web.templating import render_string
 from geo.calendar import add_months, london_midnight, month_labels, months_between, quarter_name
@@ -352,7 +353,7 @@ def _withhold(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFra
 def _concern_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.GeoDataFrame:
     frame = frame.copy()
     frame["reason"] = [disclosure.text(r) for r in frame["reason"]]
-    frame["review_by"] = [f"{d:%d %b %Y}" if d else None for d in frame["review_by"]]
+    frame["review_by"] = [f"{d:%-d %B %Y}" if d else None for d in frame["review_by"]]
     return _withhold(frame, disclosure)
 
 
@@ -363,7 +364,7 @@ def _intervention_frame(frame: gpd.GeoDataFrame, disclosure: Disclosure) -> gpd.
         for text, place in zip(frame["description"], frame["place_name"], strict=True)
     ]
     frame["kind"] = [k.replace("_", " ").capitalize() for k in frame["kind"]]
-    frame["starts_on"] = [f"{d:%d %b %Y}" for d in frame["starts_on"]]
+    frame["starts_on"] = [f"{d:%-d %B %Y}" for d in frame["starts_on"]]
     return _withhold(frame, disclosure)
 
 
@@ -505,7 +506,7 @@ def hotspots(
     return _page(
         request, session, principal, m, settings, disclosure, background=background,
         title=title, current="/maps/hotspots",
-        subtitle=f"{start_day:%d %b %Y} to {end_day:%d %b %Y} · "
+        subtitle=f"{start_day:%-d %B %Y} to {end_day:%-d %B %Y} · "
                  + (f"squares of {size:g} m (published grid, whole months)" if disclosure.applied
                     else f"hexagons of {size:g} m edge") + " · Getis-Ord Gi* with false discovery rate correction",
         tables=(_hotspot_table(cells, [concerns, safe], _suppressed_text(settings)), unsafe_table,
@@ -526,14 +527,16 @@ def _young_unsafe(session: SessionDep, principal: Principal, settings: Settings,
     when = quarter_name(first) if disclosure.applied else f"{first:%B %Y} to {last:%B %Y}"
 
     def shown(value: int | None) -> str:
-        return f"fewer than {needed}" if value is None else str(value)
+        return f"fewer than {needed}" if value is None else f"{value:,}"
 
     labels = [f"Young people feel unsafe here: {shown(c['red'])} of {shown(c['maps'])} safety maps coloured this "
               f"{PUBLISHED_CELL_SIZE} m square red ({when})" for c in found]
     frame = gpd.GeoDataFrame({"label": labels, "red": [c["red"] for c in found]},
                              geometry=[shape(c["geometry"]) for c in found], crs="EPSG:4326")
-    rows: list[list[object]] = [[square_label(c["i"], c["j"], settings.analysis_srid), shown(c["red"]),
-                                 shown(c["maps"])] for c in found]
+    near = safety_maps_db.names_near_cells(session, [(c["i"], c["j"]) for c in found], settings.analysis_srid,
+                                           PUBLISHED_CELL_SIZE, NEAR_PLACE_METRES)
+    rows: list[list[object]] = [[square_label(c["i"], c["j"], settings.analysis_srid, near.get((c["i"], c["j"]))),
+                                 shown(c["red"]), shown(c["maps"])] for c in found]
     # A panel's table says why its months may differ from the map's: one whole quarter that has ended.
     caption = f"Where young people feel unsafe ({when}{', one whole quarter' if disclosure.applied else ''})"
     table = Table(caption, ("Grid square", "Maps colouring it red", "Maps in all"),
@@ -579,7 +582,7 @@ def safe_spaces(
     return _page(
         request, session, principal, m, settings, disclosure, background=background,
         title="Safe spaces", current="/maps/safe-spaces",
-        subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %d %b %Y}",
+        subtitle=f"{open_count} of {len(safe)} open at {at:%H:%M on %a %-d %B %Y}",
         tables=(_safe_space_table(safe), _concern_table(concerns)),
         # With the finder beside the map, its form holds the time; otherwise the box over the map does.
         form=None if finder else "safe_spaces", at_local=at_local,
@@ -619,7 +622,7 @@ def _displacement_summary(session: SessionDep, result: dict[str, Any], settings:
     differently from them. Already disclosure-controlled."""
     def days(window: dict[str, Any]) -> str:
         last = min(window["end"], window["start"] + timedelta(days=window["observed_days"])) - timedelta(seconds=1)
-        return f"{window['start'].astimezone(LONDON):%d %b %Y} to {last.astimezone(LONDON):%d %b %Y}"
+        return f"{window['start'].astimezone(LONDON):%-d %B %Y} to {last.astimezone(LONDON):%-d %B %Y}"
 
     before, after = result["before"], result["after"]
     lines = [DisplacementMeasure(
@@ -636,14 +639,14 @@ def _displacement_summary(session: SessionDep, result: dict[str, Any], settings:
                                      readings["rate_ratio"]))
     difference = result["difference"]
     wdd = None if difference is None else difference["wdd"]
-    lines.append(DisplacementMeasure("Weighted displacement difference", "—" if wdd is None else f"{wdd:+.0f}",
+    lines.append(DisplacementMeasure("Weighted displacement difference", "—" if wdd is None else f"{wdd:+,.0f}",
                                      readings["wdd"]))
     for name, label, reading in (("wdq", "Weighted displacement quotient", "wdq"),
                                  ("total_net_effect", "Total net effect", "total_net_effect")):
         measure = result["quotient"][name]
         value = "—" if measure["value"] is None else f"{measure['value']:+.2f}"
         lines.append(DisplacementMeasure(label, value, readings[reading]))
-    lines.append(DisplacementMeasure("Where did it go?", f"{len(result['where_it_went']['places'])} place(s)",
+    lines.append(DisplacementMeasure("Where did it go?", places_text(len(result['where_it_went']['places'])),
                                      readings["places_rising"]))
     return lines
 
@@ -731,7 +734,7 @@ def displacement(
                   empty="No place shows a clear rise."),
         ),
         title=_intervention_label(item, disclosure), current="/maps/displacement",
-        subtitle=f"Started {item['starts_on']:%d %b %Y}" + (
+        subtitle=f"Started {item['starts_on']:%-d %B %Y}" + (
             f" · owned by {item['owning_partner']}" if disclosure.text(item["owning_partner"]) else ""),
         form="displacement", interventions=options, chosen=chosen, months_before=span_before,
         months_after=span_after,
