@@ -516,14 +516,18 @@ def _site_area_sql(site_sql: str, spec: AreaSpec, srid: int, prefix: str) -> tup
     return sql, {f"{prefix}_radius": spec.radius_m}
 
 
+# The intervention's site (its own point or outline, else its place's), in the current organisation: the
+# target of the displacement areas and of the control-in-buffer check.
+INTERVENTION_SITE_SQL = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
+                         "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
+                         f"WHERE v.organisation_id = {ORG} AND v.id = :intervention")
+
+
 def place_in_buffer(session: Session, srid: int, intervention_id: int, target: AreaSpec, buffer_m: float,
                     place_id: int) -> bool:
     """Whether a place lies inside the intervention's target area or its buffer (the area
     :func:`displacement_areas` takes out of every control): a point on the place's surface is covered."""
-    site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
-            "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
-            f"WHERE v.organisation_id = {ORG} AND v.id = :intervention")
-    target_sql, params = _site_area_sql(site, target, srid, "target")
+    target_sql, params = _site_area_sql(INTERVENTION_SITE_SQL, target, srid, "target")
     # Both sides name the organisation: on Citus the join then routes to one shard (issue 19).
     return bool(session.execute(text(
         f"""SELECT ST_Covers(ST_Buffer({target_sql}, :buffer_m, 32),
@@ -541,10 +545,7 @@ def displacement_areas(
     The default control is the service area outside the target and its buffer; there is no ring around
     "the rest of the service area", so the weighted displacement difference needs a chosen control.
     """
-    site = ("SELECT COALESCE(v.geom, p.geom) AS g FROM interventions v "
-            "LEFT JOIN places p ON p.organisation_id = v.organisation_id AND p.id = v.place_id "
-            f"WHERE v.organisation_id = {ORG} AND v.id = :intervention")
-    target_sql, params = _site_area_sql(site, target, srid, "target")
+    target_sql, params = _site_area_sql(INTERVENTION_SITE_SQL, target, srid, "target")
     params.update(intervention=intervention_id, buffer_m=buffer_m)
     if control_geojson is not None:
         control_sql = f"ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:control_geojson), 4326), {srid})"
