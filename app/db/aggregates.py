@@ -38,12 +38,13 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
 from geo.calendar import month_floor
 from geo.grid import PUBLISHED_CELL_SIZES
 from geo.vocabulary import HARM_CATEGORIES, INCIDENT_SOURCES, LONDON
 
 TABLE = "incident_cell_months"
-ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+ORG = CURRENT_ORG_SQL  # the one spelling app.db.session binds to the organisation (routing on Citus)
 KEY = "organisation_id, cell_size, harm_category, source, month, cell_i, cell_j"  # the primary key's order
 ALL = "*"  # the harm category and source of the rows that count every category and source
 

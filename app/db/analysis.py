@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db import aggregates
+from app.db.session import CURRENT_ORG_SQL
 from app.exceptions import NotFound
 
 CellShape = Literal["hexagon", "square"]
@@ -33,7 +34,7 @@ IntArray = npt.NDArray[np.int64]
 # The request's organisation in exactly the words of the row-level security policy: redundant with RLS,
 # but it lets the planner use the (organisation_id, occurred_from) index, and being identical to the policy
 # the planner merges the two (a different spelling, e.g. a scalar subquery, stopped parallel scans).
-ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+ORG = CURRENT_ORG_SQL  # the one spelling app.db.session binds to the organisation (routing on Citus)
 # cos(pi/6) exactly as postgis/lwgeom_generate_grid.c spells it, so our rows match ST_HexagonGrid's.
 _H = 0.8660254037844387
 LOCAL_TIME_ZONE = "Europe/London"

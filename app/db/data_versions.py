@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db.session import CURRENT_ORG_SQL
+
 TABLE = "analysis_data_versions"
-ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+ORG = CURRENT_ORG_SQL  # the one spelling app.db.session binds to the organisation (routing on Citus)
 
 _KEPT: dict[str, bool] = {}
 

@@ -21,8 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db.finder_places import match_rank
+from app.db.session import CURRENT_ORG_SQL
 
-ORG = "NULLIF(current_setting('contextmap.organisation_id', true), '')::bigint"
+ORG = CURRENT_ORG_SQL  # the one spelling app.db.session binds to the organisation (routing on Citus)
 Cell = tuple[int, int]
 
 
